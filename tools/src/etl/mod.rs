@@ -1,0 +1,1 @@
+//! ETL file reading and writing.

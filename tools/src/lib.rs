@@ -1,0 +1,7 @@
+//! wsktrace tools: read ETL files on any OS, decode TraceLogging, analyse WSK lifecycles.
+//!
+//! Layers, bottom up: [`etl`] (file, buffers, records) → [`tracelogging`] (self-describing
+//! events) → `analysis` (balance, latency, boot impact) → `report` (renderers).
+
+pub mod etl;
+pub mod tracelogging;

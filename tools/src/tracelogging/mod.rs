@@ -1,0 +1,1 @@
+//! TraceLogging metadata, decoding and encoding.
