@@ -1,1 +1,3 @@
 //! ETL file reading and writing.
+
+pub mod format;
