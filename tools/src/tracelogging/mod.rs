@@ -1,1 +1,52 @@
-//! TraceLogging metadata, decoding and encoding.
+//! TraceLogging metadata, decoding and encoding, on byte slices (no file I/O).
+//!
+//! A TraceLogging event in an ETL file is an `EVENT_HEADER` record whose extended data
+//! holds the event's metadata (item type 11, `EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL`) and
+//! its provider's traits (item type 12, `EVENT_HEADER_EXT_TYPE_PROV_TRAITS`: provider
+//! name and group GUID). The metadata names the event and describes each field; the user
+//! data holds the field values in that order.
+//!
+//! Reading:
+//!
+//! ```
+//! use wsktrace_tools::tracelogging::{decode, PointerSize, ProviderTraits, SchemaCache};
+//! # fn f(item11: &[u8], item12: &[u8], user_data: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! let mut cache = SchemaCache::new(); // one per reader; each distinct schema parsed once
+//! let provider = ProviderTraits::parse(item12)?;
+//! let schema = cache.get(item11).map_err(Clone::clone)?;
+//! let event = decode(schema, user_data, PointerSize::Eight)?;
+//! println!("{} {} {}", provider.name, event.name, serde_json::to_string(&event.fields_json())?);
+//! # Ok(()) }
+//! ```
+//!
+//! Writing (for the ETL writer): build a [`Schema`], take [`Schema::to_bytes`] as item 11,
+//! [`provider_traits_bytes`] as item 12, and [`encode_payload`] for the user data.
+//!
+//! Errors carry byte offsets within the metadata item or the payload; bad input never
+//! panics, and every count is checked against the bytes left before allocating.
+
+mod cache;
+mod decode;
+mod encode;
+mod error;
+mod schema;
+mod traits;
+mod types;
+mod value;
+
+pub use cache::SchemaCache;
+pub use decode::{cp1252_byte, cp1252_char, decode};
+pub use encode::encode_payload;
+pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES};
+pub use schema::{FieldSchema, Schema, Shape};
+pub use traits::{provider_traits_bytes, ProviderTrait, ProviderTraits, TRAIT_TYPE_GROUP};
+pub use types::{Guid, InType, OutType, PointerSize};
+pub use value::{
+    filetime_string, hex_bytes, sid_string, sockaddr_string, systemtime_string, DecodedEvent,
+    Field, FieldsJson, Value,
+};
+
+/// `EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL`: the extended data item type of event metadata.
+pub const EXT_TYPE_EVENT_SCHEMA_TL: u16 = 11;
+/// `EVENT_HEADER_EXT_TYPE_PROV_TRAITS`: the extended data item type of provider traits.
+pub const EXT_TYPE_PROV_TRAITS: u16 = 12;

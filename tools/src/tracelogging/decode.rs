@@ -1,0 +1,339 @@
+//! Decoding an event's user data (payload) by its [`Schema`].
+//!
+//! In-type and out-type select the [`Value`] variant:
+//!
+//! | in-type | out-type | value |
+//! |---|---|---|
+//! | `I8`, `U8` | String | `Char` (CP1252) |
+//! | `U8` | Boolean | `Bool` |
+//! | `U16` | String | `Char` (UTF-16 code unit; U+FFFD for a lone surrogate) |
+//! | `U16` | Port | `Port` (big-endian in the payload) |
+//! | `I32`, `U32`, `Hex32` | HResult | `HResult` |
+//! | `U32`, `Hex32`, `I32` | NtStatus / Win32Error | `NtStatus` / `Win32Error` |
+//! | `U32` | IPv4 | `Ipv4` |
+//! | integers | Hex, CodePointer | `Hex` |
+//! | `I8`..`I64` | other | `I64` |
+//! | `U8`..`U64` | other | `U64` |
+//! | `Hex32`, `Hex64`, `HexSize` | other | `Hex` (`HexSize` by the event's pointer size) |
+//! | `F32`, `F64`, `Bool32`, `Guid`, `FileTime`, `SystemTime`, `Sid` | any | same-named variant |
+//! | `CStr16`, `Str16` | any | `Str` (UTF-16, lossy) |
+//! | `CStr8`, `Str8` | Utf8, Json, Xml | `Str` (UTF-8, lossy) |
+//! | `CStr8`, `Str8` | other | `Str` (CP1252) |
+//! | `Binary`, `BinaryC` | IPv6 (16 bytes) | `Ipv6` |
+//! | `Binary`, `BinaryC` | SocketAddress | `SocketAddress` |
+//! | `Binary`, `BinaryC` | other | `Binary` |
+//! | `Struct` | — | `Struct` |
+//!
+//! Arrays give `Array` of the element values; custom fields give `Custom`.
+//! Every count is checked against the bytes left before anything is allocated.
+
+use std::borrow::Cow;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::error::{Error, Result, MAX_VALUES};
+use super::schema::{FieldSchema, Schema, Shape};
+use super::types::{Guid, InType, OutType, PointerSize};
+use super::value::{DecodedEvent, Field, Value};
+
+/// Decodes `payload` (the event's user data) by `schema`. `pointer_size` is the event's
+/// (it sizes `HexSize` fields). Trailing bytes are not an error; their number is in
+/// [`DecodedEvent::unread`].
+pub fn decode<'a>(
+    schema: &'a Schema,
+    payload: &'a [u8],
+    pointer_size: PointerSize,
+) -> Result<DecodedEvent<'a>> {
+    let mut d = Decoder {
+        buf: payload,
+        pos: 0,
+        ptr: pointer_size,
+        values: 0,
+    };
+    let fields = d.fields(&schema.fields)?;
+    Ok(DecodedEvent {
+        name: &schema.name,
+        tags: schema.tags,
+        fields,
+        unread: payload.len() - d.pos,
+    })
+}
+
+struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    ptr: PointerSize,
+    values: usize,
+}
+
+impl<'a> Decoder<'a> {
+    fn left(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.left() {
+            return Err(Error::PayloadTruncated {
+                offset: self.pos,
+                needed: n,
+                available: self.left(),
+            });
+        }
+        let b = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(b)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    fn count(&mut self, n: usize) -> Result<()> {
+        self.values += n;
+        if self.values > MAX_VALUES {
+            return Err(Error::TooManyValues { offset: self.pos });
+        }
+        Ok(())
+    }
+
+    fn fields(&mut self, fields: &'a [FieldSchema]) -> Result<Vec<Field<'a>>> {
+        self.count(fields.len())?;
+        let mut out = Vec::with_capacity(fields.len());
+        for f in fields {
+            out.push(Field {
+                name: &f.name,
+                tags: f.tags,
+                value: self.field(f)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn field(&mut self, f: &'a FieldSchema) -> Result<Value<'a>> {
+        match &f.shape {
+            Shape::Scalar => self.element(f),
+            Shape::ConstArray(n) => self.elements(f, *n, self.pos),
+            Shape::VarArray => {
+                let at = self.pos;
+                let n = self.u16()?;
+                self.elements(f, n, at)
+            }
+            Shape::Custom(_) => {
+                let n = self.u16()?;
+                Ok(Value::Custom(self.take(usize::from(n))?))
+            }
+        }
+    }
+
+    fn elements(&mut self, f: &'a FieldSchema, n: u16, at: usize) -> Result<Value<'a>> {
+        let n = usize::from(n);
+        if f.min_element_size().saturating_mul(n) > self.left() {
+            return Err(Error::CountTooLarge {
+                offset: at,
+                count: n as u16,
+                available: self.left(),
+            });
+        }
+        self.count(n)?;
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(self.element(f)?);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn element(&mut self, f: &'a FieldSchema) -> Result<Value<'a>> {
+        let out = f.out_type;
+        Ok(match f.in_type {
+            InType::Struct => Value::Struct(self.fields(&f.members)?),
+            InType::I8 => {
+                let v = self.array::<1>()?[0];
+                match out {
+                    OutType::String => Value::Char(cp1252_char(v)),
+                    OutType::Hex => Value::Hex(u64::from(v)),
+                    _ => Value::I64(i64::from(v as i8)),
+                }
+            }
+            InType::U8 => {
+                let v = self.array::<1>()?[0];
+                match out {
+                    OutType::String => Value::Char(cp1252_char(v)),
+                    OutType::Boolean => Value::Bool(u32::from(v)),
+                    OutType::Hex => Value::Hex(u64::from(v)),
+                    _ => Value::U64(u64::from(v)),
+                }
+            }
+            InType::I16 => {
+                let v = i16::from_le_bytes(self.array()?);
+                match out {
+                    OutType::Hex => Value::Hex(u64::from(v as u16)),
+                    _ => Value::I64(i64::from(v)),
+                }
+            }
+            InType::U16 => {
+                let v = u16::from_le_bytes(self.array()?);
+                match out {
+                    OutType::String => {
+                        Value::Char(char::from_u32(u32::from(v)).unwrap_or('\u{FFFD}'))
+                    }
+                    OutType::Hex => Value::Hex(u64::from(v)),
+                    OutType::Port => Value::Port(v.swap_bytes()),
+                    _ => Value::U64(u64::from(v)),
+                }
+            }
+            InType::I32 | InType::U32 | InType::Hex32 => {
+                let b: [u8; 4] = self.array()?;
+                let v = u32::from_le_bytes(b);
+                match (f.in_type, out) {
+                    (_, OutType::HResult) => Value::HResult(v as i32),
+                    (_, OutType::NtStatus) => Value::NtStatus(v),
+                    (_, OutType::Win32Error) => Value::Win32Error(v),
+                    (InType::U32, OutType::IPv4) => Value::Ipv4(Ipv4Addr::from(b)),
+                    (InType::Hex32, _) | (_, OutType::Hex | OutType::CodePointer) => {
+                        Value::Hex(u64::from(v))
+                    }
+                    (InType::I32, _) => Value::I64(i64::from(v as i32)),
+                    _ => Value::U64(u64::from(v)),
+                }
+            }
+            InType::I64 | InType::U64 | InType::Hex64 => {
+                let v = u64::from_le_bytes(self.array()?);
+                match (f.in_type, out) {
+                    (InType::Hex64, _) | (_, OutType::Hex | OutType::CodePointer) => Value::Hex(v),
+                    (InType::I64, _) => Value::I64(v as i64),
+                    _ => Value::U64(v),
+                }
+            }
+            InType::HexSize => match self.ptr {
+                PointerSize::Four => Value::Hex(u64::from(u32::from_le_bytes(self.array()?))),
+                PointerSize::Eight => Value::Hex(u64::from_le_bytes(self.array()?)),
+            },
+            InType::F32 => Value::F32(f32::from_le_bytes(self.array()?)),
+            InType::F64 => Value::F64(f64::from_le_bytes(self.array()?)),
+            InType::Bool32 => Value::Bool(u32::from_le_bytes(self.array()?)),
+            InType::Guid => Value::Guid(Guid(self.array()?)),
+            InType::FileTime => Value::FileTime(u64::from_le_bytes(self.array()?)),
+            InType::SystemTime => {
+                let b: [u8; 16] = self.array()?;
+                let mut t = [0u16; 8];
+                for (i, v) in t.iter_mut().enumerate() {
+                    *v = u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
+                }
+                Value::SystemTime(t)
+            }
+            InType::Sid => {
+                let at = self.pos;
+                let head = self
+                    .buf
+                    .get(at..at + 8)
+                    .ok_or(Error::BadSid { offset: at })?;
+                let len = 8 + 4 * usize::from(head[1]);
+                Value::Sid(self.take(len).map_err(|_| Error::BadSid { offset: at })?)
+            }
+            InType::CStr16 => {
+                let at = self.pos;
+                let rest = &self.buf[at..];
+                let units = rest
+                    .chunks_exact(2)
+                    .position(|c| c == [0, 0])
+                    .ok_or(Error::UnterminatedString { offset: at })?;
+                self.pos += 2 * units + 2;
+                Value::Str(Cow::Owned(utf16_lossy(&rest[..2 * units])))
+            }
+            InType::Str16 => {
+                let n = self.u16()?;
+                // An odd byte count: the last byte is not a whole code unit; it is ignored.
+                Value::Str(Cow::Owned(utf16_lossy(self.take(usize::from(n))?)))
+            }
+            InType::CStr8 => {
+                let at = self.pos;
+                let rest = &self.buf[at..];
+                let len = rest
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or(Error::UnterminatedString { offset: at })?;
+                self.pos += len + 1;
+                Value::Str(str8(&rest[..len], out))
+            }
+            InType::Str8 => {
+                let n = self.u16()?;
+                Value::Str(str8(self.take(usize::from(n))?, out))
+            }
+            InType::Binary | InType::BinaryC => {
+                let n = self.u16()?;
+                let b = self.take(usize::from(n))?;
+                match out {
+                    OutType::IPv6 if b.len() == 16 => {
+                        let mut a = [0u8; 16];
+                        a.copy_from_slice(b);
+                        Value::Ipv6(Ipv6Addr::from(a))
+                    }
+                    OutType::SocketAddress => Value::SocketAddress(b),
+                    _ => Value::Binary(b),
+                }
+            }
+            // Schema::parse rejects unknown in-types; a hand-built schema may still hold one.
+            t => {
+                return Err(Error::UnknownInType {
+                    offset: self.pos,
+                    in_type: t,
+                })
+            }
+        })
+    }
+}
+
+/// 8-bit string: UTF-8 when the out-type says so, CP1252 otherwise. Borrowed when the
+/// bytes are already valid UTF-8 in the chosen decoding (always for ASCII).
+fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
+    if b.is_ascii() {
+        // Safety net without unsafe: ASCII is valid UTF-8.
+        return Cow::Borrowed(core::str::from_utf8(b).unwrap_or_default());
+    }
+    match out {
+        OutType::Utf8 | OutType::Json | OutType::Xml => String::from_utf8_lossy(b),
+        _ => Cow::Owned(b.iter().map(|&c| cp1252_char(c)).collect()),
+    }
+}
+
+fn utf16_lossy(b: &[u8]) -> String {
+    let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or('\u{FFFD}'))
+        .collect()
+}
+
+/// Windows-1252 bytes 0x80..=0x9F; the five undefined ones map to the same code point
+/// (as Windows' `MultiByteToWideChar` does), so the mapping is one-to-one.
+const CP1252_HIGH: [u16; 32] = [
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+    0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+];
+
+/// One CP1252 byte as a char.
+pub fn cp1252_char(b: u8) -> char {
+    match b {
+        0x80..=0x9F => {
+            char::from_u32(u32::from(CP1252_HIGH[usize::from(b - 0x80)])).unwrap_or('\u{FFFD}')
+        }
+        _ => char::from(b),
+    }
+}
+
+/// A char as one CP1252 byte, if it has one.
+pub fn cp1252_byte(c: char) -> Option<u8> {
+    let u = u32::from(c);
+    if u < 0x80 || (0xA0..=0xFF).contains(&u) {
+        return Some(u as u8);
+    }
+    CP1252_HIGH
+        .iter()
+        .position(|&x| u32::from(x) == u)
+        .map(|i| 0x80 + i as u8)
+}
