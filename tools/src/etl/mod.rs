@@ -1,3 +1,4 @@
 //! ETL file reading and writing.
 
 pub mod format;
+pub mod write;
