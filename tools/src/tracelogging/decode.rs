@@ -24,7 +24,9 @@
 //! | `Binary`, `BinaryC` | other | `Binary` |
 //! | `Struct` | — | `Struct` |
 //!
-//! Arrays give `Array` of the element values; custom fields give `Custom`.
+//! Arrays give `Array` of the element values, except arrays of characters (`I8`, `U8`,
+//! `U16` with out-type String), which give `Str` as TDH shows them; custom fields give
+//! `Custom`.
 //! Every count is checked against the bytes left before anything is allocated.
 
 use std::borrow::Cow;
@@ -138,6 +140,18 @@ impl<'a> Decoder<'a> {
                 count: n as u16,
                 available: self.left(),
             });
+        }
+        if f.out_type == OutType::String {
+            // An array of characters (`TraceLoggingCharArray`, `TraceLoggingWCharArray`) is a
+            // string, as TDH shows it.
+            match f.in_type {
+                InType::I8 | InType::U8 => {
+                    let b = self.take(n)?;
+                    return Ok(Value::Str(b.iter().map(|&c| cp1252_char(c)).collect()));
+                }
+                InType::U16 => return Ok(Value::Str(Cow::Owned(utf16_lossy(self.take(2 * n)?)))),
+                _ => {}
+            }
         }
         self.count(n)?;
         let mut items = Vec::with_capacity(n);

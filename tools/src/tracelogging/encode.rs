@@ -73,9 +73,11 @@ impl Encoder<'_> {
             Shape::Scalar => self.element(f, v, path),
             Shape::ConstArray(n) => match v {
                 Value::Array(items) if items.len() == usize::from(*n) => self.items(f, items, path),
+                Value::Str(s) if is_char_array(f) => self.char_array(f, s, Some(*n), path),
                 _ => Err(mismatch(f, path)),
             },
             Shape::VarArray => match v {
+                Value::Str(s) if is_char_array(f) => self.char_array(f, s, None, path),
                 Value::Array(items) => {
                     self.u16_len(items.len(), path)?;
                     self.items(f, items, path)
@@ -91,6 +93,37 @@ impl Encoder<'_> {
                 _ => Err(mismatch(f, path)),
             },
         }
+    }
+
+    /// A character array given as a string: its length in characters, then the characters.
+    fn char_array(
+        &mut self,
+        f: &FieldSchema,
+        s: &str,
+        count: Option<u16>,
+        path: &str,
+    ) -> Result<()> {
+        let units: Vec<u16> = match f.in_type {
+            InType::U16 => s.encode_utf16().collect(),
+            _ => s
+                .chars()
+                .map(|c| cp1252_byte(c).map(u16::from))
+                .collect::<Option<_>>()
+                .ok_or_else(|| mismatch(f, path))?,
+        };
+        match count {
+            Some(n) if usize::from(n) != units.len() => return Err(mismatch(f, path)),
+            Some(_) => {}
+            None => self.u16_len(units.len(), path)?,
+        }
+        for u in units {
+            if f.in_type == InType::U16 {
+                self.out.extend_from_slice(&u.to_le_bytes());
+            } else {
+                self.out.push(u as u8);
+            }
+        }
+        Ok(())
     }
 
     fn items(&mut self, f: &FieldSchema, items: &[Value<'_>], path: &str) -> Result<()> {
@@ -251,6 +284,10 @@ impl Encoder<'_> {
         }
         Ok(())
     }
+}
+
+fn is_char_array(f: &FieldSchema) -> bool {
+    f.out_type == OutType::String && matches!(f.in_type, InType::I8 | InType::U8 | InType::U16)
 }
 
 /// The low `size` bytes of an integer value, if it fits (signed or unsigned range).
