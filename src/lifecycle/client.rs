@@ -1,0 +1,561 @@
+//! The WSK client: registration, capture guards, release, deregistration, each transition
+//! recorded through the [`EventSink`].
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+
+use crate::lifecycle::api::{Clock, ListenParams, ProviderCharacteristics, WaitTimeout, WskApi};
+use crate::lifecycle::sink::{ActivityId, ActivityIds, EventSink};
+use crate::ntstatus::NtStatus;
+use crate::schema::{keywords, CallingContext, WskEvent};
+
+const KW_LIFECYCLE: u64 = keywords::LIFECYCLE;
+const KW_CAPTURE: u64 = keywords::LIFECYCLE | keywords::LATENCY;
+const KW_DISPATCH: u64 = keywords::DISPATCH;
+
+/// The most registrations [`WskClient::register_and_capture`] makes while negotiating a
+/// version (the first one included).
+pub const MAX_REGISTRATION_ATTEMPTS: u32 = 3;
+
+/// The driver's WSK client: the platform's [`WskApi`], the event sink and the clock, plus the
+/// id counters. Shared (in an `Arc`) by DriverEntry, the worker and unload.
+pub struct WskClient<A: WskApi, S: EventSink, C: Clock> {
+    api: A,
+    sink: S,
+    clock: C,
+    activities: ActivityIds,
+    next_registration_id: AtomicU32,
+    next_capture_id: AtomicU32,
+}
+
+/// A started Start/Stop pair: its activity and, if the provider was enabled at the start,
+/// when it started. A Stop is written only if its Start was.
+#[derive(Clone, Copy)]
+pub(crate) struct Span {
+    pub(crate) activity: ActivityId,
+    pub(crate) start_ns: Option<u64>,
+}
+
+impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
+    /// A client over `api`, recording into `sink`, timing with `clock`.
+    pub fn new(api: A, sink: S, clock: C) -> Arc<Self> {
+        let seed = clock.now_ns();
+        Arc::new(WskClient {
+            api,
+            sink,
+            clock,
+            activities: ActivityIds::new(seed),
+            next_registration_id: AtomicU32::new(1),
+            next_capture_id: AtomicU32::new(1),
+        })
+    }
+
+    /// The platform's WSK functions.
+    pub fn api(&self) -> &A {
+        &self.api
+    }
+
+    /// The event sink.
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// Writes an Info event if the sink takes `kw` (the event is built only then).
+    #[inline(always)]
+    pub(crate) fn info(&self, kw: u64, activity: &ActivityId, make: impl FnOnce() -> WskEvent) {
+        if self.sink.enabled(kw) {
+            self.sink.write(activity, make());
+        }
+    }
+
+    /// Starts a Start/Stop pair: writes the Start (built only if enabled).
+    #[inline(always)]
+    pub(crate) fn start(&self, kw: u64, make: impl FnOnce() -> WskEvent) -> Span {
+        if self.sink.enabled(kw) {
+            let activity = self.activities.next();
+            self.sink.write(&activity, make());
+            Span {
+                activity,
+                start_ns: Some(self.clock.now_ns()),
+            }
+        } else {
+            Span {
+                activity: ActivityId::NONE,
+                start_ns: None,
+            }
+        }
+    }
+
+    /// Ends a pair started with [`WskClient::start`]: the Stop gets the elapsed time.
+    #[inline(always)]
+    pub(crate) fn stop(&self, kw: u64, span: &Span, make: impl FnOnce(u64) -> WskEvent) {
+        if let Some(start) = span.start_ns {
+            if self.sink.enabled(kw) {
+                let elapsed = self.clock.now_ns().saturating_sub(start);
+                self.sink.write(&span.activity, make(elapsed));
+            }
+        }
+    }
+
+    /// The time now if the sink takes `kw`, for an Info event's duration.
+    #[inline(always)]
+    pub(crate) fn time_if(&self, kw: u64) -> Option<u64> {
+        if self.sink.enabled(kw) {
+            Some(self.clock.now_ns())
+        } else {
+            None
+        }
+    }
+
+    /// `WskRegister` with NPI version `version`. The registration is deregistered when
+    /// [`Registration::deregister`] is called or, failing that, when its last reference goes.
+    pub fn register(
+        self: &Arc<Self>,
+        version: u16,
+    ) -> Result<Arc<Registration<A, S, C>>, NtStatus> {
+        let id = self.next_registration_id.fetch_add(1, Ordering::Relaxed);
+        let t0 = self.time_if(KW_LIFECYCLE);
+        let result = self.api.register(version);
+        let status = match &result {
+            Ok(_) => NtStatus::SUCCESS,
+            Err(status) => *status,
+        };
+        self.info(KW_LIFECYCLE, &ActivityId::NONE, || WskEvent::WskRegister {
+            registration_id: id,
+            npi_version: version,
+            status,
+            duration_ns: elapsed(&self.clock, t0),
+        });
+        let raw = result?;
+        Ok(Arc::new(Registration {
+            client: self.clone(),
+            id,
+            version,
+            raw,
+            outstanding: AtomicU32::new(0),
+            state: AtomicU8::new(STATE_ACTIVE),
+        }))
+    }
+
+    /// Registers with `version` and captures, negotiating the version on
+    /// `STATUS_NOINTERFACE`: query the supported range, deregister, register again with a
+    /// supported version ([`negotiate_version`]). At most [`MAX_REGISTRATION_ATTEMPTS`]
+    /// registrations, and never the same version twice.
+    ///
+    /// `on_registered` is called with each new registration before its capture (the driver
+    /// publishes it there so unload can cancel the wait); returning `false` stops the
+    /// attempt with `STATUS_DEVICE_NOT_READY` and the registration is deregistered.
+    pub fn register_and_capture(
+        self: &Arc<Self>,
+        version: u16,
+        wait: WaitTimeout,
+        context: CallingContext,
+        mut on_registered: impl FnMut(&Arc<Registration<A, S, C>>) -> bool,
+    ) -> Result<CapturedNpi<A, S, C>, NtStatus> {
+        let mut tried = [0u16; MAX_REGISTRATION_ATTEMPTS as usize];
+        let mut version = version;
+        for attempt in 0..MAX_REGISTRATION_ATTEMPTS as usize {
+            tried[attempt] = version;
+            let registration = self.register(version)?;
+            if !on_registered(&registration) {
+                registration.deregister();
+                return Err(NtStatus::DEVICE_NOT_READY);
+            }
+            match registration.capture(wait, context) {
+                Ok(npi) => return Ok(npi),
+                Err(NtStatus::NOINTERFACE) => {
+                    let characteristics = registration.query_characteristics();
+                    registration.deregister();
+                    let next = match characteristics {
+                        Ok(c) => negotiate_version(version, &c),
+                        Err(_) => None,
+                    };
+                    match next {
+                        Some(v) if !tried[..=attempt].contains(&v) => version = v,
+                        _ => return Err(NtStatus::NOINTERFACE),
+                    }
+                }
+                Err(status) => return Err(status),
+            }
+        }
+        Err(NtStatus::NOINTERFACE)
+    }
+}
+
+fn elapsed<C: Clock>(clock: &C, t0: Option<u64>) -> u64 {
+    match t0 {
+        Some(t0) => clock.now_ns().saturating_sub(t0),
+        None => 0,
+    }
+}
+
+/// The version to register with after `STATUS_NOINTERFACE` for `requested`, given the
+/// supported range: the requested one if supported, else the highest supported version not
+/// above it, else the lowest supported one; `None` if the range is empty.
+pub const fn negotiate_version(requested: u16, supported: &ProviderCharacteristics) -> Option<u16> {
+    if supported.lowest_version > supported.highest_version {
+        None
+    } else if supported.supports(requested) {
+        Some(requested)
+    } else if requested > supported.highest_version {
+        Some(supported.highest_version)
+    } else {
+        Some(supported.lowest_version)
+    }
+}
+
+const STATE_ACTIVE: u8 = 0;
+const STATE_DEREGISTERING: u8 = 1;
+const STATE_DEREGISTERED: u8 = 2;
+
+/// A WSK registration (`WskRegister` succeeded). Shared: one thread may wait in a capture
+/// while another deregisters.
+pub struct Registration<A: WskApi, S: EventSink, C: Clock> {
+    client: Arc<WskClient<A, S, C>>,
+    id: u32,
+    version: u16,
+    raw: A::Registration,
+    outstanding: AtomicU32,
+    state: AtomicU8,
+}
+
+impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
+    /// Registration id, as recorded.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The NPI version registered with.
+    pub fn version(&self) -> u16 {
+        self.version
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Arc<WskClient<A, S, C>> {
+        &self.client
+    }
+
+    /// Captured NPIs not yet released.
+    pub fn outstanding_captures(&self) -> u32 {
+        self.outstanding.load(Ordering::Acquire)
+    }
+
+    /// Whether [`Registration::deregister`] has begun.
+    pub fn is_deregistering(&self) -> bool {
+        self.state.load(Ordering::Acquire) != STATE_ACTIVE
+    }
+
+    /// `WskCaptureProviderNPI` with `wait`, from `context`. Each success is a guard that must
+    /// be released once ([`CapturedNpi::release`]; dropping it releases too). After
+    /// deregistration began, fails with `STATUS_INVALID_DEVICE_STATE` without calling WSK.
+    pub fn capture(
+        self: &Arc<Self>,
+        wait: WaitTimeout,
+        context: CallingContext,
+    ) -> Result<CapturedNpi<A, S, C>, NtStatus> {
+        if self.is_deregistering() {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        let client = &self.client;
+        let capture_id = client.next_capture_id.fetch_add(1, Ordering::Relaxed);
+        let wait_ms = wait.as_ms();
+        let span = client.start(KW_CAPTURE, || WskEvent::CaptureProviderNpiStart {
+            registration_id: self.id,
+            capture_id,
+            wait_timeout_ms: wait_ms,
+            calling_context: context as u8,
+        });
+        let result = client.api.capture(&self.raw, wait_ms);
+        if result.is_ok() {
+            self.outstanding.fetch_add(1, Ordering::AcqRel);
+        }
+        let status = match &result {
+            Ok(_) => NtStatus::SUCCESS,
+            Err(status) => *status,
+        };
+        client.stop(KW_CAPTURE, &span, |wait_ns| {
+            WskEvent::CaptureProviderNpiStop {
+                registration_id: self.id,
+                capture_id,
+                status,
+                wait_ns,
+            }
+        });
+        let npi = result?;
+        Ok(CapturedNpi {
+            registration: self.clone(),
+            npi,
+            capture_id,
+            activity: span.activity,
+            captured_at: span.start_ns.map(|_| client.clock.now_ns()),
+            dispatch_calls: 0,
+            released: false,
+        })
+    }
+
+    /// `WskQueryProviderCharacteristics`.
+    pub fn query_characteristics(&self) -> Result<ProviderCharacteristics, NtStatus> {
+        let result = self.client.api.query_characteristics(&self.raw);
+        self.client.info(KW_LIFECYCLE, &ActivityId::NONE, || {
+            let (status, c) = match &result {
+                Ok(c) => (NtStatus::SUCCESS, *c),
+                Err(s) => (
+                    *s,
+                    ProviderCharacteristics {
+                        highest_version: 0,
+                        lowest_version: 0,
+                    },
+                ),
+            };
+            WskEvent::QueryProviderCharacteristics {
+                registration_id: self.id,
+                status,
+                lowest_version: c.lowest_version,
+                highest_version: c.highest_version,
+            }
+        });
+        result
+    }
+
+    /// `WskDeregister`: cancels captures waiting on other threads and blocks until every
+    /// captured NPI is released and every socket closed. Only the first call deregisters;
+    /// later calls return at once. Must not be called by a thread that holds a capture of
+    /// this registration (it would wait for itself, as with WSK).
+    pub fn deregister(&self) {
+        if self
+            .state
+            .compare_exchange(
+                STATE_ACTIVE,
+                STATE_DEREGISTERING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            return;
+        }
+        let client = &self.client;
+        let span = client.start(KW_LIFECYCLE, || WskEvent::WskDeregisterStart {
+            registration_id: self.id,
+            captures_outstanding: self.outstanding.load(Ordering::Acquire),
+        });
+        client.api.deregister(&self.raw);
+        client.stop(KW_LIFECYCLE, &span, |wait_ns| WskEvent::WskDeregisterStop {
+            registration_id: self.id,
+            wait_ns,
+        });
+        self.state.store(STATE_DEREGISTERED, Ordering::Release);
+    }
+
+    /// `WskCloseSocket` of a socket created through a capture of this registration.
+    pub fn close_socket(&self, socket: A::Socket) -> NtStatus {
+        self.client.api.close_socket(socket)
+    }
+}
+
+impl<A: WskApi, S: EventSink, C: Clock> Drop for Registration<A, S, C> {
+    /// A registration never outlives its `WskDeregister`: the last reference deregisters.
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+/// A captured provider NPI. Provider dispatch calls go through it; [`CapturedNpi::release`]
+/// consumes it, so nothing can be called through it after its release:
+///
+/// ```compile_fail,E0382
+/// # use wsktrace_driver::lifecycle::*;
+/// # fn f<A: WskApi, S: EventSink, C: Clock>(npi: CapturedNpi<A, S, C>) {
+/// let mut npi = npi;
+/// npi.release();
+/// let _ = npi.create_listening_socket(&ListenParams::default());
+/// # }
+/// ```
+///
+/// Dropping it without `release` releases it too, and records the release as implicit.
+pub struct CapturedNpi<A: WskApi, S: EventSink, C: Clock> {
+    registration: Arc<Registration<A, S, C>>,
+    npi: A::ProviderNpi,
+    capture_id: u32,
+    activity: ActivityId,
+    captured_at: Option<u64>,
+    dispatch_calls: u32,
+    released: bool,
+}
+
+impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
+    /// Capture id, as recorded.
+    pub fn capture_id(&self) -> u32 {
+        self.capture_id
+    }
+
+    /// The registration this NPI was captured from.
+    pub fn registration(&self) -> &Arc<Registration<A, S, C>> {
+        &self.registration
+    }
+
+    /// Provider dispatch calls made so far.
+    pub fn dispatch_calls(&self) -> u32 {
+        self.dispatch_calls
+    }
+
+    /// Calls a `WSK_PROVIDER_DISPATCH` function (named `function` in the trace, e.g.
+    /// `"WskControlClient"`) through this NPI, and records it.
+    pub fn call<R>(
+        &mut self,
+        function: &'static str,
+        f: impl FnOnce(&A, &A::ProviderNpi) -> Result<R, NtStatus>,
+    ) -> Result<R, NtStatus> {
+        let client = &self.registration.client;
+        let t0 = client.time_if(KW_DISPATCH);
+        let result = f(&client.api, &self.npi);
+        self.dispatch_calls = self.dispatch_calls.saturating_add(1);
+        let status = match &result {
+            Ok(_) => NtStatus::SUCCESS,
+            Err(s) => *s,
+        };
+        self.record_call(function, status, t0);
+        result
+    }
+
+    fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
+        let client = &self.registration.client;
+        client.info(KW_DISPATCH, &self.activity, || WskEvent::DispatchCall {
+            registration_id: self.registration.id,
+            capture_id: self.capture_id,
+            function: function.into(),
+            status,
+            duration_ns: elapsed(&client.clock, t0),
+        });
+    }
+
+    /// Creates and sets up a listening socket (`WskSocket` with `WSK_FLAG_LISTEN_SOCKET`,
+    /// then `WskBind`), as in the documentation's example. On a bind failure the socket is
+    /// closed again. Close the returned socket with [`Registration::close_socket`] before
+    /// deregistering.
+    pub fn create_listening_socket(
+        &mut self,
+        params: &ListenParams,
+    ) -> Result<A::Socket, NtStatus> {
+        let socket = self.call("WskSocket", |api, npi| api.socket_listen(npi, params))?;
+        let bound = self.call("WskBind", |api, _| {
+            let status = api.bind(&socket, params);
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(status)
+            }
+        });
+        match bound {
+            Ok(()) => Ok(socket),
+            Err(status) => {
+                let _ = self.registration.close_socket(socket);
+                Err(status)
+            }
+        }
+    }
+
+    /// `WskReleaseProviderNPI`: releases this capture. Consumes the guard.
+    pub fn release(mut self) {
+        self.release_inner(false);
+    }
+
+    fn release_inner(&mut self, implicit: bool) {
+        if self.released {
+            return;
+        }
+        self.released = true;
+        let registration = &self.registration;
+        let client = &registration.client;
+        client.api.release(&registration.raw);
+        registration.outstanding.fetch_sub(1, Ordering::AcqRel);
+        client.info(KW_LIFECYCLE, &self.activity, || {
+            WskEvent::ReleaseProviderNpi {
+                registration_id: registration.id,
+                capture_id: self.capture_id,
+                held_ns: elapsed(&client.clock, self.captured_at),
+                dispatch_calls: self.dispatch_calls,
+                implicit,
+            }
+        });
+    }
+}
+
+impl<A: WskApi, S: EventSink, C: Clock> Drop for CapturedNpi<A, S, C> {
+    /// A guard dropped without an explicit release releases, recorded with `Implicit = true`.
+    fn drop(&mut self) {
+        self.release_inner(true);
+    }
+}
+
+/// Deliberately broken clients, for the balance checks' test traces. **Test-only fault
+/// injection**: host builds only, never in the driver; each method bypasses the guard on
+/// purpose and breaks a WSK rule.
+#[cfg(not(windows))]
+impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
+    /// FAULT INJECTION: forgets the capture without releasing it (no release call, no event);
+    /// the registration keeps counting it as outstanding.
+    pub fn fault_leak(mut self) {
+        // Marked released so the guard's drop does nothing; WSK is never told.
+        self.released = true;
+    }
+
+    /// FAULT INJECTION: releases twice (two `WskReleaseProviderNPI` calls, two release events
+    /// with the same ids).
+    pub fn fault_double_release(mut self) {
+        self.release_inner(false);
+        let registration = &self.registration;
+        let client = &registration.client;
+        client.api.release(&registration.raw);
+        client.info(KW_LIFECYCLE, &self.activity, || {
+            WskEvent::ReleaseProviderNpi {
+                registration_id: registration.id,
+                capture_id: self.capture_id,
+                held_ns: elapsed(&client.clock, self.captured_at),
+                dispatch_calls: self.dispatch_calls,
+                implicit: false,
+            }
+        });
+    }
+
+    /// FAULT INJECTION: releases, then makes a provider dispatch call (`WskSocket`) through
+    /// the released NPI, recorded like any dispatch call. A socket it creates is closed.
+    pub fn fault_release_then_dispatch(mut self, params: &ListenParams) -> NtStatus {
+        self.release_inner(false);
+        let client = self.registration.client.clone();
+        let t0 = client.time_if(KW_DISPATCH);
+        let result = client.api.socket_listen(&self.npi, params);
+        self.dispatch_calls = self.dispatch_calls.saturating_add(1);
+        let status = match result {
+            Ok(socket) => {
+                let _ = client.api.close_socket(socket);
+                NtStatus::SUCCESS
+            }
+            Err(s) => s,
+        };
+        self.record_call("WskSocket", status, t0);
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_negotiation_choices() {
+        let c = |lo, hi| ProviderCharacteristics {
+            lowest_version: lo,
+            highest_version: hi,
+        };
+        assert_eq!(negotiate_version(0x0200, &c(0x0100, 0x0100)), Some(0x0100));
+        assert_eq!(negotiate_version(0x0100, &c(0x0100, 0x0101)), Some(0x0100));
+        assert_eq!(negotiate_version(0x0001, &c(0x0100, 0x0101)), Some(0x0100));
+        assert_eq!(negotiate_version(0x0100, &c(0x0200, 0x0100)), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! The simulated WSK subsystem and the host-side platform (non-Windows hosts only).
+//!
+//! - [`SimWsk`]: a [`WskApi`] that answers as the WSK registration documentation says, on real
+//!   threads (`std::sync::Condvar`), with fault knobs ([`SimConfig`]).
+//! - [`HostClock`]: a monotonic nanosecond clock (`std::time::Instant`).
+//! - [`StdSpawner`]: the worker thread as a `std::thread`.
+//! - [`Recorder`]: the host event recorder: every event with its timestamp, thread id and
+//!   activity id, in order; can drop events on purpose.
+//! - [`SimHarness`]: all of the above wired to a [`WskClient`].
+
+mod recorder;
+mod wsk;
+
+pub use recorder::{Record, Recorder};
+pub use wsk::{
+    SimConfig, SimProviderNpi, SimRegistration, SimSnapshot, SimSocket, SimViolation, SimWsk,
+};
+
+use std::boxed::Box;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::lifecycle::{Clock, Driver, WorkerSpawner, WskClient};
+use crate::ntstatus::NtStatus;
+
+/// Nanoseconds since the clock's epoch (its creation); copies share the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct HostClock {
+    epoch: Instant,
+}
+
+impl HostClock {
+    /// A clock whose epoch is now.
+    pub fn new() -> HostClock {
+        HostClock {
+            epoch: Instant::now(),
+        }
+    }
+
+    /// The epoch.
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+}
+
+impl Default for HostClock {
+    fn default() -> Self {
+        HostClock::new()
+    }
+}
+
+impl Clock for HostClock {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Starts the driver's worker as a `std::thread`; `join` re-raises a worker panic.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StdSpawner;
+
+impl WorkerSpawner for StdSpawner {
+    type Handle = JoinHandle<()>;
+
+    fn spawn(&self, work: Box<dyn FnOnce() + Send + 'static>) -> Result<Self::Handle, NtStatus> {
+        std::thread::Builder::new()
+            .name("wsktrace-worker".into())
+            .spawn(work)
+            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)
+    }
+
+    fn join(&self, handle: Self::Handle) {
+        if let Err(panic) = handle.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+/// The client type on the simulator.
+pub type SimClient = WskClient<SimWsk, Arc<Recorder>, HostClock>;
+/// The driver type on the simulator.
+pub type SimDriver = Driver<SimWsk, Arc<Recorder>, HostClock, StdSpawner>;
+
+/// A simulator, a recorder and a client sharing one clock.
+pub struct SimHarness {
+    /// The simulated WSK subsystem (a handle; clones share it).
+    pub sim: SimWsk,
+    /// The recorder the client writes to.
+    pub recorder: Arc<Recorder>,
+    /// The clock of the client, the simulator and the recorder.
+    pub clock: HostClock,
+    /// The client.
+    pub client: Arc<SimClient>,
+}
+
+impl SimHarness {
+    /// Everything for `config`, the recorder enabled for all keywords.
+    pub fn new(config: SimConfig) -> SimHarness {
+        let clock = HostClock::new();
+        let sim = SimWsk::new(config, clock);
+        let recorder = Arc::new(Recorder::new(clock));
+        let client = WskClient::new(sim.clone(), recorder.clone(), clock);
+        SimHarness {
+            sim,
+            recorder,
+            clock,
+            client,
+        }
+    }
+}
