@@ -1,4 +1,16 @@
 //! ETL file reading and writing.
 
+pub mod error;
 pub mod format;
+pub mod header;
+pub mod merge;
+pub mod names;
+pub mod reader;
+pub mod record;
+pub mod xpress;
 pub mod write;
+
+pub use error::{Error, Result};
+pub use header::{Clock, ClockType, LogfileInfo};
+pub use reader::{Buffer, EtlReader, ReadStats};
+pub use record::{ClassicRecord, EventRecord, ExtendedData, ExtendedItem, MessageRecord, Record, SystemRecord};
