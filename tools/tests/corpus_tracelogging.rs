@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
-use wsktrace_tools::tracelogging::{decode, Guid, PointerSize, ProviderTraits, SchemaCache};
+use wsktrace_tools::tracelogging::{
+    decode, encode_payload, Guid, PointerSize, ProviderTraits, Schema, SchemaCache, Value,
+};
 
 fn corpus_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
@@ -142,6 +144,7 @@ fn corpus_tracelogging_matches_expected() {
 
     let mut cache = SchemaCache::new();
     let (mut decoded, mut compared, mut mismatches) = (0usize, 0usize, Vec::new());
+    let mut non_minimal_tags = 0usize;
     for (file, exp) in &expected {
         let bytes = std::fs::read(dir.join(file)).unwrap();
         let records = tl_records(&bytes);
@@ -163,6 +166,33 @@ fn corpus_tracelogging_matches_expected() {
                 rec.offset
             );
             decoded += 1;
+            // The encoder reproduces Windows' bytes: metadata (up to the tag encoding, which
+            // some producers write non-minimally, e.g. `80 00` for tag 0) and payload.
+            let declared = usize::from(u16::from_le_bytes([rec.meta[0], rec.meta[1]]));
+            let meta = schema.to_bytes().unwrap();
+            if meta != rec.meta[..declared] {
+                assert_eq!(
+                    Schema::parse(&meta).as_ref(),
+                    Ok(&**schema),
+                    "{file}: record at {:#x}: metadata re-encoded",
+                    rec.offset
+                );
+                assert!(
+                    meta.len() < declared,
+                    "{file}: record at {:#x}: re-encoded metadata",
+                    rec.offset
+                );
+                non_minimal_tags += 1;
+            }
+            let values: Vec<Value<'_>> = ev.fields.iter().map(|f| f.value.clone()).collect();
+            let mut payload = Vec::new();
+            encode_payload(schema, &values, rec.pointer_size, &mut payload)
+                .unwrap_or_else(|e| panic!("{file}: record at {:#x}: re-encode: {e}", rec.offset));
+            assert_eq!(
+                payload, rec.user_data,
+                "{file}: record at {:#x}: payload re-encoded",
+                rec.offset
+            );
             let Some(want) = exp.get(i) else { continue };
             compared += 1;
             let traits = rec
@@ -215,7 +245,8 @@ fn corpus_tracelogging_matches_expected() {
         }
     }
     eprintln!(
-        "corpus_tracelogging: {decoded} TraceLogging events decoded, {compared} compared with EXPECTED, {} mismatches, {} distinct schemas",
+        "corpus_tracelogging: {decoded} TraceLogging events decoded and re-encoded, {compared} compared with \
+         EXPECTED, {} mismatches, {} distinct schemas, {non_minimal_tags} events with non-minimal tag bytes",
         mismatches.len(),
         cache.len()
     );

@@ -34,6 +34,9 @@ mod traits;
 mod types;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 pub use cache::SchemaCache;
 pub use decode::{cp1252_byte, cp1252_char, decode};
 pub use encode::encode_payload;
