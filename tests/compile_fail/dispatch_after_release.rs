@@ -1,0 +1,12 @@
+// A provider dispatch call through a released NPI does not compile.
+use wsktrace_driver::lifecycle::*;
+use wsktrace_driver::schema::CallingContext;
+use wsktrace_driver::sim::{SimConfig, SimHarness};
+
+fn main() {
+    let h = SimHarness::new(SimConfig::default());
+    let reg = h.client.register(make_wsk_version(1, 0)).unwrap();
+    let mut npi = reg.capture(WaitTimeout::NoWait, CallingContext::Other).unwrap();
+    npi.release();
+    let _ = npi.create_listening_socket(&ListenParams::default());
+}
