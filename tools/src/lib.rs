@@ -3,5 +3,7 @@
 //! Layers, bottom up: [`etl`] (file, buffers, records) → [`tracelogging`] (self-describing
 //! events) → `analysis` (balance, latency, boot impact) → `report` (renderers).
 
+pub mod analysis;
 pub mod etl;
 pub mod tracelogging;
+pub mod report;

@@ -1,0 +1,136 @@
+//! JSON for scripts: one document per run.
+//!
+//! ```text
+//! {
+//!   "tool": "wsktrace check",            // or latency, boot
+//!   "provider": {"name": "Wsktrace.WskClient", "guid": "d5fe2198-..."},
+//!   "files": [
+//!     {"path": "...", "status": "ok|violation|inconclusive|no-events|error",
+//!      "error": "..." (status error only),
+//!      "trace": {...header facts...}, "records": N, "events": N,
+//!      "balance": {"verdict", "counts", "clients", "registrations": [
+//!          {"registration", "instance", "client", "verdict", "reasons", "findings": [
+//!              {"rule", "severity", "ts_ns", "tid", "registration", "capture",
+//!               "message", "reason", "events": [{"ts_ns", "tid", "name", "opcode", "fields"}]}]}]},
+//!      "latency": {...}, "boot": {...}}
+//!   ],
+//!   "summary": {...}                      // check: counts; boot: the fleet summary
+//! }
+//! ```
+//! Times are nanoseconds since the trace start (`*_ns`), boot-relative where named so.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::{CheckSummary, FileAnalysis, FileResult, FileStatus};
+use crate::analysis::boot::FleetSummary;
+
+#[derive(Serialize)]
+struct Provider {
+    name: &'static str,
+    guid: &'static str,
+}
+
+const PROVIDER: Provider = Provider {
+    name: wsktrace_driver::schema::PROVIDER_NAME,
+    guid: wsktrace_driver::schema::PROVIDER_GUID_STR,
+};
+
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    path: &'a str,
+    status: FileStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    analysis: Option<&'a FileAnalysis>,
+}
+
+#[derive(Serialize)]
+struct Doc<'a, S: Serialize> {
+    tool: &'static str,
+    provider: Provider,
+    files: Vec<JsonFile<'a>>,
+    summary: S,
+}
+
+fn files_of(files: &[FileResult]) -> Vec<JsonFile<'_>> {
+    files
+        .iter()
+        .map(|f| JsonFile {
+            path: &f.path,
+            status: f.status(),
+            error: f.result.as_ref().err().map(String::as_str),
+            analysis: f.result.as_ref().ok(),
+        })
+        .collect()
+}
+
+fn write_doc<S: Serialize>(doc: &Doc<'_, S>, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, doc)?;
+    writeln!(w)
+}
+
+/// `check --json`.
+pub fn check(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
+    write_doc(
+        &Doc {
+            tool: "wsktrace check",
+            provider: PROVIDER,
+            files: files_of(files),
+            summary: CheckSummary::of(files),
+        },
+        w,
+    )
+}
+
+/// `latency --json`.
+pub fn latency(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
+    write_doc(
+        &Doc {
+            tool: "wsktrace latency",
+            provider: PROVIDER,
+            files: files_of(files),
+            summary: (),
+        },
+        w,
+    )
+}
+
+/// `boot --json`.
+pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io::Result<()> {
+    write_doc(
+        &Doc {
+            tool: "wsktrace boot",
+            provider: PROVIDER,
+            files: files_of(files),
+            summary: fleet,
+        },
+        w,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn check_json() {
+        let files = fixture::files();
+        let mut out = Vec::new();
+        check(&files, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // Valid JSON, with the shape the module doc promises.
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["files"][1]["status"], "violation");
+        assert_eq!(
+            v["files"][1]["balance"]["registrations"][0]["findings"][1]["rule"],
+            "double-release"
+        );
+        assert_eq!(v["files"][2]["status"], "no-events");
+        assert_eq!(v["files"][3]["status"], "error");
+        insta::assert_snapshot!(text);
+    }
+}

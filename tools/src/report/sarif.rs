@@ -1,0 +1,126 @@
+//! SARIF 2.1.0 (code-scanning dashboards): one result per finding; the `rules` array lists
+//! the rules that occur. Violations are `error`, warnings `warning`, inconclusive findings
+//! `note`; unreadable files are tool execution notifications.
+
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use super::FileResult;
+use crate::analysis::balance::{Rule, Severity};
+use crate::analysis::stats::fmt_ts;
+
+/// `check --sarif FILE`.
+pub fn check(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut results = Vec::new();
+    let mut notifications = Vec::new();
+    for f in files {
+        let a = match &f.result {
+            Err(e) => {
+                notifications.push(json!({
+                    "level": "error",
+                    "message": {"text": format!("{}: {e}", f.path)},
+                }));
+                continue;
+            }
+            Ok(a) => a,
+        };
+        let Some(b) = &a.balance else { continue };
+        for finding in b.findings() {
+            if !rules.contains(&finding.rule) {
+                rules.push(finding.rule);
+            }
+            let level = match finding.severity {
+                Severity::Violation => "error",
+                Severity::Warning => "warning",
+                Severity::Inconclusive => "note",
+            };
+            let mut text = format!(
+                "{}: tid {}: {}",
+                fmt_ts(finding.ts_ns),
+                finding.tid,
+                finding.message
+            );
+            if let Some(r) = &finding.reason {
+                text.push_str(&format!(" (inconclusive: {r})"));
+            }
+            let logical = format!(
+                "{}/registration {}{}",
+                finding.client.as_deref().unwrap_or("(unknown client)"),
+                finding
+                    .registration
+                    .map_or("-".to_string(), |r| r.to_string()),
+                finding
+                    .capture
+                    .map_or(String::new(), |c| format!("/capture {c}"))
+            );
+            results.push(json!({
+                "ruleId": finding.rule.id(),
+                "level": level,
+                "message": {"text": text},
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": f.path}},
+                    "logicalLocations": [{"fullyQualifiedName": logical}],
+                }],
+                "properties": {
+                    "timestampNs": finding.ts_ns,
+                    "threadId": finding.tid,
+                    "registration": finding.registration,
+                    "capture": finding.capture,
+                    "events": finding.events,
+                },
+            }));
+        }
+    }
+    rules.sort();
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id(),
+                "shortDescription": {"text": r.description()},
+                "defaultConfiguration": {"level": match r.severity() {
+                    Severity::Warning => "warning",
+                    _ => "error",
+                }},
+            })
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "wsktrace",
+                "informationUri": "https://github.com/wsktrace/wsktrace",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": notifications.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn check_sarif() {
+        let files = fixture::files();
+        let mut out = Vec::new();
+        check(&files, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 2);
+        insta::assert_snapshot!(text);
+    }
+}
