@@ -7,14 +7,17 @@
 //!
 //! `EXPECTED-tracelogging.jsonl` lists, per file, the first TraceLogging events in file order
 //! (not all of them: 200 of the 13841 in the ebpf file, 60 of 256 in diaghub). Every TL event
-//! of every listed file must decode; the listed ones must match.
+//! of every corpus file must decode, leave no payload byte unread and re-encode to the same
+//! bytes; the listed ones must match EXPECTED.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
+use wsktrace_tools::etl::{EtlReader, Record};
 use wsktrace_tools::tracelogging::{
-    decode, encode_payload, Guid, PointerSize, ProviderTraits, Schema, SchemaCache, Value,
+    decode, encode_payload, PointerSize, ProviderTraits, Schema, SchemaCache, Value,
+    EXT_TYPE_EVENT_SCHEMA_TL, EXT_TYPE_PROV_TRAITS,
 };
 
 fn corpus_dir() -> Option<PathBuf> {
@@ -33,8 +36,8 @@ fn corpus_dir() -> Option<PathBuf> {
 
 /// One TraceLogging event as the test needs it.
 struct TlRecord {
-    offset: usize,
-    provider: Guid,
+    offset: u64,
+    provider: String,
     pid: u32,
     tid: u32,
     pointer_size: PointerSize,
@@ -43,82 +46,55 @@ struct TlRecord {
     user_data: Vec<u8>,
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// Test-only extraction of `EVENT_HEADER` records with a TraceLogging schema item, in file
-/// order (uncompressed files only; every corpus file with TraceLogging events is).
-/// TODO(H2): use the `etl` reader once it exposes records with their extended items.
-fn tl_records(file: &[u8]) -> Vec<TlRecord> {
+/// The `EVENT_HEADER` records with a TraceLogging schema item, in file order, read with the
+/// crate's ETL reader. Any read error fails the test.
+fn tl_records(path: &Path) -> Vec<TlRecord> {
+    let mut reader = EtlReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
-    let mut pos = 0usize;
-    while pos + 0x48 <= file.len() {
-        let size = u32_at(file, pos).unwrap() as usize;
-        let filled = u32_at(file, pos + 0x30).unwrap() as usize;
-        if size < 0x48 {
-            break;
+    while let Some(buffer) = reader.next_buffer() {
+        let buffer = buffer.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for record in buffer.records() {
+            let record = record.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let Record::Event(ev) = record else { continue };
+            let Some(meta) = ev.extended_item(EXT_TYPE_EVENT_SCHEMA_TL) else {
+                continue;
+            };
+            out.push(TlRecord {
+                offset: ev.offset,
+                provider: ev.header.provider_id.to_string(),
+                pid: ev.header.process_id.get(),
+                tid: ev.header.thread_id.get(),
+                pointer_size: PointerSize::from_bytes(u32::from(ev.pointer_size())).unwrap(),
+                meta: meta.data.to_vec(),
+                traits: ev
+                    .extended_item(EXT_TYPE_PROV_TRAITS)
+                    .map(|t| t.data.to_vec()),
+                user_data: ev.user_data.to_vec(),
+            });
         }
-        let end = (pos + filled.min(size)).min(file.len());
-        let mut r = pos + 0x48;
-        while r + 8 <= end {
-            let (ht, mf) = (file[r + 2], file[r + 3]);
-            let len = match ht {
-                0x01..=0x04 | 0x10 | 0x11 => u16_at(file, r + 4).unwrap(),
-                _ => u16_at(file, r).unwrap(),
-            } as usize;
-            if len == 0 || len == 0xFFFF || r + len > end {
-                break;
-            }
-            if matches!(ht, 0x12 | 0x13) && mf & 0xC0 == 0xC0 {
-                let rec = &file[r..r + len];
-                let flags = u16_at(rec, 4).unwrap();
-                let mut q = 80;
-                let (mut meta, mut traits) = (None, None);
-                if flags & 1 != 0 {
-                    loop {
-                        let step = usize::from(u16_at(rec, q).unwrap());
-                        let ext_type = u16_at(rec, q + 2).unwrap();
-                        let linkage = u16_at(rec, q + 4).unwrap();
-                        let ds = usize::from(u16_at(rec, q + 6).unwrap());
-                        let data = rec[q + 8..q + 8 + ds].to_vec();
-                        match ext_type {
-                            11 => meta = Some(data),
-                            12 => traits = Some(data),
-                            _ => {}
-                        }
-                        q += step;
-                        if linkage & 1 == 0 {
-                            break;
-                        }
-                    }
-                }
-                if let Some(meta) = meta {
-                    out.push(TlRecord {
-                        offset: r,
-                        provider: Guid(rec[24..40].try_into().unwrap()),
-                        tid: u32_at(rec, 8).unwrap(),
-                        pid: u32_at(rec, 12).unwrap(),
-                        pointer_size: if flags & 0x20 != 0 {
-                            PointerSize::Four
-                        } else {
-                            PointerSize::Eight
-                        },
-                        meta,
-                        traits,
-                        user_data: rec[q..].to_vec(),
-                    });
-                }
-            }
-            r += (len + 7) & !7;
-        }
-        pos += size;
     }
     out
+}
+
+/// Every `.etl` file under `dir`, as a path relative to `root` with `/` separators.
+fn collect_etl_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_etl_files(root, &path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("etl"))
+        {
+            let rel = path.strip_prefix(root).unwrap();
+            out.push(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            );
+        }
+    }
 }
 
 #[test]
@@ -145,9 +121,19 @@ fn corpus_tracelogging_matches_expected() {
     let mut cache = SchemaCache::new();
     let (mut decoded, mut compared, mut mismatches) = (0usize, 0usize, Vec::new());
     let mut non_minimal_tags = 0usize;
-    for (file, exp) in &expected {
-        let bytes = std::fs::read(dir.join(file)).unwrap();
-        let records = tl_records(&bytes);
+    let mut files = Vec::new();
+    collect_etl_files(&dir, &dir, &mut files);
+    files.sort();
+    let no_expected = Vec::new();
+    for file in &files {
+        let records = tl_records(&dir.join(file));
+        let exp = expected.get(file).unwrap_or(&no_expected);
+        if !records.is_empty() && exp.is_empty() {
+            eprintln!(
+                "corpus_tracelogging: {file}: {} TL events, none in EXPECTED",
+                records.len()
+            );
+        }
         assert!(
             records.len() >= exp.len(),
             "{file}: {} TL events, EXPECTED lists {}",
@@ -204,7 +190,7 @@ fn corpus_tracelogging_matches_expected() {
             if want["name"] != ev.name {
                 problems.push(format!("name {} != {:?}", want["name"], ev.name));
             }
-            if want["provider"] != rec.provider.to_string().as_str() {
+            if want["provider"] != rec.provider.as_str() {
                 problems.push(format!("provider {} != {}", want["provider"], rec.provider));
             }
             if want["pid"] != rec.pid || want["tid"] != rec.tid {
@@ -244,9 +230,15 @@ fn corpus_tracelogging_matches_expected() {
             }
         }
     }
+    assert_eq!(
+        compared,
+        expected.values().map(Vec::len).sum::<usize>(),
+        "EXPECTED names files not in the corpus"
+    );
     eprintln!(
-        "corpus_tracelogging: {decoded} TraceLogging events decoded and re-encoded, {compared} compared with \
+        "corpus_tracelogging: {} files, {decoded} TraceLogging events decoded and re-encoded, {compared} compared with \
          EXPECTED, {} mismatches, {} distinct schemas, {non_minimal_tags} events with non-minimal tag bytes",
+        files.len(),
         mismatches.len(),
         cache.len()
     );
