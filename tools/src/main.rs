@@ -1,4 +1,29 @@
 //! The `wsktrace` command: parse arguments and dispatch; all work lives in the library.
-fn main() {
-    println!("wsktrace");
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use wsktrace_tools::cli;
+
+/// Read ETL files on any OS, decode TraceLogging, analyse WSK client lifecycles.
+///
+/// Exit status: 0 clean, 1 findings, 2 error (a file could not be read completely).
+#[derive(Debug, Parser)]
+#[command(name = "wsktrace", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print every record of ETL files as JSON Lines (or a per-file summary).
+    Dump(cli::dump::DumpArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Dump(args) => ExitCode::from(cli::dump::run(&args)),
+    }
 }

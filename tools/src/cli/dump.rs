@@ -1,0 +1,746 @@
+//! `wsktrace dump FILE…`: every record of ETL files as JSON Lines, or a per-file summary.
+//!
+//! # Output
+//!
+//! Without `--summary`, one JSON object per record and line:
+//!
+//! | key | value |
+//! |---|---|
+//! | `file` | the path as given |
+//! | `offset` | byte offset of the record (inside a compressed buffer: buffer offset + position in the decompressed buffer) |
+//! | `timestamp` | absolute UTC, RFC 3339 with 100 ns digits |
+//! | `since_start_ns`, `since_boot_ns` | nanoseconds since the trace start / since boot |
+//! | `cpu` | processor of the buffer |
+//! | `kind` | `event` (EVENT_HEADER), `system`, `compact`, `perfinfo`, `classic`, `instance`, `message` |
+//! | `provider_guid`, `provider_name` | provider; the name where the file tells it (TraceLogging provider traits), `Kernel:<Group>` for kernel records, else `null` |
+//! | `id`, `version`, `channel`, `level`, `opcode`, `task`, `keywords` | event descriptor (classic: `opcode` = event type, `level`, `version`; kernel: `opcode` = event type, `hook_id`) |
+//! | `pid`, `tid` | process and thread id (`null` where the header has none) |
+//! | `activity_id`, `related_activity_id` | GUIDs, `null` when absent or zero |
+//! | `event_name`, `fields` | TraceLogging events: name and decoded fields |
+//! | `payload_hex` | any other record (or a TraceLogging event that failed to decode, with `decode_error`) |
+//!
+//! With `--summary`, one object per file: `events` (records), `lost_events`, `providers`
+//! (`[{guid, name, count}]`, most frequent first), `header` (logfile header facts), `buffers`,
+//! `errors`. On a terminal both print as tables unless `--json` is given.
+//!
+//! Errors print as `wsktrace: <path>: <error>` on stderr and the run goes on; the exit status is
+//! 2 if any file had an error, else 0.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use crate::etl::format::{
+    Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
+};
+use crate::etl::header::write_filetime_rfc3339;
+use crate::etl::merge::{SortedRecords, DEFAULT_WINDOW};
+use crate::etl::names::record_provider;
+use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
+use crate::tracelogging::{self, PointerSize, SchemaCache};
+
+/// Arguments of `wsktrace dump`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DumpArgs {
+    /// ETL files to read.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only records of this provider (name or GUID; repeatable; names compare case-insensitively).
+    #[arg(long, value_name = "NAME|GUID")]
+    pub provider: Vec<String>,
+    /// One summary object per file instead of one object per record.
+    #[arg(long)]
+    pub summary: bool,
+    /// JSON Lines even when stdout is a terminal.
+    #[arg(long)]
+    pub json: bool,
+    /// Records in global timestamp order (k-way merge over a window of buffers) instead of
+    /// file order.
+    #[arg(long)]
+    pub sorted: bool,
+    /// Buffers held by `--sorted` (memory = this × buffer size).
+    #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "N")]
+    pub window: usize,
+}
+
+/// The `--provider` filter.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderFilter {
+    guids: Vec<Guid>,
+    names: Vec<String>,
+}
+
+impl ProviderFilter {
+    /// From `--provider` values: GUIDs (with or without braces) or names.
+    pub fn new(values: &[String]) -> Self {
+        let mut f = ProviderFilter::default();
+        for v in values {
+            match tracelogging::Guid::parse(v) {
+                Some(g) => {
+                    use zerocopy::FromBytes;
+                    f.guids
+                        .push(Guid::read_from_bytes(&g.to_bytes_le()[..]).unwrap_or_default())
+                }
+                None => f.names.push(v.to_ascii_lowercase()),
+            }
+        }
+        f
+    }
+
+    /// True when no filter was given.
+    pub fn is_empty(&self) -> bool {
+        self.guids.is_empty() && self.names.is_empty()
+    }
+
+    /// Does a provider pass?
+    pub fn matches(&self, guid: &Guid, name: Option<&str>) -> bool {
+        self.is_empty()
+            || self.guids.contains(guid)
+            || name.is_some_and(|n| self.names.iter().any(|f| f.eq_ignore_ascii_case(n)))
+    }
+}
+
+/// Per-provider counts, keyed by (GUID, name).
+#[derive(Debug, Default, Clone)]
+pub struct ProviderCounts {
+    map: HashMap<Guid, Vec<(Option<Box<str>>, u64)>>,
+}
+
+impl ProviderCounts {
+    /// Counts one record.
+    #[inline]
+    pub fn add(&mut self, guid: Guid, name: Option<&str>) {
+        let v = self.map.entry(guid).or_default();
+        match v.iter_mut().find(|(n, _)| n.as_deref() == name) {
+            Some((_, c)) => *c += 1,
+            None => v.push((name.map(Into::into), 1)),
+        }
+    }
+
+    /// `(guid, name, count)`, most frequent first, then by GUID and name.
+    pub fn sorted(&self) -> Vec<(Guid, Option<&str>, u64)> {
+        let mut out: Vec<_> = self
+            .map
+            .iter()
+            .flat_map(|(g, v)| v.iter().map(move |(n, c)| (*g, n.as_deref(), *c)))
+            .collect();
+        out.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then(a.0.to_string().cmp(&b.0.to_string()))
+                .then(a.1.cmp(&b.1))
+        });
+        out
+    }
+}
+
+/// What one file gave: counts and facts (the `--summary` object).
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    pub info: LogfileInfo,
+    pub events: u64,
+    pub providers: ProviderCounts,
+    pub buffers: u64,
+    pub compressed_buffers: u64,
+    pub buffers_with_lost_events: u64,
+    pub errors: u64,
+    pub first_buffer_size: u32,
+}
+
+impl FileSummary {
+    /// `--summary` JSON object.
+    pub fn to_json(&self, file: &str) -> serde_json::Value {
+        let info = &self.info;
+        let ft = |t: i64| {
+            let mut s = String::new();
+            write_filetime_rfc3339(&mut s, t);
+            s
+        };
+        let providers: Vec<_> = self
+            .providers
+            .sorted()
+            .into_iter()
+            .map(|(g, n, c)| serde_json::json!({"guid": g.to_string(), "name": n, "count": c}))
+            .collect();
+        serde_json::json!({
+            "file": file,
+            "events": self.events,
+            "lost_events": info.events_lost,
+            "buffers_lost": info.buffers_lost,
+            "buffers_with_lost_events": self.buffers_with_lost_events,
+            "providers": providers,
+            "header": header_json(info, self.first_buffer_size, &ft),
+            "buffers": self.buffers,
+            "compressed_buffers": self.compressed_buffers,
+            "errors": self.errors,
+        })
+    }
+}
+
+fn header_json(
+    info: &LogfileInfo,
+    first_buffer_size: u32,
+    ft: &dyn Fn(i64) -> String,
+) -> serde_json::Value {
+    serde_json::json!({
+        "logger": info.logger_name,
+        "logfile": info.log_file_name,
+        "buffer_size": info.buffer_size,
+        "first_buffer_size": first_buffer_size,
+        "buffers_written": info.buffers_written,
+        "pointer_size": info.pointer_size,
+        "start": ft(info.start_time),
+        "end": ft(info.end_time),
+        "boot_time": ft(info.boot_time),
+        "os_version": info.os_version(),
+        "os_major": info.os_major,
+        "os_minor": info.os_minor,
+        "os_build": info.os_build,
+        "processors": info.number_of_processors,
+        "log_file_mode": format!("{:#x}", info.log_file_mode),
+        "clock_type": info.clock_type.name(),
+        "clock_frequency": info.clock_frequency(),
+        "cpu_speed_mhz": info.cpu_speed_mhz,
+        "timer_resolution": info.timer_resolution,
+        "events_lost": info.events_lost,
+        "buffers_lost": info.buffers_lost,
+        "time_zone": {
+            "bias_minutes": info.time_zone.bias_minutes,
+            "standard_name": info.time_zone.standard_name,
+            "standard_bias_minutes": info.time_zone.standard_bias_minutes,
+            "daylight_name": info.time_zone.daylight_name,
+            "daylight_bias_minutes": info.time_zone.daylight_bias_minutes,
+        },
+    })
+}
+
+/// Reads a whole file and counts records per provider (what `--summary` prints).
+/// Errors are passed to `on_error` and counted; the file goes on.
+pub fn summarize(
+    path: &std::path::Path,
+    filter: &ProviderFilter,
+    on_error: &mut dyn FnMut(&crate::etl::Error),
+) -> Result<FileSummary, crate::etl::Error> {
+    let mut reader = EtlReader::open(path)?;
+    let mut s = FileSummary {
+        info: reader.info().clone(),
+        events: 0,
+        providers: ProviderCounts::default(),
+        buffers: 0,
+        compressed_buffers: 0,
+        buffers_with_lost_events: 0,
+        errors: 0,
+        first_buffer_size: 0,
+    };
+    while let Some(b) = reader.next_buffer() {
+        let b = match b {
+            Ok(b) => b,
+            Err(e) => {
+                s.errors += 1;
+                on_error(&e);
+                continue;
+            }
+        };
+        if s.first_buffer_size == 0 {
+            s.first_buffer_size = b.disk_size;
+        }
+        for r in b.records() {
+            match r {
+                Ok(rec) => {
+                    let (g, n) = record_provider(&rec);
+                    if filter.matches(&g, n) {
+                        s.events += 1;
+                        s.providers.add(g, n);
+                    }
+                }
+                Err(e) => {
+                    s.errors += 1;
+                    on_error(&e);
+                }
+            }
+        }
+    }
+    let st = reader.stats();
+    s.buffers = st.buffers;
+    s.compressed_buffers = st.compressed_buffers;
+    s.buffers_with_lost_events = st.buffers_with_lost_events;
+    Ok(s)
+}
+
+/// Writes JSON for records: holds the schema cache and the output buffer.
+pub struct EventWriter {
+    cache: SchemaCache,
+    file: String,
+    clock: Clock,
+    /// Records written.
+    pub written: u64,
+}
+
+fn kind_name(rec: &Record<'_>) -> &'static str {
+    use crate::etl::format::*;
+    match rec {
+        Record::Event(_) => "event",
+        Record::System(s) => match s.header_type {
+            TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => "compact",
+            TRACE_HEADER_TYPE_PERFINFO32 | TRACE_HEADER_TYPE_PERFINFO64 => "perfinfo",
+            _ => "system",
+        },
+        Record::Classic(c) if c.instance.is_some() => "instance",
+        Record::Classic(_) => "classic",
+        Record::Message(_) => "message",
+    }
+}
+
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // serde_json escapes correctly; writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn push_guid(out: &mut Vec<u8>, g: &Guid) {
+    let _ = write!(out, "\"{g}\"");
+}
+
+fn push_opt_guid(out: &mut Vec<u8>, g: Option<&Guid>) {
+    match g {
+        Some(g) if !g.is_nil() => push_guid(out, g),
+        _ => out.extend_from_slice(b"null"),
+    }
+}
+
+fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &x in b {
+        out.push(HEX[(x >> 4) as usize]);
+        out.push(HEX[(x & 15) as usize]);
+    }
+    out.push(b'"');
+}
+
+fn push_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
+    match v {
+        Some(v) => {
+            let _ = write!(out, "{v}");
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+impl EventWriter {
+    /// A writer for one file.
+    pub fn new(file: &str, info: &LogfileInfo) -> Self {
+        EventWriter {
+            cache: SchemaCache::new(),
+            file: serde_json::to_string(file).unwrap_or_else(|_| "\"?\"".into()),
+            clock: info.clock(),
+            written: 0,
+        }
+    }
+
+    /// Appends one JSON line for `rec` to `out`.
+    pub fn write(
+        &mut self,
+        out: &mut Vec<u8>,
+        rec: &Record<'_>,
+        cpu: u16,
+        guid: &Guid,
+        name: Option<&str>,
+    ) {
+        self.written += 1;
+        let _ = write!(
+            out,
+            "{{\"file\":{},\"offset\":{},\"timestamp\":",
+            self.file,
+            rec.offset()
+        );
+        let mut ts = String::with_capacity(32);
+        match rec.timestamp() {
+            Some(raw) => {
+                write_filetime_rfc3339(&mut ts, self.clock.filetime(raw));
+                let _ = write!(
+                    out,
+                    "\"{ts}\",\"since_start_ns\":{},\"since_boot_ns\":{}",
+                    self.clock.since_start_ns(raw),
+                    self.clock.since_boot_ns(raw)
+                );
+            }
+            None => out.extend_from_slice(b"null,\"since_start_ns\":null,\"since_boot_ns\":null"),
+        }
+        let _ = write!(
+            out,
+            ",\"cpu\":{cpu},\"kind\":\"{}\",\"provider_guid\":",
+            kind_name(rec)
+        );
+        push_guid(out, guid);
+        out.extend_from_slice(b",\"provider_name\":");
+        match name {
+            Some(n) => push_json_str(out, n),
+            None => out.extend_from_slice(b"null"),
+        }
+        match rec {
+            Record::Event(e) => {
+                let h = e.header;
+                let d = &h.event_descriptor;
+                let _ = write!(
+                    out,
+                    ",\"id\":{},\"version\":{},\"channel\":{},\"level\":{},\"opcode\":{},\"task\":{},\"keywords\":\"{:#x}\"",
+                    d.id.get(),
+                    d.version,
+                    d.channel,
+                    d.level,
+                    d.opcode,
+                    d.task.get(),
+                    d.keyword.get()
+                );
+                let _ = write!(
+                    out,
+                    ",\"pid\":{},\"tid\":{},\"activity_id\":",
+                    h.process_id.get(),
+                    h.thread_id.get()
+                );
+                push_opt_guid(out, Some(&h.activity_id));
+                out.extend_from_slice(b",\"related_activity_id\":");
+                let rel = e
+                    .extended_item(EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID)
+                    .and_then(|i| {
+                        use zerocopy::FromBytes;
+                        Guid::read_from_prefix(i.data).ok().map(|(g, _)| g)
+                    });
+                push_opt_guid(out, rel.as_ref());
+                let meta = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL);
+                let mut done = false;
+                if let Some(meta) = meta {
+                    let ps = if e.pointer_size() == 4 {
+                        PointerSize::Four
+                    } else {
+                        PointerSize::Eight
+                    };
+                    match self.cache.get(meta.data) {
+                        Ok(schema) => match tracelogging::decode(schema, e.user_data, ps) {
+                            Ok(ev) => {
+                                out.extend_from_slice(b",\"event_name\":");
+                                push_json_str(out, ev.name);
+                                out.extend_from_slice(b",\"fields\":");
+                                let _ = serde_json::to_writer(&mut *out, &ev.fields_json());
+                                done = true;
+                            }
+                            Err(err) => {
+                                out.extend_from_slice(b",\"decode_error\":");
+                                push_json_str(out, &err.to_string());
+                            }
+                        },
+                        Err(err) => {
+                            out.extend_from_slice(b",\"decode_error\":");
+                            push_json_str(out, &err.to_string());
+                        }
+                    }
+                }
+                if !done {
+                    out.extend_from_slice(b",\"payload_hex\":");
+                    push_hex(out, e.user_data);
+                }
+            }
+            Record::System(s) => {
+                let _ = write!(
+                    out,
+                    ",\"hook_id\":\"{:#06x}\",\"opcode\":{},\"version\":{},\"pid\":",
+                    s.hook_id,
+                    s.event_type(),
+                    s.version
+                );
+                push_opt_u32(out, s.process_id);
+                out.extend_from_slice(b",\"tid\":");
+                push_opt_u32(out, s.thread_id);
+                out.extend_from_slice(b",\"payload_hex\":");
+                push_hex(out, s.payload);
+            }
+            Record::Classic(c) => {
+                let h = c.header;
+                let _ = write!(
+                    out,
+                    ",\"opcode\":{},\"level\":{},\"version\":{},\"pid\":{},\"tid\":{}",
+                    h.class_type,
+                    h.class_level,
+                    h.class_version.get(),
+                    h.process_id.get(),
+                    h.thread_id.get()
+                );
+                if let Some(i) = c.instance {
+                    let _ = write!(
+                        out,
+                        ",\"instance_id\":{},\"parent_instance_id\":{},\"parent_guid\":",
+                        i.instance_id.get(),
+                        i.parent_instance_id.get()
+                    );
+                    push_opt_guid(out, Some(&i.parent_guid));
+                }
+                out.extend_from_slice(b",\"payload_hex\":");
+                push_hex(out, c.payload);
+            }
+            Record::Message(m) => {
+                let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
+                push_opt_u32(out, m.process_id);
+                out.extend_from_slice(b",\"tid\":");
+                push_opt_u32(out, m.thread_id);
+                out.extend_from_slice(b",\"sequence\":");
+                push_opt_u32(out, m.sequence);
+                out.extend_from_slice(b",\"payload_hex\":");
+                push_hex(out, m.payload);
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+fn report(path: &std::path::Path, e: &dyn std::fmt::Display) {
+    eprintln!("wsktrace: {}: {}", path.display(), e);
+}
+
+/// Writes every record of `path` as JSON Lines into `out` (flushing to `sink` as it goes).
+/// Returns the number of errors met.
+pub fn dump_file(
+    path: &std::path::Path,
+    filter: &ProviderFilter,
+    sorted: Option<usize>,
+    sink: &mut dyn Write,
+) -> std::io::Result<u64> {
+    let mut errors = 0u64;
+    let reader = match EtlReader::open(path) {
+        Ok(r) => r,
+        Err(e) => {
+            report(path, &e);
+            return Ok(1);
+        }
+    };
+    let file = path.display().to_string();
+    let mut w = EventWriter::new(&file, reader.info());
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut emit = |out: &mut Vec<u8>,
+                    w: &mut EventWriter,
+                    rec: &Record<'_>,
+                    cpu: u16|
+     -> std::io::Result<()> {
+        let (g, n) = record_provider(rec);
+        if filter.matches(&g, n) {
+            w.write(out, rec, cpu, &g, n);
+            if out.len() >= 1 << 16 {
+                sink.write_all(out)?;
+                out.clear();
+            }
+        }
+        Ok(())
+    };
+    match sorted {
+        None => {
+            let mut reader = reader;
+            while let Some(b) = reader.next_buffer() {
+                let b = match b {
+                    Ok(b) => b,
+                    Err(e) => {
+                        errors += 1;
+                        report(path, &e);
+                        continue;
+                    }
+                };
+                let cpu = b.processor();
+                for r in b.records() {
+                    match r {
+                        Ok(rec) => emit(&mut out, &mut w, &rec, cpu)?,
+                        Err(e) => {
+                            errors += 1;
+                            report(path, &e);
+                        }
+                    }
+                }
+            }
+        }
+        Some(window) => {
+            let mut merged = SortedRecords::new(reader, window);
+            while let Some(r) = merged.next() {
+                match r {
+                    Ok(sr) => emit(&mut out, &mut w, &sr.record, sr.processor)?,
+                    Err(e) => {
+                        errors += 1;
+                        report(path, &e);
+                    }
+                }
+            }
+        }
+    }
+    sink.write_all(&out)?;
+    Ok(errors)
+}
+
+fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    let i = &s.info;
+    let mut start = String::new();
+    write_filetime_rfc3339(&mut start, i.start_time);
+    let mut end = String::new();
+    write_filetime_rfc3339(&mut end, i.end_time);
+    writeln!(out, "{file}")?;
+    writeln!(
+        out,
+        "  logger {:?}, Windows {}, {} CPUs, pointer size {}, clock {}",
+        i.logger_name,
+        i.os_version(),
+        i.number_of_processors,
+        i.pointer_size,
+        i.clock_type.name()
+    )?;
+    writeln!(out, "  {start} .. {end}")?;
+    writeln!(
+        out,
+        "  {} events, {} lost events, {} buffers ({} compressed), {} errors",
+        s.events, i.events_lost, s.buffers, s.compressed_buffers, s.errors
+    )?;
+    writeln!(out, "  {:>9}  {:<36}  name", "count", "provider")?;
+    for (g, n, c) in s.providers.sorted() {
+        writeln!(
+            out,
+            "  {:>9}  {:<36}  {}",
+            c,
+            g.to_string(),
+            n.unwrap_or("-")
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `wsktrace dump`; returns the exit status (0 clean, 2 if any file had an error).
+pub fn run(args: &DumpArgs) -> u8 {
+    let filter = ProviderFilter::new(&args.provider);
+    let stdout = std::io::stdout();
+    let human = !args.json && stdout.is_terminal();
+    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut status = 0u8;
+    for path in &args.files {
+        let file = path.display().to_string();
+        let res = if args.summary {
+            let mut nerr = 0u64;
+            match summarize(path, &filter, &mut |e| {
+                nerr += 1;
+                report(path, e)
+            }) {
+                Ok(s) => {
+                    if nerr > 0 {
+                        status = 2;
+                    }
+                    if human {
+                        table_summary(&file, &s, &mut lock)
+                    } else {
+                        serde_json::to_writer(&mut lock, &s.to_json(&file))
+                            .map_err(std::io::Error::other)
+                            .and_then(|_| lock.write_all(b"\n"))
+                    }
+                }
+                Err(e) => {
+                    report(path, &e);
+                    status = 2;
+                    Ok(())
+                }
+            }
+        } else if human {
+            dump_table(path, &filter, args.sorted.then_some(args.window), &mut lock).map(|n| {
+                if n > 0 {
+                    status = 2;
+                }
+            })
+        } else {
+            dump_file(path, &filter, args.sorted.then_some(args.window), &mut lock).map(|n| {
+                if n > 0 {
+                    status = 2;
+                }
+            })
+        };
+        if let Err(e) = res {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return status;
+            }
+            report(path, &e);
+            return 2;
+        }
+    }
+    if let Err(e) = lock.flush() {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("wsktrace: {e}");
+            return 2;
+        }
+    }
+    status
+}
+
+/// Human table of records: time since start, CPU, provider, ids and a short payload view.
+fn dump_table(
+    path: &std::path::Path,
+    filter: &ProviderFilter,
+    sorted: Option<usize>,
+    sink: &mut dyn Write,
+) -> std::io::Result<u64> {
+    writeln!(
+        sink,
+        "{:>14}  {:>3}  {:<36}  {:>5}  {:>6}  {:>6}  event",
+        "time (s)", "cpu", "provider", "id/op", "pid", "tid"
+    )?;
+    let mut table = TableSink {
+        pending: Vec::new(),
+        sink,
+    };
+    let errors = dump_file(path, filter, sorted, &mut table)?;
+    table.flush()?;
+    Ok(errors)
+}
+
+/// Turns the JSON lines written into it into table rows, line by line (bounded memory).
+struct TableSink<'w> {
+    pending: Vec<u8>,
+    sink: &'w mut dyn Write,
+}
+
+impl TableSink<'_> {
+    fn row(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            return Ok(());
+        };
+        let secs = v["since_start_ns"]
+            .as_i64()
+            .map(|n| n as f64 / 1e9)
+            .unwrap_or(f64::NAN);
+        let prov = v["provider_name"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v["provider_guid"].as_str().unwrap_or("").to_owned());
+        let idop = match (v["id"].as_u64(), v["opcode"].as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(o)) => format!("op{o}"),
+            _ => "-".into(),
+        };
+        let what = match v["event_name"].as_str() {
+            Some(n) => format!("{n} {}", v["fields"]),
+            None => format!(
+                "{} bytes",
+                v["payload_hex"].as_str().unwrap_or("").len() / 2
+            ),
+        };
+        writeln!(
+            self.sink,
+            "{:>14.6}  {:>3}  {:<36}  {:>5}  {:>6}  {:>6}  {}",
+            secs, v["cpu"], prov, idop, v["pid"], v["tid"], what
+        )
+    }
+}
+
+impl Write for TableSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let mut start = 0;
+        while let Some(nl) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let line = self.pending[start..start + nl].to_vec();
+            self.row(&line)?;
+            start += nl + 1;
+        }
+        self.pending.drain(..start);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.sink.flush()
+    }
+}

@@ -1,0 +1,3 @@
+//! Subcommand implementations behind `main.rs` (which only parses arguments and dispatches).
+
+pub mod dump;
