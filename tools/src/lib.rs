@@ -6,7 +6,5 @@
 pub mod analysis;
 pub mod etl;
 pub mod tracelogging;
-pub mod kernel_pnp;
-pub mod wsk_etl;
 pub mod report;
 pub mod cli;
