@@ -229,6 +229,13 @@ impl SimWsk {
         self.inner.changed.notify_all();
     }
 
+    /// Test harness control: forces readiness on or off (off only undoes [`SimWsk::set_ready`]
+    /// and only while `ready_after` is `None`; a real WSK subsystem never becomes unready).
+    pub fn force_ready(&self, ready: bool) {
+        self.lock().forced_ready = ready;
+        self.inner.changed.notify_all();
+    }
+
     /// The configuration.
     pub fn config(&self) -> &SimConfig {
         &self.inner.config
