@@ -34,7 +34,7 @@ use crate::etl::format::{
     Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
 };
 use crate::etl::header::write_filetime_rfc3339;
-use crate::etl::merge::{SortedRecords, DEFAULT_WINDOW};
+use crate::etl::merge::{default_window, SortedRecords};
 use crate::etl::names::record_provider;
 use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
 use crate::tracelogging::{self, PointerSize, SchemaCache};
@@ -58,9 +58,9 @@ pub struct DumpArgs {
     /// file order.
     #[arg(long)]
     pub sorted: bool,
-    /// Buffers held by `--sorted` (memory = this × buffer size).
-    #[arg(long, default_value_t = DEFAULT_WINDOW, value_name = "N")]
-    pub window: usize,
+    /// Buffers held by `--sorted` (memory = this × buffer size; default: 64 MiB worth).
+    #[arg(long, value_name = "N")]
+    pub window: Option<usize>,
 }
 
 /// The `--provider` filter.
@@ -500,7 +500,7 @@ fn report(path: &std::path::Path, e: &dyn std::fmt::Display) {
 pub fn dump_file(
     path: &std::path::Path,
     filter: &ProviderFilter,
-    sorted: Option<usize>,
+    sorted: Option<Option<usize>>,
     sink: &mut dyn Write,
 ) -> std::io::Result<u64> {
     let mut errors = 0u64;
@@ -554,6 +554,7 @@ pub fn dump_file(
             }
         }
         Some(window) => {
+            let window = window.unwrap_or_else(|| default_window(reader.info().buffer_size));
             let mut merged = SortedRecords::new(reader, window);
             while let Some(r) = merged.next() {
                 match r {
@@ -672,7 +673,7 @@ pub fn run(args: &DumpArgs) -> u8 {
 fn dump_table(
     path: &std::path::Path,
     filter: &ProviderFilter,
-    sorted: Option<usize>,
+    sorted: Option<Option<usize>>,
     sink: &mut dyn Write,
 ) -> std::io::Result<u64> {
     writeln!(

@@ -20,8 +20,15 @@ use super::format::BUFFER_HEADER_SIZE;
 use super::reader::EtlReader;
 use super::record::{Record, Records};
 
-/// Default window: 64 buffers.
-pub const DEFAULT_WINDOW: usize = 64;
+/// Default memory budget of the window: 64 MiB of buffers.
+pub const DEFAULT_WINDOW_BYTES: usize = 64 << 20;
+
+/// The default window for a file: [`DEFAULT_WINDOW_BYTES`] / buffer size, at least 16
+/// buffers (1024 buffers of 64 KiB, 64 of 1 MiB). The corpus needs up to 180 (a merged
+/// kernel + user trace whose last per-CPU buffers are flushed late).
+pub fn default_window(buffer_size: u32) -> usize {
+    (DEFAULT_WINDOW_BYTES / (buffer_size.max(4096) as usize)).max(16)
+}
 
 struct Slot {
     data: Vec<u8>,
