@@ -8,6 +8,8 @@ pub mod names;
 pub mod reader;
 pub mod record;
 pub mod xpress;
+#[cfg(test)]
+mod tests;
 pub mod write;
 
 pub use error::{Error, Result};
