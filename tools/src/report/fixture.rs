@@ -21,6 +21,7 @@ fn analyse(seq: &Seq, ctx: TraceContext, records: u64) -> FileAnalysis {
         records,
         events: seq.events.len() as u64,
         undecodable: 0,
+        errors: Vec::new(),
         balance: Some(all.balance.into_report()),
         latency: Some(all.latency.report()),
         boot: Some(all.boot.report()),

@@ -408,7 +408,7 @@ fn histogram_svg(h: &mut String, hist: &Histogram) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analysis::boot::BootReport;
     use crate::report::fixture;

@@ -30,6 +30,9 @@ pub struct FileAnalysis {
     /// Our provider's events that could not be decoded (each is also a lost event for the
     /// verdicts).
     pub undecodable: u64,
+    /// Errors met while reading (the rest of the file was read).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
     /// Balance verdicts (`check`, `report`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<BalanceReport>,
@@ -171,6 +174,8 @@ pub fn escape_xml(s: &str) -> String {
     out
 }
 
+#[cfg(test)]
+pub(crate) mod browser;
 #[cfg(test)]
 pub(crate) mod fixture;
 
