@@ -8,3 +8,6 @@ pub mod etl;
 pub mod tracelogging;
 pub mod report;
 pub mod cli;
+pub mod kernel_pnp;
+pub mod wsk_etl;
+pub mod scenario;

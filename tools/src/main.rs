@@ -19,11 +19,14 @@ struct Cli {
 enum Command {
     /// Print every record of ETL files as JSON Lines (or a per-file summary).
     Dump(cli::dump::DumpArgs),
+    /// Run the driver's lifecycle core on the simulated WSK subsystem and write its trace as ETL.
+    Simulate(cli::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => ExitCode::from(cli::dump::run(&args)),
+        Command::Simulate(args) => ExitCode::from(cli::simulate::run(&args)),
     }
 }

@@ -1,3 +1,4 @@
 //! Subcommand implementations behind `main.rs` (which only parses arguments and dispatches).
 
 pub mod dump;
+pub mod simulate;

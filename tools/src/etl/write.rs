@@ -131,7 +131,7 @@ impl Default for SessionConfig {
             processors: 2,
             perf_freq: 10_000_000,
             // 2026-01-01T00:00:00Z as FILETIME.
-            boot_time: 134_115_552_000_000_000,
+            boot_time: 134_116_992_000_000_000,
             start_qpc: 50_000_000,
             logger_name: "wsktrace".to_owned(),
             log_file_name: "C:\\wsktrace\\wsktrace.etl".to_owned(),
