@@ -19,6 +19,14 @@ struct Cli {
 enum Command {
     /// Print every record of ETL files as JSON Lines (or a per-file summary).
     Dump(cli::dump::DumpArgs),
+    /// Check capture/release balance: a verdict per file, client and registration.
+    Check(cli::check::CheckArgs),
+    /// Capture wait distributions and time held between capture and release.
+    Latency(cli::latency::LatencyArgs),
+    /// Startup-wait impact per boot trace, and a fleet summary across traces.
+    Boot(cli::boot::BootArgs),
+    /// Write a self-contained HTML report (timelines, histogram, boot impact).
+    Report(cli::report::ReportArgs),
     /// Run the driver's lifecycle core on the simulated WSK subsystem and write its trace as ETL.
     Simulate(cli::simulate::SimulateArgs),
 }
@@ -27,6 +35,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => ExitCode::from(cli::dump::run(&args)),
+        Command::Check(args) => cli::check::run(&args).into(),
+        Command::Latency(args) => cli::latency::run(&args).into(),
+        Command::Boot(args) => cli::boot::run(&args).into(),
+        Command::Report(args) => cli::report::run(&args).into(),
         Command::Simulate(args) => ExitCode::from(cli::simulate::run(&args)),
     }
 }

@@ -332,8 +332,10 @@ struct Capture {
     start: Option<TraceEvent>,
     stop: Option<TraceEvent>,
     release: Option<TraceEvent>,
-    /// Reported as outstanding already (at deregister completion): no second finding.
+    /// Reported already (never released): no second finding.
     reported: bool,
+    /// Still held when `WskDeregister` returned (that Stop event).
+    held_at_dereg_stop: Option<TraceEvent>,
 }
 
 impl Capture {
@@ -536,6 +538,33 @@ impl BalanceChecker {
     }
 
     fn finalize(&mut self, mut reg: Registration) {
+        let mut never: Vec<u32> = reg
+            .captures
+            .iter()
+            .filter(|(_, c)| c.state == CapState::Held && c.held_at_dereg_stop.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        never.sort_unstable();
+        for cap in never {
+            let c = reg.captures.get_mut(&cap).expect("listed");
+            let stop = c.held_at_dereg_stop.take().expect("filtered");
+            c.reported = true;
+            let mut events = c.events();
+            events.extend(reg.dereg_start.iter().map(EventRef::of));
+            events.push(EventRef::of(&stop));
+            events.sort_by_key(|e| e.ts_ns);
+            let anchor = c.stop.clone().unwrap_or_else(|| stop.clone());
+            reg.finding(
+                Rule::CaptureNotReleased,
+                &anchor,
+                Some(cap),
+                format!(
+                    "capture {cap} was never released; WskDeregister returned while it was still held"
+                ),
+                events,
+                None,
+            );
+        }
         if let Some((stop, query)) = reg.nointerface.take() {
             let capture = match &stop.event {
                 WskEvent::CaptureProviderNpiStop { capture_id, .. } => Some(*capture_id),
@@ -704,6 +733,7 @@ impl BalanceChecker {
                 stop: None,
                 release: None,
                 reported: false,
+                held_at_dereg_stop: None,
             },
         );
     }
@@ -730,6 +760,7 @@ impl BalanceChecker {
                         stop: Some(ev.clone()),
                         release: None,
                         reported: false,
+                        held_at_dereg_stop: None,
                     },
                 );
             }
@@ -802,6 +833,7 @@ impl BalanceChecker {
                     stop: None,
                     release: Some(ev.clone()),
                     reported: true,
+                    held_at_dereg_stop: None,
                 },
             );
             return;
@@ -810,6 +842,23 @@ impl BalanceChecker {
             CapState::Held => {
                 c.state = CapState::Released;
                 c.release = Some(ev.clone());
+                if let Some(stop) = c.held_at_dereg_stop.take() {
+                    let mut events = c.events();
+                    let dereg_start = reg.dereg_start.clone();
+                    events.extend(dereg_start.iter().map(EventRef::of));
+                    events.push(EventRef::of(&stop));
+                    events.sort_by_key(|e| e.ts_ns);
+                    reg.finding(
+                        Rule::DeregisterWithCapturesOutstanding,
+                        &stop,
+                        Some(cap),
+                        format!(
+                            "WskDeregister of registration {id} returned while capture {cap} was still held (released only afterwards)"
+                        ),
+                        events,
+                        None,
+                    );
+                }
             }
             CapState::Released => {
                 let mut events = c.events();
@@ -854,35 +903,12 @@ impl BalanceChecker {
     fn on_dereg_stop(&mut self, ev: &TraceEvent, id: u32) {
         let reg = self.lookup(id, ev);
         reg.dereg_stop = Some(ev.clone());
-        let mut held: Vec<u32> = reg
-            .captures
-            .iter()
-            .filter(|(_, c)| c.state == CapState::Held && !c.reported)
-            .map(|(id, _)| *id)
-            .collect();
-        held.sort_unstable();
-        if !held.is_empty() {
-            let mut events: Vec<EventRef> = reg.dereg_start.iter().map(EventRef::of).collect();
-            for cap in &held {
-                let c = reg.captures.get_mut(cap).expect("listed");
-                c.reported = true;
-                events.extend(c.events());
+        // Captures still held: a release may still follow (then the deregister returned too
+        // early), or never (then the capture was never released); decided later.
+        for c in reg.captures.values_mut() {
+            if c.state == CapState::Held && !c.reported {
+                c.held_at_dereg_stop = Some(ev.clone());
             }
-            events.push(EventRef::of(ev));
-            events.sort_by_key(|e| e.ts_ns);
-            let list = held
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            reg.finding(
-                Rule::DeregisterWithCapturesOutstanding,
-                ev,
-                held.first().copied(),
-                format!("WskDeregister of registration {id} returned while capture(s) {list} were still held"),
-                events,
-                None,
-            );
         }
         if self.open.get(&id).is_some_and(|r| r.dereg_stop.is_some()) {
             self.close(id);
@@ -903,7 +929,7 @@ impl BalanceChecker {
             let reg = self.open.get_mut(&id).expect("listed");
             reg.unload = Some(ev.clone());
             reg.last_ts = ev.ts_ns;
-            held_at_end(reg, ev, None);
+            held_at_end(reg, ev, false);
             if reg.dereg_start.is_none() {
                 reg.finding(
                     Rule::UnloadWithoutDeregister,
@@ -920,7 +946,7 @@ impl BalanceChecker {
 }
 
 /// Held captures at the registration's end (deregister pending at trace end, or unload).
-fn held_at_end(reg: &mut Registration, at: &TraceEvent, pending_dereg: Option<&TraceEvent>) {
+fn held_at_end(reg: &mut Registration, at: &TraceEvent, pending_dereg: bool) {
     let mut held: Vec<u32> = reg
         .captures
         .iter()
@@ -932,13 +958,13 @@ fn held_at_end(reg: &mut Registration, at: &TraceEvent, pending_dereg: Option<&T
         let c = reg.captures.get_mut(&cap).expect("listed");
         c.reported = true;
         let mut events = c.events();
-        events.extend(pending_dereg.map(EventRef::of));
         events.push(EventRef::of(at));
-        let message = match pending_dereg {
-            Some(_) => format!(
+        let message = if pending_dereg {
+            format!(
                 "capture {cap} was never released; WskDeregister was still waiting for it when the trace ended"
-            ),
-            None => format!("capture {cap} was never released before the driver unloaded"),
+            )
+        } else {
+            format!("capture {cap} was never released before the driver unloaded")
         };
         let anchor = c.stop.clone().unwrap_or_else(|| at.clone());
         reg.finding(
@@ -1037,30 +1063,26 @@ impl EventSink for BalanceChecker {
         } else {
             format!("events lost ({})", lost.what)
         };
-        self.lost.push(what.clone());
+        if !self.lost.contains(&what) {
+            self.lost.push(what.clone());
+        }
         for reg in self.open.values_mut() {
-            reg.lost.push(what.clone());
+            if !reg.lost.contains(&what) {
+                reg.lost.push(what.clone());
+            }
         }
     }
 
     fn finish(&mut self, end_ns: u64) {
         self.end_ns = end_ns;
+        // Registrations still open: the trace ended first.
         let mut ids: Vec<u32> = self.open.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
             let mut reg = self.open.remove(&id).expect("listed");
-            if let Some(dereg) = reg.dereg_start.clone() {
-                let end = TraceEvent {
-                    ts_ns: end_ns.max(reg.last_ts),
-                    tid: dereg.tid,
-                    activity: dereg.activity,
-                    event: dereg.event.clone(),
-                };
-                let _ = end;
-                held_at_end(&mut reg, &dereg, Some(&dereg));
-                // held_at_end named the deregister twice; keep it once.
-                for f in &mut reg.findings {
-                    f.events.dedup();
+            if reg.dereg_stop.is_none() {
+                if let Some(dereg) = reg.dereg_start.clone() {
+                    held_at_end(&mut reg, &dereg, true);
                 }
             }
             self.recent.push_back(reg);
@@ -1289,6 +1311,25 @@ mod tests {
             rules(&r),
             vec![(Rule::DeregisterWithCapturesOutstanding, Severity::Violation)]
         );
+    }
+
+    #[test]
+    fn deregister_returning_with_a_capture_never_released() {
+        // The simulator's leaked-capture scenario: deregister gives up after a watchdog.
+        let mut s = Seq::new();
+        s.driver_entry(10, "c")
+            .register(10, 1)
+            .capture(10, 1, 1, 0, 2, 1000, NtStatus::SUCCESS)
+            .dereg_start(10, 1, 1)
+            .wait(100 * MS)
+            .dereg_stop(10, 1)
+            .unload(10);
+        let r = check(&s);
+        assert_eq!(
+            rules(&r),
+            vec![(Rule::CaptureNotReleased, Severity::Violation)]
+        );
+        assert_eq!(r.findings().next().unwrap().events.len(), 4);
     }
 
     #[test]

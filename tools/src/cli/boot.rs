@@ -1,0 +1,46 @@
+//! `wsktrace boot FILE|DIR…`: what our DriverEntry's wait for WSK cost each boot.
+
+use std::path::PathBuf;
+
+use super::files::{analyse_all, read_status, to_stdout, ExitStatus, Selection};
+use crate::analysis::boot::{BootReport, FleetSummary};
+use crate::report::{json, text};
+
+/// Per boot trace: DriverEntry start relative to boot, its duration, time blocked in capture
+/// on the DriverEntry thread, when WSK became ready, and the drivers (Kernel-PnP DriverInit
+/// 226/227) whose initialization waited behind ours. With several traces, a fleet summary
+/// (percentiles per metric). Directories are walked; files are read in parallel.
+///
+/// Exit status: 0, or 2 when a file could not be read completely.
+#[derive(Debug, clap::Args)]
+pub struct BootArgs {
+    /// ETL files, or directories to search for `*.etl`.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `boot`.
+pub fn run(args: &BootArgs) -> ExitStatus {
+    let sel = Selection {
+        boot: true,
+        ..Default::default()
+    };
+    let files = analyse_all(&args.files, &sel);
+    let reports: Vec<&BootReport> = files
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok()?.boot.as_ref())
+        .collect();
+    let fleet = FleetSummary::of(reports);
+    let written = if args.json {
+        to_stdout(|w| json::boot(&files, &fleet, w))
+    } else {
+        to_stdout(|w| text::boot(&files, &fleet, w))
+    };
+    match written {
+        Err(s) => s,
+        Ok(()) => read_status(&files),
+    }
+}

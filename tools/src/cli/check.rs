@@ -1,0 +1,105 @@
+//! `wsktrace check FILE|DIR…`: balance verdicts per file, client and registration.
+
+use std::path::PathBuf;
+
+use super::files::{analyse_all, read_status, to_file, to_stdout, ExitStatus, Selection};
+use crate::analysis::balance::{BalanceConfig, Verdict};
+use crate::report::{json, junit, sarif, text, FileStatus};
+
+/// Check that every WSK capture is released exactly once, nothing is called after release,
+/// and deregistration waits for every release.
+///
+/// Exit status: 0 no violation, 1 violations (or, on request, no events / inconclusive
+/// verdicts), 2 a file could not be read completely (that file's error is printed as
+/// `wsktrace: <path>: <error>` and the other files are still checked).
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// ETL files, or directories to search for `*.etl`.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write JUnit XML (one test case per registration) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write SARIF 2.1.0 to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Warn about capture timeouts above this many milliseconds on the DriverEntry thread.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub long_wait_ms: u32,
+    /// A file without events of Wsktrace.WskClient fails the check (exit 1).
+    #[arg(long)]
+    pub require_events: bool,
+    /// Inconclusive verdicts fail the check (exit 1).
+    #[arg(long)]
+    pub fail_on_inconclusive: bool,
+    /// List registrations whose verdict is ok too.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Runs `check`.
+pub fn run(args: &CheckArgs) -> ExitStatus {
+    let sel = Selection {
+        balance: Some(BalanceConfig {
+            long_wait_ms: args.long_wait_ms,
+            // JUnit has a test case per registration; JSON and --verbose list every one.
+            keep_ok: args.junit.is_some() || args.json || args.verbose,
+        }),
+        ..Default::default()
+    };
+    let files = analyse_all(&args.files, &sel);
+    let written = if args.json {
+        to_stdout(|w| json::check(&files, w))
+    } else {
+        to_stdout(|w| {
+            text::check(
+                &files,
+                text::CheckText {
+                    verbose: args.verbose,
+                },
+                w,
+            )
+        })
+    };
+    if let Err(s) = written {
+        return s;
+    }
+    if let Some(path) = &args.junit {
+        let opts = junit::JunitOptions {
+            require_events: args.require_events,
+        };
+        if let Err(s) = to_file(path, |w| junit::check(&files, opts, w)) {
+            return s;
+        }
+    }
+    if let Some(path) = &args.sarif {
+        if let Err(s) = to_file(path, |w| sarif::check(&files, w)) {
+            return s;
+        }
+    }
+    let read = read_status(&files);
+    if read == ExitStatus::Error {
+        return read;
+    }
+    let failed = files.iter().any(|f| match f.status() {
+        FileStatus::Violation => true,
+        FileStatus::NoEvents => args.require_events,
+        FileStatus::Inconclusive => args.fail_on_inconclusive,
+        _ => false,
+    }) || (args.fail_on_inconclusive
+        && files.iter().any(|f| {
+            f.result.as_ref().is_ok_and(|a| {
+                a.balance
+                    .as_ref()
+                    .is_some_and(|b| b.counts.worst() == Verdict::Inconclusive)
+            })
+        }));
+    if failed {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    }
+}

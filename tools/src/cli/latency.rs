@@ -1,0 +1,45 @@
+//! `wsktrace latency FILE|DIR…`: capture wait distributions and time held.
+
+use std::path::PathBuf;
+
+use super::files::{analyse_all, read_status, to_stdout, ExitStatus, Selection};
+use crate::analysis::latency::LatencyConfig;
+use crate::report::{json, text};
+
+/// Capture wait distributions by wait mode, outcome and calling context (count, min, p50,
+/// p90, p99, max, histogram), and time held between capture and release. The waits in the
+/// events' fields are compared with their Start/Stop timestamps.
+///
+/// Exit status: 0, or 2 when a file could not be read completely.
+#[derive(Debug, clap::Args)]
+pub struct LatencyArgs {
+    /// ETL files, or directories to search for `*.etl`.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Report field/timestamp differences above this many microseconds.
+    #[arg(long, value_name = "US", default_value_t = 1000)]
+    pub tolerance_us: u64,
+}
+
+/// Runs `latency`.
+pub fn run(args: &LatencyArgs) -> ExitStatus {
+    let sel = Selection {
+        latency: Some(LatencyConfig {
+            tolerance_ns: args.tolerance_us.saturating_mul(1000),
+        }),
+        ..Default::default()
+    };
+    let files = analyse_all(&args.files, &sel);
+    let written = if args.json {
+        to_stdout(|w| json::latency(&files, w))
+    } else {
+        to_stdout(|w| text::latency(&files, w))
+    };
+    match written {
+        Err(s) => s,
+        Ok(()) => read_status(&files),
+    }
+}

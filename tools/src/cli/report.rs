@@ -1,0 +1,50 @@
+//! `wsktrace report FILE|DIR… -o report.html`: one self-contained HTML page.
+
+use std::path::PathBuf;
+
+use super::files::{analyse_all, read_status, to_file, ExitStatus, Selection};
+use crate::analysis::balance::BalanceConfig;
+use crate::analysis::boot::{BootReport, FleetSummary};
+use crate::analysis::latency::LatencyConfig;
+use crate::report::html;
+
+/// Write an HTML report: verdicts and findings, a timeline per registration (DriverEntry,
+/// capture waits, held NPIs, deregistration), the capture-wait histogram and the boot-impact
+/// table. The page needs no network access (inline CSS and SVG, no script).
+///
+/// Exit status: 0, or 2 when a file could not be read completely or the page not written.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// ETL files, or directories to search for `*.etl`.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the page.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Warn about capture timeouts above this many milliseconds on the DriverEntry thread.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub long_wait_ms: u32,
+}
+
+/// Runs `report`.
+pub fn run(args: &ReportArgs) -> ExitStatus {
+    let sel = Selection {
+        balance: Some(BalanceConfig {
+            long_wait_ms: args.long_wait_ms,
+            keep_ok: false,
+        }),
+        latency: Some(LatencyConfig::default()),
+        boot: true,
+        timeline: true,
+    };
+    let files = analyse_all(&args.files, &sel);
+    let reports: Vec<&BootReport> = files
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok()?.boot.as_ref())
+        .collect();
+    let fleet = FleetSummary::of(reports);
+    if let Err(s) = to_file(&args.output, |w| html::report(&files, &fleet, w)) {
+        return s;
+    }
+    read_status(&files)
+}
