@@ -531,6 +531,128 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// The rules the simulator's lifecycle core cannot break (its guard type and bounded
+    /// negotiation prevent them): hand-built traces, written as ETL and read back.
+    #[test]
+    fn each_rule_broken_in_an_etl_file_gives_exactly_its_finding() {
+        type Build = fn(&mut Seq);
+        let cases: [(&str, Build, Rule); 8] = [
+            (
+                "release-without-capture",
+                |s| {
+                    s.release(4, 1, 5, 0);
+                },
+                Rule::ReleaseWithoutCapture,
+            ),
+            (
+                "capture-after-deregister",
+                |s| {
+                    s.dereg_start(4, 1, 0).cap_start(8, 1, 5, 0, 1);
+                    s.cap_stop(8, 1, 5, NtStatus::INVALID_DEVICE_STATE, 0);
+                },
+                Rule::CaptureAfterDeregister,
+            ),
+            (
+                "deregister-with-captures-outstanding",
+                |s| {
+                    s.capture(4, 1, 5, 0, 1, 0, NtStatus::SUCCESS);
+                    s.dereg_start(4, 1, 1).dereg_stop(4, 1).release(4, 1, 5, 0);
+                },
+                Rule::DeregisterWithCapturesOutstanding,
+            ),
+            (
+                "infinite-wait-on-driverentry-thread",
+                |s| {
+                    s.capture(4, 1, 5, WSK_INFINITE_WAIT, 0, 5 * MS, NtStatus::SUCCESS);
+                    s.release(4, 1, 5, 0);
+                },
+                Rule::InfiniteWaitOnDriverEntryThread,
+            ),
+            (
+                "long-wait-on-driverentry-thread",
+                |s| {
+                    s.capture(4, 1, 5, 30_000, 0, 5 * MS, NtStatus::SUCCESS);
+                    s.release(4, 1, 5, 0);
+                },
+                Rule::LongWaitOnDriverEntryThread,
+            ),
+            (
+                "nointerface-without-fallback",
+                |s| {
+                    s.capture(4, 1, 5, 0, 0, 0, NtStatus::NOINTERFACE)
+                        .query(4, 1);
+                },
+                Rule::NointerfaceWithoutFallback,
+            ),
+            (
+                "dispatch-without-capture",
+                |s| {
+                    s.capture(4, 1, 5, 0, 0, 0, NtStatus::DEVICE_NOT_READY);
+                    s.dispatch(4, 1, 5);
+                },
+                Rule::DispatchWithoutCapture,
+            ),
+            (
+                "unload-without-deregister",
+                |s| {
+                    s.unload(4);
+                },
+                Rule::UnloadWithoutDeregister,
+            ),
+        ];
+        let dir = temp_dir("source-rules");
+        for (name, build, rule) in cases {
+            let mut s = Seq::new();
+            s.driver_entry(4, "wskclient").register(4, 1);
+            build(&mut s);
+            if rule != Rule::UnloadWithoutDeregister {
+                if !s
+                    .events
+                    .iter()
+                    .any(|e| matches!(e.event, WskEvent::WskDeregisterStart { .. }))
+                {
+                    s.dereg_start(4, 1, 0);
+                }
+                if !s
+                    .events
+                    .iter()
+                    .any(|e| matches!(e.event, WskEvent::WskDeregisterStop { .. }))
+                {
+                    s.dereg_stop(4, 1);
+                }
+                s.unload(4);
+            }
+            let path = dir.join(format!("{name}.etl"));
+            write(&s, &path, SessionConfig::default(), None);
+            let mut a = all();
+            read_file(&path, &mut a, &mut |e| panic!("{e}")).unwrap();
+            let r = a.balance.report();
+            let got: Vec<(Rule, Severity)> = r.findings().map(|f| (f.rule, f.severity)).collect();
+            assert_eq!(got, [(rule, rule.severity())], "{name}");
+            assert_eq!(rule.id(), name);
+            let f = r.findings().next().unwrap();
+            assert_eq!(
+                (f.registration, f.tid),
+                (
+                    Some(1),
+                    if name == "capture-after-deregister" {
+                        8
+                    } else {
+                        4
+                    }
+                ),
+                "{name}"
+            );
+            assert!(!f.events.is_empty(), "{name}");
+            let want = match rule.severity() {
+                Severity::Violation => Verdict::Violation,
+                _ => Verdict::Ok,
+            };
+            assert_eq!(r.verdict, want, "{name}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn lost_events_in_the_file_make_verdicts_inconclusive() {
         let mut seq = Seq::new();
