@@ -65,24 +65,26 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
         &self.clock
     }
 
-    /// Writes an Info event if the sink takes `kw` (the event is built only then).
+    /// Writes an Info event if the sink takes `kw` (the event is built only then, out of
+    /// line in a cold function, so the disabled path is the `enabled` test and one branch).
     #[inline(always)]
     pub(crate) fn info(&self, kw: u64, activity: &ActivityId, make: impl FnOnce() -> WskEvent) {
         if self.sink.enabled(kw) {
-            self.sink.write(activity, make());
+            self.write_cold(activity, make);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_cold(&self, activity: &ActivityId, make: impl FnOnce() -> WskEvent) {
+        self.sink.write(activity, make());
     }
 
     /// Starts a Start/Stop pair: writes the Start (built only if enabled).
     #[inline(always)]
     pub(crate) fn start(&self, kw: u64, make: impl FnOnce() -> WskEvent) -> Span {
         if self.sink.enabled(kw) {
-            let activity = self.activities.next();
-            self.sink.write(&activity, make());
-            Span {
-                activity,
-                start_ns: Some(self.clock.now_ns()),
-            }
+            self.start_cold(make)
         } else {
             Span {
                 activity: ActivityId::NONE,
@@ -91,14 +93,45 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
+    fn start_cold(&self, make: impl FnOnce() -> WskEvent) -> Span {
+        let activity = self.activities.next();
+        self.sink.write(&activity, make());
+        Span {
+            activity,
+            start_ns: Some(self.clock.now_ns()),
+        }
+    }
+
     /// Ends a pair started with [`WskClient::start`]: the Stop gets the elapsed time.
     #[inline(always)]
     pub(crate) fn stop(&self, kw: u64, span: &Span, make: impl FnOnce(u64) -> WskEvent) {
         if let Some(start) = span.start_ns {
             if self.sink.enabled(kw) {
-                let elapsed = self.clock.now_ns().saturating_sub(start);
-                self.sink.write(&span.activity, make(elapsed));
+                self.stop_cold(start, &span.activity, make);
             }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stop_cold(&self, start: u64, activity: &ActivityId, make: impl FnOnce(u64) -> WskEvent) {
+        let elapsed = self.clock.now_ns().saturating_sub(start);
+        self.sink.write(activity, make(elapsed));
+    }
+
+    /// Writes a timed Info event whose start time `t0` came from [`WskClient::time_if`]: only
+    /// if the provider was enabled then (no second `enabled` test on this path).
+    #[inline(always)]
+    pub(crate) fn finish(
+        &self,
+        t0: Option<u64>,
+        activity: &ActivityId,
+        make: impl FnOnce(u64) -> WskEvent,
+    ) {
+        if let Some(t0) = t0 {
+            self.stop_cold(t0, activity, make);
         }
     }
 
@@ -125,11 +158,11 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
             Ok(_) => NtStatus::SUCCESS,
             Err(status) => *status,
         };
-        self.info(KW_LIFECYCLE, &ActivityId::NONE, || WskEvent::WskRegister {
+        self.finish(t0, &ActivityId::NONE, |duration_ns| WskEvent::WskRegister {
             registration_id: id,
             npi_version: version,
             status,
-            duration_ns: elapsed(&self.clock, t0),
+            duration_ns,
         });
         let raw = result?;
         Ok(Arc::new(Registration {
@@ -253,6 +286,7 @@ impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
     /// `WskCaptureProviderNPI` with `wait`, from `context`. Each success is a guard that must
     /// be released once ([`CapturedNpi::release`]; dropping it releases too). After
     /// deregistration began, fails with `STATUS_INVALID_DEVICE_STATE` without calling WSK.
+    #[inline]
     pub fn capture(
         self: &Arc<Self>,
         wait: WaitTimeout,
@@ -406,6 +440,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
 
     /// Calls a `WSK_PROVIDER_DISPATCH` function (named `function` in the trace, e.g.
     /// `"WskControlClient"`) through this NPI, and records it.
+    #[inline]
     pub fn call<R>(
         &mut self,
         function: &'static str,
@@ -423,14 +458,15 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
         result
     }
 
+    #[inline(always)]
     fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
         let client = &self.registration.client;
-        client.info(KW_DISPATCH, &self.activity, || WskEvent::DispatchCall {
+        client.finish(t0, &self.activity, |duration_ns| WskEvent::DispatchCall {
             registration_id: self.registration.id,
             capture_id: self.capture_id,
             function: function.into(),
             status,
-            duration_ns: elapsed(&client.clock, t0),
+            duration_ns,
         });
     }
 
@@ -461,10 +497,12 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     }
 
     /// `WskReleaseProviderNPI`: releases this capture. Consumes the guard.
+    #[inline]
     pub fn release(mut self) {
         self.release_inner(false);
     }
 
+    #[inline]
     fn release_inner(&mut self, implicit: bool) {
         if self.released {
             return;
@@ -488,6 +526,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
 
 impl<A: WskApi, S: EventSink, C: Clock> Drop for CapturedNpi<A, S, C> {
     /// A guard dropped without an explicit release releases, recorded with `Implicit = true`.
+    #[inline]
     fn drop(&mut self) {
         self.release_inner(true);
     }

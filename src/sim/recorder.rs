@@ -44,6 +44,8 @@ pub struct Recorder {
     clock: HostClock,
     enabled: AtomicBool,
     keywords: AtomicU64,
+    /// `keywords` while enabled, 0 while disabled: the one word `enabled()` reads.
+    mask: AtomicU64,
     drop_next: AtomicU32,
     lost: AtomicU32,
     records: Mutex<Vec<Record>>,
@@ -56,6 +58,7 @@ impl Recorder {
             clock,
             enabled: AtomicBool::new(true),
             keywords: AtomicU64::new(u64::MAX),
+            mask: AtomicU64::new(u64::MAX),
             drop_next: AtomicU32::new(0),
             lost: AtomicU32::new(0),
             records: Mutex::new(Vec::new()),
@@ -70,11 +73,22 @@ impl Recorder {
     /// Enables or disables recording (the "provider enabled" switch).
     pub fn set_enabled(&self, enabled: bool) {
         self.enabled.store(enabled, Ordering::Relaxed);
+        self.update_mask();
+    }
+
+    fn update_mask(&self) {
+        let mask = if self.enabled.load(Ordering::Relaxed) {
+            self.keywords.load(Ordering::Relaxed)
+        } else {
+            0
+        };
+        self.mask.store(mask, Ordering::Relaxed);
     }
 
     /// Records only events with at least one of these keyword bits (like `-matchanykw`).
     pub fn set_keywords(&self, any: u64) {
         self.keywords.store(any, Ordering::Relaxed);
+        self.update_mask();
     }
 
     /// FAULT INJECTION: the next `n` events are dropped (counted in [`Recorder::lost_events`]),
