@@ -18,3 +18,13 @@ pub mod ntstatus;
 pub mod schema;
 #[cfg(not(windows))]
 pub mod sim;
+
+// Kernel glue (owner: the Windows-glue helper): `glue` is the only code that touches the OS;
+// `wsk_abi` the hand-written WSK structures and NETIO imports; `wdk_standin` the Linux
+// stand-in for the `wdk-sys` items the glue uses.
+#[cfg(any(not(windows), feature = "kernel"))]
+pub mod glue;
+#[cfg(not(windows))]
+pub mod wdk_standin;
+#[cfg(any(not(windows), feature = "kernel"))]
+pub mod wsk_abi;

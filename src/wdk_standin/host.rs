@@ -1,0 +1,154 @@
+//! The tests' side of the stand-in (not a WDK mirror): install the simulated WSK subsystem
+//! and the event recorder, fill the registry, inject faults, and read the accounting.
+//!
+//! The stand-in's state is process-wide, like the kernel's; tests that drive the glue take
+//! [`serial`] first so they do not see each other's objects.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use super::objects::{self, RegValue};
+use super::{REG_DWORD, REG_SZ};
+use crate::lifecycle::{ActivityId, EtwSink, EventSink};
+use crate::schema::WskEvent;
+use crate::sim::{Recorder, SimWsk};
+
+pub use super::objects::Faults;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+static WSK: Mutex<Option<SimWsk>> = Mutex::new(None);
+static RECORDER: Mutex<Option<Arc<Recorder>>> = Mutex::new(None);
+
+/// Serialises the tests that use the stand-in's global state; resets that state.
+pub fn serial() -> MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    reset();
+    guard
+}
+
+/// Forgets the registry, faults, violations, the installed subsystem and recorder. Objects
+/// still alive (handles, IRPs, sockets) stay counted, so a leak shows in the next snapshot.
+pub fn reset() {
+    objects::with(|s| {
+        s.registry.clear();
+        s.faults = Faults::default();
+        s.violations.clear();
+    });
+    *WSK.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    *RECORDER.lock().unwrap_or_else(PoisonError::into_inner) = None;
+}
+
+/// Makes `wsk` the WSK subsystem the NETIO stand-ins talk to.
+pub fn install_wsk(wsk: SimWsk) {
+    *WSK.lock().unwrap_or_else(PoisonError::into_inner) = Some(wsk);
+}
+
+/// The installed WSK subsystem.
+pub(crate) fn wsk() -> Option<SimWsk> {
+    WSK.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+/// Makes `recorder` receive what the driver's ETW provider writes ([`HostEtwSink`]).
+pub fn install_recorder(recorder: Arc<Recorder>) {
+    *RECORDER.lock().unwrap_or_else(PoisonError::into_inner) = Some(recorder);
+}
+
+fn recorder() -> Option<Arc<Recorder>> {
+    RECORDER
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// Sets a `REG_DWORD` value under `key` (a full path such as
+/// `\Registry\Machine\System\CurrentControlSet\Services\wsktrace\Parameters`).
+pub fn set_registry_dword(key: &str, name: &str, value: u32) {
+    set_registry_value(key, name, REG_DWORD, value.to_le_bytes().to_vec());
+}
+
+/// Sets a `REG_SZ` value (UTF-16LE, NUL-terminated) under `key`.
+pub fn set_registry_string(key: &str, name: &str, value: &str) {
+    let data = value
+        .encode_utf16()
+        .chain([0])
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    set_registry_value(key, name, REG_SZ, data);
+}
+
+/// Sets a value of any `REG_*` type under `key`.
+pub fn set_registry_value(key: &str, name: &str, kind: u32, data: Vec<u8>) {
+    objects::with(|s| {
+        s.registry
+            .entry(objects::key_name(key))
+            .or_default()
+            .insert(name.to_lowercase(), RegValue { kind, data });
+    });
+}
+
+/// Creates `key` with no values.
+pub fn create_registry_key(key: &str) {
+    objects::with(|s| {
+        s.registry.entry(objects::key_name(key)).or_default();
+    });
+}
+
+/// Sets the fault knobs.
+pub fn set_faults(faults: Faults) {
+    objects::with(|s| s.faults = faults);
+}
+
+/// Removes and returns the rule violations seen so far.
+pub fn take_violations() -> Vec<String> {
+    objects::with(|s| core::mem::take(&mut s.violations))
+}
+
+/// What the stand-in holds at a moment: after a clean unload everything is zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Open handles (keys, threads).
+    pub handles: usize,
+    /// Object references not dereferenced.
+    pub references: usize,
+    /// IRPs allocated and not freed.
+    pub irps: usize,
+    /// System threads still running.
+    pub threads_running: usize,
+    /// WSK registrations not deregistered.
+    pub registrations: usize,
+    /// WSK sockets not closed.
+    pub sockets: usize,
+}
+
+/// The current accounting.
+pub fn snapshot() -> Snapshot {
+    objects::with(|s| Snapshot {
+        handles: s.handles.len(),
+        references: s.references.len(),
+        irps: s.irps.len(),
+        threads_running: s.threads_running,
+        registrations: s.registrations_alive,
+        sockets: s.sockets_alive,
+    })
+}
+
+/// The host stand-in for the kernel-mode ETW provider the glue writes to: everything an
+/// [`EtwSink`] does (on hosts: nothing), plus the events given to the installed recorder
+/// ([`install_recorder`]), as if an ETW session had the provider enabled.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostEtwSink;
+
+impl EventSink for HostEtwSink {
+    fn enabled(&self, keywords: u64) -> bool {
+        EtwSink.enabled(keywords) || recorder().is_some_and(|r| r.enabled(keywords))
+    }
+
+    fn write(&self, activity: &ActivityId, event: WskEvent) {
+        if let Some(recorder) = recorder() {
+            recorder.write(activity, event.clone());
+        }
+        EtwSink.write(activity, event);
+    }
+}

@@ -1,0 +1,523 @@
+//! Linux (any non-Windows host) stand-in for the few `wdk-sys` items the kernel glue
+//! ([`crate::glue`]) uses, and for the NETIO WSK imports ([`netio`]).
+//!
+//! `wdk-sys` cannot be built off Windows (its build script runs bindgen over the WDK headers,
+//! and `wdk-build` refuses non-Windows hosts). The glue selects this module instead with
+//!
+//! ```ignore
+//! #[cfg(windows)]
+//! use wdk_sys as wdk;
+//! #[cfg(not(windows))]
+//! use crate::wdk_standin as wdk;
+//! ```
+//!
+//! and contains no other `cfg`: the DriverEntry / worker / unload code that the host tests run
+//! is the code the Windows build compiles.
+//!
+//! What the stand-ins promise:
+//!
+//! - The same paths as `wdk-sys` (types and constants at the top level, functions in
+//!   [`ntddk`]), the same names (including bindgen's, like `Tail.Overlay.__bindgen_anon_2`),
+//!   the same signatures with the widths Windows gives them (LLP64: `ULONG` is `u32`, not
+//!   Linux's `c_ulong`), the same `unsafe`-ness (unions stay unions, so a union read needs an
+//!   `unsafe` block here as it does on Windows) and `#[must_use]` on `NTSTATUS` results, as
+//!   bindgen's `must_use_type("NTSTATUS")` gives them. Each item cites the WDK declaration it
+//!   mirrors.
+//! - Behaviour as documented for the real routine, for the arguments the glue passes:
+//!   events and thread objects are waitable dispatcher objects; `PsCreateSystemThread` starts
+//!   a real thread whose object is signalled when its start routine returns; IRPs have real
+//!   stack locations, and the simulated WSK provider completes them through the completion
+//!   routine the glue set in the next stack location; the registry is a map the tests fill.
+//! - Accounting the tests read through [`host`]: open handles, object references, allocated
+//!   IRPs, WSK client objects and sockets still alive, and rule violations (for example an
+//!   IRP completed without `STATUS_MORE_PROCESSING_REQUIRED` from its completion routine, or
+//!   a provider dispatch call through a released NPI).
+//!
+//! What they leave out on purpose: structure fields the glue never touches (a stand-in
+//! `DRIVER_OBJECT` has `DriverUnload` and `DriverName`, not the dispatch table; an
+//! `IO_STACK_LOCATION` has no `Parameters`), IRQL, and access checks. They are a faithful
+//! surface for this driver's glue, not a kernel.
+
+#![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
+
+use core::ffi::c_void;
+use core::sync::atomic::AtomicI32;
+
+pub mod host;
+pub mod netio;
+pub mod ntddk;
+
+mod dispatcher;
+mod objects;
+
+// ---------------------------------------------------------------------------------------------
+// Basic types (ntdef.h, minwindef.h, basetsd.h) with their Windows (LLP64) widths
+// ---------------------------------------------------------------------------------------------
+
+/// `typedef LONG NTSTATUS` (ntdef.h).
+pub type NTSTATUS = i32;
+/// `typedef unsigned long ULONG` (32-bit on Windows).
+pub type ULONG = u32;
+/// `typedef ULONG *PULONG`.
+pub type PULONG = *mut ULONG;
+/// `typedef long LONG` (32-bit on Windows).
+pub type LONG = i32;
+/// `typedef __int64 LONGLONG`.
+pub type LONGLONG = i64;
+/// `typedef unsigned short USHORT`.
+pub type USHORT = u16;
+/// `typedef short CSHORT` (ntdef.h).
+pub type CSHORT = i16;
+/// `typedef unsigned char UCHAR`.
+pub type UCHAR = u8;
+/// `typedef char CHAR`.
+pub type CHAR = i8;
+/// `typedef char CCHAR` (ntdef.h).
+pub type CCHAR = i8;
+/// `typedef UCHAR BOOLEAN` (ntdef.h).
+pub type BOOLEAN = u8;
+/// `typedef unsigned __int64 ULONG_PTR` (basetsd.h, 64-bit).
+pub type ULONG_PTR = u64;
+/// `typedef __int64 LONG_PTR` (basetsd.h, 64-bit).
+pub type LONG_PTR = i64;
+/// `typedef void *PVOID`.
+pub type PVOID = *mut c_void;
+/// `typedef PVOID HANDLE` (ntdef.h).
+pub type HANDLE = *mut c_void;
+/// `typedef HANDLE *PHANDLE`.
+pub type PHANDLE = *mut HANDLE;
+/// `typedef ULONG ACCESS_MASK` (ntdef.h).
+pub type ACCESS_MASK = ULONG;
+/// `typedef WCHAR *PWCH` (`WCHAR` is `wchar_t`, 16-bit on Windows).
+pub type PWCH = *mut u16;
+/// `typedef CCHAR KPROCESSOR_MODE` (wdm.h).
+pub type KPROCESSOR_MODE = CCHAR;
+/// `typedef LONG KPRIORITY` (wdm.h).
+pub type KPRIORITY = LONG;
+/// `typedef CLIENT_ID *PCLIENT_ID` (opaque here: the glue passes `NULL`).
+pub type PCLIENT_ID = *mut c_void;
+/// `typedef struct _OBJECT_TYPE *POBJECT_TYPE` (wdm.h; opaque).
+pub type POBJECT_TYPE = *mut _OBJECT_TYPE;
+/// `POBJECT_HANDLE_INFORMATION` (opaque here: the glue passes `NULL`).
+pub type POBJECT_HANDLE_INFORMATION = *mut c_void;
+
+/// `struct _OBJECT_TYPE` (opaque in the WDK too).
+#[repr(C)]
+pub struct _OBJECT_TYPE {
+    _opaque: [u8; 0],
+}
+
+/// `LARGE_INTEGER` (winnt.h): a union of `QuadPart` and its two halves. Reading a field is
+/// `unsafe` (a union read), as with bindgen's `_LARGE_INTEGER`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _LARGE_INTEGER {
+    /// `struct { ULONG LowPart; LONG HighPart; } u`.
+    pub u: _LARGE_INTEGER__bindgen_ty_2,
+    /// `LONGLONG QuadPart`.
+    pub QuadPart: LONGLONG,
+}
+
+/// The `u` member of [`_LARGE_INTEGER`].
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct _LARGE_INTEGER__bindgen_ty_2 {
+    /// `ULONG LowPart`.
+    pub LowPart: ULONG,
+    /// `LONG HighPart`.
+    pub HighPart: LONG,
+}
+
+impl Default for _LARGE_INTEGER {
+    fn default() -> Self {
+        _LARGE_INTEGER { QuadPart: 0 }
+    }
+}
+
+/// `typedef union _LARGE_INTEGER LARGE_INTEGER`.
+pub type LARGE_INTEGER = _LARGE_INTEGER;
+/// `typedef LARGE_INTEGER *PLARGE_INTEGER`.
+pub type PLARGE_INTEGER = *mut LARGE_INTEGER;
+
+/// `UNICODE_STRING` (ntdef.h): counted UTF-16; `Length` and `MaximumLength` in bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _UNICODE_STRING {
+    /// `USHORT Length` (bytes, without a terminator).
+    pub Length: USHORT,
+    /// `USHORT MaximumLength` (bytes).
+    pub MaximumLength: USHORT,
+    /// `PWCH Buffer`.
+    pub Buffer: PWCH,
+}
+
+impl Default for _UNICODE_STRING {
+    fn default() -> Self {
+        _UNICODE_STRING {
+            Length: 0,
+            MaximumLength: 0,
+            Buffer: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// `typedef struct _UNICODE_STRING UNICODE_STRING`.
+pub type UNICODE_STRING = _UNICODE_STRING;
+/// `typedef UNICODE_STRING *PUNICODE_STRING`.
+pub type PUNICODE_STRING = *mut UNICODE_STRING;
+/// `typedef const UNICODE_STRING *PCUNICODE_STRING`.
+pub type PCUNICODE_STRING = *const UNICODE_STRING;
+
+/// `OBJECT_ATTRIBUTES` (ntdef.h), what `InitializeObjectAttributes` fills in.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _OBJECT_ATTRIBUTES {
+    /// `ULONG Length`: `sizeof(OBJECT_ATTRIBUTES)`.
+    pub Length: ULONG,
+    /// `HANDLE RootDirectory`: `ObjectName` is relative to this key/directory when not `NULL`.
+    pub RootDirectory: HANDLE,
+    /// `PUNICODE_STRING ObjectName`.
+    pub ObjectName: PUNICODE_STRING,
+    /// `ULONG Attributes` (`OBJ_*`).
+    pub Attributes: ULONG,
+    /// `PVOID SecurityDescriptor`.
+    pub SecurityDescriptor: PVOID,
+    /// `PVOID SecurityQualityOfService`.
+    pub SecurityQualityOfService: PVOID,
+}
+
+impl Default for _OBJECT_ATTRIBUTES {
+    fn default() -> Self {
+        _OBJECT_ATTRIBUTES {
+            Length: 0,
+            RootDirectory: core::ptr::null_mut(),
+            ObjectName: core::ptr::null_mut(),
+            Attributes: 0,
+            SecurityDescriptor: core::ptr::null_mut(),
+            SecurityQualityOfService: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// `typedef struct _OBJECT_ATTRIBUTES OBJECT_ATTRIBUTES`.
+pub type OBJECT_ATTRIBUTES = _OBJECT_ATTRIBUTES;
+/// `typedef OBJECT_ATTRIBUTES *POBJECT_ATTRIBUTES`.
+pub type POBJECT_ATTRIBUTES = *mut OBJECT_ATTRIBUTES;
+
+// ---------------------------------------------------------------------------------------------
+// Dispatcher objects (wdm.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `DISPATCHER_HEADER` (wdm.h), reduced to what waiting needs: the object type
+/// (`EventNotificationObject` 0, `EventSynchronizationObject` 1, `ThreadObject` 6) and
+/// `SignalState`. The glue never reads it; the stand-in wait routines do.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct _DISPATCHER_HEADER {
+    /// `UCHAR Type`.
+    pub Type: UCHAR,
+    /// `LONG SignalState` (atomic here: several host threads wait and signal).
+    pub SignalState: AtomicI32,
+}
+
+/// `KEVENT` (wdm.h): `DISPATCHER_HEADER Header`. Initialise with `KeInitializeEvent`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct _KEVENT {
+    /// `DISPATCHER_HEADER Header`.
+    pub Header: _DISPATCHER_HEADER,
+}
+
+/// `typedef struct _KEVENT KEVENT`.
+pub type KEVENT = _KEVENT;
+/// `typedef KEVENT *PKEVENT`.
+pub type PKEVENT = *mut KEVENT;
+/// `typedef KEVENT *PRKEVENT`.
+pub type PRKEVENT = *mut KEVENT;
+
+/// `enum _EVENT_TYPE` (wdm.h), as bindgen's `ModuleConsts` style renders it.
+pub mod _EVENT_TYPE {
+    /// The enum's representation.
+    pub type Type = i32;
+    /// `NotificationEvent`: stays signalled until reset.
+    pub const NotificationEvent: Type = 0;
+    /// `SynchronizationEvent`: a satisfied wait resets it.
+    pub const SynchronizationEvent: Type = 1;
+}
+/// `typedef enum _EVENT_TYPE EVENT_TYPE`.
+pub type EVENT_TYPE = _EVENT_TYPE::Type;
+
+/// `enum _KWAIT_REASON` (wdm.h), the values the glue uses.
+pub mod _KWAIT_REASON {
+    /// The enum's representation.
+    pub type Type = i32;
+    /// `Executive`.
+    pub const Executive: Type = 0;
+}
+/// `typedef enum _KWAIT_REASON KWAIT_REASON`.
+pub type KWAIT_REASON = _KWAIT_REASON::Type;
+
+/// `enum _MODE` (wdm.h).
+pub mod _MODE {
+    /// The enum's representation.
+    pub type Type = i32;
+    /// `KernelMode`.
+    pub const KernelMode: Type = 0;
+    /// `UserMode`.
+    pub const UserMode: Type = 1;
+}
+
+/// `enum _KEY_VALUE_INFORMATION_CLASS` (wdm.h), the values the glue uses.
+pub mod _KEY_VALUE_INFORMATION_CLASS {
+    /// The enum's representation.
+    pub type Type = i32;
+    /// `KeyValuePartialInformation`: a `KEY_VALUE_PARTIAL_INFORMATION`.
+    pub const KeyValuePartialInformation: Type = 2;
+}
+/// `typedef enum _KEY_VALUE_INFORMATION_CLASS KEY_VALUE_INFORMATION_CLASS`.
+pub type KEY_VALUE_INFORMATION_CLASS = _KEY_VALUE_INFORMATION_CLASS::Type;
+
+/// `KEY_VALUE_PARTIAL_INFORMATION` (wdm.h): the value's data follows `DataLength`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _KEY_VALUE_PARTIAL_INFORMATION {
+    /// `ULONG TitleIndex`.
+    pub TitleIndex: ULONG,
+    /// `ULONG Type` (`REG_DWORD`, ...).
+    pub Type: ULONG,
+    /// `ULONG DataLength`.
+    pub DataLength: ULONG,
+    /// `UCHAR Data[1]` (variable length).
+    pub Data: [UCHAR; 1],
+}
+/// `typedef struct _KEY_VALUE_PARTIAL_INFORMATION KEY_VALUE_PARTIAL_INFORMATION`.
+pub type KEY_VALUE_PARTIAL_INFORMATION = _KEY_VALUE_PARTIAL_INFORMATION;
+
+// ---------------------------------------------------------------------------------------------
+// Driver object, IRPs (wdm.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `DRIVER_UNLOAD` / `PDRIVER_UNLOAD` (wdm.h): `VOID DriverUnload(PDRIVER_OBJECT)`.
+pub type PDRIVER_UNLOAD = Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER_OBJECT)>;
+/// `typedef PDRIVER_UNLOAD DRIVER_UNLOAD` (bindgen renders both as the pointer type).
+pub type DRIVER_UNLOAD = PDRIVER_UNLOAD;
+
+/// `DRIVER_OBJECT` (wdm.h), the fields the glue uses.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct _DRIVER_OBJECT {
+    /// `UNICODE_STRING DriverName`.
+    pub DriverName: UNICODE_STRING,
+    /// `PDRIVER_UNLOAD DriverUnload`.
+    pub DriverUnload: PDRIVER_UNLOAD,
+}
+
+/// `typedef struct _DRIVER_OBJECT DRIVER_OBJECT`.
+pub type DRIVER_OBJECT = _DRIVER_OBJECT;
+/// `typedef DRIVER_OBJECT *PDRIVER_OBJECT`.
+pub type PDRIVER_OBJECT = *mut DRIVER_OBJECT;
+
+/// `DEVICE_OBJECT` (opaque here; WSK IRPs of a client have no device object).
+#[repr(C)]
+pub struct _DEVICE_OBJECT {
+    _opaque: [u8; 0],
+}
+/// `typedef struct _DEVICE_OBJECT *PDEVICE_OBJECT`.
+pub type PDEVICE_OBJECT = *mut _DEVICE_OBJECT;
+
+/// `IO_COMPLETION_ROUTINE` / `PIO_COMPLETION_ROUTINE` (wdm.h).
+pub type PIO_COMPLETION_ROUTINE = Option<
+    unsafe extern "C" fn(DeviceObject: PDEVICE_OBJECT, Irp: *mut _IRP, Context: PVOID) -> NTSTATUS,
+>;
+
+/// `IO_STATUS_BLOCK` (wdm.h): `union { NTSTATUS Status; PVOID Pointer; }; ULONG_PTR
+/// Information;`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _IO_STATUS_BLOCK {
+    /// The anonymous `Status`/`Pointer` union.
+    pub __bindgen_anon_1: _IO_STATUS_BLOCK__bindgen_ty_1,
+    /// `ULONG_PTR Information`.
+    pub Information: ULONG_PTR,
+}
+
+/// The `Status`/`Pointer` union of [`_IO_STATUS_BLOCK`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _IO_STATUS_BLOCK__bindgen_ty_1 {
+    /// `NTSTATUS Status`.
+    pub Status: NTSTATUS,
+    /// `PVOID Pointer`.
+    pub Pointer: PVOID,
+}
+/// `typedef struct _IO_STATUS_BLOCK IO_STATUS_BLOCK`.
+pub type IO_STATUS_BLOCK = _IO_STATUS_BLOCK;
+
+/// `IO_STACK_LOCATION` (wdm.h), the fields completion uses.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _IO_STACK_LOCATION {
+    /// `UCHAR MajorFunction`.
+    pub MajorFunction: UCHAR,
+    /// `UCHAR MinorFunction`.
+    pub MinorFunction: UCHAR,
+    /// `UCHAR Flags`.
+    pub Flags: UCHAR,
+    /// `UCHAR Control` (`SL_INVOKE_ON_*`).
+    pub Control: UCHAR,
+    /// `PDEVICE_OBJECT DeviceObject`.
+    pub DeviceObject: PDEVICE_OBJECT,
+    /// `PIO_COMPLETION_ROUTINE CompletionRoutine`.
+    pub CompletionRoutine: PIO_COMPLETION_ROUTINE,
+    /// `PVOID Context`.
+    pub Context: PVOID,
+}
+
+impl Default for _IO_STACK_LOCATION {
+    fn default() -> Self {
+        _IO_STACK_LOCATION {
+            MajorFunction: 0,
+            MinorFunction: 0,
+            Flags: 0,
+            Control: 0,
+            DeviceObject: core::ptr::null_mut(),
+            CompletionRoutine: None,
+            Context: core::ptr::null_mut(),
+        }
+    }
+}
+/// `typedef struct _IO_STACK_LOCATION IO_STACK_LOCATION`.
+pub type IO_STACK_LOCATION = _IO_STACK_LOCATION;
+/// `typedef IO_STACK_LOCATION *PIO_STACK_LOCATION`.
+pub type PIO_STACK_LOCATION = *mut IO_STACK_LOCATION;
+
+/// `IRP` (wdm.h), the fields allocation and completion use, with bindgen's names for the
+/// anonymous members: the current stack location is
+/// `Tail.Overlay.__bindgen_anon_2.__bindgen_anon_1.CurrentStackLocation`.
+#[repr(C)]
+pub struct _IRP {
+    /// `CSHORT Type` (`IO_TYPE_IRP` = 6).
+    pub Type: CSHORT,
+    /// `USHORT Size`.
+    pub Size: USHORT,
+    /// `IO_STATUS_BLOCK IoStatus`.
+    pub IoStatus: IO_STATUS_BLOCK,
+    /// `BOOLEAN PendingReturned`.
+    pub PendingReturned: BOOLEAN,
+    /// `CHAR StackCount`.
+    pub StackCount: CHAR,
+    /// `CHAR CurrentLocation`: `StackCount + 1` when no driver owns a location yet.
+    pub CurrentLocation: CHAR,
+    /// `BOOLEAN Cancel`.
+    pub Cancel: BOOLEAN,
+    /// `union { struct { ... } Overlay; KAPC Apc; PVOID CompletionKey; } Tail`.
+    pub Tail: _IRP__bindgen_ty_4,
+}
+
+/// The `Tail` union of [`_IRP`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _IRP__bindgen_ty_4 {
+    /// `struct { ...; struct { LIST_ENTRY ListEntry; union { PIO_STACK_LOCATION
+    /// CurrentStackLocation; ULONG PacketType; }; }; ... } Overlay`.
+    pub Overlay: _IRP__bindgen_ty_4__bindgen_ty_1,
+    /// `PVOID CompletionKey`.
+    pub CompletionKey: PVOID,
+}
+
+/// `Tail.Overlay` of [`_IRP`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _IRP__bindgen_ty_4__bindgen_ty_1 {
+    /// `PETHREAD Thread` (`NULL` for a driver-allocated IRP).
+    pub Thread: PVOID,
+    /// The anonymous `{ LIST_ENTRY ListEntry; union { ... }; }` struct.
+    pub __bindgen_anon_2: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2,
+}
+
+/// `Tail.Overlay.__bindgen_anon_2` of [`_IRP`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2 {
+    /// `LIST_ENTRY ListEntry` (two pointers).
+    pub ListEntry: [PVOID; 2],
+    /// The anonymous `CurrentStackLocation`/`PacketType` union.
+    pub __bindgen_anon_1: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2__bindgen_ty_1,
+}
+
+/// `union { PIO_STACK_LOCATION CurrentStackLocation; ULONG PacketType; }` of [`_IRP`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2__bindgen_ty_1 {
+    /// `struct _IO_STACK_LOCATION *CurrentStackLocation`.
+    pub CurrentStackLocation: PIO_STACK_LOCATION,
+    /// `ULONG PacketType`.
+    pub PacketType: ULONG,
+}
+
+/// `typedef struct _IRP IRP`.
+pub type IRP = _IRP;
+/// `typedef IRP *PIRP`.
+pub type PIRP = *mut IRP;
+
+/// `KSTART_ROUTINE` / `PKSTART_ROUTINE` (wdm.h): `VOID StartRoutine(PVOID StartContext)`.
+pub type PKSTART_ROUTINE = Option<unsafe extern "C" fn(StartContext: PVOID)>;
+
+// ---------------------------------------------------------------------------------------------
+// Constants (ntstatus.h, wdm.h, winnt.h), typed as bindgen types them
+// ---------------------------------------------------------------------------------------------
+
+/// `STATUS_SUCCESS` (ntstatus.h).
+pub const STATUS_SUCCESS: NTSTATUS = 0;
+/// `STATUS_TIMEOUT` (ntstatus.h).
+pub const STATUS_TIMEOUT: NTSTATUS = 0x0000_0102;
+/// `STATUS_PENDING` (ntstatus.h).
+pub const STATUS_PENDING: NTSTATUS = 0x0000_0103;
+/// `STATUS_BUFFER_OVERFLOW` (ntstatus.h).
+pub const STATUS_BUFFER_OVERFLOW: NTSTATUS = 0x8000_0005_u32 as i32;
+/// `STATUS_UNSUCCESSFUL` (ntstatus.h).
+pub const STATUS_UNSUCCESSFUL: NTSTATUS = 0xC000_0001_u32 as i32;
+/// `STATUS_INVALID_HANDLE` (ntstatus.h).
+pub const STATUS_INVALID_HANDLE: NTSTATUS = 0xC000_0008_u32 as i32;
+/// `STATUS_INVALID_PARAMETER` (ntstatus.h).
+pub const STATUS_INVALID_PARAMETER: NTSTATUS = 0xC000_000D_u32 as i32;
+/// `STATUS_MORE_PROCESSING_REQUIRED` (ntstatus.h).
+pub const STATUS_MORE_PROCESSING_REQUIRED: NTSTATUS = 0xC000_0016_u32 as i32;
+/// `STATUS_BUFFER_TOO_SMALL` (ntstatus.h).
+pub const STATUS_BUFFER_TOO_SMALL: NTSTATUS = 0xC000_0023_u32 as i32;
+/// `STATUS_OBJECT_TYPE_MISMATCH` (ntstatus.h).
+pub const STATUS_OBJECT_TYPE_MISMATCH: NTSTATUS = 0xC000_0024_u32 as i32;
+/// `STATUS_OBJECT_NAME_NOT_FOUND` (ntstatus.h).
+pub const STATUS_OBJECT_NAME_NOT_FOUND: NTSTATUS = 0xC000_0034_u32 as i32;
+/// `STATUS_INSUFFICIENT_RESOURCES` (ntstatus.h).
+pub const STATUS_INSUFFICIENT_RESOURCES: NTSTATUS = 0xC000_009A_u32 as i32;
+/// `STATUS_CANCELLED` (ntstatus.h).
+pub const STATUS_CANCELLED: NTSTATUS = 0xC000_0120_u32 as i32;
+
+/// `SL_INVOKE_ON_CANCEL` (wdm.h; bindgen renders `#define`s of plain numbers as `u32`).
+pub const SL_INVOKE_ON_CANCEL: u32 = 0x20;
+/// `SL_INVOKE_ON_SUCCESS` (wdm.h).
+pub const SL_INVOKE_ON_SUCCESS: u32 = 0x40;
+/// `SL_INVOKE_ON_ERROR` (wdm.h).
+pub const SL_INVOKE_ON_ERROR: u32 = 0x80;
+/// `IO_NO_INCREMENT` (wdm.h).
+pub const IO_NO_INCREMENT: u32 = 0;
+/// `OBJ_CASE_INSENSITIVE` (ntdef.h).
+pub const OBJ_CASE_INSENSITIVE: u32 = 0x0000_0040;
+/// `OBJ_KERNEL_HANDLE` (ntdef.h).
+pub const OBJ_KERNEL_HANDLE: u32 = 0x0000_0200;
+/// `KEY_READ` (wdm.h): `(STANDARD_RIGHTS_READ | KEY_QUERY_VALUE | KEY_ENUMERATE_SUB_KEYS |
+/// KEY_NOTIFY) & ~SYNCHRONIZE`.
+pub const KEY_READ: u32 = 0x0002_0019;
+/// `SYNCHRONIZE` (winnt.h).
+pub const SYNCHRONIZE: u32 = 0x0010_0000;
+/// `THREAD_ALL_ACCESS` (wdm.h): `STANDARD_RIGHTS_REQUIRED | SYNCHRONIZE | 0xFFFF`.
+pub const THREAD_ALL_ACCESS: u32 = 0x001F_FFFF;
+/// `REG_DWORD` (winnt.h).
+pub const REG_DWORD: u32 = 4;
+/// `REG_SZ` (winnt.h).
+pub const REG_SZ: u32 = 1;
+/// `FALSE` (ntdef.h).
+pub const FALSE: u32 = 0;
+/// `TRUE` (ntdef.h).
+pub const TRUE: u32 = 1;

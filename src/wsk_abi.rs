@@ -1,0 +1,520 @@
+//! Hand-written `#[repr(C)]` definitions of the Winsock Kernel (WSK) structures, constants and
+//! NETIO imports this driver uses.
+//!
+//! `wdk-sys` does not generate bindings for `wsk.h`, so the structures the registration
+//! functions and the provider dispatch take are written out here, field for field, in the
+//! order and with the types `wsk.h` (Windows 10 WDK, `NTDDI_VERSION >= NTDDI_WIN7`) declares
+//! them. The tests at the bottom pin their size and every field offset to the documented
+//! x64 layout (LLP64: pointers 8 bytes, `ULONG` 4, `USHORT` 2), so a transcription error
+//! fails here on Linux rather than as a bug check on Windows.
+//!
+//! Definitions only: no function here is called by this module. The NETIO functions are
+//! declared at the bottom: on Windows as `extern "system"` imports from `netio.lib`; on any
+//! other host they are the stand-ins of [`crate::wdk_standin::netio`], which have the same
+//! signatures and are backed by the simulated WSK subsystem.
+//!
+//! Pointer parameters that this driver always passes as `NULL` (`PEPROCESS`, `PETHREAD`,
+//! `PSECURITY_DESCRIPTOR`) and dispatch entries it never calls are typed as opaque pointers:
+//! the ABI (one pointer-sized slot) is the same.
+
+#![allow(non_camel_case_types, non_snake_case)]
+
+use core::ffi::c_void;
+
+#[cfg(not(windows))]
+use crate::wdk_standin as wdk;
+#[cfg(windows)]
+use wdk_sys as wdk;
+
+/// `NTSTATUS` (`LONG`).
+pub type NTSTATUS = i32;
+/// `PIRP`: the IRP type of `wdk-sys` (or of its stand-in).
+pub type PIRP = *mut wdk::IRP;
+
+// ---------------------------------------------------------------------------------------------
+// Versions and wait values (wsk.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `MAKE_WSK_VERSION(Mj, Mn)`: `((USHORT)((Mj) << 8) | (USHORT)((Mn) & 0xff))` (wsk.h).
+pub const fn make_wsk_version(major: u8, minor: u8) -> u16 {
+    ((major as u16) << 8) | (minor as u16)
+}
+
+/// `WSK_MAJOR_VERSION(V)`: `((UCHAR)((V) >> 8))` (wsk.h).
+pub const fn wsk_major_version(version: u16) -> u8 {
+    (version >> 8) as u8
+}
+
+/// `WSK_MINOR_VERSION(V)`: `((UCHAR)(V))` (wsk.h).
+pub const fn wsk_minor_version(version: u16) -> u8 {
+    version as u8
+}
+
+/// `WSK_NO_WAIT` (wsk.h): `WskCaptureProviderNPI` returns at once.
+pub const WSK_NO_WAIT: u32 = 0;
+/// `WSK_INFINITE_WAIT` (wsk.h): `WskCaptureProviderNPI` waits until the subsystem is ready.
+pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
+
+// ---------------------------------------------------------------------------------------------
+// Socket creation constants (wsk.h, ws2def.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `WSK_FLAG_LISTEN_SOCKET` (wsk.h).
+pub const WSK_FLAG_LISTEN_SOCKET: u32 = 0x0000_0001;
+/// `AF_INET` (ws2def.h).
+pub const AF_INET: u16 = 2;
+/// `AF_INET6` (ws2def.h).
+pub const AF_INET6: u16 = 23;
+/// `SOCK_STREAM` (ws2def.h).
+pub const SOCK_STREAM: u16 = 1;
+/// `IPPROTO_TCP` (ws2def.h).
+pub const IPPROTO_TCP: u32 = 6;
+/// `INADDR_LOOPBACK` (ws2def.h), host byte order.
+pub const INADDR_LOOPBACK: u32 = 0x7F00_0001;
+
+/// `SOCKADDR` (ws2def.h): the generic socket address the WSK functions take a pointer to.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SOCKADDR {
+    /// `ADDRESS_FAMILY sa_family` (`USHORT`).
+    pub sa_family: u16,
+    /// `CHAR sa_data[14]`.
+    pub sa_data: [u8; 14],
+}
+
+/// `SOCKADDR_IN` (ws2def.h): an IPv4 socket address; port and address in network byte order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SOCKADDR_IN {
+    /// `ADDRESS_FAMILY sin_family`.
+    pub sin_family: u16,
+    /// `USHORT sin_port`, network byte order.
+    pub sin_port: u16,
+    /// `IN_ADDR sin_addr` (`ULONG S_addr`), network byte order.
+    pub sin_addr: u32,
+    /// `CHAR sin_zero[8]`.
+    pub sin_zero: [u8; 8],
+}
+
+impl SOCKADDR_IN {
+    /// The IPv4 loopback address with `port` (0: the stack picks a free port).
+    pub const fn loopback(port: u16) -> Self {
+        Self {
+            sin_family: AF_INET,
+            sin_port: port.to_be(),
+            sin_addr: INADDR_LOOPBACK.to_be(),
+            sin_zero: [0; 8],
+        }
+    }
+}
+
+/// `SOCKADDR_IN6` (ws2ipdef.h): an IPv6 socket address; port in network byte order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SOCKADDR_IN6 {
+    /// `ADDRESS_FAMILY sin6_family`.
+    pub sin6_family: u16,
+    /// `USHORT sin6_port`, network byte order.
+    pub sin6_port: u16,
+    /// `ULONG sin6_flowinfo`.
+    pub sin6_flowinfo: u32,
+    /// `IN6_ADDR sin6_addr` (16 bytes).
+    pub sin6_addr: [u8; 16],
+    /// `ULONG sin6_scope_id` (the `SCOPE_ID` union).
+    pub sin6_scope_id: u32,
+}
+
+impl SOCKADDR_IN6 {
+    /// The IPv6 loopback address `::1` with `port` (0: the stack picks a free port).
+    pub const fn loopback(port: u16) -> Self {
+        let mut addr = [0; 16];
+        addr[15] = 1;
+        Self {
+            sin6_family: AF_INET6,
+            sin6_port: port.to_be(),
+            sin6_flowinfo: 0,
+            sin6_addr: addr,
+            sin6_scope_id: 0,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side: dispatch, NPI, registration (wsk.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `PFN_WSK_CLIENT_EVENT` (wsk.h): the optional `WskClientEvent` callback (WSK 1.0 does not
+/// need one; this driver passes `NULL`).
+pub type PFN_WSK_CLIENT_EVENT = Option<
+    unsafe extern "system" fn(
+        ClientContext: *mut c_void,
+        EventType: u32,
+        Information: *mut c_void,
+        InformationLength: usize,
+    ) -> NTSTATUS,
+>;
+
+/// `WSK_CLIENT_DISPATCH` (wsk.h): the NPI version the client asks for. Must stay valid and
+/// resident until `WskDeregister` has returned.
+///
+/// x64: `Version` at 0, `Reserved` at 2, `WskClientEvent` at 8; size 16.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WSK_CLIENT_DISPATCH {
+    /// `USHORT Version`: `MAKE_WSK_VERSION(major, minor)`.
+    pub Version: u16,
+    /// `USHORT Reserved`.
+    pub Reserved: u16,
+    /// `PFN_WSK_CLIENT_EVENT WskClientEvent`.
+    pub WskClientEvent: PFN_WSK_CLIENT_EVENT,
+}
+
+/// `WSK_CLIENT_NPI` (wsk.h): what `WskRegister` takes.
+///
+/// x64: `ClientContext` at 0, `Dispatch` at 8; size 16.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WSK_CLIENT_NPI {
+    /// `PVOID ClientContext`.
+    pub ClientContext: *mut c_void,
+    /// `CONST WSK_CLIENT_DISPATCH *Dispatch`.
+    pub Dispatch: *const WSK_CLIENT_DISPATCH,
+}
+
+/// `WSK_REGISTRATION` (wsk.h): opaque to the client, initialised by `WskRegister` and passed
+/// to every other registration function. Must stay valid and resident (never moved) until
+/// `WskDeregister` has returned.
+///
+/// x64: `ReservedRegistrationState` (`ULONGLONG`) at 0, `ReservedRegistrationContext`
+/// (`PVOID`) at 8, `ReservedRegistrationLock` (`KSPIN_LOCK` = `ULONG_PTR`) at 16; size 24.
+#[repr(C)]
+#[derive(Debug)]
+pub struct WSK_REGISTRATION {
+    /// `ULONGLONG ReservedRegistrationState`.
+    pub ReservedRegistrationState: u64,
+    /// `PVOID ReservedRegistrationContext`.
+    pub ReservedRegistrationContext: *mut c_void,
+    /// `KSPIN_LOCK ReservedRegistrationLock`.
+    pub ReservedRegistrationLock: usize,
+}
+
+impl WSK_REGISTRATION {
+    /// An all-zero registration, ready for `WskRegister`.
+    pub const fn zeroed() -> Self {
+        Self {
+            ReservedRegistrationState: 0,
+            ReservedRegistrationContext: core::ptr::null_mut(),
+            ReservedRegistrationLock: 0,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider side: client object, socket, dispatch tables, NPI, characteristics (wsk.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `WSK_CLIENT` (wsk.h: `typedef PVOID PWSK_CLIENT`): the provider's client object, opaque.
+#[repr(C)]
+pub struct WSK_CLIENT {
+    _opaque: [u8; 0],
+}
+
+/// `WSK_SOCKET` (wsk.h): `CONST VOID *Dispatch`, the socket's provider dispatch table, whose
+/// type depends on the socket category (`WSK_PROVIDER_LISTEN_DISPATCH` for a listening
+/// socket).
+///
+/// x64: `Dispatch` at 0; size 8.
+#[repr(C)]
+#[derive(Debug)]
+pub struct WSK_SOCKET {
+    /// `CONST VOID *Dispatch`.
+    pub Dispatch: *const c_void,
+}
+
+/// `PFN_WSK_SOCKET` (wsk.h): `WskSocket`. On success `Irp->IoStatus.Information` holds the
+/// new `PWSK_SOCKET`.
+pub type PFN_WSK_SOCKET = Option<
+    unsafe extern "system" fn(
+        Client: *mut WSK_CLIENT,
+        AddressFamily: u16,
+        SocketType: u16,
+        Protocol: u32,
+        Flags: u32,
+        SocketContext: *mut c_void,
+        Dispatch: *const c_void,
+        OwningProcess: *mut c_void,
+        OwningThread: *mut c_void,
+        SecurityDescriptor: *mut c_void,
+        Irp: PIRP,
+    ) -> NTSTATUS,
+>;
+
+/// `PFN_WSK_CONTROL_CLIENT` (wsk.h): `WskControlClient`.
+pub type PFN_WSK_CONTROL_CLIENT = Option<
+    unsafe extern "system" fn(
+        Client: *mut WSK_CLIENT,
+        ControlCode: u32,
+        InputSize: usize,
+        InputBuffer: *mut c_void,
+        OutputSize: usize,
+        OutputBuffer: *mut c_void,
+        OutputSizeReturned: *mut usize,
+        Irp: PIRP,
+    ) -> NTSTATUS,
+>;
+
+/// `WSK_PROVIDER_DISPATCH` (wsk.h, `NTDDI_VERSION >= NTDDI_WIN7`): the provider's client-level
+/// functions. Entries this driver never calls are opaque pointers.
+///
+/// x64: `Version` at 0, `Reserved` at 2, `WskSocket` at 8, `WskSocketConnect` at 16,
+/// `WskControlClient` at 24, `WskGetAddressInfo` at 32, `WskFreeAddressInfo` at 40,
+/// `WskGetNameInfo` at 48; size 56.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WSK_PROVIDER_DISPATCH {
+    /// `USHORT Version`.
+    pub Version: u16,
+    /// `USHORT Reserved`.
+    pub Reserved: u16,
+    /// `PFN_WSK_SOCKET WskSocket`.
+    pub WskSocket: PFN_WSK_SOCKET,
+    /// `PFN_WSK_SOCKET_CONNECT WskSocketConnect` (not called).
+    pub WskSocketConnect: *const c_void,
+    /// `PFN_WSK_CONTROL_CLIENT WskControlClient`.
+    pub WskControlClient: PFN_WSK_CONTROL_CLIENT,
+    /// `PFN_WSK_GET_ADDRESS_INFO WskGetAddressInfo` (not called).
+    pub WskGetAddressInfo: *const c_void,
+    /// `PFN_WSK_FREE_ADDRESS_INFO WskFreeAddressInfo` (not called).
+    pub WskFreeAddressInfo: *const c_void,
+    /// `PFN_WSK_GET_NAME_INFO WskGetNameInfo` (not called).
+    pub WskGetNameInfo: *const c_void,
+}
+
+/// `PFN_WSK_CLOSE_SOCKET` (wsk.h): `WskCloseSocket`.
+pub type PFN_WSK_CLOSE_SOCKET =
+    Option<unsafe extern "system" fn(Socket: *mut WSK_SOCKET, Irp: PIRP) -> NTSTATUS>;
+
+/// `PFN_WSK_BIND` (wsk.h): `WskBind`; `Flags` is reserved (0).
+pub type PFN_WSK_BIND = Option<
+    unsafe extern "system" fn(
+        Socket: *mut WSK_SOCKET,
+        LocalAddress: *mut SOCKADDR,
+        Flags: u32,
+        Irp: PIRP,
+    ) -> NTSTATUS,
+>;
+
+/// `WSK_PROVIDER_BASIC_DISPATCH` (wsk.h): the functions every socket category has.
+///
+/// x64: `WskControlSocket` at 0, `WskCloseSocket` at 8; size 16.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WSK_PROVIDER_BASIC_DISPATCH {
+    /// `PFN_WSK_CONTROL_SOCKET WskControlSocket` (not called).
+    pub WskControlSocket: *const c_void,
+    /// `PFN_WSK_CLOSE_SOCKET WskCloseSocket`.
+    pub WskCloseSocket: PFN_WSK_CLOSE_SOCKET,
+}
+
+/// `WSK_PROVIDER_LISTEN_DISPATCH` (wsk.h): a listening socket's dispatch table.
+///
+/// x64: `Basic` at 0, `WskBind` at 16, `WskAccept` at 24, `WskInspectComplete` at 32,
+/// `WskGetLocalAddress` at 40; size 48.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WSK_PROVIDER_LISTEN_DISPATCH {
+    /// `WSK_PROVIDER_BASIC_DISPATCH Basic`.
+    pub Basic: WSK_PROVIDER_BASIC_DISPATCH,
+    /// `PFN_WSK_BIND WskBind`.
+    pub WskBind: PFN_WSK_BIND,
+    /// `PFN_WSK_ACCEPT WskAccept` (not called).
+    pub WskAccept: *const c_void,
+    /// `PFN_WSK_INSPECT_COMPLETE WskInspectComplete` (not called).
+    pub WskInspectComplete: *const c_void,
+    /// `PFN_WSK_GET_LOCAL_ADDRESS WskGetLocalAddress` (not called).
+    pub WskGetLocalAddress: *const c_void,
+}
+
+/// `WSK_PROVIDER_NPI` (wsk.h): what a successful `WskCaptureProviderNPI` fills in.
+///
+/// x64: `Client` at 0, `Dispatch` at 8; size 16.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WSK_PROVIDER_NPI {
+    /// `PWSK_CLIENT Client`.
+    pub Client: *mut WSK_CLIENT,
+    /// `CONST WSK_PROVIDER_DISPATCH *Dispatch`.
+    pub Dispatch: *const WSK_PROVIDER_DISPATCH,
+}
+
+impl WSK_PROVIDER_NPI {
+    /// An empty NPI (both pointers `NULL`) for `WskCaptureProviderNPI` to fill in.
+    pub const fn empty() -> Self {
+        Self {
+            Client: core::ptr::null_mut(),
+            Dispatch: core::ptr::null(),
+        }
+    }
+}
+
+/// `WSK_PROVIDER_CHARACTERISTICS` (wsk.h): the range of NPI versions the subsystem supports.
+/// Note the order: highest first.
+///
+/// x64: `HighestVersion` at 0, `LowestVersion` at 2; size 4.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WSK_PROVIDER_CHARACTERISTICS {
+    /// `USHORT HighestVersion`.
+    pub HighestVersion: u16,
+    /// `USHORT LowestVersion`.
+    pub LowestVersion: u16,
+}
+
+// ---------------------------------------------------------------------------------------------
+// NETIO imports (wsk.h declarations; exported by netio.sys, import library netio.lib)
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(windows)]
+#[link(name = "netio")]
+unsafe extern "system" {
+    /// `NTSTATUS WskRegister(PWSK_CLIENT_NPI WskClientNpi, PWSK_REGISTRATION WskRegistration)`.
+    pub fn WskRegister(
+        WskClientNpi: *mut WSK_CLIENT_NPI,
+        WskRegistration: *mut WSK_REGISTRATION,
+    ) -> NTSTATUS;
+    /// `VOID WskDeregister(PWSK_REGISTRATION WskRegistration)`.
+    pub fn WskDeregister(WskRegistration: *mut WSK_REGISTRATION);
+    /// `NTSTATUS WskCaptureProviderNPI(PWSK_REGISTRATION WskRegistration, ULONG WaitTimeout,
+    /// PWSK_PROVIDER_NPI WskProviderNpi)`.
+    pub fn WskCaptureProviderNPI(
+        WskRegistration: *mut WSK_REGISTRATION,
+        WaitTimeout: u32,
+        WskProviderNpi: *mut WSK_PROVIDER_NPI,
+    ) -> NTSTATUS;
+    /// `VOID WskReleaseProviderNPI(PWSK_REGISTRATION WskRegistration)`.
+    pub fn WskReleaseProviderNPI(WskRegistration: *mut WSK_REGISTRATION);
+    /// `NTSTATUS WskQueryProviderCharacteristics(PWSK_REGISTRATION WskRegistration,
+    /// PWSK_PROVIDER_CHARACTERISTICS WskProviderCharacteristics)`.
+    pub fn WskQueryProviderCharacteristics(
+        WskRegistration: *mut WSK_REGISTRATION,
+        WskProviderCharacteristics: *mut WSK_PROVIDER_CHARACTERISTICS,
+    ) -> NTSTATUS;
+}
+
+#[cfg(not(windows))]
+pub use crate::wdk_standin::netio::{
+    WskCaptureProviderNPI, WskDeregister, WskQueryProviderCharacteristics, WskRegister,
+    WskReleaseProviderNPI,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    // The x64 layout these definitions must have. The tests only make sense for a 64-bit
+    // target (the driver targets x86_64-pc-windows-msvc and aarch64-pc-windows-msvc; both are
+    // LLP64 with 8-byte pointers, like the Linux x86_64/aarch64 hosts the tests run on).
+    const _: () = assert!(size_of::<usize>() == 8);
+
+    #[test]
+    fn version_macros() {
+        assert_eq!(make_wsk_version(1, 0), 0x0100);
+        assert_eq!(make_wsk_version(1, 2), 0x0102);
+        assert_eq!(wsk_major_version(0x0102), 1);
+        assert_eq!(wsk_minor_version(0x0102), 2);
+        assert_eq!(WSK_INFINITE_WAIT, u32::MAX);
+        assert_eq!(WSK_NO_WAIT, 0);
+    }
+
+    #[test]
+    fn client_side_layout() {
+        assert_eq!(size_of::<WSK_CLIENT_DISPATCH>(), 16);
+        assert_eq!(offset_of!(WSK_CLIENT_DISPATCH, Version), 0);
+        assert_eq!(offset_of!(WSK_CLIENT_DISPATCH, Reserved), 2);
+        assert_eq!(offset_of!(WSK_CLIENT_DISPATCH, WskClientEvent), 8);
+
+        assert_eq!(size_of::<WSK_CLIENT_NPI>(), 16);
+        assert_eq!(offset_of!(WSK_CLIENT_NPI, ClientContext), 0);
+        assert_eq!(offset_of!(WSK_CLIENT_NPI, Dispatch), 8);
+
+        assert_eq!(size_of::<WSK_REGISTRATION>(), 24);
+        assert_eq!(offset_of!(WSK_REGISTRATION, ReservedRegistrationState), 0);
+        assert_eq!(offset_of!(WSK_REGISTRATION, ReservedRegistrationContext), 8);
+        assert_eq!(offset_of!(WSK_REGISTRATION, ReservedRegistrationLock), 16);
+    }
+
+    #[test]
+    fn provider_side_layout() {
+        assert_eq!(size_of::<WSK_PROVIDER_NPI>(), 16);
+        assert_eq!(offset_of!(WSK_PROVIDER_NPI, Client), 0);
+        assert_eq!(offset_of!(WSK_PROVIDER_NPI, Dispatch), 8);
+
+        assert_eq!(size_of::<WSK_PROVIDER_DISPATCH>(), 56);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, Version), 0);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, Reserved), 2);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskSocket), 8);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskSocketConnect), 16);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskControlClient), 24);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskGetAddressInfo), 32);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskFreeAddressInfo), 40);
+        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskGetNameInfo), 48);
+
+        assert_eq!(size_of::<WSK_PROVIDER_CHARACTERISTICS>(), 4);
+        assert_eq!(offset_of!(WSK_PROVIDER_CHARACTERISTICS, HighestVersion), 0);
+        assert_eq!(offset_of!(WSK_PROVIDER_CHARACTERISTICS, LowestVersion), 2);
+
+        assert_eq!(size_of::<WSK_SOCKET>(), 8);
+        assert_eq!(offset_of!(WSK_SOCKET, Dispatch), 0);
+
+        assert_eq!(size_of::<WSK_PROVIDER_BASIC_DISPATCH>(), 16);
+        assert_eq!(offset_of!(WSK_PROVIDER_BASIC_DISPATCH, WskControlSocket), 0);
+        assert_eq!(offset_of!(WSK_PROVIDER_BASIC_DISPATCH, WskCloseSocket), 8);
+
+        assert_eq!(size_of::<WSK_PROVIDER_LISTEN_DISPATCH>(), 48);
+        assert_eq!(offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, Basic), 0);
+        assert_eq!(offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskBind), 16);
+        assert_eq!(offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskAccept), 24);
+        assert_eq!(
+            offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskInspectComplete),
+            32
+        );
+        assert_eq!(
+            offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskGetLocalAddress),
+            40
+        );
+    }
+
+    #[test]
+    fn socket_address_layout() {
+        assert_eq!(size_of::<SOCKADDR>(), 16);
+        assert_eq!(size_of::<SOCKADDR_IN>(), 16);
+        assert_eq!(offset_of!(SOCKADDR_IN, sin_family), 0);
+        assert_eq!(offset_of!(SOCKADDR_IN, sin_port), 2);
+        assert_eq!(offset_of!(SOCKADDR_IN, sin_addr), 4);
+        assert_eq!(offset_of!(SOCKADDR_IN, sin_zero), 8);
+        let lo = SOCKADDR_IN::loopback(0x1234);
+        // Network byte order in memory: 12 34, 7f 00 00 01.
+        assert_eq!(lo.sin_family, AF_INET);
+        assert_eq!(lo.sin_port.to_ne_bytes(), [0x12, 0x34]);
+        assert_eq!(lo.sin_addr.to_ne_bytes(), [0x7f, 0, 0, 1]);
+        assert_eq!(lo.sin_zero, [0; 8]);
+
+        assert_eq!(size_of::<SOCKADDR_IN6>(), 28);
+        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_family), 0);
+        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_port), 2);
+        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_flowinfo), 4);
+        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_addr), 8);
+        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_scope_id), 24);
+        let lo6 = SOCKADDR_IN6::loopback(80);
+        assert_eq!(lo6.sin6_port.to_ne_bytes(), [0, 80]);
+        assert_eq!(lo6.sin6_addr[15], 1);
+    }
+
+    #[test]
+    fn option_fn_pointers_are_nullable_pointers() {
+        // `Option<extern fn>` has the null-pointer niche, so a C `NULL` entry reads as `None`.
+        assert_eq!(size_of::<PFN_WSK_SOCKET>(), 8);
+        assert_eq!(size_of::<PFN_WSK_CLIENT_EVENT>(), 8);
+    }
+}
