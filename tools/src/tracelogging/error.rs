@@ -6,8 +6,9 @@ use super::types::InType;
 pub const MAX_DEPTH: usize = 32;
 
 /// Maximum number of values (scalars, array elements, struct members) one event may
-/// decode to; bounds the work and memory that arrays of empty structs could demand.
-pub const MAX_VALUES: usize = 1 << 20;
+/// decode to; bounds the work and memory (about 15 MiB) that arrays of empty structs could
+/// demand. An ETW event is at most 64 KiB, so a real one stays far below.
+pub const MAX_VALUES: usize = 1 << 18;
 
 /// What went wrong, and where. Offsets are byte offsets within the metadata item (for
 /// `Metadata*`/`Traits*` variants) or within the event's user data (for `Payload*`).
