@@ -105,7 +105,11 @@ impl DriverInit {
     /// The user data, laid out as the manifest template says. A name longer than 65535 UTF-16
     /// units is cut there (the length field is a `u16`).
     pub fn encode(&self) -> Vec<u8> {
-        let units: Vec<u16> = self.driver().encode_utf16().take(usize::from(u16::MAX)).collect();
+        let units: Vec<u16> = self
+            .driver()
+            .encode_utf16()
+            .take(usize::from(u16::MAX))
+            .collect();
         let mut out = Vec::with_capacity(2 + 2 * units.len() + 4);
         out.extend_from_slice(&(units.len() as u16).to_le_bytes());
         out.extend(units.iter().flat_map(|u| u.to_le_bytes()));
@@ -131,7 +135,8 @@ impl DriverInit {
             what: "DriverName",
         })?;
         let driver = char::decode_utf16(
-            name.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])),
+            name.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]])),
         )
         .collect::<Result<String, _>>()
         .map_err(|_| PnpError::BadName)?;
@@ -174,7 +179,10 @@ mod tests {
         assert_eq!(DriverInit::decode(226, &start.encode()), Ok(start.clone()));
         assert_eq!(stop.descriptor().keywords, 0x20020);
         assert_eq!(start.descriptor().opcode, 1);
-        assert_eq!(PROVIDER_GUID.to_string(), "9c205a39-1250-487d-abd7-e831c6290539");
+        assert_eq!(
+            PROVIDER_GUID.to_string(),
+            "9c205a39-1250-487d-abd7-e831c6290539"
+        );
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! events) → `analysis` (balance, latency, boot impact) → `report` (renderers).
 
 pub mod analysis;
-pub mod etl;
-pub mod tracelogging;
-pub mod report;
 pub mod cli;
+pub mod etl;
 pub mod kernel_pnp;
-pub mod wsk_etl;
+pub mod report;
 pub mod scenario;
+pub mod tracelogging;
+pub mod wsk_etl;

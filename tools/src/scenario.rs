@@ -22,11 +22,13 @@ use std::thread;
 use std::time::Duration;
 
 use wsktrace_driver::lifecycle::{
-    make_wsk_version, CallingContext, CapturedNpi, Clock, Driver, ListenParams, Policy, ProviderCharacteristics,
-    WaitOn, WaitTimeout,
+    make_wsk_version, CallingContext, CapturedNpi, Clock, Driver, ListenParams, Policy,
+    ProviderCharacteristics, WaitOn, WaitTimeout,
 };
 use wsktrace_driver::schema::WskEvent;
-use wsktrace_driver::sim::{HostClock, Record, Recorder, SimConfig, SimHarness, SimWsk, StdSpawner};
+use wsktrace_driver::sim::{
+    HostClock, Record, Recorder, SimConfig, SimHarness, SimWsk, StdSpawner,
+};
 
 use crate::etl::write::{SessionConfig, WriteSummary};
 use crate::kernel_pnp::DriverInit;
@@ -230,10 +232,13 @@ pub fn write_etl<W: Write + Seek>(
     items.sort_by_key(|(t, _)| *t);
     let mut threads: Vec<u32> = Vec::new();
     let mut context = |t: i64, thread: u32| {
-        let k = threads.iter().position(|&x| x == thread).unwrap_or_else(|| {
-            threads.push(thread);
-            threads.len() - 1
-        });
+        let k = threads
+            .iter()
+            .position(|&x| x == thread)
+            .unwrap_or_else(|| {
+                threads.push(thread);
+                threads.len() - 1
+            });
         Context {
             since_boot_ns: (LOAD_AT_NS as i64).saturating_add(t).max(0) as u64,
             processor: (k % usize::from(processors)) as u16,
@@ -468,7 +473,10 @@ fn boot(wait_on: WaitOn) -> SimTrace {
         ListenParams::default(),
     );
     let after_ours = h.clock.now_ns();
-    let after: u64 = BOOT_DRIVERS_AFTER.iter().map(|&(_, ms)| ms * 1000 + BOOT_GAP_US).sum();
+    let after: u64 = BOOT_DRIVERS_AFTER
+        .iter()
+        .map(|&(_, ms)| ms * 1000 + BOOT_GAP_US)
+        .sum();
     thread::sleep(Duration::from_micros(after));
     if let Ok(driver) = driver {
         for _ in 0..5_000 {
@@ -517,19 +525,52 @@ fn boot_pnp_events(records: &[Record], fallback_end: u64) -> Vec<PnpEvent> {
         .sum();
     let mut t = start - 1_000 - before;
     for &(name, ms) in BOOT_DRIVERS_BEFORE {
-        push(t, DriverInit::Start { driver: name.into() });
+        push(
+            t,
+            DriverInit::Start {
+                driver: name.into(),
+            },
+        );
         t += ms as i64 * 1_000_000;
-        push(t, DriverInit::Stop { driver: name.into(), status: 0 });
+        push(
+            t,
+            DriverInit::Stop {
+                driver: name.into(),
+                status: 0,
+            },
+        );
         t += gap;
     }
     let ours = format!("\\Driver\\{CLIENT_NAME}");
-    push(start - 1_000, DriverInit::Start { driver: ours.clone() });
-    push(end + 1_000, DriverInit::Stop { driver: ours, status });
+    push(
+        start - 1_000,
+        DriverInit::Start {
+            driver: ours.clone(),
+        },
+    );
+    push(
+        end + 1_000,
+        DriverInit::Stop {
+            driver: ours,
+            status,
+        },
+    );
     let mut t = end + 1_000 + gap;
     for &(name, ms) in BOOT_DRIVERS_AFTER {
-        push(t, DriverInit::Start { driver: name.into() });
+        push(
+            t,
+            DriverInit::Start {
+                driver: name.into(),
+            },
+        );
         t += ms as i64 * 1_000_000;
-        push(t, DriverInit::Stop { driver: name.into(), status: 0 });
+        push(
+            t,
+            DriverInit::Stop {
+                driver: name.into(),
+                status: 0,
+            },
+        );
         t += gap;
     }
     out

@@ -15,7 +15,9 @@ use std::io::{Seek, Write};
 
 use wsktrace_driver::schema::{self, EventDescriptor, FieldValue, WskEvent};
 
-use crate::etl::format::{Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_PROV_TRAITS};
+use crate::etl::format::{
+    Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
+};
 use crate::etl::write::{
     Descriptor, EtlWriter, Event, ExtItem, SessionConfig, WriteError, WriteSummary,
     TRACELOGGING_CHANNEL,
@@ -61,7 +63,11 @@ pub fn provider_guid() -> Guid {
 /// The TraceLogging schema of one event of the provider, from its descriptor.
 pub fn tracelogging_schema(desc: &EventDescriptor) -> Schema {
     desc.fields.iter().fold(Schema::new(desc.name), |s, f| {
-        s.field(FieldSchema::new(f.name, InType(f.in_type()), OutType(f.out_type())))
+        s.field(FieldSchema::new(
+            f.name,
+            InType(f.in_type()),
+            OutType(f.out_type()),
+        ))
     })
 }
 
@@ -78,12 +84,13 @@ pub struct WskEtlWriter<W: Write + Seek> {
 impl<W: Write + Seek> WskEtlWriter<W> {
     /// Starts a file (see [`EtlWriter::new`]).
     pub fn new(out: W, config: SessionConfig) -> Result<Self, WskEtlError> {
-        let traits = tracelogging::provider_traits_bytes(schema::PROVIDER_NAME, None).map_err(
-            |source| WskEtlError::Encode {
-                event: "provider traits",
-                source,
-            },
-        )?;
+        let traits =
+            tracelogging::provider_traits_bytes(schema::PROVIDER_NAME, None).map_err(|source| {
+                WskEtlError::Encode {
+                    event: "provider traits",
+                    source,
+                }
+            })?;
         Ok(WskEtlWriter {
             etl: EtlWriter::new(out, config)?,
             metadata: HashMap::new(),
@@ -153,14 +160,30 @@ impl<W: Write + Seek> WskEtlWriter<W> {
             task: 0,
             keywords: desc.keywords,
         };
-        emit(&mut self.etl, ctx, self.provider, descriptor, activity_id, &ext, &self.payload)
+        emit(
+            &mut self.etl,
+            ctx,
+            self.provider,
+            descriptor,
+            activity_id,
+            &ext,
+            &self.payload,
+        )
     }
 
     /// Writes one Microsoft-Windows-Kernel-PnP `DriverInit` event (226/227) of another driver.
     pub fn write_pnp(&mut self, ctx: &Context, event: &DriverInit) -> Result<(), WskEtlError> {
         let payload = event.encode();
         let (provider, descriptor) = (kernel_pnp::PROVIDER_GUID, event.descriptor());
-        emit(&mut self.etl, ctx, provider, descriptor, [0; 16], &[], &payload)
+        emit(
+            &mut self.etl,
+            ctx,
+            provider,
+            descriptor,
+            [0; 16],
+            &[],
+            &payload,
+        )
     }
 
     /// Records events the recorder dropped (see [`EtlWriter::record_lost`]).

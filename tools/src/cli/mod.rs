@@ -1,10 +1,10 @@
 //! Subcommand implementations behind `main.rs` (which only parses arguments and dispatches).
 
-pub mod dump;
 pub mod boot;
 pub mod check;
+pub mod dump;
 pub mod files;
 pub mod latency;
 pub mod report;
-pub mod source;
 pub mod simulate;
+pub mod source;

@@ -7,12 +7,14 @@ pub mod merge;
 pub mod names;
 pub mod reader;
 pub mod record;
-pub mod xpress;
 #[cfg(test)]
 mod tests;
 pub mod write;
+pub mod xpress;
 
 pub use error::{Error, Result};
 pub use header::{Clock, ClockType, LogfileInfo};
 pub use reader::{Buffer, EtlReader, ReadStats};
-pub use record::{ClassicRecord, EventRecord, ExtendedData, ExtendedItem, MessageRecord, Record, SystemRecord};
+pub use record::{
+    ClassicRecord, EventRecord, ExtendedData, ExtendedItem, MessageRecord, Record, SystemRecord,
+};

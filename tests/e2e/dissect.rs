@@ -1,0 +1,179 @@
+//! Differential test: dissect.etl (an independent ETL parser from PyPI, installed into `.venv`
+//! by `tests/run.sh`, driven by `tests/dissect_diff.py`) reads the writer's files and must find
+//! the same logfile header facts, the same number of records, the same providers with the
+//! same counts and the same timestamps as our reader — and the same Kernel-PnP payloads,
+//! which the script decodes by hand from the manifest template.
+//!
+//! Without the virtualenv the test says so and passes, unless `CI=true`: then it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use wsktrace_tools::kernel_pnp::DriverInit;
+use wsktrace_tools::scenario::SCENARIOS;
+
+use crate::readback::{read_back, simulate, tmp_dir};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The virtualenv's Python (`$WSKTRACE_PYTHON` overrides), if it has dissect.etl.
+fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("WSKTRACE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"));
+    let ok = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import dissect.etl"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{} with dissect.etl not found (tests/run.sh creates it; required with CI=true)",
+        python.display()
+    );
+    eprintln!(
+        "skipping the dissect.etl differential test: {} with dissect.etl not found \
+         (run tests/run.sh to create it)",
+        python.display()
+    );
+    None
+}
+
+fn dissect(python: &Path, files: &[PathBuf]) -> Vec<Value> {
+    let out = Command::new(python)
+        .arg(root().join("tests/dissect_diff.py"))
+        .args(files)
+        .output()
+        .expect("runs dissect_diff.py");
+    assert!(
+        out.status.success(),
+        "dissect_diff.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+#[test]
+fn dissect_reads_what_we_read() {
+    let Some(python) = python() else { return };
+    let dir = tmp_dir("dissect");
+    // Every scenario, run in parallel (they mostly sleep).
+    let runs: Vec<_> = SCENARIOS
+        .iter()
+        .map(|s| std::thread::spawn(move || (s.name, simulate(s.name).1)))
+        .collect();
+    let mut files = Vec::new();
+    let mut images = Vec::new();
+    for r in runs {
+        let (name, bytes) = r.join().expect("scenario ran");
+        let path = dir.join(format!("{name}.etl"));
+        std::fs::write(&path, &bytes).expect("write");
+        files.push(path);
+        images.push(bytes);
+    }
+    let theirs = dissect(&python, &files);
+    assert_eq!(theirs.len(), files.len());
+    for ((path, bytes), t) in files.iter().zip(&images).zip(&theirs) {
+        let name = path.display();
+        let ours = read_back(bytes);
+        let h = &t["header"];
+        let info = &ours.info;
+        assert_eq!(h["buffer_size"], info.buffer_size, "{name}");
+        assert_eq!(h["buffers_written"], info.buffers_written, "{name}");
+        assert_eq!(h["buffers_written"].as_u64(), Some(ours.buffers), "{name}");
+        assert_eq!(h["pointer_size"], info.pointer_size, "{name}");
+        assert_eq!(h["start_time"], info.start_time, "{name}");
+        assert_eq!(h["end_time"], info.end_time, "{name}");
+        assert_eq!(h["boot_time"], info.boot_time, "{name}");
+        assert_eq!(h["perf_freq"], info.perf_freq, "{name}");
+        assert_eq!(h["events_lost"], info.events_lost, "{name}");
+        assert_eq!(h["processors"], info.number_of_processors, "{name}");
+        assert_eq!(h["logger_name"], info.logger_name.as_str(), "{name}");
+        assert_eq!(h["log_file_name"], info.log_file_name.as_str(), "{name}");
+        assert_eq!(
+            t["events"].as_u64(),
+            Some(ours.records as u64),
+            "{name}: records"
+        );
+        let providers: std::collections::BTreeMap<String, usize> =
+            serde_json::from_value(t["providers"].clone()).expect("providers");
+        assert_eq!(providers, ours.providers, "{name}: providers");
+        let records = t["records"].as_array().expect("records");
+        assert_eq!(records.len(), ours.timestamps.len());
+        for (r, (guid, filetime)) in records.iter().zip(&ours.timestamps) {
+            assert_eq!(
+                r[0].as_str(),
+                Some(guid.as_str()),
+                "{name}: provider, file order"
+            );
+            // dissect scales with a float; at the writer's 10 MHz clock the scale is exactly 1.
+            let theirs = r[1].as_i64().expect("filetime");
+            assert!(
+                (theirs - filetime).abs() <= 1,
+                "{name}: timestamp {theirs} vs {filetime}"
+            );
+        }
+        let pnp: Vec<(u64, String, Option<u64>)> = t["pnp"]
+            .as_array()
+            .expect("pnp")
+            .iter()
+            .map(|p| {
+                (
+                    p["id"].as_u64().unwrap(),
+                    p["driver"].as_str().unwrap().to_owned(),
+                    p["status"].as_u64(),
+                )
+            })
+            .collect();
+        let mut ours_pnp: Vec<_> = ours.pnp.iter().map(|p| p.event.clone()).collect();
+        // Compare as multisets (file order is per processor, ours is sorted by time).
+        let mut theirs_pnp: Vec<DriverInit> = pnp
+            .into_iter()
+            .map(|(id, driver, status)| match id {
+                226 => DriverInit::Start { driver },
+                _ => DriverInit::Stop {
+                    driver,
+                    status: status.unwrap() as u32,
+                },
+            })
+            .collect();
+        let key = |d: &DriverInit| format!("{d:?}");
+        ours_pnp.sort_by_key(key);
+        theirs_pnp.sort_by_key(key);
+        assert_eq!(theirs_pnp, ours_pnp, "{name}: Kernel-PnP payloads");
+    }
+}
+
+/// dissect.etl also reads a real Windows file the same way (the harness itself is sound).
+#[test]
+fn harness_agrees_on_a_real_windows_file() {
+    let Some(python) = python() else { return };
+    let corpus = std::env::var_os("WSKTRACE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/corpus"));
+    let file = corpus.join("etl/public/airbus-cert__etl-parser/lxcore_kernel.etl");
+    if !file.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "corpus missing in CI"
+        );
+        eprintln!("corpus not found at {}: skipping", corpus.display());
+        return;
+    }
+    let t = &dissect(&python, std::slice::from_ref(&file))[0];
+    let ours = read_back(&std::fs::read(&file).unwrap());
+    assert_eq!(t["events"].as_u64(), Some(ours.records as u64));
+    let providers: std::collections::BTreeMap<String, usize> =
+        serde_json::from_value(t["providers"].clone()).unwrap();
+    assert_eq!(providers, ours.providers);
+}

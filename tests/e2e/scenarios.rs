@@ -1,0 +1,611 @@
+//! Every `wsktrace simulate` scenario, read back from its ETL file and checked event by event:
+//! each thread's sequence of events with their ids and statuses, and the waits against the
+//! delays the scenario configured.
+
+use wsktrace_driver::schema::WskEvent;
+use wsktrace_tools::kernel_pnp::DriverInit;
+use wsktrace_tools::scenario::*;
+
+use crate::readback::{run, Ev, ReadBack};
+
+const MS: i64 = 1_000_000;
+/// How much earlier than configured a wait may end: the capture starts a little after the
+/// simulator's clock (its creation), and timers round.
+const EARLY_NS: i64 = 15 * MS;
+/// How much later: a loaded machine schedules threads late.
+const LATE_NS: i64 = 250 * MS;
+
+/// One event as a compact tag: name, ids, status (no timings).
+fn tag(e: &WskEvent) -> String {
+    use WskEvent::*;
+    let st = |s: &wsktrace_driver::ntstatus::NtStatus| {
+        s.name()
+            .map(|n| n.trim_start_matches("STATUS_").to_owned())
+            .unwrap_or_else(|| format!("{:#x}", s.to_u32()))
+    };
+    match e {
+        DriverEntryStart { client_name } => format!("DriverEntryStart({client_name})"),
+        DriverEntryStop { status, .. } => format!("DriverEntryStop({})", st(status)),
+        WskRegister {
+            registration_id,
+            npi_version,
+            status,
+            ..
+        } => {
+            format!(
+                "Register({registration_id},{npi_version:#x},{})",
+                st(status)
+            )
+        }
+        CaptureProviderNpiStart {
+            registration_id,
+            capture_id,
+            wait_timeout_ms,
+            calling_context,
+        } => {
+            format!("CaptureStart({registration_id},{capture_id},{wait_timeout_ms:#x},{calling_context})")
+        }
+        CaptureProviderNpiStop {
+            registration_id,
+            capture_id,
+            status,
+            ..
+        } => {
+            format!("CaptureStop({registration_id},{capture_id},{})", st(status))
+        }
+        QueryProviderCharacteristics {
+            registration_id,
+            status,
+            lowest_version,
+            highest_version,
+        } => {
+            format!(
+                "Query({registration_id},{},{lowest_version:#x},{highest_version:#x})",
+                st(status)
+            )
+        }
+        DispatchCall {
+            registration_id,
+            capture_id,
+            function,
+            status,
+            ..
+        } => {
+            format!(
+                "Dispatch({registration_id},{capture_id},{function},{})",
+                st(status)
+            )
+        }
+        ReleaseProviderNpi {
+            registration_id,
+            capture_id,
+            dispatch_calls,
+            implicit,
+            ..
+        } => {
+            format!("Release({registration_id},{capture_id},{dispatch_calls},{implicit})")
+        }
+        WskDeregisterStart {
+            registration_id,
+            captures_outstanding,
+        } => {
+            format!("DeregisterStart({registration_id},{captures_outstanding})")
+        }
+        WskDeregisterStop {
+            registration_id, ..
+        } => format!("DeregisterStop({registration_id})"),
+        DriverUnloadStart {} => "UnloadStart".into(),
+        DriverUnloadStop { .. } => "UnloadStop".into(),
+    }
+}
+
+/// Each thread's events as tags, threads in order of their first event.
+fn threads(rb: &ReadBack) -> Vec<Vec<String>> {
+    let mut tids: Vec<u32> = Vec::new();
+    for e in &rb.wsk {
+        if !tids.contains(&e.tid) {
+            tids.push(e.tid);
+        }
+    }
+    tids.iter()
+        .map(|t| {
+            rb.wsk
+                .iter()
+                .filter(|e| e.tid == *t)
+                .map(|e| tag(&e.event))
+                .collect()
+        })
+        .collect()
+}
+
+fn find(rb: &ReadBack, f: impl Fn(&WskEvent) -> bool) -> Vec<&Ev> {
+    rb.wsk.iter().filter(|e| f(&e.event)).collect()
+}
+
+/// The wait of the (only) capture stop with this capture id, checked against the start/stop
+/// timestamps and the start's activity id.
+fn capture_wait(rb: &ReadBack, capture: u32) -> i64 {
+    let start = find(
+        rb,
+        |e| matches!(e, WskEvent::CaptureProviderNpiStart { capture_id, .. } if *capture_id == capture),
+    );
+    let stop = find(
+        rb,
+        |e| matches!(e, WskEvent::CaptureProviderNpiStop { capture_id, .. } if *capture_id == capture),
+    );
+    assert_eq!(
+        (start.len(), stop.len()),
+        (1, 1),
+        "capture {capture}: one start, one stop"
+    );
+    let WskEvent::CaptureProviderNpiStop { wait_ns, .. } = stop[0].event else {
+        unreachable!()
+    };
+    assert_eq!(
+        start[0].activity, stop[0].activity,
+        "start/stop share the activity id"
+    );
+    assert_ne!(start[0].activity, [0; 16]);
+    let between = stop[0].since_boot_ns - start[0].since_boot_ns;
+    assert!(
+        (between - wait_ns as i64).abs() < 2 * MS,
+        "WaitNs {wait_ns} vs timestamps {between}"
+    );
+    wait_ns as i64
+}
+
+fn assert_about(what: &str, got_ns: i64, configured_ms: u64) {
+    let want = configured_ms as i64 * MS;
+    assert!(
+        got_ns >= want - EARLY_NS && got_ns <= want + LATE_NS,
+        "{what}: {:.1} ms, configured {configured_ms} ms",
+        got_ns as f64 / 1e6
+    );
+}
+
+/// DriverEntry starts when the scenario starts: LOAD_AT_NS after boot.
+fn assert_loaded_at(rb: &ReadBack) {
+    let first = rb.wsk.first().expect("events");
+    assert!(
+        (first.since_boot_ns - LOAD_AT_NS as i64).abs() < 50 * MS,
+        "first event {} ns after boot",
+        first.since_boot_ns
+    );
+}
+
+fn v(tags: &[&str]) -> Vec<String> {
+    tags.iter().map(|s| s.to_string()).collect()
+}
+
+const ENTRY: &str = "DriverEntryStart(wsktrace)";
+
+#[test]
+fn clean() {
+    let rb = run("clean");
+    assert_loaded_at(&rb);
+    assert_eq!(
+        threads(&rb),
+        [
+            v(&[
+                ENTRY,
+                "DriverEntryStop(SUCCESS)",
+                "UnloadStart",
+                "DeregisterStart(1,0)",
+                "DeregisterStop(1)",
+                "UnloadStop"
+            ]),
+            v(&[
+                "Register(1,0x100,SUCCESS)",
+                "CaptureStart(1,1,0xffffffff,1)",
+                "CaptureStop(1,1,SUCCESS)",
+                "Dispatch(1,1,WskSocket,SUCCESS)",
+                "Dispatch(1,1,WskBind,SUCCESS)",
+                "Release(1,1,2,false)"
+            ]),
+        ]
+    );
+    assert_about("capture wait", capture_wait(&rb, 1), CLEAN_READY_MS);
+    assert_eq!(rb.info.events_lost, 0);
+    assert_eq!(rb.buffers_with_lost_events, 0);
+}
+
+#[test]
+fn never_ready() {
+    let rb = run("never-ready");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x50,0)",
+            "CaptureStop(1,1,DEVICE_NOT_READY)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "DriverEntryStop(DEVICE_NOT_READY)"
+        ])]
+    );
+    assert_about(
+        "timed-out wait",
+        capture_wait(&rb, 1),
+        u64::from(NEVER_READY_TIMEOUT_MS),
+    );
+}
+
+#[test]
+fn ready_late() {
+    let rb = run("ready-late");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x3e8,0)",
+            "CaptureStop(1,1,SUCCESS)",
+            "Dispatch(1,1,WskSocket,SUCCESS)",
+            "Dispatch(1,1,WskBind,SUCCESS)",
+            "Release(1,1,2,false)",
+            "DriverEntryStop(SUCCESS)",
+            "UnloadStart",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "UnloadStop"
+        ])]
+    );
+    assert_about("wait for readiness", capture_wait(&rb, 1), READY_LATE_MS);
+    // DriverEntry lasted as long as it waited.
+    let stop = find(&rb, |e| matches!(e, WskEvent::DriverEntryStop { .. }));
+    let WskEvent::DriverEntryStop { duration_ns, .. } = stop[0].event else {
+        unreachable!()
+    };
+    assert_about("DriverEntry", duration_ns as i64, READY_LATE_MS);
+}
+
+#[test]
+fn unsupported_version_is_negotiated() {
+    let rb = run("unsupported-version");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x200,SUCCESS)",
+            "CaptureStart(1,1,0x1f4,0)",
+            "CaptureStop(1,1,NOINTERFACE)",
+            "Query(1,SUCCESS,0x100,0x100)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "Register(2,0x100,SUCCESS)",
+            "CaptureStart(2,2,0x1f4,0)",
+            "CaptureStop(2,2,SUCCESS)",
+            "Dispatch(2,2,WskSocket,SUCCESS)",
+            "Dispatch(2,2,WskBind,SUCCESS)",
+            "Release(2,2,2,false)",
+            "DriverEntryStop(SUCCESS)",
+            "UnloadStart",
+            "DeregisterStart(2,0)",
+            "DeregisterStop(2)",
+            "UnloadStop"
+        ])]
+    );
+    assert_eq!(UNSUPPORTED_VERSION, 0x200);
+    assert_eq!(SUPPORTED_VERSION, 0x100);
+}
+
+#[test]
+fn deregister_cancels_a_pending_capture() {
+    let rb = run("deregister-during-capture");
+    assert_eq!(
+        threads(&rb),
+        [
+            v(&[
+                "Register(1,0x100,SUCCESS)",
+                "DeregisterStart(1,0)",
+                "DeregisterStop(1)"
+            ]),
+            v(&[
+                "CaptureStart(1,1,0xffffffff,2)",
+                "CaptureStop(1,1,DEVICE_NOT_READY)"
+            ]),
+        ]
+    );
+    assert_about("cancelled wait", capture_wait(&rb, 1), CANCEL_AFTER_MS);
+    // The deregister began during the wait. (Its stop event and the capture's may be logged
+    // in either order: the capture returns inside WSK before the deregister does, but each
+    // thread logs after its call returned.)
+    let at = |f: fn(&WskEvent) -> bool| find(&rb, f)[0].since_boot_ns;
+    let dereg_start = at(|e| matches!(e, WskEvent::WskDeregisterStart { .. }));
+    let capture_stop = at(|e| matches!(e, WskEvent::CaptureProviderNpiStop { .. }));
+    assert!(dereg_start <= capture_stop);
+}
+
+#[test]
+fn unload_during_a_wait() {
+    let rb = run("unload-during-wait");
+    assert_eq!(
+        threads(&rb),
+        [
+            v(&[
+                ENTRY,
+                "DriverEntryStop(SUCCESS)",
+                "UnloadStart",
+                "DeregisterStart(1,0)",
+                "DeregisterStop(1)",
+                "UnloadStop"
+            ]),
+            v(&[
+                "Register(1,0x100,SUCCESS)",
+                "CaptureStart(1,1,0xffffffff,1)",
+                "CaptureStop(1,1,DEVICE_NOT_READY)"
+            ]),
+        ]
+    );
+    assert_about(
+        "wait cancelled by unload",
+        capture_wait(&rb, 1),
+        CANCEL_AFTER_MS,
+    );
+}
+
+#[test]
+fn concurrent_captures_each_released_once() {
+    let rb = run("concurrent-captures");
+    let t = threads(&rb);
+    assert_eq!(
+        t[0],
+        v(&[
+            "Register(1,0x100,SUCCESS)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)"
+        ])
+    );
+    assert_eq!(t.len(), 1 + CONCURRENT_CAPTURES as usize);
+    let mut ids: Vec<u32> = Vec::new();
+    for worker in &t[1..] {
+        // CaptureStart(1,N,0x64,2), CaptureStop(1,N,SUCCESS), Release(1,N,0,false)
+        let id: u32 = worker[0].split(',').nth(1).unwrap().parse().unwrap();
+        assert_eq!(
+            worker,
+            &v(&[
+                &format!("CaptureStart(1,{id},0x64,2)"),
+                &format!("CaptureStop(1,{id},SUCCESS)"),
+                &format!("Release(1,{id},0,false)"),
+            ])
+        );
+        ids.push(id);
+    }
+    ids.sort();
+    assert_eq!(ids, [1, 2, 3]);
+    // At some instant, more than one capture was held.
+    let mut held = 0;
+    let mut most = 0;
+    for e in &rb.wsk {
+        match e.event {
+            WskEvent::CaptureProviderNpiStop { .. } => held += 1,
+            WskEvent::ReleaseProviderNpi { .. } => held -= 1,
+            _ => {}
+        }
+        most = most.max(held);
+    }
+    assert!(
+        most >= 2,
+        "captures overlapped (at most {most} held at once)"
+    );
+}
+
+#[test]
+fn leaked_capture() {
+    let rb = run("leaked-capture");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x0,2)",
+            "CaptureStop(1,1,SUCCESS)",
+            "DeregisterStart(1,1)",
+            "DeregisterStop(1)"
+        ])]
+    );
+    let stop = find(&rb, |e| matches!(e, WskEvent::WskDeregisterStop { .. }));
+    let WskEvent::WskDeregisterStop { wait_ns, .. } = stop[0].event else {
+        unreachable!()
+    };
+    assert_about(
+        "deregister blocked by the leak",
+        wait_ns as i64,
+        WATCHDOG_MS,
+    );
+}
+
+#[test]
+fn double_release() {
+    let rb = run("double-release");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x0,2)",
+            "CaptureStop(1,1,SUCCESS)",
+            "Release(1,1,0,false)",
+            "Release(1,1,0,false)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)"
+        ])]
+    );
+}
+
+#[test]
+fn dispatch_after_release() {
+    let rb = run("dispatch-after-release");
+    let t = threads(&rb);
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        t[0][..4],
+        v(&[
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x0,2)",
+            "CaptureStop(1,1,SUCCESS)",
+            "Release(1,1,0,false)"
+        ])
+    );
+    assert!(
+        t[0][4].starts_with("Dispatch(1,1,WskSocket,"),
+        "{}",
+        t[0][4]
+    );
+    assert_eq!(t[0][5..], v(&["DeregisterStart(1,0)", "DeregisterStop(1)"]));
+}
+
+#[test]
+fn dropped_events_are_marked_lost() {
+    let rb = run("dropped-events");
+    assert_eq!(
+        rb.info.events_lost, DROPPED_EVENTS,
+        "logfile header EventsLost"
+    );
+    assert_eq!(
+        rb.buffers_with_lost_events, 1,
+        "one buffer flagged EVENTS_LOST"
+    );
+    // Unload's first two events (UnloadStart, DeregisterStart) are missing.
+    assert_eq!(
+        threads(&rb)[0],
+        v(&[
+            ENTRY,
+            "DriverEntryStop(SUCCESS)",
+            "DeregisterStop(1)",
+            "UnloadStop"
+        ])
+    );
+}
+
+/// The boot scenarios: every driver's DriverInit pair, one after another on one thread, ours
+/// included and bracketing our DriverEntry.
+fn check_boot(rb: &ReadBack) -> (i64, i64) {
+    assert_loaded_at(rb);
+    let names: Vec<String> = rb
+        .pnp
+        .iter()
+        .map(|p| {
+            format!(
+                "{}{}",
+                match p.event {
+                    DriverInit::Start { .. } => "+",
+                    DriverInit::Stop { .. } => "-",
+                },
+                p.event.driver()
+            )
+        })
+        .collect();
+    let mut want = Vec::new();
+    let ours = format!("\\Driver\\{CLIENT_NAME}");
+    for (d, _) in BOOT_DRIVERS_BEFORE
+        .iter()
+        .chain([(ours.as_str(), 0)].iter())
+        .chain(BOOT_DRIVERS_AFTER)
+    {
+        want.push(format!("+{d}"));
+        want.push(format!("-{d}"));
+    }
+    assert_eq!(names, want);
+    let entry = find(rb, |e| matches!(e, WskEvent::DriverEntryStart { .. }))[0];
+    assert!(
+        rb.pnp.iter().all(|p| p.tid == entry.tid),
+        "PnP runs every DriverEntry on one thread"
+    );
+    // Configured durations of the other drivers.
+    for (i, (_, ms)) in BOOT_DRIVERS_BEFORE
+        .iter()
+        .chain(BOOT_DRIVERS_AFTER)
+        .enumerate()
+    {
+        let k = if i < BOOT_DRIVERS_BEFORE.len() {
+            2 * i
+        } else {
+            2 * i + 2
+        };
+        let d = rb.pnp[k + 1].since_boot_ns - rb.pnp[k].since_boot_ns;
+        assert!(
+            (d - *ms as i64 * MS).abs() <= 100,
+            "driver {i} lasted {d} ns, configured {ms} ms"
+        );
+    }
+    let our_start = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len()].since_boot_ns;
+    let our_stop = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() + 1].since_boot_ns;
+    assert!(our_start < entry.since_boot_ns);
+    let DriverInit::Stop { status, .. } = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() + 1].event else {
+        unreachable!()
+    };
+    assert_eq!(status, 0);
+    // Gap between the last driver before ours and the first after it: our DriverEntry.
+    let before_end = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() - 1].since_boot_ns;
+    let after_start = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() + 2].since_boot_ns;
+    assert!(before_end < our_start && our_stop < after_start);
+    (after_start - before_end, capture_wait(rb, 1))
+}
+
+#[test]
+fn boot_waiting_on_the_driver_entry_thread_delays_later_drivers() {
+    let rb = run("boot-driver-entry");
+    let (gap, wait) = check_boot(&rb);
+    assert_about("capture wait", wait, BOOT_READY_MS);
+    assert_about("later drivers delayed by", gap, BOOT_READY_MS);
+    let start = find(&rb, |e| {
+        matches!(e, WskEvent::CaptureProviderNpiStart { .. })
+    })[0];
+    let WskEvent::CaptureProviderNpiStart {
+        calling_context,
+        wait_timeout_ms,
+        ..
+    } = start.event
+    else {
+        unreachable!()
+    };
+    assert_eq!((calling_context, wait_timeout_ms), (0, BOOT_TIMEOUT_MS));
+}
+
+#[test]
+fn boot_waiting_on_a_worker_delays_nothing() {
+    let rb = run("boot-worker");
+    let (gap, wait) = check_boot(&rb);
+    assert_about("capture wait", wait, BOOT_READY_MS);
+    assert!(
+        gap < 60 * MS,
+        "later drivers start at once ({} ms)",
+        gap / MS
+    );
+    let start = find(&rb, |e| {
+        matches!(e, WskEvent::CaptureProviderNpiStart { .. })
+    })[0];
+    let WskEvent::CaptureProviderNpiStart {
+        calling_context, ..
+    } = start.event
+    else {
+        unreachable!()
+    };
+    assert_eq!(calling_context, 1);
+    // The worker was still waiting when the drivers after ours started.
+    let stop = find(&rb, |e| {
+        matches!(e, WskEvent::CaptureProviderNpiStop { .. })
+    })[0];
+    assert!(stop.since_boot_ns > rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() + 2].since_boot_ns);
+}
+
+#[test]
+fn every_scenario_has_a_test() {
+    let tested = [
+        "clean",
+        "never-ready",
+        "ready-late",
+        "unsupported-version",
+        "deregister-during-capture",
+        "unload-during-wait",
+        "concurrent-captures",
+        "leaked-capture",
+        "double-release",
+        "dispatch-after-release",
+        "dropped-events",
+        "boot-driver-entry",
+        "boot-worker",
+    ];
+    let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+    assert_eq!(names, tested);
+}
