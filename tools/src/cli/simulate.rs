@@ -63,7 +63,7 @@ pub fn run(args: &SimulateArgs) -> u8 {
         processors: args.processors,
         ..scenario::session_config(scenario.name)
     };
-    let trace = scenario.run();
+    // Open the output first: no point running a scenario whose trace cannot be written.
     let file = match File::create(path) {
         Ok(f) => f,
         Err(e) => {
@@ -71,6 +71,7 @@ pub fn run(args: &SimulateArgs) -> u8 {
             return 2;
         }
     };
+    let trace = scenario.run();
     match scenario::write_etl(&trace, BufWriter::new(file), config) {
         Ok((out, summary)) => {
             if let Err(e) = out.into_inner().map_err(|e| e.into_error()) {

@@ -361,3 +361,117 @@ fn reproduces_windows_tracelogging_records() {
         assert_eq!(&ours[filled..], &buf[filled..], "0xFF fill");
     }
 }
+
+mod round_trip {
+    //! Whatever the writer is given comes back from the ETL reader unchanged.
+
+    use std::io::Cursor;
+
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use super::PROVIDER;
+    use crate::etl::record::Record;
+    use crate::etl::EtlReader;
+
+    #[derive(Clone, Debug)]
+    struct Ev {
+        processor: u16,
+        timestamp: i64,
+        id: u16,
+        keywords: u64,
+        items: Vec<(u16, Vec<u8>)>,
+        payload: Vec<u8>,
+    }
+
+    fn events() -> impl Strategy<Value = (u16, Vec<Ev>, u32)> {
+        (1u16..5).prop_flat_map(|processors| {
+            let ev = (
+                0..processors,
+                0i64..1 << 40,
+                any::<u16>(),
+                any::<u64>(),
+                prop::collection::vec((1u16..20, prop::collection::vec(any::<u8>(), 0..40)), 0..3),
+                prop::collection::vec(any::<u8>(), 0..300),
+            )
+                .prop_map(|(processor, timestamp, id, keywords, items, payload)| Ev {
+                    processor,
+                    timestamp,
+                    id,
+                    keywords,
+                    items,
+                    payload,
+                });
+            (Just(processors), prop::collection::vec(ev, 0..60), 0u32..3)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn reader_gets_back_every_event((processors, evs, lost) in events()) {
+            let config = SessionConfig { buffer_size: 1024, processors, ..SessionConfig::default() };
+            let mut w = EtlWriter::new(Cursor::new(Vec::new()), config.clone()).unwrap();
+            for e in &evs {
+                let items: Vec<ExtItem<'_>> =
+                    e.items.iter().map(|(t, d)| ExtItem { ext_type: *t, data: d }).collect();
+                let ev = Event {
+                    provider_id: PROVIDER,
+                    descriptor: Descriptor { id: e.id, keywords: e.keywords, ..Descriptor::default() },
+                    timestamp: e.timestamp,
+                    processor: e.processor,
+                    thread_id: 7,
+                    process_id: 4,
+                    activity_id: Guid::default(),
+                    ext: &items,
+                    payload: &e.payload,
+                };
+                w.write_event(&ev).unwrap();
+            }
+            if lost > 0 {
+                w.record_lost(0, lost).unwrap();
+            }
+            let (out, summary) = w.finish(1 << 41).unwrap();
+            let bytes = out.into_inner();
+            prop_assert_eq!(bytes.len() as u64, summary.bytes);
+            prop_assert_eq!(bytes.len(), summary.buffers_written as usize * 1024);
+
+            let mut reader = EtlReader::new(Cursor::new(&bytes[..])).unwrap();
+            let info = reader.info().clone();
+            prop_assert_eq!(info.buffers_written, summary.buffers_written);
+            prop_assert_eq!(info.events_lost, lost);
+            prop_assert_eq!(info.number_of_processors, u32::from(processors));
+            prop_assert_eq!(info.end_time, config.qpc_to_filetime(1 << 41));
+            // Per processor, the events in the order they were written.
+            let mut got: Vec<Vec<Ev>> = vec![Vec::new(); usize::from(processors)];
+            let mut lost_flags = 0;
+            while let Some(buffer) = reader.next_buffer() {
+                let buffer = buffer.unwrap();
+                lost_flags += usize::from(buffer.events_lost());
+                for record in buffer.records() {
+                    let Record::Event(e) = record.unwrap() else { continue };
+                    got[usize::from(buffer.processor())].push(Ev {
+                        processor: buffer.processor(),
+                        timestamp: e.header.time_stamp.get(),
+                        id: e.header.event_descriptor.id.get(),
+                        keywords: e.header.event_descriptor.keyword.get(),
+                        items: e.extended_items().map(|i| (i.ext_type, i.data.to_vec())).collect(),
+                        payload: e.user_data.to_vec(),
+                    });
+                }
+            }
+            prop_assert_eq!(reader.stats().bad_buffers, 0);
+            prop_assert_eq!(lost_flags, usize::from(lost > 0));
+            for (p, got) in got.iter().enumerate() {
+                let want: Vec<&Ev> = evs.iter().filter(|e| usize::from(e.processor) == p).collect();
+                prop_assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(want) {
+                    prop_assert_eq!(
+                        (g.timestamp, g.id, g.keywords, &g.items, &g.payload),
+                        (w.timestamp, w.id, w.keywords, &w.items, &w.payload)
+                    );
+                }
+            }
+        }
+    }
+}
