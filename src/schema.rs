@@ -15,6 +15,7 @@
 //!   which the drift test parses and compares with [`DESCRIPTORS`].
 //!
 //! Every event is level 4 (informational); failures show in their `Status` field.
+#![forbid(unsafe_code)]
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -103,9 +103,11 @@ impl Default for ListenParams {
 /// The WSK registration functions and the provider dispatch calls the driver makes.
 ///
 /// Implementors keep every WSK structure resident: the `WSK_CLIENT_DISPATCH` handed to
-/// `WskRegister` (a `static` per NPI version) and the `WSK_REGISTRATION` (behind a heap
-/// pointer inside [`WskApi::Registration`], so moving the handle never moves the structure)
-/// stay valid until [`WskApi::deregister`] has returned.
+/// `WskRegister` (its version is whatever negotiation chose) and the `WSK_REGISTRATION` live
+/// behind a heap pointer inside [`WskApi::Registration`] (e.g. one `Box` holding both), so
+/// moving the handle never moves them, and they stay valid until [`WskApi::deregister`] has
+/// returned. The core keeps the handle alive at least that long: it drops a registration only
+/// after its deregistration.
 pub trait WskApi: Send + Sync + 'static {
     /// A registration (owns the resident `WSK_REGISTRATION`).
     type Registration: Send + Sync;

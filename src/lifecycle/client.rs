@@ -9,9 +9,9 @@ use crate::lifecycle::sink::{ActivityId, ActivityIds, EventSink};
 use crate::ntstatus::NtStatus;
 use crate::schema::{keywords, CallingContext, WskEvent};
 
-const KW_LIFECYCLE: u64 = keywords::LIFECYCLE;
+pub(crate) const KW_LIFECYCLE: u64 = keywords::LIFECYCLE;
 const KW_CAPTURE: u64 = keywords::LIFECYCLE | keywords::LATENCY;
-const KW_DISPATCH: u64 = keywords::DISPATCH;
+pub(crate) const KW_DISPATCH: u64 = keywords::DISPATCH;
 
 /// The most registrations [`WskClient::register_and_capture`] makes while negotiating a
 /// version (the first one included).
@@ -20,9 +20,9 @@ pub const MAX_REGISTRATION_ATTEMPTS: u32 = 3;
 /// The driver's WSK client: the platform's [`WskApi`], the event sink and the clock, plus the
 /// id counters. Shared (in an `Arc`) by DriverEntry, the worker and unload.
 pub struct WskClient<A: WskApi, S: EventSink, C: Clock> {
-    api: A,
+    pub(crate) api: A,
     sink: S,
-    clock: C,
+    pub(crate) clock: C,
     activities: ActivityIds,
     next_registration_id: AtomicU32,
     next_capture_id: AtomicU32,
@@ -220,7 +220,7 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
     }
 }
 
-fn elapsed<C: Clock>(clock: &C, t0: Option<u64>) -> u64 {
+pub(crate) fn elapsed<C: Clock>(clock: &C, t0: Option<u64>) -> u64 {
     match t0 {
         Some(t0) => clock.now_ns().saturating_sub(t0),
         None => 0,
@@ -249,10 +249,10 @@ const STATE_DEREGISTERED: u8 = 2;
 /// A WSK registration (`WskRegister` succeeded). Shared: one thread may wait in a capture
 /// while another deregisters.
 pub struct Registration<A: WskApi, S: EventSink, C: Clock> {
-    client: Arc<WskClient<A, S, C>>,
-    id: u32,
+    pub(crate) client: Arc<WskClient<A, S, C>>,
+    pub(crate) id: u32,
     version: u16,
-    raw: A::Registration,
+    pub(crate) raw: A::Registration,
     outstanding: AtomicU32,
     state: AtomicU8,
 }
@@ -413,13 +413,13 @@ impl<A: WskApi, S: EventSink, C: Clock> Drop for Registration<A, S, C> {
 ///
 /// Dropping it without `release` releases it too, and records the release as implicit.
 pub struct CapturedNpi<A: WskApi, S: EventSink, C: Clock> {
-    registration: Arc<Registration<A, S, C>>,
-    npi: A::ProviderNpi,
-    capture_id: u32,
-    activity: ActivityId,
-    captured_at: Option<u64>,
-    dispatch_calls: u32,
-    released: bool,
+    pub(crate) registration: Arc<Registration<A, S, C>>,
+    pub(crate) npi: A::ProviderNpi,
+    pub(crate) capture_id: u32,
+    pub(crate) activity: ActivityId,
+    pub(crate) captured_at: Option<u64>,
+    pub(crate) dispatch_calls: u32,
+    pub(crate) released: bool,
 }
 
 impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
@@ -459,7 +459,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     }
 
     #[inline(always)]
-    fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
+    pub(crate) fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
         let client = &self.registration.client;
         client.finish(t0, &self.activity, |duration_ns| WskEvent::DispatchCall {
             registration_id: self.registration.id,
@@ -503,7 +503,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     }
 
     #[inline]
-    fn release_inner(&mut self, implicit: bool) {
+    pub(crate) fn release_inner(&mut self, implicit: bool) {
         if self.released {
             return;
         }
@@ -529,56 +529,6 @@ impl<A: WskApi, S: EventSink, C: Clock> Drop for CapturedNpi<A, S, C> {
     #[inline]
     fn drop(&mut self) {
         self.release_inner(true);
-    }
-}
-
-/// Deliberately broken clients, for the balance checks' test traces. **Test-only fault
-/// injection**: host builds only, never in the driver; each method bypasses the guard on
-/// purpose and breaks a WSK rule.
-#[cfg(not(windows))]
-impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
-    /// FAULT INJECTION: forgets the capture without releasing it (no release call, no event);
-    /// the registration keeps counting it as outstanding.
-    pub fn fault_leak(mut self) {
-        // Marked released so the guard's drop does nothing; WSK is never told.
-        self.released = true;
-    }
-
-    /// FAULT INJECTION: releases twice (two `WskReleaseProviderNPI` calls, two release events
-    /// with the same ids).
-    pub fn fault_double_release(mut self) {
-        self.release_inner(false);
-        let registration = &self.registration;
-        let client = &registration.client;
-        client.api.release(&registration.raw);
-        client.info(KW_LIFECYCLE, &self.activity, || {
-            WskEvent::ReleaseProviderNpi {
-                registration_id: registration.id,
-                capture_id: self.capture_id,
-                held_ns: elapsed(&client.clock, self.captured_at),
-                dispatch_calls: self.dispatch_calls,
-                implicit: false,
-            }
-        });
-    }
-
-    /// FAULT INJECTION: releases, then makes a provider dispatch call (`WskSocket`) through
-    /// the released NPI, recorded like any dispatch call. A socket it creates is closed.
-    pub fn fault_release_then_dispatch(mut self, params: &ListenParams) -> NtStatus {
-        self.release_inner(false);
-        let client = self.registration.client.clone();
-        let t0 = client.time_if(KW_DISPATCH);
-        let result = client.api.socket_listen(&self.npi, params);
-        self.dispatch_calls = self.dispatch_calls.saturating_add(1);
-        let status = match result {
-            Ok(socket) => {
-                let _ = client.api.close_socket(socket);
-                NtStatus::SUCCESS
-            }
-            Err(s) => s,
-        };
-        self.record_call("WskSocket", status, t0);
-        status
     }
 }
 

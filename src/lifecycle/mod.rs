@@ -4,6 +4,7 @@
 //! - [`sink`]: where events go ([`EventSink`], [`EtwSink`], [`NullSink`]).
 //! - [`client`]: [`WskClient`], [`Registration`], the capture guard [`CapturedNpi`].
 //! - [`driver`]: DriverEntry / worker / unload orchestration under a [`Policy`].
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod client;

@@ -7,7 +7,11 @@
 //! - [`Recorder`]: the host event recorder: every event with its timestamp, thread id and
 //!   activity id, in order; can drop events on purpose.
 //! - [`SimHarness`]: all of the above wired to a [`WskClient`].
+//! - Broken clients (test-only fault injection): `CapturedNpi::fault_leak`,
+//!   `CapturedNpi::fault_double_release`, `CapturedNpi::fault_release_then_dispatch`.
+#![forbid(unsafe_code)]
 
+mod fault;
 mod recorder;
 mod wsk;
 
@@ -19,7 +23,7 @@ pub use wsk::{
 use std::boxed::Box;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::lifecycle::{Clock, Driver, WorkerSpawner, WskClient};
 use crate::ntstatus::NtStatus;
@@ -28,6 +32,7 @@ use crate::ntstatus::NtStatus;
 #[derive(Clone, Copy, Debug)]
 pub struct HostClock {
     epoch: Instant,
+    epoch_wall: SystemTime,
 }
 
 impl HostClock {
@@ -35,12 +40,19 @@ impl HostClock {
     pub fn new() -> HostClock {
         HostClock {
             epoch: Instant::now(),
+            epoch_wall: SystemTime::now(),
         }
     }
 
     /// The epoch.
     pub fn epoch(&self) -> Instant {
         self.epoch
+    }
+
+    /// The wall-clock time of the epoch (for an ETL header's start time: a record's time is
+    /// this plus its `timestamp_ns`).
+    pub fn epoch_system_time(&self) -> SystemTime {
+        self.epoch_wall
     }
 }
 
