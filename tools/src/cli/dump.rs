@@ -35,7 +35,7 @@ use crate::etl::format::{
 };
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::merge::{default_window, SortedRecords};
-use crate::etl::names::record_provider;
+use crate::etl::names::{record_provider, record_provider_bytes};
 use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
 use crate::tracelogging::{self, PointerSize, SchemaCache};
 
@@ -101,28 +101,56 @@ impl ProviderFilter {
 }
 
 /// Per-provider counts, keyed by (GUID, name).
+///
+/// Records come in runs of one provider, so the last key is checked first; other keys are
+/// found through a map from GUID to the few names seen with it.
 #[derive(Debug, Default, Clone)]
 pub struct ProviderCounts {
-    map: HashMap<Guid, Vec<(Option<Box<str>>, u64)>>,
+    /// (GUID, name bytes as in the file, name as text, count).
+    entries: Vec<(Guid, Option<Box<[u8]>>, Option<Box<str>>, u64)>,
+    by_guid: HashMap<Guid, Vec<usize>>,
+    last: usize,
 }
 
 impl ProviderCounts {
     /// Counts one record.
     #[inline]
     pub fn add(&mut self, guid: Guid, name: Option<&str>) {
-        let v = self.map.entry(guid).or_default();
-        match v.iter_mut().find(|(n, _)| n.as_deref() == name) {
-            Some((_, c)) => *c += 1,
-            None => v.push((name.map(Into::into), 1)),
+        self.add_bytes(guid, name.map(str::as_bytes));
+    }
+
+    /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
+    /// only when the key is new).
+    #[inline]
+    pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) {
+        if let Some(e) = self.entries.get_mut(self.last) {
+            if e.0 == guid && e.1.as_deref() == name {
+                e.3 += 1;
+                return;
+            }
         }
+        self.add_slow(guid, name);
+    }
+
+    fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
+        let idx = self.by_guid.entry(guid).or_default();
+        if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
+            self.entries[i].3 += 1;
+            self.last = i;
+            return;
+        }
+        idx.push(self.entries.len());
+        self.last = self.entries.len();
+        let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
+        self.entries.push((guid, name.map(Into::into), text, 1));
     }
 
     /// `(guid, name, count)`, most frequent first, then by GUID and name.
     pub fn sorted(&self) -> Vec<(Guid, Option<&str>, u64)> {
         let mut out: Vec<_> = self
-            .map
+            .entries
             .iter()
-            .flat_map(|(g, v)| v.iter().map(move |(n, c)| (*g, n.as_deref(), *c)))
+            .map(|(g, _, n, c)| (*g, n.as_deref(), *c))
             .collect();
         out.sort_by(|a, b| {
             b.2.cmp(&a.2)
@@ -231,6 +259,7 @@ pub fn summarize(
         errors: 0,
         first_buffer_size: 0,
     };
+    let unfiltered = filter.is_empty();
     while let Some(b) = reader.next_buffer() {
         let b = match b {
             Ok(b) => b,
@@ -246,10 +275,12 @@ pub fn summarize(
         for r in b.records() {
             match r {
                 Ok(rec) => {
-                    let (g, n) = record_provider(&rec);
-                    if filter.matches(&g, n) {
+                    let (g, n) = record_provider_bytes(&rec);
+                    if unfiltered
+                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
+                    {
                         s.events += 1;
-                        s.providers.add(g, n);
+                        s.providers.add_bytes(g, n);
                     }
                 }
                 Err(e) => {

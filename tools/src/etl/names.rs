@@ -268,6 +268,40 @@ pub fn traits_name(item: &[u8]) -> Option<&str> {
     core::str::from_utf8(&rest[..end]).ok()
 }
 
+/// The provider name bytes in a provider-traits item (not checked for UTF-8: the fast path
+/// of counting; see [`traits_name`]).
+#[inline]
+pub fn traits_name_bytes(item: &[u8]) -> Option<&[u8]> {
+    let rest = item.get(2..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    Some(&rest[..end])
+}
+
+/// [`record_provider`] with the name as bytes (UTF-8 not checked), for counting.
+#[inline]
+pub fn record_provider_bytes<'a>(rec: &Record<'a>) -> (Guid, Option<&'a [u8]>) {
+    match rec {
+        Record::Event(e) => {
+            let name = if e.extended.is_empty() {
+                None
+            } else {
+                e.extended_item(EVENT_HEADER_EXT_TYPE_PROV_TRAITS)
+                    .and_then(|i| traits_name_bytes(i.data))
+            };
+            (e.header.provider_id, name)
+        }
+        Record::System(s) => {
+            let (g, n) = kernel_provider(s.hook_id);
+            (g, n.map(str::as_bytes))
+        }
+        Record::Classic(c) => (
+            c.header.guid,
+            classic_name(&c.header.guid).map(str::as_bytes),
+        ),
+        Record::Message(m) => (m.guid.unwrap_or_default(), None),
+    }
+}
+
 /// The provider of a record: its GUID and the name the file gives it (TraceLogging provider
 /// traits, or the kernel group / class tables of this module), else `None`.
 pub fn record_provider<'a>(rec: &Record<'a>) -> (Guid, Option<&'a str>) {

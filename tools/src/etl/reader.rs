@@ -17,7 +17,7 @@ use zerocopy::FromBytes;
 use super::error::{Error, Result};
 use super::format::*;
 use super::header::LogfileInfo;
-use super::record::Records;
+use super::record::{RecordHeaders, Records};
 use super::xpress;
 
 /// Largest buffer the reader accepts (Windows allows at most 1 MiB; 16 MiB leaves room).
@@ -75,6 +75,10 @@ impl<'a> Buffer<'a> {
     pub fn records(&self) -> Records<'a> {
         Records::new(self.data, BUFFER_HEADER_SIZE, self.offset)
     }
+    /// Only the record headers (kind, size, timestamp): the cheapest walk.
+    pub fn record_headers(&self) -> RecordHeaders<'a> {
+        RecordHeaders::new(self.data, BUFFER_HEADER_SIZE, self.offset)
+    }
 }
 
 /// Counters kept while reading.
@@ -104,7 +108,11 @@ pub struct EtlReader<R> {
     /// File offset of the next buffer.
     pos: u64,
     raw: Vec<u8>,
+    /// Bytes of `raw` holding the current buffer.
+    raw_len: usize,
     decomp: Vec<u8>,
+    /// Bytes of `decomp` holding the current (decompressed) buffer.
+    decomp_len: usize,
     info: LogfileInfo,
     /// The first buffer is read by `new` and returned by the first `next_buffer`.
     first_pending: bool,
@@ -112,11 +120,11 @@ pub struct EtlReader<R> {
     stats: ReadStats,
 }
 
-impl EtlReader<std::io::BufReader<std::fs::File>> {
-    /// Opens a file. (A `BufReader` with a small buffer: reads are whole ETL buffers anyway.)
+impl EtlReader<std::fs::File> {
+    /// Opens a file (unbuffered: the reader reads whole buffers).
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let f = std::fs::File::open(path).map_err(|source| Error::Io { offset: 0, source })?;
-        EtlReader::new(std::io::BufReader::with_capacity(4096, f))
+        EtlReader::new(f)
     }
 }
 
@@ -156,7 +164,9 @@ impl<R: Read> EtlReader<R> {
             carry: Vec::new(),
             pos: 0,
             raw: Vec::new(),
+            raw_len: 0,
             decomp: Vec::new(),
+            decomp_len: 0,
             info: LogfileInfo::default(),
             first_pending: true,
             done: false,
@@ -188,14 +198,14 @@ impl<R: Read> EtlReader<R> {
     }
 
     fn current_data(&self) -> &[u8] {
-        let (h, _) = match WmiBufferHeader::ref_from_prefix(&self.raw) {
+        let (h, _) = match WmiBufferHeader::ref_from_prefix(&self.raw[..self.raw_len]) {
             Ok(x) => x,
             Err(_) => return &[],
         };
         if h.buffer_flag.get() & ETW_BUFFER_FLAG_COMPRESSED != 0 {
-            &self.decomp
+            &self.decomp[..self.decomp_len]
         } else {
-            let filled = (h.offset.get() as usize).min(self.raw.len());
+            let filled = (h.offset.get() as usize).min(self.raw_len);
             &self.raw[..filled]
         }
     }
@@ -349,12 +359,19 @@ impl<R: Read> EtlReader<R> {
             }
             return Some(Err(Error::BadBufferSize { offset, size }));
         }
-        self.raw.clear();
-        self.raw.extend_from_slice(&hdr);
-        self.raw.resize(size as usize, 0);
+        // The Vec only grows (to the largest buffer seen, at most MAX_BUFFER_SIZE): no
+        // zero-filling per buffer.
+        // The next buffer's header is read in the same call (one read per buffer) and kept
+        // in `carry`.
+        let lookahead = BUFFER_HEADER_SIZE;
+        if self.raw.len() < size as usize + lookahead {
+            self.raw.resize(size as usize + lookahead, 0);
+        }
+        self.raw_len = size as usize;
+        self.raw[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
         let want = size as usize - BUFFER_HEADER_SIZE;
         let mut body = core::mem::take(&mut self.raw);
-        let got = self.read_bytes(&mut body[BUFFER_HEADER_SIZE..]);
+        let got = self.read_bytes(&mut body[BUFFER_HEADER_SIZE..size as usize + lookahead]);
         self.raw = body;
         let got = match got {
             Ok(g) => g,
@@ -363,6 +380,11 @@ impl<R: Read> EtlReader<R> {
                 return Some(Err(e));
             }
         };
+        if got > want {
+            let extra = &self.raw[size as usize..size as usize + (got - want)];
+            self.carry.splice(0..0, extra.iter().copied());
+        }
+        let got = got.min(want);
         self.stats.bytes += got as u64;
         self.pos += BUFFER_HEADER_SIZE as u64 + got as u64;
         if got < want {
@@ -390,12 +412,14 @@ impl<R: Read> EtlReader<R> {
         }
         if compressed {
             let expected = filled as usize;
-            self.decomp.clear();
-            self.decomp.extend_from_slice(&hdr);
-            self.decomp.resize(expected, 0);
+            if self.decomp.len() < expected {
+                self.decomp.resize(expected, 0);
+            }
+            self.decomp_len = expected;
+            self.decomp[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
             let res = xpress::decompress_into(
-                &self.raw[BUFFER_HEADER_SIZE..],
-                &mut self.decomp[BUFFER_HEADER_SIZE..],
+                &self.raw[BUFFER_HEADER_SIZE..self.raw_len],
+                &mut self.decomp[BUFFER_HEADER_SIZE..expected],
             );
             match res {
                 Ok(k) if k + BUFFER_HEADER_SIZE == expected => {}
@@ -436,12 +460,12 @@ impl<R: Read> EtlReader<R> {
                 Err(e) => return Some(Err(e)),
             }
         }
-        let offset = self.pos - self.raw.len() as u64;
-        let (h, _) = WmiBufferHeader::read_from_prefix(&self.raw[..]).ok()?;
+        let offset = self.pos - self.raw_len as u64;
+        let (h, _) = WmiBufferHeader::read_from_prefix(&self.raw[..self.raw_len]).ok()?;
         Some(Ok(Buffer {
             offset,
             header: h,
-            disk_size: self.raw.len() as u32,
+            disk_size: self.raw_len as u32,
             data: self.current_data(),
         }))
     }

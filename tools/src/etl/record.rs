@@ -700,3 +700,120 @@ impl<'a> Iterator for Records<'a> {
         Some(r)
     }
 }
+
+/// The fixed part of a record, for walks that need no payload: kind, size and timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordHeader {
+    pub offset: u64,
+    /// `TRACE_HEADER_TYPE_*` ([`TRACE_HEADER_TYPE_MESSAGE`] for messages).
+    pub header_type: u8,
+    /// Record size, header included (without the padding to 8).
+    pub size: u32,
+    /// Raw timestamp (`None` for a message without one).
+    pub timestamp: Option<i64>,
+}
+
+/// Iterator over record headers only (a cheaper walk than [`Records`]: no extended items, no
+/// payload). Same error behaviour as [`Records`], without the extended-item checks.
+#[derive(Clone, Debug)]
+pub struct RecordHeaders<'a> {
+    data: &'a [u8],
+    pos: usize,
+    base: u64,
+}
+
+impl<'a> RecordHeaders<'a> {
+    /// Headers of `data` from `start` (see [`Records::new`]).
+    pub fn new(data: &'a [u8], start: usize, base: u64) -> Self {
+        RecordHeaders {
+            data,
+            pos: start,
+            base,
+        }
+    }
+}
+
+impl Iterator for RecordHeaders<'_> {
+    type Item = Result<RecordHeader>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<RecordHeader>> {
+        let rest = self.data.get(self.pos..).filter(|r| !r.is_empty())?;
+        let offset = self.base + self.pos as u64;
+        let avail = rest.len() as u32;
+        let fast = match rest.get(..24) {
+            Some(h) if h[3] & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER => {
+                let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]) as u32;
+                let ts_at = |i: usize| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&h[i..i + 8]);
+                    i64::from_le_bytes(b)
+                };
+                match h[2] {
+                    TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
+                        Some((u16_at(0), 80, ts_at(16)))
+                    }
+                    TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
+                        Some((u16_at(0), 48, ts_at(16)))
+                    }
+                    TRACE_HEADER_TYPE_INSTANCE32 | TRACE_HEADER_TYPE_INSTANCE64 => {
+                        Some((u16_at(0), 72, ts_at(16)))
+                    }
+                    TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => {
+                        Some((u16_at(4), 32, ts_at(16)))
+                    }
+                    TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => {
+                        Some((u16_at(4), 24, ts_at(16)))
+                    }
+                    TRACE_HEADER_TYPE_PERFINFO32 | TRACE_HEADER_TYPE_PERFINFO64 => {
+                        Some((u16_at(4), 16, ts_at(8)))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match fast {
+            Some((size, header, ts)) => {
+                if size < header || size > avail {
+                    self.pos = self.data.len();
+                    return Some(Err(if size < header {
+                        Error::RecordTooSmall {
+                            offset,
+                            size,
+                            header,
+                        }
+                    } else {
+                        Error::TruncatedRecord {
+                            offset,
+                            size,
+                            available: avail,
+                        }
+                    }));
+                }
+                self.pos += (size as usize).div_ceil(RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
+                Some(Ok(RecordHeader {
+                    offset,
+                    header_type: rest[2],
+                    size,
+                    timestamp: Some(ts),
+                }))
+            }
+            // Messages, unknown kinds and short tails: the full parser decides.
+            None => {
+                let (adv, r) = parse_record(self.data, self.pos, self.base);
+                if adv == 0 {
+                    self.pos = self.data.len();
+                } else {
+                    self.pos += adv;
+                }
+                Some(r.map(|rec| RecordHeader {
+                    offset,
+                    header_type: rec.header_type(),
+                    size: adv as u32,
+                    timestamp: rec.timestamp(),
+                }))
+            }
+        }
+    }
+}
