@@ -1,21 +1,28 @@
 //! TraceLogging metadata parser and payload decoder on arbitrary bytes.
 //!
 //! Input: `[meta_len: u16 LE][meta: meta_len bytes][payload...]` (a short input is all
-//! metadata). Checks: no panic; a decoded event serializes to JSON; its values encode again,
-//! and decoding that payload and encoding once more gives the same bytes (the encoder and
-//! decoder agree on every value the decoder can produce).
+//! metadata). Checks: no panic; a re-encoded schema parses to the same schema; a decoded event
+//! serializes to JSON; its values encode again, and decoding that payload and encoding once
+//! more gives the same bytes (the encoder and decoder agree on every value the decoder can
+//! produce).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wsktrace_tools::tracelogging::{decode, encode_payload, Error, PointerSize, Schema, Value};
 
+/// Decodes, checks the JSON, encodes the values again and appends the unread trailing bytes
+/// (so the payload length, which sizes the decoder's value budget, stays the same).
 fn reencode(schema: &Schema, payload: &[u8], ptr: PointerSize) -> Option<Vec<u8>> {
     let ev = decode(schema, payload, ptr).ok()?;
     serde_json::to_string(&ev).expect("JSON");
+    let trailing = &payload[payload.len() - ev.unread..];
     let values: Vec<Value<'_>> = ev.fields.into_iter().map(|f| f.value).collect();
     let mut out = Vec::new();
     match encode_payload(schema, &values, ptr, &mut out) {
-        Ok(()) => Some(out),
+        Ok(()) => {
+            out.extend_from_slice(trailing);
+            Some(out)
+        }
         // A lossy string can grow past a u16 length when re-encoded; nothing else may fail.
         Err(Error::Unencodable { .. }) => None,
         Err(e) => panic!("decoded value does not encode: {e}"),

@@ -32,7 +32,7 @@
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::error::{Error, Result, MAX_VALUES};
+use super::error::{Error, Result, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
 use super::schema::{FieldSchema, Schema, Shape};
 use super::types::{Guid, InType, OutType, PointerSize};
 use super::value::{DecodedEvent, Field, Value};
@@ -50,6 +50,8 @@ pub fn decode<'a>(
         pos: 0,
         ptr: pointer_size,
         values: 0,
+        max_values: MAX_VALUES
+            .min(VALUES_BASE.saturating_add(payload.len().saturating_mul(VALUES_PER_BYTE))),
     };
     let fields = d.fields(&schema.fields)?;
     Ok(DecodedEvent {
@@ -65,6 +67,7 @@ struct Decoder<'a> {
     pos: usize,
     ptr: PointerSize,
     values: usize,
+    max_values: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -97,7 +100,7 @@ impl<'a> Decoder<'a> {
 
     fn count(&mut self, n: usize) -> Result<()> {
         self.values += n;
-        if self.values > MAX_VALUES {
+        if self.values > self.max_values {
             return Err(Error::TooManyValues { offset: self.pos });
         }
         Ok(())

@@ -6,9 +6,18 @@ use super::types::InType;
 pub const MAX_DEPTH: usize = 32;
 
 /// Maximum number of values (scalars, array elements, struct members) one event may
-/// decode to; bounds the work and memory (about 15 MiB) that arrays of empty structs could
-/// demand. An ETW event is at most 64 KiB, so a real one stays far below.
+/// decode to: `min(MAX_VALUES, VALUES_BASE + VALUES_PER_BYTE * payload length)`. Bounds the
+/// work and memory (at most about 15 MiB) that arrays of empty structs could demand, in
+/// proportion to the input. Real values take at least a byte each (an ETW event is at most
+/// 64 KiB), except empty structs and empty arrays, so real events stay far below.
 pub const MAX_VALUES: usize = 1 << 18;
+
+/// Values allowed regardless of the payload length (see [`MAX_VALUES`]).
+pub const VALUES_BASE: usize = 4096;
+
+/// Values allowed per payload byte (see [`MAX_VALUES`]): a byte can hold a `U8` inside 32
+/// nested structs of one member.
+pub const VALUES_PER_BYTE: usize = 64;
 
 /// What went wrong, and where. Offsets are byte offsets within the metadata item (for
 /// `Metadata*`/`Traits*` variants) or within the event's user data (for `Payload*`).
@@ -99,8 +108,9 @@ pub enum Error {
         /// Bytes left.
         available: usize,
     },
-    /// The event would decode to more than [`MAX_VALUES`] values.
-    #[error("event decodes to more than {MAX_VALUES} values (payload offset {offset})")]
+    /// The event would decode to more values than its payload length allows (see
+    /// [`MAX_VALUES`]).
+    #[error("event decodes to too many values for its payload size (payload offset {offset})")]
     TooManyValues {
         /// Payload offset when the limit was reached.
         offset: usize,

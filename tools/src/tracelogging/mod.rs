@@ -40,7 +40,7 @@ mod tests;
 pub use cache::SchemaCache;
 pub use decode::{cp1252_byte, cp1252_char, decode};
 pub use encode::encode_payload;
-pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES};
+pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
 pub use schema::{FieldSchema, Schema, Shape};
 pub use traits::{provider_traits_bytes, ProviderTrait, ProviderTraits, TRAIT_TYPE_GROUP};
 pub use types::{Guid, InType, OutType, PointerSize};

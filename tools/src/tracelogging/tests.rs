@@ -541,6 +541,19 @@ fn arrays_of_empty_structs_are_bounded() {
         decode(&schema, &payload, PointerSize::Eight),
         Err(Error::TooManyValues { .. })
     ));
+    // The budget grows with the payload: 4000 empty structs need no bytes, 5000 need 14.
+    let schema = Schema::new("E").field(FieldSchema::structure("e", vec![]).var_array());
+    assert!(decode(&schema, &4000u16.to_le_bytes(), PointerSize::Eight).is_ok());
+    assert_eq!(
+        decode(&schema, &5000u16.to_le_bytes(), PointerSize::Eight),
+        Err(Error::TooManyValues { offset: 2 })
+    );
+    let mut payload = 5000u16.to_le_bytes().to_vec();
+    payload.extend([0u8; 14]);
+    assert_eq!(
+        decode(&schema, &payload, PointerSize::Eight).map(|e| e.unread),
+        Ok(14)
+    );
     // But a legitimately large array is fine.
     let schema =
         Schema::new("E").field(FieldSchema::new("b", InType::U8, OutType::Default).var_array());
@@ -741,4 +754,39 @@ fn encodes_like_the_tracelogging_crate() {
     let mut want = want.to_vec();
     want[0] = want.len() as u8;
     assert_eq!(schema.to_bytes().unwrap(), want);
+}
+
+/// Splits a fuzz input as the `tracelogging` fuzz target does.
+fn fuzz_input(data: &[u8]) -> (&[u8], &[u8]) {
+    match data {
+        [a, b, rest @ ..] if usize::from(u16::from_le_bytes([*a, *b])) <= rest.len() => {
+            rest.split_at(usize::from(u16::from_le_bytes([*a, *b])))
+        }
+        _ => (data, &[][..]),
+    }
+}
+
+/// Fuzz finding: an event whose payload has 228 unread trailing bytes decodes (the trailing
+/// bytes count towards the value budget) but its values re-encoded without them exceed the
+/// budget of the shorter payload. Not a decoder bug: the fuzz target now keeps the trailing
+/// bytes when it re-encodes. Kept to pin the budget's dependence on the payload length.
+#[test]
+fn r_fuzz_trailing_bytes_budget() {
+    let (meta, payload) = fuzz_input(include_bytes!("testdata/fuzz-trailing-bytes-budget.bin"));
+    let schema = Schema::parse(meta).unwrap();
+    assert_eq!(schema.name, "Activity1Start");
+    for ptr in [PointerSize::Four, PointerSize::Eight] {
+        let ev = decode(&schema, payload, ptr).unwrap();
+        assert_eq!(ev.unread, 228);
+        let values: Vec<Value<'_>> = ev.fields.iter().map(|f| f.value.clone()).collect();
+        let mut out = Vec::new();
+        encode_payload(&schema, &values, ptr, &mut out).unwrap();
+        assert_eq!(out.len(), 228);
+        assert_eq!(
+            decode(&schema, &out, ptr),
+            Err(Error::TooManyValues { offset: 218 })
+        );
+        out.extend_from_slice(&payload[payload.len() - 228..]);
+        assert_eq!(decode(&schema, &out, ptr).unwrap(), ev);
+    }
 }
