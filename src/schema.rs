@@ -591,6 +591,65 @@ wsk_schema! {
     }
 }
 
+impl WskEvent {
+    /// The event's `RegistrationId`, if it has one.
+    pub fn registration_id(&self) -> Option<u32> {
+        match self {
+            WskEvent::WskRegister {
+                registration_id, ..
+            }
+            | WskEvent::CaptureProviderNpiStart {
+                registration_id, ..
+            }
+            | WskEvent::CaptureProviderNpiStop {
+                registration_id, ..
+            }
+            | WskEvent::QueryProviderCharacteristics {
+                registration_id, ..
+            }
+            | WskEvent::DispatchCall {
+                registration_id, ..
+            }
+            | WskEvent::ReleaseProviderNpi {
+                registration_id, ..
+            }
+            | WskEvent::WskDeregisterStart {
+                registration_id, ..
+            }
+            | WskEvent::WskDeregisterStop {
+                registration_id, ..
+            } => Some(*registration_id),
+            WskEvent::DriverEntryStart { .. }
+            | WskEvent::DriverEntryStop { .. }
+            | WskEvent::DriverUnloadStart {}
+            | WskEvent::DriverUnloadStop { .. } => None,
+        }
+    }
+
+    /// The event's `CaptureId`, if it has one.
+    pub fn capture_id(&self) -> Option<u32> {
+        match self {
+            WskEvent::CaptureProviderNpiStart { capture_id, .. }
+            | WskEvent::CaptureProviderNpiStop { capture_id, .. }
+            | WskEvent::DispatchCall { capture_id, .. }
+            | WskEvent::ReleaseProviderNpi { capture_id, .. } => Some(*capture_id),
+            _ => None,
+        }
+    }
+
+    /// The event's `Status`, if it has one.
+    pub fn status(&self) -> Option<NtStatus> {
+        match self {
+            WskEvent::DriverEntryStop { status, .. }
+            | WskEvent::WskRegister { status, .. }
+            | WskEvent::CaptureProviderNpiStop { status, .. }
+            | WskEvent::QueryProviderCharacteristics { status, .. }
+            | WskEvent::DispatchCall { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
 /// The descriptor of the event with this name and opcode.
 pub fn find_descriptor(name: &str, opcode: u8) -> Option<&'static EventDescriptor> {
     DESCRIPTORS

@@ -375,3 +375,23 @@ fn decode_errors() {
         })
     );
 }
+
+#[test]
+fn accessors_follow_the_descriptors() {
+    for ev in samples() {
+        let d = ev.descriptor();
+        let has = |name: &str| d.fields.iter().any(|f| f.name == name);
+        assert_eq!(
+            ev.registration_id().is_some(),
+            has("RegistrationId"),
+            "{}",
+            d.variant
+        );
+        assert_eq!(ev.capture_id().is_some(), has("CaptureId"), "{}", d.variant);
+        assert_eq!(ev.status().is_some(), has("Status"), "{}", d.variant);
+    }
+    let release = &samples()[7];
+    assert_eq!(release.registration_id(), Some(1));
+    assert_eq!(release.capture_id(), Some(2));
+    assert_eq!(samples()[4].status(), Some(NtStatus::DEVICE_NOT_READY));
+}
