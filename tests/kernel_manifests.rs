@@ -1,0 +1,260 @@
+//! `manifests/`: the WPR profile and the WPA regions of interest are well-formed XML, name the
+//! provider exactly as the code defines it (name and name-hash GUID), and reference only
+//! events (name + opcode) and fields that exist in the schema (`src/schema.rs`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use roxmltree::{Document, Node};
+use wsktrace_driver::schema::{self, EventDescriptor, PROVIDER_GUID_STR, PROVIDER_NAME};
+
+/// Microsoft-Windows-Kernel-PnP.
+const KERNEL_PNP_GUID: &str = "9c205a39-1250-487d-abd7-e831c6290539";
+
+fn read(name: &str) -> String {
+    let path = format!("{}/manifests/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn elements<'a, 'i>(doc: &'a Document<'i>, tag: &'a str) -> impl Iterator<Item = Node<'a, 'i>> {
+    doc.descendants().filter(move |n| n.has_tag_name(tag))
+}
+
+fn attr<'a>(node: Node<'a, '_>, name: &str) -> &'a str {
+    node.attribute(name)
+        .unwrap_or_else(|| panic!("<{}> without {name}", node.tag_name().name()))
+}
+
+fn hex(text: &str) -> u64 {
+    u64::from_str_radix(text.trim_start_matches("0x").trim_start_matches("0X"), 16)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// A comment of the file names the provider, so a reader can tell what the GUID is.
+fn assert_names_provider(doc: &Document<'_>) {
+    assert!(
+        doc.descendants()
+            .filter(|n| n.is_comment())
+            .any(|n| n.text().is_some_and(|t| t.contains(PROVIDER_NAME))),
+        "a comment names {PROVIDER_NAME}"
+    );
+}
+
+#[test]
+fn wprp_enables_the_provider_by_guid_with_every_keyword() {
+    let text = read("wsktrace.wprp");
+    let doc = Document::parse(&text).expect("well-formed XML");
+    assert_eq!(
+        doc.root_element().tag_name().name(),
+        "WindowsPerformanceRecorder"
+    );
+    assert_names_provider(&doc);
+
+    let providers: BTreeMap<&str, Node> = elements(&doc, "EventProvider")
+        .map(|n| (attr(n, "Id"), n))
+        .collect();
+    let ours: Vec<Node> = providers
+        .values()
+        .copied()
+        .filter(|n| attr(*n, "Name") == PROVIDER_GUID_STR)
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "one EventProvider with Name = {PROVIDER_GUID_STR}"
+    );
+    let ours = ours[0];
+    let level: u8 = attr(ours, "Level").parse().expect("level");
+    assert!(
+        level >= schema::LEVEL,
+        "level {level} records level-{} events",
+        schema::LEVEL
+    );
+    let enabled = ours
+        .descendants()
+        .filter(|n| n.has_tag_name("Keyword"))
+        .map(|n| hex(attr(n, "Value")))
+        .fold(0, |a, k| a | k);
+    for d in schema::DESCRIPTORS {
+        assert_eq!(
+            d.keywords & !enabled,
+            0,
+            "{} keywords {:#x} enabled",
+            d.variant,
+            d.keywords
+        );
+    }
+    let defined_keywords =
+        schema::keywords::LIFECYCLE | schema::keywords::LATENCY | schema::keywords::DISPATCH;
+    assert_eq!(
+        enabled & !defined_keywords,
+        0,
+        "only keywords the schema defines"
+    );
+
+    let pnp: Vec<&str> = providers
+        .iter()
+        .filter(|(_, n)| attr(**n, "Name").eq_ignore_ascii_case(KERNEL_PNP_GUID))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(pnp.len(), 1, "Microsoft-Windows-Kernel-PnP by its GUID");
+
+    // Every reference resolves; the normal and boot profiles exist in both logging modes.
+    let ids: BTreeSet<&str> = doc
+        .descendants()
+        .filter(|n| n.is_element())
+        .filter_map(|n| n.attribute("Id"))
+        .collect();
+    for tag in [
+        "EventProviderId",
+        "SystemProviderId",
+        "SystemCollectorId",
+        "EventCollectorId",
+    ] {
+        for n in elements(&doc, tag) {
+            assert!(
+                ids.contains(attr(n, "Value")),
+                "{tag} {} resolves",
+                attr(n, "Value")
+            );
+        }
+    }
+    let mut profiles: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut enables: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let by_id: BTreeMap<&str, Node> = elements(&doc, "Profile")
+        .map(|p| (attr(p, "Id"), p))
+        .collect();
+    for p in by_id.values() {
+        profiles
+            .entry(attr(*p, "Name"))
+            .or_default()
+            .insert(attr(*p, "LoggingMode"));
+        // A profile's providers are its own, or its base's.
+        let source = match p.attribute("Base") {
+            Some(base) => *by_id
+                .get(base)
+                .unwrap_or_else(|| panic!("Base {base} resolves")),
+            None => *p,
+        };
+        let set = enables.entry(attr(*p, "Name")).or_default();
+        for n in source
+            .descendants()
+            .filter(|n| n.has_tag_name("EventProviderId"))
+        {
+            set.insert(attr(n, "Value"));
+        }
+    }
+    let both: BTreeSet<&str> = ["File", "Memory"].into_iter().collect();
+    assert_eq!(profiles.get("WskTrace"), Some(&both));
+    assert_eq!(profiles.get("WskTraceBoot"), Some(&both));
+    let our_id = attr(ours, "Id");
+    assert!(enables["WskTrace"].contains(our_id));
+    assert!(enables["WskTraceBoot"].contains(our_id));
+    assert!(
+        enables["WskTraceBoot"].contains(pnp[0]),
+        "boot profile records Kernel-PnP"
+    );
+}
+
+/// The schema event a regions `<Event>` names (by provider, name and opcode).
+fn event_of(node: Node<'_, '_>) -> &'static EventDescriptor {
+    let provider = attr(node, "Provider");
+    assert_eq!(
+        provider,
+        format!("{{{PROVIDER_GUID_STR}}}"),
+        "provider GUID"
+    );
+    let name = attr(node, "Name");
+    let opcode: u8 = attr(node, "Opcode").parse().expect("opcode");
+    schema::find_descriptor(name, opcode)
+        .unwrap_or_else(|| panic!("no schema event {name} with opcode {opcode}"))
+}
+
+fn has_field(event: &EventDescriptor, field: &str) -> bool {
+    event.fields.iter().any(|f| f.name == field)
+}
+
+#[test]
+fn regions_reference_only_schema_events_and_fields() {
+    let text = read("wsktrace.regions.xml");
+    let doc = Document::parse(&text).expect("well-formed XML");
+    assert_eq!(
+        doc.root_element().tag_name().name(),
+        "InstrumentationManifest"
+    );
+    assert_names_provider(&doc);
+
+    let mut guids = BTreeSet::new();
+    let mut spans = BTreeSet::new();
+    for region in elements(&doc, "Region") {
+        let guid = attr(region, "Guid");
+        let bare = guid.trim_start_matches('{').trim_end_matches('}');
+        assert!(is_guid(bare), "region GUID {guid}");
+        assert!(
+            guids.insert(bare.to_lowercase()),
+            "region GUID {guid} unique"
+        );
+        let child = |tag: &str| {
+            region
+                .children()
+                .find(|n| n.has_tag_name(tag))
+                .unwrap_or_else(|| panic!("{} has <{tag}>", attr(region, "Name")))
+        };
+        let event_in = |tag: &str| {
+            let part = child(tag);
+            let event = part
+                .children()
+                .find(|n| n.has_tag_name("Event"))
+                .expect("<Event>");
+            let descriptor = event_of(event);
+            for id in part
+                .children()
+                .filter(|n| n.has_tag_name("PayloadIdentifier"))
+            {
+                let field = attr(id, "FieldName");
+                assert!(
+                    has_field(descriptor, field),
+                    "{} has {field}",
+                    descriptor.variant
+                );
+            }
+            descriptor
+        };
+        let start = event_in("Start");
+        let stop = event_in("Stop");
+        for payload in region.descendants().filter(|n| n.has_tag_name("Payload")) {
+            let field = attr(payload, "FieldName");
+            let target = payload.attribute("TargetFieldName").unwrap_or(field);
+            assert!(has_field(start, field), "{} has {field}", start.variant);
+            assert!(has_field(stop, target), "{} has {target}", stop.variant);
+        }
+        for naming in region
+            .descendants()
+            .filter(|n| n.has_tag_name("PayloadBased"))
+        {
+            let field = attr(naming, "NameField");
+            assert!(has_field(start, field), "{} has {field}", start.variant);
+        }
+        spans.insert((start.variant, stop.variant));
+    }
+    for wanted in [
+        ("DriverEntryStart", "DriverEntryStop"),
+        ("CaptureProviderNpiStart", "CaptureProviderNpiStop"),
+        ("CaptureProviderNpiStop", "ReleaseProviderNpi"),
+        ("WskDeregisterStart", "WskDeregisterStop"),
+    ] {
+        assert!(
+            spans.contains(&wanted),
+            "a region from {} to {}",
+            wanted.0,
+            wanted.1
+        );
+    }
+}
