@@ -106,6 +106,29 @@ pub struct DecodedEvent<'a> {
     pub unread: usize,
 }
 
+impl<'a> Value<'a> {
+    /// The value as an unsigned integer, when it is one that fits (integers, hex, Booleans,
+    /// status codes, ports).
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::U64(x) | Value::Hex(x) => Some(x),
+            Value::I64(x) => u64::try_from(x).ok(),
+            Value::Bool(x) | Value::Win32Error(x) | Value::NtStatus(x) => Some(u64::from(x)),
+            Value::HResult(x) => Some(u64::from(x as u32)),
+            Value::Port(x) => Some(u64::from(x)),
+            _ => None,
+        }
+    }
+
+    /// The value as a string slice, for strings.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 impl<'a> DecodedEvent<'a> {
     /// The fields as a JSON object (name → value), as in `EXPECTED-tracelogging.jsonl`.
     pub fn fields_json(&self) -> FieldsJson<'_, 'a> {
@@ -154,6 +177,8 @@ impl Serialize for Value<'_> {
             Value::I64(v) => s.serialize_i64(*v),
             Value::U64(v) => s.serialize_u64(*v),
             Value::Hex(v) => s.collect_str(&format_args!("{v:#x}")),
+            // f32 through `serialize_f32`: its shortest form (0.1, not 0.10000000149011612).
+            Value::F32(v) if v.is_finite() => s.serialize_f32(*v),
             Value::F32(v) => float(s, f64::from(*v)),
             Value::F64(v) => float(s, *v),
             Value::Bool(v) => s.serialize_bool(*v != 0),
@@ -323,6 +348,20 @@ mod tests {
         );
         assert_eq!(hex_bytes(&[]), "");
         assert_eq!(hex_bytes(&[0xab, 1]), "0xab01");
+    }
+
+    #[test]
+    fn accessors_and_floats() {
+        assert_eq!(Value::NtStatus(0xC000_0034).as_u64(), Some(0xC000_0034));
+        assert_eq!(Value::I64(-1).as_u64(), None);
+        assert_eq!(Value::Str(Cow::Borrowed("x")).as_str(), Some("x"));
+        assert_eq!(Value::U64(1).as_str(), None);
+        assert_eq!(serde_json::to_string(&Value::F32(0.1)).unwrap(), "0.1");
+        assert_eq!(
+            serde_json::to_string(&Value::F32(f32::NEG_INFINITY)).unwrap(),
+            r#""-inf""#
+        );
+        assert_eq!(serde_json::to_string(&Value::F64(0.1)).unwrap(), "0.1");
     }
 
     #[test]
