@@ -196,10 +196,10 @@ impl Schema {
         while r.pos < r.buf.len() {
             flat.push(r.field()?);
         }
-        let mut it = flat.into_iter().peekable();
+        let mut it = flat.into_iter();
         let mut fields = Vec::new();
-        while it.peek().is_some() {
-            fields.push(nest(&mut it, 0)?);
+        while let Some(field) = nest(&mut it, 0) {
+            fields.push(field?);
         }
         Ok(Schema { name, tags, fields })
     }
@@ -231,32 +231,35 @@ struct FlatField {
     member_count: u8,
 }
 
-fn nest(
-    it: &mut core::iter::Peekable<std::vec::IntoIter<FlatField>>,
-    depth: usize,
-) -> Result<FieldSchema> {
-    let flat = it.next().expect("caller checked peek");
+type FlatFields = std::vec::IntoIter<FlatField>;
+
+/// Takes the next field and, for a struct, its members; `None` when no field is left.
+fn nest(it: &mut FlatFields, depth: usize) -> Option<Result<FieldSchema>> {
+    let flat = it.next()?;
     let mut field = flat.field;
     if field.is_struct() {
         if depth >= MAX_DEPTH {
-            return Err(Error::TooDeep {
+            return Some(Err(Error::TooDeep {
                 offset: flat.offset,
-            });
+            }));
         }
         let mut members = Vec::with_capacity(usize::from(flat.member_count));
         for found in 0..usize::from(flat.member_count) {
-            if it.peek().is_none() {
-                return Err(Error::MissingStructMembers {
-                    offset: flat.offset,
-                    declared: flat.member_count,
-                    found,
-                });
+            match nest(it, depth + 1) {
+                Some(Ok(member)) => members.push(member),
+                Some(Err(e)) => return Some(Err(e)),
+                None => {
+                    return Some(Err(Error::MissingStructMembers {
+                        offset: flat.offset,
+                        declared: flat.member_count,
+                        found,
+                    }))
+                }
             }
-            members.push(nest(it, depth + 1)?);
         }
         field.members = members;
     }
-    Ok(field)
+    Some(Ok(field))
 }
 
 struct MetaReader<'a> {
