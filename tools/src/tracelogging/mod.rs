@@ -20,7 +20,24 @@
 //! ```
 //!
 //! Writing (for the ETL writer): build a [`Schema`], take [`Schema::to_bytes`] as item 11,
-//! [`provider_traits_bytes`] as item 12, and [`encode_payload`] for the user data.
+//! [`provider_traits_bytes`] as item 12, and [`encode_payload`] for the user data:
+//!
+//! ```
+//! use wsktrace_tools::tracelogging::*;
+//! # fn f() -> Result<(), Error> {
+//! let schema = Schema::new("CaptureProviderNpi")
+//!     .field(FieldSchema::new("RegistrationId", InType::U32, OutType::Default))
+//!     .field(FieldSchema::new("Status", InType::U32, OutType::NtStatus));
+//! let item11 = schema.to_bytes()?;
+//! let item12 = provider_traits_bytes("Wsktrace.WskClient", None)?;
+//! let mut user_data = Vec::new();
+//! encode_payload(&schema, &[Value::U64(1), Value::NtStatus(0xC000_00A3)], PointerSize::Eight, &mut user_data)?;
+//! assert_eq!(user_data, [1, 0, 0, 0, 0xA3, 0, 0, 0xC0]);
+//! let event = decode(&schema, &user_data, PointerSize::Eight)?;
+//! assert_eq!(event.field("Status"), Some(&Value::NtStatus(0xC000_00A3)));
+//! # let _ = (item11, item12); Ok(()) }
+//! # f().unwrap();
+//! ```
 //!
 //! Errors carry byte offsets within the metadata item or the payload; bad input never
 //! panics, and every count is checked against the bytes left before allocating.
