@@ -15,7 +15,7 @@ use crate::ntstatus::NtStatus;
 use crate::schema::CallingContext;
 use crate::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use crate::wdk_standin::host::{self, Faults, Snapshot};
-use crate::wdk_standin::{REG_SZ, UNICODE_STRING};
+use crate::wdk_standin::{REG_DWORD, REG_SZ, UNICODE_STRING};
 
 const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
 
@@ -330,6 +330,19 @@ fn absent_or_mistyped_parameters_take_the_defaults() {
         REG_SZ,
         "0\0".encode_utf16().flat_map(u16::to_le_bytes).collect(),
     );
+    // A DWORD too long for the query buffer (STATUS_BUFFER_OVERFLOW), and one too short.
+    host::set_registry_value(
+        &parameters_key(),
+        NPI_VERSION,
+        REG_DWORD,
+        alloc::vec![2; 40],
+    );
+    host::set_registry_value(
+        &parameters_key(),
+        WAIT_TIMEOUT_MS,
+        REG_DWORD,
+        alloc::vec![0; 2],
+    );
 
     let mut driver = DRIVER_OBJECT::default();
     assert_eq!(load(&mut driver), STATUS_SUCCESS);
@@ -343,6 +356,13 @@ fn absent_or_mistyped_parameters_take_the_defaults() {
         WskEvent::CaptureProviderNpiStart {
             wait_timeout_ms: 0xFFFF_FFFF,
             calling_context: 1,
+            ..
+        }
+    )));
+    assert!(world.recorder.events().iter().any(|e| matches!(
+        e,
+        WskEvent::WskRegister {
+            npi_version: 0x0100,
             ..
         }
     )));

@@ -49,6 +49,8 @@ pub mod ntddk;
 
 mod dispatcher;
 mod objects;
+#[cfg(test)]
+mod tests;
 
 // ---------------------------------------------------------------------------------------------
 // Basic types (ntdef.h, minwindef.h, basetsd.h) with their Windows (LLP64) widths
