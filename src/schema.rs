@@ -1,6 +1,6 @@
 //! The event contract of the `Wsktrace.WskClient` TraceLogging provider, defined once.
 //!
-//! The single [`wsk_schema!`] invocation at the bottom of this file lists every event: its
+//! The single `wsk_schema!` invocation at the bottom of this file lists every event: its
 //! Rust variant, ETW event name, opcode, keywords and fields (Rust name, field kind, ETW field
 //! name). From that one list the macro generates:
 //!

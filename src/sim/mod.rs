@@ -1,7 +1,8 @@
 //! The simulated WSK subsystem and the host-side platform (non-Windows hosts only).
 //!
-//! - [`SimWsk`]: a [`WskApi`] that answers as the WSK registration documentation says, on real
-//!   threads (`std::sync::Condvar`), with fault knobs ([`SimConfig`]).
+//! - [`SimWsk`]: a [`WskApi`](crate::lifecycle::WskApi) that answers as the WSK registration
+//!   documentation says, on real threads (`std::sync::Condvar`), with fault knobs
+//!   ([`SimConfig`]).
 //! - [`HostClock`]: a monotonic nanosecond clock (`std::time::Instant`).
 //! - [`StdSpawner`]: the worker thread as a `std::thread`.
 //! - [`Recorder`]: the host event recorder: every event with its timestamp, thread id and
