@@ -269,9 +269,8 @@ fn unload_while_the_worker_holds_the_capture() {
     let driver = entry(&h, worker_policy(WaitTimeout::Infinite)).unwrap();
     // The socket exists (the capture has been counted by the core long before): unload
     // arrives during the 60 ms bind, while the capture is still held.
-    assert!(h
-        .sim
-        .wait_until(Duration::from_secs(2), |s| s.sockets == 1 && s.captured == 1));
+    assert!(h.sim.wait_until(Duration::from_secs(2), |s| s.sockets == 1
+        && s.captured == 1));
     driver.unload();
     let events = h.recorder.events();
     assert_balanced(&events);
