@@ -255,10 +255,7 @@ impl<'a> Decoder<'a> {
             InType::CStr16 => {
                 let at = self.pos;
                 let rest = &self.buf[at..];
-                let units = rest
-                    .chunks_exact(2)
-                    .position(|c| c == [0, 0])
-                    .ok_or(Error::UnterminatedString { offset: at })?;
+                let units = find_nul16(rest).ok_or(Error::UnterminatedString { offset: at })?;
                 self.pos += 2 * units + 2;
                 Value::Str(Cow::Owned(utf16_lossy(&rest[..2 * units])))
             }
@@ -270,10 +267,7 @@ impl<'a> Decoder<'a> {
             InType::CStr8 => {
                 let at = self.pos;
                 let rest = &self.buf[at..];
-                let len = rest
-                    .iter()
-                    .position(|&b| b == 0)
-                    .ok_or(Error::UnterminatedString { offset: at })?;
+                let len = find_nul8(rest).ok_or(Error::UnterminatedString { offset: at })?;
                 self.pos += len + 1;
                 Value::Str(str8(&rest[..len], out))
             }
@@ -303,6 +297,41 @@ impl<'a> Decoder<'a> {
             }
         })
     }
+}
+
+/// Index of the first 0 byte. Eight bytes at a time: a word has a zero byte when
+/// `(x - 0x01..01) & !x & 0x80..80` is not zero.
+fn find_nul8(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut skip = 0;
+    for c in b.chunks_exact(8) {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        skip += 8;
+    }
+    b[skip..].iter().position(|&c| c == 0).map(|i| skip + i)
+}
+
+/// Index (in code units) of the first 0 UTF-16 code unit at an even offset; four units at a
+/// time, like [`find_nul8`] with 16-bit lanes.
+fn find_nul16(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0001_0001_0001_0001;
+    const HI: u64 = 0x8000_8000_8000_8000;
+    let mut skip = 0;
+    for c in b.chunks_exact(8) {
+        let x = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        skip += 4;
+    }
+    b[2 * skip..]
+        .chunks_exact(2)
+        .position(|c| c == [0, 0])
+        .map(|i| skip + i)
 }
 
 /// 8-bit string: UTF-8 when the out-type says so, CP1252 otherwise. Borrowed when the
@@ -353,4 +382,42 @@ pub fn cp1252_byte(c: char) -> Option<u8> {
         .iter()
         .position(|&x| u32::from(x) == u)
         .map(|i| 0x80 + i as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_search() {
+        for len in 0..40 {
+            for nul in 0..=len {
+                let mut b = vec![0x80u8; len];
+                if nul < len {
+                    b[nul] = 0;
+                }
+                let want = (nul < len).then_some(nul);
+                assert_eq!(find_nul8(&b), want, "len {len} nul {nul}");
+                assert_eq!(find_nul8(&b), b.iter().position(|&c| c == 0));
+                // UTF-16: units 0x0100 and 0x0080 hold zero bytes but are not NUL; odd offsets
+                // (0x00 0x00 across two units) do not count.
+                let mut w: Vec<u8> = (0..len)
+                    .flat_map(|i| {
+                        if i % 2 == 0 {
+                            [0x00, 0x01]
+                        } else {
+                            [0x80, 0x00]
+                        }
+                    })
+                    .collect();
+                if nul < len {
+                    w[2 * nul] = 0;
+                    w[2 * nul + 1] = 0;
+                }
+                assert_eq!(find_nul16(&w), want, "utf16 len {len} nul {nul}");
+                w.push(0); // odd trailing byte
+                assert_eq!(find_nul16(&w), want);
+            }
+        }
+    }
 }
