@@ -149,8 +149,7 @@ impl<'a> Decoder<'a> {
             // string, as TDH shows it.
             match f.in_type {
                 InType::I8 | InType::U8 => {
-                    let b = self.take(n)?;
-                    return Ok(Value::Str(b.iter().map(|&c| cp1252_char(c)).collect()));
+                    return Ok(Value::Str(str8(self.take(n)?, OutType::Default)))
                 }
                 InType::U16 => return Ok(Value::Str(Cow::Owned(utf16_lossy(self.take(2 * n)?)))),
                 _ => {}
