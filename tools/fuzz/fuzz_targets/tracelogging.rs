@@ -36,10 +36,16 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => (data, &[][..]),
     };
-    let Ok(schema) = Schema::parse(meta) else { return };
+    let Ok(schema) = Schema::parse(meta) else {
+        return;
+    };
     let bytes = schema.to_bytes();
     if let Ok(bytes) = &bytes {
-        assert_eq!(Schema::parse(bytes).as_ref(), Ok(&schema), "metadata re-encoding");
+        assert_eq!(
+            Schema::parse(bytes).as_ref(),
+            Ok(&schema),
+            "metadata re-encoding"
+        );
     }
     for ptr in [PointerSize::Four, PointerSize::Eight] {
         if let Some(p1) = reencode(&schema, payload, ptr) {
