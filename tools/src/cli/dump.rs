@@ -100,14 +100,16 @@ impl ProviderFilter {
     }
 }
 
+/// (GUID, name bytes as in the file, name as text, count).
+type CountEntry = (Guid, Option<Box<[u8]>>, Option<Box<str>>, u64);
+
 /// Per-provider counts, keyed by (GUID, name).
 ///
 /// Records come in runs of one provider, so the last key is checked first; other keys are
 /// found through a map from GUID to the few names seen with it.
 #[derive(Debug, Default, Clone)]
 pub struct ProviderCounts {
-    /// (GUID, name bytes as in the file, name as text, count).
-    entries: Vec<(Guid, Option<Box<[u8]>>, Option<Box<str>>, u64)>,
+    entries: Vec<CountEntry>,
     by_guid: HashMap<Guid, Vec<usize>>,
     last: usize,
 }

@@ -22,6 +22,8 @@ use super::xpress;
 
 /// Largest buffer the reader accepts (Windows allows at most 1 MiB; 16 MiB leaves room).
 pub const MAX_BUFFER_SIZE: u32 = 16 << 20;
+/// Memory for a buffer grows by at most this much beyond the bytes actually read.
+const GROW_STEP: usize = 1 << 20;
 /// How far the reader scans for the next buffer header after a corrupt compressed buffer.
 pub const MAX_RESYNC_SCAN: usize = 16 << 20;
 
@@ -364,18 +366,39 @@ impl<R: Read> EtlReader<R> {
         // The next buffer's header is read in the same call (one read per buffer) and kept
         // in `carry`.
         let lookahead = BUFFER_HEADER_SIZE;
-        if self.raw.len() < size as usize + lookahead {
-            self.raw.resize(size as usize + lookahead, 0);
-        }
-        self.raw_len = size as usize;
-        self.raw[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
+        let end = size as usize + lookahead;
         let want = size as usize - BUFFER_HEADER_SIZE;
+        self.raw_len = size as usize;
         let mut body = core::mem::take(&mut self.raw);
-        let got = self.read_bytes(&mut body[BUFFER_HEADER_SIZE..size as usize + lookahead]);
+        // Grow at most GROW_STEP beyond what was already read, so that a lying size in a short
+        // file costs no more memory than the file has (plus one step).
+        let mut got = 0usize;
+        let mut failed = None;
+        let mut filled_to = BUFFER_HEADER_SIZE;
+        while filled_to < end {
+            let step_end = end.min(filled_to.max(body.len()).max(filled_to + GROW_STEP));
+            if body.len() < step_end {
+                body.resize(step_end, 0);
+            }
+            match self.read_bytes(&mut body[filled_to..step_end]) {
+                Ok(k) => {
+                    got += k;
+                    filled_to += k;
+                    if filled_to < step_end {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        body[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
         self.raw = body;
-        let got = match got {
-            Ok(g) => g,
-            Err(e) => {
+        let got = match failed {
+            None => got,
+            Some(e) => {
                 self.done = true;
                 return Some(Err(e));
             }
@@ -397,8 +420,15 @@ impl<R: Read> EtlReader<R> {
             }));
         }
         let filled = h.offset.get();
+        // A compressed buffer decompresses to at most the session's buffer size (when the
+        // logfile header gives a sane one): that bounds the output memory.
+        let max_filled = if (BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&session_size) {
+            session_size
+        } else {
+            MAX_BUFFER_SIZE
+        };
         let filled_ok = if compressed {
-            (BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&filled)
+            (BUFFER_HEADER_SIZE as u32..=max_filled).contains(&filled)
         } else {
             (BUFFER_HEADER_SIZE as u32..=size).contains(&filled)
         };
