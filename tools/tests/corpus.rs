@@ -249,3 +249,113 @@ fn corpus_sorted_order() {
         );
     }
 }
+
+fn wsktrace(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wsktrace"))
+        .args(args)
+        .output()
+        .expect("run wsktrace")
+}
+
+/// `dump` prints one JSON object per record, decodes TraceLogging fields, filters by
+/// provider name or GUID, and `--summary` agrees with it.
+#[test]
+fn dump_json_lines_and_filters() {
+    let Some(dir) = corpus_or_skip() else { return };
+    let path = dir.join("airbus-cert__etl-parser/lxcore_kernel.etl");
+    let path = path.to_str().expect("utf-8 path");
+    let out = wsktrace(&["dump", "--json", path]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Json> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["provider_name"], "Kernel:EventTrace");
+    assert_eq!(lines[0]["since_start_ns"], 0);
+    let tl = &lines[2];
+    assert_eq!(tl["provider_guid"], "0cd1c309-0878-4515-83db-749843b3f5c9");
+    assert_eq!(tl["provider_name"], "Microsoft.Windows.Subsystem.LxCore");
+    assert_eq!(tl["event_name"], "BreakPoint");
+    assert_eq!(tl["level"], 2);
+    assert_eq!(tl["keywords"], "0x400000000000");
+    assert_eq!(tl["fields"]["LxPid"], -1);
+    assert!(tl["timestamp"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("2020-07-14T12:04:36.9"));
+    for filter in [
+        "microsoft.windows.subsystem.lxcore",
+        "{0CD1C309-0878-4515-83DB-749843B3F5C9}",
+    ] {
+        let out = wsktrace(&["dump", "--json", "--provider", filter, path]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            2,
+            "{filter}"
+        );
+    }
+    let out = wsktrace(&[
+        "dump",
+        "--summary",
+        "--json",
+        "--provider",
+        "Kernel:EventTrace",
+        path,
+    ]);
+    let s: Json = serde_json::from_slice(&out.stdout).expect("summary JSON");
+    assert_eq!(s["events"], 2);
+    assert_eq!(s["header"]["clock_type"], "qpc");
+    let sorted = wsktrace(&["dump", "--json", "--sorted", path]);
+    let ts: Vec<String> = String::from_utf8_lossy(&sorted.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Json>(l).expect("JSON")["timestamp"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let mut want = ts.clone();
+    want.sort();
+    assert_eq!(ts, want);
+}
+
+/// A file that is not an ETL file: `wsktrace: <path>: <error with offset>`, exit status 2,
+/// and the next file is still read.
+#[test]
+fn dump_reports_bad_files_and_goes_on() {
+    let dir = std::env::temp_dir().join(format!("wsktrace-corpus-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.etl");
+    let mut bytes = vec![0u8; 200];
+    bytes[0..4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    std::fs::write(&bad, &bytes).expect("write");
+    let missing = dir.join("missing.etl");
+    let out = wsktrace(&[
+        "dump",
+        "--summary",
+        "--json",
+        bad.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "wsktrace: {}: buffer at byte offset 0x0 has an invalid size 0x7fffffff",
+            bad.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("wsktrace: {}: ", missing.display())),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
