@@ -400,18 +400,93 @@ impl<A: WskApi, S: EventSink, C: Clock> Drop for Registration<A, S, C> {
 }
 
 /// A captured provider NPI. Provider dispatch calls go through it; [`CapturedNpi::release`]
-/// consumes it, so nothing can be called through it after its release:
+/// consumes it, so nothing can be called through it after its release, and it cannot be
+/// released twice. Dropping it without `release` releases it too, and records the release as
+/// implicit.
 ///
-/// ```compile_fail,E0382
+/// # Compile-fail proofs
+///
+/// Each `compile_fail` example below comes with a control that compiles: the same statements,
+/// in the allowed order (or without the offending one). So the failure can only come from the
+/// rule being enforced, not from anything else in the example.
+///
+/// A dispatch call after release does not compile; before release it does:
+///
+/// ```
 /// # use wsktrace_driver::lifecycle::*;
-/// # fn f<A: WskApi, S: EventSink, C: Clock>(npi: CapturedNpi<A, S, C>) {
-/// let mut npi = npi;
-/// npi.release();
-/// let _ = npi.create_listening_socket(&ListenParams::default());
-/// # }
+/// fn ok<A: WskApi, S: EventSink, C: Clock>(mut npi: CapturedNpi<A, S, C>) {
+///     let _ = npi.create_listening_socket(&ListenParams::default());
+///     npi.release();
+/// }
+/// ```
+/// ```compile_fail
+/// # use wsktrace_driver::lifecycle::*;
+/// fn dispatch_after_release<A: WskApi, S: EventSink, C: Clock>(mut npi: CapturedNpi<A, S, C>) {
+///     npi.release();
+///     let _ = npi.create_listening_socket(&ListenParams::default());
+/// }
 /// ```
 ///
-/// Dropping it without `release` releases it too, and records the release as implicit.
+/// The same for any provider dispatch function ([`CapturedNpi::call`]):
+///
+/// ```
+/// # use wsktrace_driver::lifecycle::*;
+/// fn ok<A: WskApi, S: EventSink, C: Clock>(mut npi: CapturedNpi<A, S, C>) {
+///     let _ = npi.call("WskControlClient", |_api, _npi| Ok(()));
+///     npi.release();
+/// }
+/// ```
+/// ```compile_fail
+/// # use wsktrace_driver::lifecycle::*;
+/// fn call_after_release<A: WskApi, S: EventSink, C: Clock>(mut npi: CapturedNpi<A, S, C>) {
+///     npi.release();
+///     let _ = npi.call("WskControlClient", |_api, _npi| Ok(()));
+/// }
+/// ```
+///
+/// One release compiles, a second release of the same guard does not:
+///
+/// ```
+/// # use wsktrace_driver::lifecycle::*;
+/// fn ok<A: WskApi, S: EventSink, C: Clock>(npi: CapturedNpi<A, S, C>) {
+///     npi.release();
+/// }
+/// ```
+/// ```compile_fail
+/// # use wsktrace_driver::lifecycle::*;
+/// fn double_release<A: WskApi, S: EventSink, C: Clock>(npi: CapturedNpi<A, S, C>) {
+///     npi.release();
+///     npi.release();
+/// }
+/// ```
+///
+/// The raw provider NPI handed to a dispatch call can be used in the call but cannot escape
+/// it (so it cannot be used after the release either):
+///
+/// ```
+/// # use wsktrace_driver::lifecycle::*;
+/// fn ok<A: WskApi, S: EventSink, C: Clock>(mut npi: CapturedNpi<A, S, C>) {
+///     let mut kept = None;
+///     let _ = npi.call("WskSocket", |_api, raw| {
+///         kept = Some(core::ptr::eq(raw, raw));
+///         Ok(())
+///     });
+///     npi.release();
+///     let _ = kept;
+/// }
+/// ```
+/// ```compile_fail
+/// # use wsktrace_driver::lifecycle::*;
+/// fn npi_escapes<A: WskApi, S: EventSink, C: Clock>(mut npi: CapturedNpi<A, S, C>) {
+///     let mut kept = None;
+///     let _ = npi.call("WskSocket", |_api, raw| {
+///         kept = Some(raw);
+///         Ok(())
+///     });
+///     npi.release();
+///     let _ = kept;
+/// }
+/// ```
 pub struct CapturedNpi<A: WskApi, S: EventSink, C: Clock> {
     pub(crate) registration: Arc<Registration<A, S, C>>,
     pub(crate) npi: A::ProviderNpi,
