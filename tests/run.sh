@@ -37,21 +37,19 @@ apt_install() { # apt_install PACKAGE...: Debian packages, as root, no prompts
 # --- Python virtualenv with the pinned test tools ---------------------------------------------
 venv=.venv
 stamp="$venv/.requirements-installed"
+make_venv() { # a fresh .venv with the pinned requirements
+    rm -rf "$venv"
+    python3 -m venv "$venv" \
+        && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            -r tests/requirements.txt
+}
 if [[ -f "$stamp" ]] && cmp -s tests/requirements.txt "$stamp" && [[ -x "$venv/bin/python" ]]; then
     : # up to date
+elif make_venv || { apt_install python3 python3-venv && make_venv; }; then
+    cp tests/requirements.txt "$stamp"
 else
-    if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-        apt_install python3 python3-venv || true
-    fi
     rm -rf "$venv"
-    if python3 -m venv "$venv" \
-        && "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            -r tests/requirements.txt; then
-        cp tests/requirements.txt "$stamp"
-    else
-        rm -rf "$venv"
-        need "could not create $venv with tests/requirements.txt"
-    fi
+    need "could not create $venv with tests/requirements.txt"
 fi
 
 # --- Chromium for the HTML report test --------------------------------------------------------
