@@ -362,6 +362,82 @@ fn reproduces_windows_tracelogging_records() {
     }
 }
 
+/// Rewrites the first data buffer of two files of manifest events written by Windows
+/// (Microsoft-Windows-Kernel-Network, kernel mode; Microsoft-Windows-PowerShell, user mode)
+/// from the records' parts, and checks the buffer's records come out byte for byte as Windows
+/// wrote them (but for `ProcessorTime`, which this writer leaves 0), filling the buffer to
+/// the same length.
+#[test]
+fn reproduces_windows_manifest_buffers() {
+    let Some(corpus) = corpus() else { return };
+    for file in [
+        "microsoft__Tx/KernelNetwork.etl",
+        "microsoft__krabsetw/powershell.etl",
+    ] {
+        let real = std::fs::read(corpus.join("etl/public").join(file)).unwrap();
+        let size = u32_at(&real, 0) as usize;
+        let buf = &real[size..2 * size];
+        let filled = u32_at(buf, 0x30) as usize;
+        let processor = u16::from(buf[0x28]);
+        let config = SessionConfig {
+            buffer_size: size as u32,
+            processors: processor + 1,
+            ..SessionConfig::default()
+        };
+        let (ours, summary) = write(config, |w| {
+            let mut p = 0x48;
+            while p < filled {
+                let rec = &buf[p..];
+                let len = usize::from(u16_at(rec, 0));
+                assert_eq!(
+                    (rec[2], u16_at(rec, 4)),
+                    (0x13, 0),
+                    "{file}: manifest EVENT_HEADER"
+                );
+                let ev = Event {
+                    provider_id: zerocopy::transmute!(
+                        <[u8; 16]>::try_from(&rec[0x18..0x28]).unwrap()
+                    ),
+                    descriptor: Descriptor {
+                        id: u16_at(rec, 0x28),
+                        version: rec[0x2a],
+                        channel: rec[0x2b],
+                        level: rec[0x2c],
+                        opcode: rec[0x2d],
+                        task: u16_at(rec, 0x2e),
+                        keywords: u64::from_le_bytes(rec[0x30..0x38].try_into().unwrap()),
+                    },
+                    timestamp: i64_at(rec, 0x10),
+                    processor,
+                    thread_id: u32_at(rec, 0x08),
+                    process_id: u32_at(rec, 0x0c),
+                    activity_id: zerocopy::transmute!(
+                        <[u8; 16]>::try_from(&rec[0x40..0x50]).unwrap()
+                    ),
+                    ext: &[],
+                    payload: &rec[0x50..len],
+                };
+                w.write_event(&ev).unwrap();
+                p += align(len);
+            }
+        });
+        assert_eq!(summary.buffers_written, 2, "{file}: one data buffer");
+        let ours = &ours[size..];
+        assert_eq!(u32_at(ours, 0x30) as usize, filled, "{file}: filled length");
+        let mask = |b: &[u8]| {
+            let mut b = b[0x48..filled].to_vec();
+            let mut p = 0;
+            while p < b.len() {
+                let len = usize::from(u16_at(&b, p));
+                b[p + 0x38..p + 0x40].fill(0); // ProcessorTime
+                p += align(len);
+            }
+            b
+        };
+        assert_eq!(mask(ours), mask(buf), "{file}");
+    }
+}
+
 mod round_trip {
     //! Whatever the writer is given comes back from the ETL reader unchanged.
 
