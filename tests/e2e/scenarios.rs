@@ -590,6 +590,99 @@ fn boot_waiting_on_a_worker_delays_nothing() {
 }
 
 #[test]
+fn register_failure_fails_driver_entry() {
+    let rb = run("register-fails");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x100,INSUFFICIENT_RESOURCES)",
+            "DriverEntryStop(INSUFFICIENT_RESOURCES)"
+        ])]
+    );
+    assert_eq!(FAULT_STATUS.name(), Some("STATUS_INSUFFICIENT_RESOURCES"));
+}
+
+#[test]
+fn socket_failure_releases_and_deregisters() {
+    let rb = run("socket-fails");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x1f4,0)",
+            "CaptureStop(1,1,SUCCESS)",
+            "Dispatch(1,1,WskSocket,INSUFFICIENT_RESOURCES)",
+            "Release(1,1,1,false)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "DriverEntryStop(INSUFFICIENT_RESOURCES)"
+        ])]
+    );
+}
+
+#[test]
+fn bind_failure_releases_and_deregisters() {
+    let rb = run("bind-fails");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0x1f4,0)",
+            "CaptureStop(1,1,SUCCESS)",
+            "Dispatch(1,1,WskSocket,SUCCESS)",
+            "Dispatch(1,1,WskBind,INSUFFICIENT_RESOURCES)",
+            "Release(1,1,2,false)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "DriverEntryStop(INSUFFICIENT_RESOURCES)"
+        ])]
+    );
+}
+
+#[test]
+fn lying_characteristics_end_the_negotiation() {
+    let rb = run("characteristics-lie");
+    assert_eq!(
+        threads(&rb),
+        [v(&[
+            ENTRY,
+            "Register(1,0x200,SUCCESS)",
+            "CaptureStart(1,1,0x1f4,0)",
+            "CaptureStop(1,1,NOINTERFACE)",
+            "Query(1,SUCCESS,0x200,0x200)",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "DriverEntryStop(NOINTERFACE)"
+        ])]
+    );
+}
+
+#[test]
+fn slow_dispatch_calls_are_timed() {
+    let rb = run("slow-dispatch");
+    let calls = find(&rb, |e| matches!(e, WskEvent::DispatchCall { .. }));
+    assert_eq!(calls.len(), 2);
+    for c in &calls {
+        let WskEvent::DispatchCall { duration_ns, .. } = c.event else {
+            unreachable!()
+        };
+        assert_about("dispatch call", duration_ns as i64, DISPATCH_DELAY_MS);
+    }
+    let release = find(&rb, |e| matches!(e, WskEvent::ReleaseProviderNpi { .. }));
+    let WskEvent::ReleaseProviderNpi { held_ns, .. } = release[0].event else {
+        unreachable!()
+    };
+    assert_about(
+        "held across both calls",
+        held_ns as i64,
+        2 * DISPATCH_DELAY_MS,
+    );
+}
+
+#[test]
 fn every_scenario_has_a_test() {
     let tested = [
         "clean",
@@ -603,6 +696,11 @@ fn every_scenario_has_a_test() {
         "double-release",
         "dispatch-after-release",
         "dropped-events",
+        "register-fails",
+        "socket-fails",
+        "bind-fails",
+        "characteristics-lie",
+        "slow-dispatch",
         "boot-driver-entry",
         "boot-worker",
     ];

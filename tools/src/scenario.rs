@@ -25,6 +25,7 @@ use wsktrace_driver::lifecycle::{
     make_wsk_version, CallingContext, CapturedNpi, Clock, Driver, ListenParams, Policy,
     ProviderCharacteristics, WaitOn, WaitTimeout,
 };
+use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::WskEvent;
 use wsktrace_driver::sim::{
     HostClock, Record, Recorder, SimConfig, SimHarness, SimWsk, StdSpawner,
@@ -65,6 +66,10 @@ pub const WATCHDOG_MS: u64 = 100;
 pub const DROPPED_EVENTS: u32 = 2;
 /// `concurrent-captures`: captures held at the same time on one registration.
 pub const CONCURRENT_CAPTURES: u32 = 3;
+/// `register-fails`, `socket-fails`, `bind-fails`: what the failing call returns.
+pub const FAULT_STATUS: NtStatus = NtStatus::INSUFFICIENT_RESOURCES;
+/// `slow-dispatch`: how long each provider dispatch call takes.
+pub const DISPATCH_DELAY_MS: u64 = 20;
 /// Boot scenarios: WSK becomes ready this long after our driver is loaded.
 pub const BOOT_READY_MS: u64 = 150;
 /// Boot scenarios: the DriverEntry thread's capture timeout (`boot-driver-entry`).
@@ -182,6 +187,31 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "dropped-events",
         summary: "clean run whose recorder drops 2 events (unload's first two): lost events in the trace",
         run: dropped_events,
+    },
+    Scenario {
+        name: "register-fails",
+        summary: "WskRegister fails (STATUS_INSUFFICIENT_RESOURCES): DriverEntry fails with it, nothing to undo",
+        run: register_fails,
+    },
+    Scenario {
+        name: "socket-fails",
+        summary: "WskSocket fails through the provider dispatch: release, deregister, DriverEntry fails",
+        run: socket_fails,
+    },
+    Scenario {
+        name: "bind-fails",
+        summary: "WskBind fails: the socket is closed, release, deregister, DriverEntry fails",
+        run: bind_fails,
+    },
+    Scenario {
+        name: "characteristics-lie",
+        summary: "WSK 2.0 requested, 1.0 accepted but 2.0 reported: negotiation ends (STATUS_NOINTERFACE), no endless loop",
+        run: characteristics_lie,
+    },
+    Scenario {
+        name: "slow-dispatch",
+        summary: "clean run whose provider dispatch calls take 20 ms each",
+        run: slow_dispatch,
     },
     Scenario {
         name: "boot-driver-entry",
@@ -450,6 +480,77 @@ fn dropped_events() -> SimTrace {
         npi_version: SUPPORTED_VERSION,
     };
     load_run_unload(&h, policy, || h.recorder.drop_next(DROPPED_EVENTS));
+    finish(&h)
+}
+
+/// Loads the driver with a bounded wait on the DriverEntry thread on a simulator with `config`.
+fn driver_entry_thread(config: SimConfig, npi_version: u16) -> SimTrace {
+    let h = SimHarness::new(config);
+    let policy = Policy {
+        wait_timeout: WaitTimeout::Millis(500),
+        wait_on: WaitOn::DriverEntryThread,
+        npi_version,
+    };
+    load_run_unload(&h, policy, || {});
+    finish(&h)
+}
+
+fn register_fails() -> SimTrace {
+    driver_entry_thread(
+        SimConfig {
+            register_status: FAULT_STATUS,
+            ..sim_config(Some(Duration::ZERO))
+        },
+        SUPPORTED_VERSION,
+    )
+}
+
+fn socket_fails() -> SimTrace {
+    driver_entry_thread(
+        SimConfig {
+            socket_status: FAULT_STATUS,
+            ..sim_config(Some(Duration::ZERO))
+        },
+        SUPPORTED_VERSION,
+    )
+}
+
+fn bind_fails() -> SimTrace {
+    driver_entry_thread(
+        SimConfig {
+            bind_status: FAULT_STATUS,
+            ..sim_config(Some(Duration::ZERO))
+        },
+        SUPPORTED_VERSION,
+    )
+}
+
+fn characteristics_lie() -> SimTrace {
+    let only = |v| ProviderCharacteristics {
+        lowest_version: v,
+        highest_version: v,
+    };
+    driver_entry_thread(
+        SimConfig {
+            supported: only(SUPPORTED_VERSION),
+            reported: Some(only(UNSUPPORTED_VERSION)),
+            ..sim_config(Some(Duration::ZERO))
+        },
+        UNSUPPORTED_VERSION,
+    )
+}
+
+fn slow_dispatch() -> SimTrace {
+    let h = SimHarness::new(SimConfig {
+        dispatch_delay: Duration::from_millis(DISPATCH_DELAY_MS),
+        ..sim_config(Some(Duration::ZERO))
+    });
+    let policy = Policy {
+        wait_timeout: WaitTimeout::Infinite,
+        wait_on: WaitOn::Worker,
+        npi_version: SUPPORTED_VERSION,
+    };
+    load_run_unload(&h, policy, || {});
     finish(&h)
 }
 
