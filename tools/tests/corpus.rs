@@ -6,10 +6,12 @@
 //! unless `CI=true`, where a missing corpus fails.
 //!
 //! Provider names: we name TraceLogging providers (from their traits), kernel groups
-//! (`Kernel:<Group>`) and the KernelTraceControl classes; EXPECTED.jsonl also names manifest
-//! providers (e.g. `Microsoft-Windows-HttpService`) from knowledge outside the file, which we
-//! do not (our name is null there). The test therefore accepts a null name where EXPECTED has
-//! one, never a different non-null name. Known differences are listed in `KNOWN_DIFFERENCES`.
+//! (`Kernel:<Group>`), the KernelTraceControl classes and manifest providers that the file's
+//! KernelTraceControl `MetaData` events name (merged traces); EXPECTED.jsonl also names manifest
+//! providers of files without such events (e.g. `Microsoft-Windows-HttpService`, 9 cases in 8
+//! files), from knowledge outside the file, which we do not (our name is null there). The test
+//! therefore accepts a null name where EXPECTED has one, never a different non-null name.
+//! Known differences are listed in `KNOWN_DIFFERENCES`.
 //!
 //! `header.buffer_size`: EXPECTED gives the first buffer's size on disk; for the two
 //! compressed files (512 bytes on disk) the logfile header says 65536, the size of the

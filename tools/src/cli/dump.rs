@@ -35,7 +35,7 @@ use crate::etl::format::{
 };
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::merge::{default_window, SortedRecords};
-use crate::etl::names::{record_provider, record_provider_bytes};
+use crate::etl::names::{metadata_provider_name, record_provider, record_provider_bytes};
 use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
 use crate::tracelogging::{self, PointerSize, SchemaCache};
 
@@ -174,9 +174,35 @@ pub struct FileSummary {
     pub buffers_with_lost_events: u64,
     pub errors: u64,
     pub first_buffer_size: u32,
+    /// Provider names the file gives in KernelTraceControl `MetaData` events.
+    pub learned_names: HashMap<Guid, String>,
 }
 
 impl FileSummary {
+    /// `(guid, name, count)`, most frequent first; records without a name of their own get
+    /// the name the file's `MetaData` events give their GUID.
+    pub fn providers(&self) -> Vec<(Guid, Option<String>, u64)> {
+        let mut merged: Vec<(Guid, Option<String>, u64)> = Vec::new();
+        for (g, n, c) in self.providers.sorted() {
+            let name = n
+                .map(str::to_string)
+                .or_else(|| self.learned_names.get(&g).cloned());
+            match merged
+                .iter_mut()
+                .find(|(mg, mn, _)| *mg == g && *mn == name)
+            {
+                Some(e) => e.2 += c,
+                None => merged.push((g, name, c)),
+            }
+        }
+        merged.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then(a.0.to_string().cmp(&b.0.to_string()))
+                .then(a.1.cmp(&b.1))
+        });
+        merged
+    }
+
     /// `--summary` JSON object.
     pub fn to_json(&self, file: &str) -> serde_json::Value {
         let info = &self.info;
@@ -186,8 +212,7 @@ impl FileSummary {
             s
         };
         let providers: Vec<_> = self
-            .providers
-            .sorted()
+            .providers()
             .into_iter()
             .map(|(g, n, c)| serde_json::json!({"guid": g.to_string(), "name": n, "count": c}))
             .collect();
@@ -260,6 +285,7 @@ pub fn summarize(
         buffers_with_lost_events: 0,
         errors: 0,
         first_buffer_size: 0,
+        learned_names: HashMap::new(),
     };
     let unfiltered = filter.is_empty();
     while let Some(b) = reader.next_buffer() {
@@ -277,6 +303,11 @@ pub fn summarize(
         for r in b.records() {
             match r {
                 Ok(rec) => {
+                    if let Record::Classic(c) = &rec {
+                        if let Some((g, n)) = metadata_provider_name(c) {
+                            s.learned_names.entry(g).or_insert(n);
+                        }
+                    }
                     let (g, n) = record_provider_bytes(&rec);
                     if unfiltered
                         || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
@@ -524,6 +555,27 @@ impl EventWriter {
     }
 }
 
+/// Provider names from the file's KernelTraceControl `MetaData` events (a first pass over the
+/// file, so that records before those events get the names too). Read errors are left to the
+/// main pass.
+pub fn learn_provider_names(path: &std::path::Path) -> HashMap<Guid, String> {
+    let mut names = HashMap::new();
+    let Ok(mut reader) = EtlReader::open(path) else {
+        return names;
+    };
+    while let Some(b) = reader.next_buffer() {
+        let Ok(b) = b else { continue };
+        for r in b.records() {
+            if let Ok(Record::Classic(c)) = r {
+                if let Some((g, n)) = metadata_provider_name(&c) {
+                    names.entry(g).or_insert(n);
+                }
+            }
+        }
+    }
+    names
+}
+
 fn report(path: &std::path::Path, e: &dyn std::fmt::Display) {
     eprintln!("wsktrace: {}: {}", path.display(), e);
 }
@@ -545,6 +597,7 @@ pub fn dump_file(
         }
     };
     let file = path.display().to_string();
+    let learned = learn_provider_names(path);
     let mut w = EventWriter::new(&file, reader.info());
     let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut emit = |out: &mut Vec<u8>,
@@ -553,6 +606,7 @@ pub fn dump_file(
                     cpu: u16|
      -> std::io::Result<()> {
         let (g, n) = record_provider(rec);
+        let n = n.or_else(|| learned.get(&g).map(String::as_str));
         if filter.matches(&g, n) {
             w.write(out, rec, cpu, &g, n);
             if out.len() >= 1 << 16 {
@@ -627,13 +681,13 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
         s.events, i.events_lost, s.buffers, s.compressed_buffers, s.errors
     )?;
     writeln!(out, "  {:>9}  {:<36}  name", "count", "provider")?;
-    for (g, n, c) in s.providers.sorted() {
+    for (g, n, c) in s.providers() {
         writeln!(
             out,
             "  {:>9}  {:<36}  {}",
             c,
             g.to_string(),
-            n.unwrap_or("-")
+            n.as_deref().unwrap_or("-")
         )?;
     }
     Ok(())

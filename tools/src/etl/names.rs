@@ -10,12 +10,16 @@
 //!
 //! Classic events of the KernelTraceControl classes (written by xperf, WPR and the relogger)
 //! are named after their MOF class the same way; they are OS-defined classes, not manifest
-//! providers. Manifest providers are *not* named from a table: their name is in the file only
-//! for TraceLogging (provider traits), so `dump` leaves it null otherwise (see the reader
-//! README for where EXPECTED.jsonl, which knows manifest names, differs).
+//! providers. Manifest providers are *not* named from a table: a file names them only through
+//! TraceLogging provider traits or, in files merged by xperf/WPR/PerfView, through
+//! KernelTraceControl `MetaData` events (type 32, a `TRACE_EVENT_INFO` per event kind, with the
+//! provider's GUID and name: [`metadata_provider_name`]). Otherwise the name stays null (see
+//! the reader README for where EXPECTED.jsonl, which knows more manifest names, differs).
 
 use super::format::{group, Guid, EVENT_HEADER_EXT_TYPE_PROV_TRAITS};
-use super::record::Record;
+use zerocopy::FromBytes;
+
+use super::record::{ClassicRecord, Record};
 
 const fn g(d1: u32, d2: u16, d3: u16, d4: [u8; 8]) -> Guid {
     Guid::from_fields(d1, d2, d3, d4)
@@ -329,4 +333,30 @@ pub fn classic_name(guid: &Guid) -> Option<&'static str> {
     .iter()
     .find(|(g, _)| g == guid)
     .map(|(_, n)| *n)
+}
+
+/// KernelTraceControl `MetaData` event type carrying a `TRACE_EVENT_INFO`.
+pub const KTC_METADATA_EVENT_INFO: u8 = 32;
+
+/// The provider GUID and name in a KernelTraceControl `MetaData` event-info record: the
+/// payload is a `TRACE_EVENT_INFO` (`ProviderGuid` at 0, `ProviderNameOffset` at 0x34, a
+/// NUL-terminated UTF-16 string at that offset of the payload).
+pub fn metadata_provider_name(rec: &ClassicRecord<'_>) -> Option<(Guid, String)> {
+    if rec.header.guid != KTC_METADATA || rec.header.class_type != KTC_METADATA_EVENT_INFO {
+        return None;
+    }
+    let p = rec.payload;
+    let (guid, _) = Guid::read_from_prefix(p).ok()?;
+    let off = u32::from_le_bytes(p.get(0x34..0x38)?.try_into().ok()?) as usize;
+    if off < 0x70 || off >= p.len() {
+        return None;
+    }
+    let units: Vec<u16> = p[off..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .take(512)
+        .collect();
+    let name = String::from_utf16(&units).ok()?;
+    (!name.is_empty()).then_some((guid, name))
 }

@@ -743,3 +743,40 @@ fn sorted_merge_orders_across_cpus() {
     );
     assert_eq!(m.out_of_order(), 0);
 }
+
+#[test]
+fn metadata_event_names_a_provider() {
+    // TRACE_EVENT_INFO: ProviderGuid, EventGuid, descriptor, decoding source, then
+    // ProviderNameOffset at 0x34; the name after the fixed part (0x70).
+    let mut info = vec![0u8; 0x70];
+    info[..16].copy_from_slice(PROVIDER.as_bytes());
+    info[0x34..0x38].copy_from_slice(&0x70u32.to_le_bytes());
+    for u in "Microsoft-Windows-Test".encode_utf16().chain([0]) {
+        info.extend_from_slice(&u.to_le_bytes());
+    }
+    let mut rec = classic(TRACE_HEADER_TYPE_FULL_HEADER64, 5, &info);
+    rec[24..40].copy_from_slice(super::names::KTC_METADATA.as_bytes());
+    rec[4] = super::names::KTC_METADATA_EVENT_INFO;
+    let img = file(&[header_buffer(2), buffer(BUF, &[rec.clone()], 0, 0)]);
+    let mut r = EtlReader::new(&img[..]).expect("header");
+    let _ = r.next_buffer();
+    let b = r.next_buffer().expect("buffer").expect("ok");
+    let Some(Ok(Record::Classic(c))) = b.records().next() else {
+        panic!("no classic record")
+    };
+    assert_eq!(
+        super::names::metadata_provider_name(&c),
+        Some((PROVIDER, "Microsoft-Windows-Test".to_string()))
+    );
+    // An offset inside the fixed part or past the end names nothing.
+    let mut bad = rec;
+    bad[48 + 0x34..48 + 0x38].copy_from_slice(&0x10u32.to_le_bytes());
+    let img = file(&[header_buffer(2), buffer(BUF, &[bad], 0, 0)]);
+    let mut r = EtlReader::new(&img[..]).expect("header");
+    let _ = r.next_buffer();
+    let b = r.next_buffer().expect("buffer").expect("ok");
+    let Some(Ok(Record::Classic(c))) = b.records().next() else {
+        panic!("no classic record")
+    };
+    assert_eq!(super::names::metadata_provider_name(&c), None);
+}
