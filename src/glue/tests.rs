@@ -551,3 +551,57 @@ fn bind_failure_closes_the_socket() {
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
 }
+
+#[test]
+fn a_registration_dropped_without_deregister_is_deregistered_first() {
+    use crate::lifecycle::WskApi;
+    let _serial = host::serial();
+    let world = world(SimConfig::default());
+    let registration = KernelWsk.register(0x0100).expect("registered");
+    assert_eq!(host::snapshot().registrations, 1);
+    drop(registration);
+    assert_clean(&world);
+}
+
+#[test]
+fn a_failed_register_leaves_nothing() {
+    use crate::lifecycle::WskApi;
+    let _serial = host::serial();
+    let world = world(SimConfig {
+        register_status: NtStatus::INSUFFICIENT_RESOURCES,
+        ..SimConfig::default()
+    });
+    assert_eq!(
+        KernelWsk.register(0x0100).err(),
+        Some(NtStatus::INSUFFICIENT_RESOURCES)
+    );
+    assert_clean(&world);
+}
+
+#[test]
+fn kernel_wsk_capture_release_and_query_through_netio() {
+    use crate::lifecycle::{ListenParams, WskApi};
+    let _serial = host::serial();
+    let world = world(SimConfig::default());
+    let wsk = KernelWsk;
+    let registration = wsk.register(0x0100).expect("registered");
+    let range = wsk.query_characteristics(&registration).expect("query");
+    assert_eq!(
+        (range.lowest_version, range.highest_version),
+        (0x0100, 0x0100)
+    );
+    let npi = wsk
+        .capture(&registration, 0)
+        .expect("captured (ready, no wait)");
+    let v6 = ListenParams {
+        address_family: ListenParams::AF_INET6,
+        port: 0,
+    };
+    let socket = wsk.socket_listen(&npi, &v6).expect("IPv6 listening socket");
+    assert_eq!(wsk.bind(&socket, &v6), NtStatus::SUCCESS);
+    assert_eq!(wsk.close_socket(socket), NtStatus::SUCCESS);
+    wsk.release(&registration);
+    wsk.deregister(&registration);
+    drop(registration);
+    assert_clean(&world);
+}

@@ -196,3 +196,45 @@ fn system_thread_object_is_signalled_when_the_routine_returns() {
     assert_eq!(host::snapshot(), Snapshot::default());
     assert!(host::take_violations().is_empty());
 }
+
+#[test]
+fn wsk_registration_that_moves_is_reported() {
+    use crate::sim::{HostClock, SimConfig, SimWsk};
+    use crate::wsk_abi::{WSK_CLIENT_DISPATCH, WSK_CLIENT_NPI, WSK_PROVIDER_NPI, WSK_REGISTRATION};
+    let _serial = host::serial();
+    host::install_wsk(SimWsk::new(SimConfig::default(), HostClock::new()));
+    let dispatch = WSK_CLIENT_DISPATCH {
+        Version: 0x0100,
+        Reserved: 0,
+        WskClientEvent: None,
+    };
+    let mut npi = WSK_CLIENT_NPI {
+        ClientContext: core::ptr::null_mut(),
+        Dispatch: &dispatch,
+    };
+    let mut first = WSK_REGISTRATION::zeroed();
+    // SAFETY: 1. `npi`, `dispatch` and `first` are valid for the calls below.
+    let status = unsafe { super::netio::WskRegister(&mut npi, &mut first) };
+    assert_eq!(status, STATUS_SUCCESS);
+    // Moving the registration (here: a bitwise copy used instead) breaks the WSK rule.
+    let mut moved = WSK_REGISTRATION {
+        ReservedRegistrationState: first.ReservedRegistrationState,
+        ReservedRegistrationContext: first.ReservedRegistrationContext,
+        ReservedRegistrationLock: first.ReservedRegistrationLock,
+    };
+    let mut provider = WSK_PROVIDER_NPI::empty();
+    // SAFETY: 1. `moved` holds the registered state; `provider` is writable.
+    let status = unsafe { super::netio::WskCaptureProviderNPI(&mut moved, 0, &mut provider) };
+    assert_eq!(status, STATUS_SUCCESS);
+    let violations = host::take_violations();
+    assert!(
+        violations.iter().any(|v| v.contains("moved")),
+        "{violations:?}"
+    );
+    // SAFETY: 1. Releases the capture through the original registration.
+    unsafe { super::netio::WskReleaseProviderNPI(&mut first) };
+    // SAFETY: 1. Deregisters once, through the original registration.
+    unsafe { super::netio::WskDeregister(&mut first) };
+    assert!(host::take_violations().is_empty());
+    assert_eq!(host::snapshot(), Snapshot::default());
+}
