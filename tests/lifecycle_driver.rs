@@ -311,3 +311,25 @@ fn registration_failure_fails_driver_entry() {
     );
     driver.unload();
 }
+
+#[test]
+fn worker_no_wait_when_not_ready_gives_up_and_unloads_cleanly() {
+    let h = harness(never_ready());
+    let driver = entry(&h, worker_policy(WaitTimeout::NoWait)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while driver.bring_up_status().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(driver.bring_up_status(), Some(NtStatus::DEVICE_NOT_READY));
+    assert!(!driver.has_listening_socket());
+    // The registration stays until unload, which deregisters it.
+    assert_eq!(h.sim.snapshot().live_registrations, 1);
+    driver.unload();
+    assert_eq!(h.sim.snapshot().live_registrations, 0);
+    let events = h.recorder.events();
+    let stops = capture_stops(&events);
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0].1, NtStatus::DEVICE_NOT_READY);
+    assert_wait(stops[0].2, Duration::ZERO);
+    assert_eq!(names(&events).last(), Some(&"DriverUnloadStop"));
+}

@@ -657,3 +657,36 @@ fn captures_from_many_threads_balance() {
         .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns));
     assert!(h.sim.violations().is_empty());
 }
+
+#[test]
+fn registrations_are_independent() {
+    let h = harness(never_ready());
+    let a = h.client.register(V1_0).unwrap();
+    let b = h.client.register(V1_0).unwrap();
+    assert_ne!(a.id(), b.id());
+    let waiter = {
+        let b = b.clone();
+        std::thread::spawn(move || {
+            b.capture(WaitTimeout::Infinite, Ctx::Other)
+                .map(|n| n.release())
+        })
+    };
+    assert!(h.sim.wait_until(Duration::from_secs(2), |s| s.waiting == 1));
+    // Deregistering A does not cancel B's wait.
+    a.deregister();
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(h.sim.snapshot().waiting, 1);
+    h.sim.set_ready();
+    assert_eq!(waiter.join().unwrap(), Ok(()));
+    b.deregister();
+    let events = h.recorder.events();
+    assert_balanced(&events);
+    let stops = capture_stops(&events);
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0].1, NtStatus::SUCCESS);
+    assert!(events
+        .iter()
+        .filter(|e| matches!(e, WskEvent::CaptureProviderNpiStop { .. }))
+        .all(|e| e.registration_id() == Some(b.id())));
+    assert!(h.sim.violations().is_empty());
+}
