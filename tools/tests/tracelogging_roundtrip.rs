@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 use wsktrace_tools::tracelogging::{
     cp1252_char, decode, encode_payload, Field, FieldSchema, Guid, InType, OutType, PointerSize,
-    Schema, Shape, Value,
+    ProviderTrait, ProviderTraits, Schema, Shape, Value,
 };
 
 /// (in-type, out-type) pairs: every in-type with its default and every out-type the decoder
@@ -336,6 +336,19 @@ proptest! {
         for cut in 0..payload.len() {
             let _ = decode(&parsed, &payload[..cut], ptr);
         }
+    }
+
+    /// Provider traits → bytes → provider traits.
+    #[test]
+    fn provider_traits_round_trip(
+        name in name(),
+        traits in prop::collection::vec((any::<u8>(), prop::collection::vec(any::<u8>(), 0..20)), 0..4),
+    ) {
+        let traits: Vec<ProviderTrait<'_>> =
+            traits.iter().map(|(t, d)| ProviderTrait { trait_type: *t, data: d }).collect();
+        let pt = ProviderTraits { name: &name, traits };
+        let bytes = pt.to_bytes().unwrap();
+        prop_assert_eq!(ProviderTraits::parse(&bytes).unwrap(), pt);
     }
 
     /// Arbitrary metadata and payload bytes: errors, never panics.
