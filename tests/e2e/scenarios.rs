@@ -9,9 +9,9 @@ use wsktrace_tools::scenario::*;
 use crate::readback::{run, Ev, ReadBack};
 
 const MS: i64 = 1_000_000;
-/// How much earlier than configured a wait may end: the capture starts a little after the
-/// simulator's clock (its creation), and timers round.
-const EARLY_NS: i64 = 15 * MS;
+/// How much earlier than configured a delay may end: none (the simulator waits at least as
+/// long as configured), but timestamps are rounded to the 100 ns clock ticks.
+const EARLY_NS: i64 = MS;
 /// How much later: a loaded machine schedules threads late.
 const LATE_NS: i64 = 250 * MS;
 
@@ -163,6 +163,28 @@ fn assert_about(what: &str, got_ns: i64, configured_ms: u64) {
     );
 }
 
+/// Something that ends when a delay configured from the scenario's start has passed (WSK
+/// becomes ready, the deregister starts): it ended that long after the scenario started
+/// ([`LOAD_AT_NS`] after boot, when the simulator was created), give or take scheduling.
+fn assert_ended_at(what: &str, ev: &Ev, configured_ms: u64) {
+    assert_about(what, ev.since_boot_ns - LOAD_AT_NS as i64, configured_ms);
+}
+
+/// The capture with this id ended `configured_ms` after the scenario started, and its wait
+/// (which began a little after the start) is no longer than that.
+fn assert_capture_ended_at(rb: &ReadBack, capture: u32, configured_ms: u64) {
+    let wait = capture_wait(rb, capture);
+    let stop = find(
+        rb,
+        |e| matches!(e, WskEvent::CaptureProviderNpiStop { capture_id, .. } if *capture_id == capture),
+    )[0];
+    assert_ended_at("capture", stop, configured_ms);
+    assert!(
+        wait <= stop.since_boot_ns - LOAD_AT_NS as i64 + MS,
+        "wait {wait} ns"
+    );
+}
+
 /// DriverEntry starts when the scenario starts: LOAD_AT_NS after boot.
 fn assert_loaded_at(rb: &ReadBack) {
     let first = rb.wsk.first().expect("events");
@@ -204,7 +226,7 @@ fn clean() {
             ]),
         ]
     );
-    assert_about("capture wait", capture_wait(&rb, 1), CLEAN_READY_MS);
+    assert_capture_ended_at(&rb, 1, CLEAN_READY_MS);
     assert_eq!(rb.info.events_lost, 0);
     assert_eq!(rb.buffers_with_lost_events, 0);
 }
@@ -251,13 +273,14 @@ fn ready_late() {
             "UnloadStop"
         ])]
     );
-    assert_about("wait for readiness", capture_wait(&rb, 1), READY_LATE_MS);
+    assert_capture_ended_at(&rb, 1, READY_LATE_MS);
     // DriverEntry lasted as long as it waited.
     let stop = find(&rb, |e| matches!(e, WskEvent::DriverEntryStop { .. }));
     let WskEvent::DriverEntryStop { duration_ns, .. } = stop[0].event else {
         unreachable!()
     };
-    assert_about("DriverEntry", duration_ns as i64, READY_LATE_MS);
+    assert_ended_at("DriverEntry", stop[0], READY_LATE_MS);
+    assert!(duration_ns as i64 <= stop[0].since_boot_ns - LOAD_AT_NS as i64 + MS);
 }
 
 #[test]
@@ -307,7 +330,7 @@ fn deregister_cancels_a_pending_capture() {
             ]),
         ]
     );
-    assert_about("cancelled wait", capture_wait(&rb, 1), CANCEL_AFTER_MS);
+    assert_capture_ended_at(&rb, 1, CANCEL_AFTER_MS);
     // The deregister began during the wait. (Its stop event and the capture's may be logged
     // in either order: the capture returns inside WSK before the deregister does, but each
     // thread logs after its call returned.)
@@ -338,11 +361,7 @@ fn unload_during_a_wait() {
             ]),
         ]
     );
-    assert_about(
-        "wait cancelled by unload",
-        capture_wait(&rb, 1),
-        CANCEL_AFTER_MS,
-    );
+    assert_capture_ended_at(&rb, 1, CANCEL_AFTER_MS);
 }
 
 #[test]
@@ -479,7 +498,7 @@ fn dropped_events_are_marked_lost() {
 
 /// The boot scenarios: every driver's DriverInit pair, one after another on one thread, ours
 /// included and bracketing our DriverEntry.
-fn check_boot(rb: &ReadBack) -> (i64, i64) {
+fn check_boot(rb: &ReadBack) -> i64 {
     assert_loaded_at(rb);
     let names: Vec<String> = rb
         .pnp
@@ -539,14 +558,14 @@ fn check_boot(rb: &ReadBack) -> (i64, i64) {
     let before_end = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() - 1].since_boot_ns;
     let after_start = rb.pnp[2 * BOOT_DRIVERS_BEFORE.len() + 2].since_boot_ns;
     assert!(before_end < our_start && our_stop < after_start);
-    (after_start - before_end, capture_wait(rb, 1))
+    after_start - before_end
 }
 
 #[test]
 fn boot_waiting_on_the_driver_entry_thread_delays_later_drivers() {
     let rb = run("boot-driver-entry");
-    let (gap, wait) = check_boot(&rb);
-    assert_about("capture wait", wait, BOOT_READY_MS);
+    let gap = check_boot(&rb);
+    assert_capture_ended_at(&rb, 1, BOOT_READY_MS);
     assert_about("later drivers delayed by", gap, BOOT_READY_MS);
     let start = find(&rb, |e| {
         matches!(e, WskEvent::CaptureProviderNpiStart { .. })
@@ -565,8 +584,8 @@ fn boot_waiting_on_the_driver_entry_thread_delays_later_drivers() {
 #[test]
 fn boot_waiting_on_a_worker_delays_nothing() {
     let rb = run("boot-worker");
-    let (gap, wait) = check_boot(&rb);
-    assert_about("capture wait", wait, BOOT_READY_MS);
+    let gap = check_boot(&rb);
+    assert_capture_ended_at(&rb, 1, BOOT_READY_MS);
     assert!(
         gap < 60 * MS,
         "later drivers start at once ({} ms)",
