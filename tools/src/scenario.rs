@@ -17,7 +17,7 @@
 //! thread numbering.
 
 use std::io::{Seek, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -425,13 +425,16 @@ fn unload_during_wait() -> SimTrace {
 fn concurrent_captures() -> SimTrace {
     let h = SimHarness::new(sim_config(Some(Duration::ZERO)));
     if let Ok(registration) = h.client.register(SUPPORTED_VERSION) {
+        // Every thread holds its capture until all have captured (or failed to).
+        let all_captured = Arc::new(Barrier::new(CONCURRENT_CAPTURES as usize));
         let workers: Vec<_> = (0..CONCURRENT_CAPTURES)
             .map(|_| {
                 let r = registration.clone();
+                let all_captured = all_captured.clone();
                 thread::spawn(move || {
-                    if let Ok(npi) = r.capture(WaitTimeout::Millis(100), CallingContext::Other) {
-                        // Hold it while the others capture too.
-                        thread::sleep(Duration::from_millis(10));
+                    let npi = r.capture(WaitTimeout::Millis(100), CallingContext::Other);
+                    all_captured.wait();
+                    if let Ok(npi) = npi {
                         npi.release();
                     }
                 })
