@@ -1,8 +1,10 @@
 //! Writing ETL files with the buffer, record and extended-data layout Windows uses.
 //!
 //! The layout is the one a Windows 10/11 file-mode session writes, as read off the real files
-//! in `corpus/etl/public/` (facts checked byte by byte, see `write/tests.rs`; the model is
-//! `airbus-cert__etl-parser/lxcore_kernel.etl`, a kernel-mode TraceLogging driver's trace):
+//! in `corpus/etl/public/` (the model is `airbus-cert__etl-parser/lxcore_kernel.etl`, a
+//! kernel-mode TraceLogging driver's trace; `write/tests.rs` rebuilds its TraceLogging records,
+//! and whole buffers of manifest events from `microsoft__Tx/KernelNetwork.etl` and
+//! `microsoft__krabsetw/powershell.etl`, from their parts and compares them byte for byte):
 //!
 //! - **Header buffer** (the first, `buffer_size` bytes): a [`WmiBufferHeader`] with
 //!   `buffer_type` [`ETW_BUFFER_TYPE_HEADER`], flags `FLUSH_MARKER | PROC_INDEX`, state 3,
