@@ -32,6 +32,31 @@ type DriverSink = crate::lifecycle::EtwSink;
 #[cfg(not(windows))]
 type DriverSink = crate::wdk_standin::host::HostEtwSink;
 
+/// Registers and unregisters the driver's ETW provider (the `tracelogging` provider of
+/// [`crate::schema`]); implemented by each platform's [`DriverSink`].
+pub trait ProviderRegistration {
+    /// Registers the provider.
+    ///
+    /// # Safety
+    ///
+    /// Not registered already; unregistered ([`ProviderRegistration::unregister_provider`])
+    /// before the driver image unloads.
+    unsafe fn register_provider();
+    /// Unregisters the provider.
+    fn unregister_provider();
+}
+
+impl ProviderRegistration for crate::lifecycle::EtwSink {
+    unsafe fn register_provider() {
+        // SAFETY: 1. Passed on from the caller: not registered yet, unregistered before the
+        //            image unloads.
+        let _ = unsafe { schema::etw_provider().register() };
+    }
+    fn unregister_provider() {
+        let _ = schema::etw_provider().unregister();
+    }
+}
+
 // `wdk-alloc` and `wdk-panic` make the `no_std` crate a kernel binary.
 #[cfg(all(windows, not(test)))]
 extern crate wdk_panic;
@@ -88,7 +113,7 @@ pub unsafe extern "system" fn driver_entry(
     //            DriverEntry and DriverUnload both unregister it).
     //         2. It is unregistered before the image can unload: below on failure, last in
     //            `driver_unload` otherwise.
-    let _ = unsafe { schema::etw_provider().register() };
+    unsafe { DriverSink::register_provider() };
 
     // SAFETY: 1. `registry_path` is the service key path the I/O manager passes.
     let raw = unsafe { registry::read_parameters(registry_path) };
@@ -112,7 +137,7 @@ pub unsafe extern "system" fn driver_entry(
             STATUS_SUCCESS
         }
         Err(status) => {
-            let _ = schema::etw_provider().unregister();
+            DriverSink::unregister_provider();
             status.0
         }
     }
@@ -133,7 +158,7 @@ unsafe extern "C" fn driver_unload(_driver: *mut DRIVER_OBJECT) {
         let driver = unsafe { Box::from_raw(loaded) };
         driver.unload();
     }
-    let _ = schema::etw_provider().unregister();
+    DriverSink::unregister_provider();
 }
 
 /// The loaded driver's bring-up result (capture, socket, release), once the thread doing it

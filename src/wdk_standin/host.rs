@@ -7,10 +7,12 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::objects::{self, RegValue};
 use super::{REG_DWORD, REG_SZ};
+use crate::glue::ProviderRegistration;
 use crate::lifecycle::{ActivityId, EtwSink, EventSink};
 use crate::schema::WskEvent;
 use crate::sim::{Recorder, SimWsk};
@@ -136,9 +138,39 @@ pub fn snapshot() -> Snapshot {
 
 /// The host stand-in for the kernel-mode ETW provider the glue writes to: everything an
 /// [`EtwSink`] does (on hosts: nothing), plus the events given to the installed recorder
-/// ([`install_recorder`]), as if an ETW session had the provider enabled.
+/// ([`install_recorder`]), as if an ETW session had the provider enabled. It also tracks the
+/// provider's registration and reports (as violations) a double registration, an
+/// unregistration of an unregistered provider and an event written while not registered.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HostEtwSink;
+
+static PROVIDER_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the driver's ETW provider is registered now.
+pub fn provider_registered() -> bool {
+    PROVIDER_REGISTERED.load(Ordering::SeqCst)
+}
+
+impl ProviderRegistration for HostEtwSink {
+    unsafe fn register_provider() {
+        if PROVIDER_REGISTERED.swap(true, Ordering::SeqCst) {
+            objects::with(|s| s.violation(String::from("ETW provider registered twice")));
+        }
+        // SAFETY: 1. Passed on from the caller.
+        unsafe { EtwSink::register_provider() };
+    }
+
+    fn unregister_provider() {
+        if !PROVIDER_REGISTERED.swap(false, Ordering::SeqCst) {
+            objects::with(|s| {
+                s.violation(String::from(
+                    "ETW provider unregistered while not registered",
+                ))
+            });
+        }
+        EtwSink::unregister_provider();
+    }
+}
 
 impl EventSink for HostEtwSink {
     fn enabled(&self, keywords: u64) -> bool {
@@ -146,6 +178,14 @@ impl EventSink for HostEtwSink {
     }
 
     fn write(&self, activity: &ActivityId, event: WskEvent) {
+        if !provider_registered() {
+            objects::with(|s| {
+                s.violation(alloc::format!(
+                    "event {} written while the ETW provider is not registered",
+                    event.descriptor().variant
+                ))
+            });
+        }
         if let Some(recorder) = recorder() {
             recorder.write(activity, event.clone());
         }
