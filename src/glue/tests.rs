@@ -106,7 +106,10 @@ fn assert_in_order(events: &[String], expected: &[&str]) {
 }
 
 fn assert_clean(world: &World) {
-    assert!(!host::provider_registered(), "the ETW provider is unregistered at the end");
+    assert!(
+        !host::provider_registered(),
+        "the ETW provider is unregistered at the end"
+    );
     assert_eq!(
         host::snapshot(),
         Snapshot::default(),
