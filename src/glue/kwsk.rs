@@ -49,7 +49,8 @@ struct RegistrationBlock {
     deregistered: AtomicBool,
 }
 
-/// A registration: owns its [`RegistrationBlock`] on the heap.
+/// A registration: owns its resident `WSK_REGISTRATION` + `WSK_CLIENT_DISPATCH` block on the
+/// heap.
 pub struct KernelRegistration {
     block: *mut RegistrationBlock,
 }

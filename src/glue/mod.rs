@@ -33,7 +33,7 @@ type DriverSink = crate::lifecycle::EtwSink;
 type DriverSink = crate::wdk_standin::host::HostEtwSink;
 
 /// Registers and unregisters the driver's ETW provider (the `tracelogging` provider of
-/// [`crate::schema`]); implemented by each platform's [`DriverSink`].
+/// [`crate::schema`]); implemented by each platform's event sink (`DriverSink`).
 pub trait ProviderRegistration {
     /// Registers the provider.
     ///

@@ -11,8 +11,8 @@
 //! that changed while registered, a dispatch call through a client object whose NPI was
 //! released, and sockets never closed.
 //!
-//! Provider dispatch calls complete their IRP through [`super::ntddk::complete_irp`], on the
-//! calling thread, or, for `WskSocket` when [`super::host::Faults::complete_socket_async`]
+//! Provider dispatch calls complete their IRP through the stand-in's IRP completion
+//! (`complete_irp`), on the calling thread, or, for `WskSocket` when [`super::host::Faults::complete_socket_async`]
 //! is set, on another thread after returning `STATUS_PENDING`.
 
 use alloc::boxed::Box;
