@@ -12,8 +12,9 @@
 //! released, and sockets never closed.
 //!
 //! Provider dispatch calls complete their IRP through the stand-in's IRP completion
-//! (`complete_irp`), on the calling thread, or, for `WskSocket` when [`super::host::Faults::complete_socket_async`]
-//! is set, on another thread after returning `STATUS_PENDING`.
+//! (`complete_irp`), on the calling thread, or, for `WskSocket` when
+//! [`super::host::Faults::complete_socket_async`] is set, on another thread after returning
+//! `STATUS_PENDING`.
 
 use alloc::boxed::Box;
 use alloc::format;
