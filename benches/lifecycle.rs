@@ -134,8 +134,8 @@ fn time_cycles<S: EventSink>(reg: &Arc<Registration<NoopApi, S, HostClock>>, cyc
 /// runs: the variants are timed alternately, many rounds, and the fastest round of each is
 /// kept. Prints ns per transition and the disabled-minus-uninstrumented overheads.
 fn paired() {
-    const CYCLES: u32 = 200_000;
-    const ROUNDS: u32 = 40;
+    const CYCLES: u32 = 50_000;
+    const ROUNDS: u32 = 200;
     let v = make_wsk_version(1, 0);
     let null = WskClient::new(NoopApi, NullSink, HostClock::new());
     let null_reg = null.register(v).unwrap();
