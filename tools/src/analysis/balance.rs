@@ -27,6 +27,7 @@
 //! one, for JUnit's one test case per registration).
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -314,6 +315,28 @@ impl BalanceReport {
     }
 }
 
+/// Hashes the u32 ids (registration, capture, thread) with one multiply: the default SipHash
+/// was a visible share of `check`'s time. The multiply is a bijection, so distinct ids never
+/// share a full hash.
+#[derive(Clone, Copy, Debug, Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(26) ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CapState {
     /// Start seen, stop not yet.
@@ -357,7 +380,7 @@ struct Registration {
     saw_register: bool,
     first_ts: u64,
     last_ts: u64,
-    captures: HashMap<u32, Capture>,
+    captures: IdMap<Capture>,
     attempts: u32,
     dereg_start: Option<TraceEvent>,
     dereg_stop: Option<TraceEvent>,
@@ -378,7 +401,7 @@ impl Registration {
             saw_register,
             first_ts: ts,
             last_ts: ts,
-            captures: HashMap::new(),
+            captures: IdMap::default(),
             attempts: 0,
             dereg_start: None,
             dereg_stop: None,
@@ -431,13 +454,15 @@ pub struct BalanceChecker {
     ctx: TraceContext,
     events: u64,
     instances: u32,
-    open: HashMap<u32, Registration>,
+    open: IdMap<Registration>,
     /// Recently deregistered, newest last; late events of a deregister race still reach them.
     recent: VecDeque<Registration>,
     /// Closed, but a `STATUS_NOINTERFACE` still waits for its client's fallback.
     awaiting_fallback: Vec<Registration>,
+    /// Some capture returned `STATUS_NOINTERFACE` (fallbacks need looking for).
+    nointerface_seen: bool,
     /// The client of the DriverEntry running on each thread.
-    driver_entry: HashMap<u32, Arc<str>>,
+    driver_entry: IdMap<Arc<str>>,
     /// The client whose DriverEntry started last.
     last_client: Option<Arc<str>>,
     clients: Vec<ClientVerdict>,
@@ -647,6 +672,10 @@ impl BalanceChecker {
     /// A new successful registration of `client`: its earlier `STATUS_NOINTERFACE` had a
     /// fallback.
     fn fallback_seen(&mut self, client: &Option<Arc<str>>) {
+        if !self.nointerface_seen {
+            // Nothing can be waiting (and this runs for every registration).
+            return;
+        }
         for reg in self.open.values_mut().chain(self.recent.iter_mut()) {
             if &reg.client == client {
                 reg.nointerface = None;
@@ -765,9 +794,11 @@ impl BalanceChecker {
                 );
             }
         }
-        if status == NtStatus::NOINTERFACE {
+        let nointerface = status == NtStatus::NOINTERFACE;
+        if nointerface {
             reg.nointerface = Some((ev.clone(), None));
         }
+        self.nointerface_seen |= nointerface;
     }
 
     fn on_query(&mut self, ev: &TraceEvent, id: u32) {

@@ -18,8 +18,7 @@
 //! flagged "events lost", buffers or records that could not be read, and events of our
 //! provider that could not be decoded.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use wsktrace_driver::schema::{self, FieldKind, FieldValue, WskEvent};
@@ -56,6 +55,13 @@ pub struct ReadOutcome {
     pub errors: Vec<String>,
 }
 
+/// A GUID as one integer: one compare per record instead of a `memcmp` call.
+#[inline]
+fn guid_bits(g: &Guid) -> u128 {
+    let bytes: [u8; 16] = zerocopy::transmute!(*g);
+    u128::from_le_bytes(bytes)
+}
+
 /// The provider GUID in the ETL reader's layout.
 pub fn provider_guid() -> Guid {
     zerocopy::transmute!(schema::PROVIDER_GUID.to_bytes_le())
@@ -67,32 +73,13 @@ enum Item {
     Lost(LostEvents),
 }
 
-struct Held {
-    ts: u64,
-    seq: u64,
-    item: Item,
-}
-
-impl PartialEq for Held {
-    fn eq(&self, o: &Self) -> bool {
-        (self.ts, self.seq) == (o.ts, o.seq)
-    }
-}
-impl Eq for Held {}
-impl PartialOrd for Held {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Held {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (self.ts, self.seq).cmp(&(o.ts, o.seq))
-    }
-}
-
+/// Events waiting for the watermark, one queue per processor (a processor's buffers are in
+/// time order, so each queue stays sorted by appending) plus one for losses found outside
+/// any buffer; releasing takes the smallest head across the queues (a k-way merge).
 struct Orderer<'s, S: EventSink> {
     sink: &'s mut S,
-    heap: BinaryHeap<Reverse<Held>>,
+    queues: Vec<VecDeque<(u64, u64, Item)>>,
+    held: usize,
     seq: u64,
     last_out: u64,
     out_of_order: u64,
@@ -100,35 +87,77 @@ struct Orderer<'s, S: EventSink> {
     pnp: u64,
 }
 
-impl<S: EventSink> Orderer<'_, S> {
-    fn push(&mut self, ts: u64, item: Item) {
+/// The queue for items found outside any buffer (unreadable buffers).
+const NO_CPU: usize = 0;
+
+impl<'s, S: EventSink> Orderer<'s, S> {
+    fn new(sink: &'s mut S) -> Self {
+        Orderer {
+            sink,
+            queues: vec![VecDeque::new()],
+            held: 0,
+            seq: 0,
+            last_out: 0,
+            out_of_order: 0,
+            events: 0,
+            pnp: 0,
+        }
+    }
+
+    /// Queues an item of processor `cpu` (`None`: not from a buffer).
+    fn push(&mut self, cpu: Option<u16>, ts: u64, item: Item) {
         self.seq += 1;
-        self.heap.push(Reverse(Held {
-            ts,
-            seq: self.seq,
-            item,
-        }));
-        if self.heap.len() > MAX_HELD {
+        let q = cpu.map_or(NO_CPU, |c| usize::from(c) + 1);
+        if q >= self.queues.len() {
+            self.queues.resize_with(q + 1, VecDeque::new);
+        }
+        let queue = &mut self.queues[q];
+        if queue.back().is_none_or(|b| b.0 <= ts) {
+            queue.push_back((ts, self.seq, item));
+        } else {
+            // Not in order within its processor (clock adjustments): keep the queue sorted.
+            let at = queue.partition_point(|e| e.0 <= ts);
+            queue.insert(at, (ts, self.seq, item));
+        }
+        self.held += 1;
+        if self.held > MAX_HELD {
             self.pop();
         }
     }
 
+    /// The queue whose head comes first, and that head's time.
+    fn first(&self) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64, u64)> = None;
+        for (i, q) in self.queues.iter().enumerate() {
+            if let Some(&(ts, seq, _)) = q.front() {
+                if best.is_none_or(|(_, bt, bs)| (ts, seq) < (bt, bs)) {
+                    best = Some((i, ts, seq));
+                }
+            }
+        }
+        best.map(|(i, ts, _)| (i, ts))
+    }
+
     fn pop(&mut self) {
-        let Some(Reverse(h)) = self.heap.pop() else {
+        let Some((q, _)) = self.first() else {
             return;
         };
-        if h.ts < self.last_out {
+        let Some((ts, _, item)) = self.queues[q].pop_front() else {
+            return;
+        };
+        self.held -= 1;
+        if ts < self.last_out {
             self.out_of_order += 1;
-            if matches!(h.item, Item::Wsk(_)) {
+            if matches!(item, Item::Wsk(_)) {
                 self.sink.lost(&LostEvents {
-                    ts_ns: Some(h.ts),
+                    ts_ns: Some(ts),
                     count: 0,
                     what: "an event arrived out of timestamp order".to_string(),
                 });
             }
         }
-        self.last_out = self.last_out.max(h.ts);
-        match h.item {
+        self.last_out = self.last_out.max(ts);
+        match item {
             Item::Wsk(ev) => {
                 self.events += 1;
                 self.sink.event(&ev);
@@ -142,7 +171,10 @@ impl<S: EventSink> Orderer<'_, S> {
     }
 
     fn release_until(&mut self, watermark: u64) {
-        while self.heap.peek().is_some_and(|Reverse(h)| h.ts <= watermark) {
+        if self.held == 0 {
+            return;
+        }
+        while self.first().is_some_and(|(_, ts)| ts <= watermark) {
             self.pop();
         }
     }
@@ -169,12 +201,96 @@ fn field_value<'a>(kind: FieldKind, v: &'a Value<'_>) -> Option<FieldValue<'a>> 
     })
 }
 
+/// The TraceLogging metadata of every event of the schema, as [`crate::wsk_etl`] encodes it
+/// from the descriptors. An event whose metadata item is byte-identical to one of these has
+/// the descriptor's fields, in order, as its payload, and is read directly (a fast path: the
+/// general decoder builds a value tree first). Any other metadata goes through the general
+/// TraceLogging decoder, so a driver build whose metadata differs is still read.
+pub struct KnownLayouts {
+    metas: Vec<(Vec<u8>, &'static schema::EventDescriptor)>,
+}
+
+impl Default for KnownLayouts {
+    fn default() -> Self {
+        KnownLayouts {
+            metas: schema::DESCRIPTORS
+                .iter()
+                .filter_map(|d| {
+                    let bytes = crate::wsk_etl::tracelogging_schema(d).to_bytes().ok()?;
+                    Some((bytes, d))
+                })
+                .collect(),
+        }
+    }
+}
+
+impl KnownLayouts {
+    fn find(&self, meta: &[u8], opcode: u8) -> Option<&'static schema::EventDescriptor> {
+        self.metas
+            .iter()
+            .find(|(m, d)| d.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
+            .map(|(_, d)| *d)
+    }
+}
+
+/// Reads the payload of an event with a known layout; `None` if it does not fit exactly.
+fn decode_known(desc: &'static schema::EventDescriptor, payload: &[u8]) -> Option<WskEvent> {
+    const MAX_FIELDS: usize = 8;
+    if desc.fields.len() > MAX_FIELDS {
+        return None;
+    }
+    let mut fields: [(&str, FieldValue<'_>); MAX_FIELDS] = [("", FieldValue::U8(0)); MAX_FIELDS];
+    let mut pos = 0usize;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let b = payload.get(pos..pos.checked_add(n)?)?;
+        pos += n;
+        Some(b)
+    };
+    for (slot, f) in fields.iter_mut().zip(desc.fields) {
+        let value = match f.kind {
+            FieldKind::U8 | FieldKind::Bool => FieldValue::U8(take(1)?[0]),
+            FieldKind::U16Hex => FieldValue::U16(u16::from_le_bytes(take(2)?.try_into().ok()?)),
+            FieldKind::U32 | FieldKind::Status => {
+                FieldValue::U32(u32::from_le_bytes(take(4)?.try_into().ok()?))
+            }
+            FieldKind::U64 => FieldValue::U64(u64::from_le_bytes(take(8)?.try_into().ok()?)),
+            FieldKind::Str => {
+                let n = u16::from_le_bytes(take(2)?.try_into().ok()?);
+                FieldValue::Str(std::str::from_utf8(take(usize::from(n))?).ok()?)
+            }
+        };
+        *slot = (f.name, value);
+    }
+    if pos != payload.len() {
+        return None;
+    }
+    WskEvent::decode(desc.name, desc.opcode, &fields[..desc.fields.len()]).ok()
+}
+
 /// Decodes one event of our provider into the typed view.
-pub fn decode_wsk(ev: &EventRecord<'_>, cache: &mut SchemaCache) -> Result<WskEvent, String> {
+pub fn decode_wsk(
+    ev: &EventRecord<'_>,
+    known: &KnownLayouts,
+    cache: &mut SchemaCache,
+) -> Result<WskEvent, String> {
     let meta = ev
         .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
         .ok_or("no TraceLogging metadata (extended item 11)")?;
-    let schema = cache.get(meta.data).map_err(|e| e.to_string())?.clone();
+    if let Some(desc) = known.find(meta.data, ev.header.event_descriptor.opcode) {
+        if let Some(event) = decode_known(desc, ev.user_data) {
+            return Ok(event);
+        }
+    }
+    decode_general(ev, meta.data, cache)
+}
+
+/// Decodes with the general TraceLogging decoder, then the schema's typed view.
+fn decode_general(
+    ev: &EventRecord<'_>,
+    meta: &[u8],
+    cache: &mut SchemaCache,
+) -> Result<WskEvent, String> {
+    let schema = cache.get(meta).map_err(|e| e.to_string())?.clone();
     let ptr = if ev.pointer_size() == 4 {
         PointerSize::Four
     } else {
@@ -220,22 +336,15 @@ pub fn read_file<S: EventSink>(
         buffers_lost: u64::from(info.buffers_lost),
     };
     sink.begin(&trace);
-    let ours = provider_guid();
-    let pnp_guid = kernel_pnp::PROVIDER_GUID;
+    let ours = guid_bits(&provider_guid());
+    let pnp_guid = guid_bits(&kernel_pnp::PROVIDER_GUID);
     let mut cache = SchemaCache::new();
+    let known = KnownLayouts::default();
     let mut out = ReadOutcome {
         trace: trace.clone(),
         ..Default::default()
     };
-    let mut ord = Orderer {
-        sink,
-        heap: BinaryHeap::new(),
-        seq: 0,
-        last_out: 0,
-        out_of_order: 0,
-        events: 0,
-        pnp: 0,
-    };
+    let mut ord = Orderer::new(sink);
     // Per processor: (latest timestamp seen, index of its latest buffer). Processors the
     // header announces but that have not written yet hold events back too (as if seen at
     // time 0 before the first buffer), until the window passes.
@@ -253,6 +362,7 @@ pub fn read_file<S: EventSink>(
                 on_error(&msg);
                 let ts = ord.last_out;
                 ord.push(
+                    None,
                     ts,
                     Item::Lost(LostEvents {
                         ts_ns: None,
@@ -266,7 +376,9 @@ pub fn read_file<S: EventSink>(
         };
         index += 1;
         let cpu = b.processor();
-        let mut first_ts: Option<u64> = None;
+        // Raw session-clock timestamps; converted once per buffer (a 128-bit division each).
+        let mut first_raw: Option<i64> = None;
+        let mut last_raw = i64::MIN;
         let mut last_ts = cpus.get(&cpu).map_or(0, |c| c.0);
         for r in b.records() {
             let rec = match r {
@@ -274,7 +386,11 @@ pub fn read_file<S: EventSink>(
                 Err(e) => {
                     let msg = e.to_string();
                     on_error(&msg);
+                    if last_raw != i64::MIN {
+                        last_ts = last_ts.max(to_ns(last_raw));
+                    }
                     ord.push(
+                        Some(cpu),
                         last_ts,
                         Item::Lost(LostEvents {
                             ts_ns: Some(last_ts),
@@ -289,17 +405,19 @@ pub fn read_file<S: EventSink>(
             out.records += 1;
             let Record::Event(ev) = rec else {
                 if let Some(raw) = rec.timestamp() {
-                    last_ts = last_ts.max(to_ns(raw));
+                    last_raw = last_raw.max(raw);
                 }
                 continue;
             };
-            let ts = to_ns(ev.header.time_stamp.get());
-            last_ts = last_ts.max(ts);
-            first_ts.get_or_insert(ts);
-            let provider = &ev.header.provider_id;
-            if *provider == ours {
-                match decode_wsk(&ev, &mut cache) {
+            let raw = ev.header.time_stamp.get();
+            last_raw = last_raw.max(raw);
+            first_raw.get_or_insert(raw);
+            let provider = guid_bits(&ev.header.provider_id);
+            if provider == ours {
+                let ts = to_ns(raw);
+                match decode_wsk(&ev, &known, &mut cache) {
                     Ok(event) => ord.push(
+                        Some(cpu),
                         ts,
                         Item::Wsk(TraceEvent {
                             ts_ns: ts,
@@ -317,6 +435,7 @@ pub fn read_file<S: EventSink>(
                         );
                         on_error(&msg);
                         ord.push(
+                            Some(cpu),
                             ts,
                             Item::Lost(LostEvents {
                                 ts_ns: Some(ts),
@@ -327,11 +446,13 @@ pub fn read_file<S: EventSink>(
                         out.errors.push(msg);
                     }
                 }
-            } else if *provider == pnp_guid {
+            } else if provider == pnp_guid {
+                let ts = to_ns(raw);
                 let id = ev.header.event_descriptor.id.get();
                 if id == kernel_pnp::DRIVER_INIT_START || id == kernel_pnp::DRIVER_INIT_STOP {
                     if let Ok(init) = DriverInit::decode(id, ev.user_data) {
                         ord.push(
+                            Some(cpu),
                             ts,
                             Item::Pnp(PnpDriverInit {
                                 ts_ns: ts,
@@ -345,8 +466,9 @@ pub fn read_file<S: EventSink>(
             }
         }
         if b.events_lost() || b.buffers_lost() {
-            let at = first_ts.unwrap_or(last_ts);
+            let at = first_raw.map_or(last_ts, to_ns);
             ord.push(
+                Some(cpu),
                 at,
                 Item::Lost(LostEvents {
                     ts_ns: Some(at),
@@ -362,6 +484,9 @@ pub fn read_file<S: EventSink>(
                     ),
                 }),
             );
+        }
+        if last_raw != i64::MIN {
+            last_ts = last_ts.max(to_ns(last_raw));
         }
         max_ts = max_ts.max(last_ts);
         cpus.insert(cpu, (last_ts, index));
@@ -650,6 +775,53 @@ mod tests {
             };
             assert_eq!(r.verdict, want, "{name}");
         }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn fast_path_and_general_decoder_agree_on_every_event() {
+        let mut seq = sample();
+        seq.query(4, 1).cap_stop(4, 1, 9, NtStatus::NOINTERFACE, 7);
+        let kinds: std::collections::HashSet<&str> = seq
+            .events
+            .iter()
+            .map(|e| e.event.descriptor().variant)
+            .collect();
+        assert_eq!(kinds.len(), schema::DESCRIPTORS.len(), "every event kind");
+        let dir = temp_dir("source-fastpath");
+        let path = dir.join("t.etl");
+        write(&seq, &path, SessionConfig::default(), None);
+        let known = KnownLayouts::default();
+        let (mut cache, mut fast) = (SchemaCache::new(), 0);
+        let mut decoded = Vec::new();
+        let mut reader = EtlReader::open(&path).unwrap();
+        while let Some(b) = reader.next_buffer() {
+            for r in b.unwrap().records() {
+                let Record::Event(ev) = r.unwrap() else {
+                    continue;
+                };
+                if guid_bits(&ev.header.provider_id) != guid_bits(&provider_guid()) {
+                    continue;
+                }
+                let meta = ev.extended_item(EXT_TYPE_EVENT_SCHEMA_TL).unwrap();
+                let general = decode_general(&ev, meta.data, &mut cache).unwrap();
+                let desc = known
+                    .find(meta.data, ev.header.event_descriptor.opcode)
+                    .unwrap();
+                assert_eq!(decode_known(desc, ev.user_data), Some(general.clone()));
+                // A payload one byte short is left to the general decoder.
+                if let Some(short) = ev.user_data.len().checked_sub(1) {
+                    assert_eq!(decode_known(desc, &ev.user_data[..short]), None);
+                }
+                fast += 1;
+                decoded.push(general);
+            }
+        }
+        let mut want: Vec<WskEvent> = seq.events.iter().map(|e| e.event.clone()).collect();
+        want.sort_by_key(|e| format!("{e:?}"));
+        decoded.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(decoded, want);
+        assert_eq!(fast, seq.events.len());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -1,0 +1,253 @@
+//! Writes the `check` benchmark trace: a large ETL file that is mostly other providers'
+//! events, with many complete registrations of `Wsktrace.WskClient` spread through it.
+//!
+//! ```text
+//! cargo run --release --example check_bench_trace -- OUT.etl [REGISTRATIONS] [OTHERS_PER_EVENT]
+//! ```
+//!
+//! Defaults: 120 000 registrations (7 events each: register, capture start/stop, a dispatch
+//! call, release, deregister start/stop) and 10 events of other providers after each of ours
+//! (four providers, TraceLogging-style with metadata items and manifest-style without, 40 to
+//! 240 bytes of payload), on 4 processors with 64 KiB buffers: about 1.1 GiB. See
+//! README-analysis.md for how the benchmark is run.
+
+use std::io::BufWriter;
+
+use wsktrace_driver::ntstatus::NtStatus;
+use wsktrace_driver::schema::{FieldValue, WskEvent};
+use wsktrace_tools::etl::format::{
+    Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
+};
+use wsktrace_tools::etl::write::{
+    Descriptor, EtlWriter, Event, ExtItem, SessionConfig, TRACELOGGING_CHANNEL,
+};
+use wsktrace_tools::tracelogging::{
+    encode_payload, provider_traits_bytes, FieldSchema, InType, OutType, PointerSize, Schema, Value,
+};
+use wsktrace_tools::wsk_etl::{provider_guid, tracelogging_schema};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let out = args
+        .get(1)
+        .expect("usage: check_bench_trace OUT.etl [REGS] [OTHERS]");
+    let regs: u32 = args
+        .get(2)
+        .map_or(120_000, |s| s.parse().expect("REGISTRATIONS"));
+    let others: u32 = args
+        .get(3)
+        .map_or(10, |s| s.parse().expect("OTHERS_PER_EVENT"));
+    let config = SessionConfig {
+        buffer_size: 64 * 1024,
+        processors: 4,
+        ..SessionConfig::default()
+    };
+    let start_ns = 5_000_000_000u64;
+    let file = std::fs::File::create(out).expect("create output");
+    let mut w = EtlWriter::new(BufWriter::with_capacity(1 << 20, file), config).expect("writer");
+
+    // Our provider: metadata per event kind, traits, payload encoded per event.
+    let ours = provider_guid();
+    let traits = provider_traits_bytes(wsktrace_driver::schema::PROVIDER_NAME, None).unwrap();
+    let mut payload = Vec::new();
+
+    // Other providers: two TraceLogging-style (metadata item), two manifest-style.
+    let other_guids: Vec<Guid> = (0..4u32)
+        .map(|i| {
+            Guid::from_fields(
+                0x1234_0000 + i,
+                0x1111,
+                0x2222,
+                [0x33, 0x44, 1, 2, 3, 4, 5, i as u8],
+            )
+        })
+        .collect();
+    let other_schema = Schema::new("OtherEvent")
+        .field(FieldSchema::new("Value", InType::U64, OutType::Default))
+        .field(FieldSchema::new("Blob", InType::Binary, OutType::Default));
+    let other_meta = other_schema.to_bytes().unwrap();
+    let other_traits = provider_traits_bytes("Bench.OtherProvider", None).unwrap();
+    // Payloads of 40..240 bytes laid out as the schema says: u64, then a counted blob.
+    let other_payloads: Vec<Vec<u8>> = (40..240usize)
+        .map(|size| {
+            let mut p = Vec::with_capacity(size);
+            p.extend_from_slice(&(size as u64).to_le_bytes());
+            p.extend_from_slice(&((size - 10) as u16).to_le_bytes());
+            p.extend((0..size - 10).map(|i| (i * 7) as u8));
+            p
+        })
+        .collect();
+
+    let mut ts = start_ns + 1_000_000;
+    let mut n_other = 0u64;
+    let mut write_others = |w: &mut EtlWriter<_>, ts: &mut u64, seed: u64| {
+        for k in 0..u64::from(others) {
+            *ts += 150;
+            let p = ((seed + k) % 4) as usize;
+            let size = ((seed * 31 + k * 17) % 200) as usize;
+            let ext_tl = [
+                ExtItem {
+                    ext_type: EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
+                    data: &other_traits,
+                },
+                ExtItem {
+                    ext_type: EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
+                    data: &other_meta,
+                },
+            ];
+            let ev = Event {
+                provider_id: other_guids[p],
+                descriptor: Descriptor {
+                    id: if p < 2 { 0 } else { 100 + p as u16 },
+                    version: 0,
+                    channel: if p < 2 { TRACELOGGING_CHANNEL } else { 0 },
+                    level: 4,
+                    opcode: 0,
+                    task: 0,
+                    keywords: 0x10,
+                },
+                timestamp: w.config().ns_to_qpc(*ts),
+                processor: ((seed + k) % 4) as u16,
+                thread_id: 0x400 + ((seed + k) % 16) as u32 * 4,
+                process_id: 0x300,
+                activity_id: Guid::default(),
+                ext: if p < 2 { &ext_tl } else { &[] },
+                payload: &other_payloads[size],
+            };
+            w.write_event(&ev).expect("write other event");
+            n_other += 1;
+        }
+    };
+
+    let metadata: std::collections::HashMap<&'static str, (Schema, Vec<u8>)> =
+        wsktrace_driver::schema::DESCRIPTORS
+            .iter()
+            .map(|d| {
+                let s = tracelogging_schema(d);
+                let b = s.to_bytes().unwrap();
+                (d.variant, (s, b))
+            })
+            .collect();
+    let mut write_ours = |w: &mut EtlWriter<_>, ts: u64, tid: u32, ev: &WskEvent| {
+        let desc = ev.descriptor();
+        let (schema, meta) = &metadata[desc.variant];
+        let values: Vec<Value<'_>> = ev
+            .fields()
+            .into_iter()
+            .map(|(_, v)| match v {
+                FieldValue::Str(s) => Value::Str(std::borrow::Cow::Borrowed(s)),
+                FieldValue::U8(x) => Value::U64(x.into()),
+                FieldValue::U16(x) => Value::U64(x.into()),
+                FieldValue::U32(x) => Value::U64(x.into()),
+                FieldValue::U64(x) => Value::U64(x),
+            })
+            .collect();
+        payload.clear();
+        encode_payload(schema, &values, PointerSize::Eight, &mut payload).unwrap();
+        let ext = [
+            ExtItem {
+                ext_type: EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
+                data: &traits,
+            },
+            ExtItem {
+                ext_type: EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
+                data: meta,
+            },
+        ];
+        let e = Event {
+            provider_id: ours,
+            descriptor: Descriptor {
+                id: 0,
+                version: 0,
+                channel: TRACELOGGING_CHANNEL,
+                level: desc.level,
+                opcode: desc.opcode,
+                task: 0,
+                keywords: desc.keywords,
+            },
+            timestamp: w.config().ns_to_qpc(ts),
+            processor: (tid / 4 % 4) as u16,
+            thread_id: tid,
+            process_id: 4,
+            activity_id: Guid::default(),
+            ext: &ext,
+            payload: &payload,
+        };
+        w.write_event(&e).expect("write our event");
+    };
+
+    write_ours(
+        &mut w,
+        ts,
+        0x68,
+        &WskEvent::DriverEntryStart {
+            client_name: "wskbench".into(),
+        },
+    );
+    for r in 1..=regs {
+        let tid = 0x68 + (r % 8) * 4;
+        let events = [
+            WskEvent::WskRegister {
+                registration_id: r,
+                npi_version: 0x100,
+                status: NtStatus::SUCCESS,
+                duration_ns: 2_000,
+            },
+            WskEvent::CaptureProviderNpiStart {
+                registration_id: r,
+                capture_id: r,
+                wait_timeout_ms: 100,
+                calling_context: 1,
+            },
+            WskEvent::CaptureProviderNpiStop {
+                registration_id: r,
+                capture_id: r,
+                status: NtStatus::SUCCESS,
+                wait_ns: 1_500,
+            },
+            WskEvent::DispatchCall {
+                registration_id: r,
+                capture_id: r,
+                function: "WskSocket".into(),
+                status: NtStatus::SUCCESS,
+                duration_ns: 1_500,
+            },
+            WskEvent::ReleaseProviderNpi {
+                registration_id: r,
+                capture_id: r,
+                held_ns: 3_000,
+                dispatch_calls: 1,
+                implicit: false,
+            },
+            WskEvent::WskDeregisterStart {
+                registration_id: r,
+                captures_outstanding: 0,
+            },
+            WskEvent::WskDeregisterStop {
+                registration_id: r,
+                wait_ns: 1_500,
+            },
+        ];
+        for (i, ev) in events.iter().enumerate() {
+            ts += 150;
+            write_ours(&mut w, ts, tid, ev);
+            write_others(&mut w, &mut ts, u64::from(r) * 7 + i as u64);
+        }
+    }
+    ts += 1_000;
+    write_ours(&mut w, ts, 0x68, &WskEvent::DriverUnloadStart {});
+    write_ours(
+        &mut w,
+        ts + 100,
+        0x68,
+        &WskEvent::DriverUnloadStop { duration_ns: 100 },
+    );
+    let end = w.config().ns_to_qpc(ts + 1_000);
+    let (_, summary) = w.finish(end).expect("finish");
+    eprintln!(
+        "wrote {out}: {} registrations ({} events of ours), {n_other} other events, {} buffers",
+        regs,
+        u64::from(regs) * 7 + 3,
+        summary.buffers_written
+    );
+}
