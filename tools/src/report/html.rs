@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use super::{escape_xml as esc, provider_text, CheckSummary, FileResult};
 use crate::analysis::balance::Severity;
 use crate::analysis::boot::FleetSummary;
-use crate::analysis::stats::{fmt_ns, fmt_ts, Bucket, Histogram};
+use crate::analysis::stats::{fmt_ns, fmt_ts, Bucket, Histogram, EDGES_NS};
 use crate::analysis::timeline::{RegistrationTimeline, SpanKind};
 
 const CSS: &str = r#"
@@ -191,21 +191,21 @@ pub fn report(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> 
             );
         }
     }
-    // `None` (the open bucket) sorts first in a BTreeMap; put it last.
-    let mut buckets: Vec<Bucket> = merged
-        .iter()
-        .filter(|(k, _)| k.is_some())
-        .map(|(k, v)| Bucket {
-            le_ns: *k,
-            count: *v,
-        })
-        .collect();
-    if let Some(v) = merged.get(&None) {
-        buckets.push(Bucket {
-            le_ns: None,
-            count: *v,
-        });
-    }
+    // Every bucket from the first to the last non-empty one, so the axis has no gaps; the
+    // open bucket (`None`) last.
+    let edges: Vec<Option<u64>> = EDGES_NS.iter().map(|e| Some(*e)).chain([None]).collect();
+    let first = edges.iter().position(|e| merged.contains_key(e));
+    let last = edges.iter().rposition(|e| merged.contains_key(e));
+    let buckets: Vec<Bucket> = match (first, last) {
+        (Some(a), Some(b)) => edges[a..=b]
+            .iter()
+            .map(|e| Bucket {
+                le_ns: *e,
+                count: merged.get(e).copied().unwrap_or(0),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     histogram_svg(&mut h, &Histogram { buckets });
     if !groups.is_empty() {
         h.push_str("<table id=\"latency-groups\"><tr><th>file</th><th>wait mode</th><th>outcome</th><th>calling context</th><th>count</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>\n");
