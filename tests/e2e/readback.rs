@@ -4,14 +4,14 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use wsktrace_driver::schema::{self, WskEvent};
-use wsktrace_tools::cli::source::decode_wsk;
+use wsktrace_driver::schema::{self, FieldKind, FieldValue, WskEvent};
 use wsktrace_tools::etl::format::Guid;
+use wsktrace_tools::etl::record::EventRecord;
 use wsktrace_tools::etl::record::Record;
 use wsktrace_tools::etl::{EtlReader, LogfileInfo};
 use wsktrace_tools::kernel_pnp::{self, DriverInit};
 use wsktrace_tools::scenario::{self, SimTrace};
-use wsktrace_tools::tracelogging::SchemaCache;
+use wsktrace_tools::tracelogging::{self, PointerSize, SchemaCache, EXT_TYPE_EVENT_SCHEMA_TL};
 
 /// One event of our provider as read back.
 #[derive(Clone, Debug)]
@@ -185,4 +185,47 @@ pub fn guid_bytes(g: &Guid) -> [u8; 16] {
     b[6..8].copy_from_slice(&g.data3.get().to_le_bytes());
     b[8..].copy_from_slice(&g.data4);
     b
+}
+
+/// Decodes one event of our provider with the general TraceLogging decoder (its metadata item
+/// parsed, cached, and its payload decoded by the metadata), then the schema's typed view.
+pub fn decode_wsk(ev: &EventRecord<'_>, cache: &mut SchemaCache) -> Result<WskEvent, String> {
+    let meta = ev
+        .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
+        .ok_or("no TraceLogging metadata (extended item 11)")?;
+    let schema = cache.get(meta.data).map_err(|e| e.to_string())?.clone();
+    let decoded = tracelogging::decode(&schema, ev.user_data, PointerSize::Eight)
+        .map_err(|e| e.to_string())?;
+    assert_eq!(
+        decoded.unread, 0,
+        "{}: payload bytes after the last field",
+        decoded.name
+    );
+    let opcode = ev.header.event_descriptor.opcode;
+    let desc = schema::find_descriptor(decoded.name, opcode)
+        .ok_or_else(|| format!("unknown event {:?} with opcode {opcode}", decoded.name))?;
+    let mut fields = Vec::new();
+    for f in desc.fields {
+        let v = decoded
+            .field(f.name)
+            .ok_or_else(|| format!("{}: no field {}", desc.variant, f.name))?;
+        let int = v.as_u64();
+        let value = match f.kind {
+            FieldKind::Str => v.as_str().map(FieldValue::Str),
+            FieldKind::U8 | FieldKind::Bool => {
+                int.and_then(|x| u8::try_from(x).ok()).map(FieldValue::U8)
+            }
+            FieldKind::U16Hex => int.and_then(|x| u16::try_from(x).ok()).map(FieldValue::U16),
+            FieldKind::U32 | FieldKind::Status => {
+                int.and_then(|x| u32::try_from(x).ok()).map(FieldValue::U32)
+            }
+            FieldKind::U64 => int.map(FieldValue::U64),
+        };
+        fields.push((
+            f.name,
+            value
+                .ok_or_else(|| format!("{}: field {} has the wrong type", desc.variant, f.name))?,
+        ));
+    }
+    WskEvent::decode(decoded.name, opcode, &fields).map_err(|e| e.to_string())
 }

@@ -16,7 +16,7 @@
 //! thread logs on one processor (round robin), so a run's trace does not depend on the host's
 //! thread numbering.
 
-use std::io::{Seek, Write};
+use std::io::Write;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
@@ -31,7 +31,7 @@ use wsktrace_driver::sim::{
     HostClock, Record, Recorder, SimConfig, SimHarness, SimWsk, StdSpawner,
 };
 
-use crate::etl::write::{SessionConfig, WriteSummary};
+use crate::etl::write::{Discard, SessionConfig, WriteSummary};
 use crate::kernel_pnp::DriverInit;
 use crate::wsk_etl::{Context, WskEtlError, WskEtlWriter};
 
@@ -240,15 +240,27 @@ pub fn session_config(scenario: &str) -> SessionConfig {
     }
 }
 
-/// Writes a scenario's trace as ETL. Returns the writer's summary.
-pub fn write_etl<W: Write + Seek>(
+/// Writes a scenario's trace as ETL, front to back, on any sink (a dry run first gives the
+/// header counts: see [`crate::etl::write`]). Returns the sink and the writer's summary.
+pub fn write_etl<W: Write>(
     trace: &SimTrace,
     out: W,
     config: SessionConfig,
 ) -> Result<(W, WriteSummary), WskEtlError> {
-    let processors = config.processors;
-    let mut w = WskEtlWriter::new(out, config)?;
-    // Threads in order of first appearance (in time), each pinned to a processor.
+    let mut dry = WskEtlWriter::new(Discard::default(), config.clone())?;
+    emit_trace(trace, &mut dry, config.processors)?;
+    let (_, summary) = dry.finish(LOAD_AT_NS + trace.end_ns)?;
+    let mut w = WskEtlWriter::with_plan(out, config.clone(), summary.plan())?;
+    emit_trace(trace, &mut w, config.processors)?;
+    w.finish_planned()
+}
+
+/// Every event of the trace, in time order, each thread pinned to a processor.
+fn emit_trace<W: Write>(
+    trace: &SimTrace,
+    w: &mut WskEtlWriter<W>,
+    processors: u16,
+) -> Result<(), WskEtlError> {
     enum Item<'a> {
         Wsk(&'a Record),
         Pnp(&'a PnpEvent),
@@ -260,6 +272,7 @@ pub fn write_etl<W: Write + Seek>(
         .chain(trace.pnp.iter().map(|p| (p.at_ns, Item::Pnp(p))))
         .collect();
     items.sort_by_key(|(t, _)| *t);
+    // Threads in order of first appearance (in time).
     let mut threads: Vec<u32> = Vec::new();
     let mut context = |t: i64, thread: u32| {
         let k = threads
@@ -286,7 +299,7 @@ pub fn write_etl<W: Write + Seek>(
             Item::Pnp(p) => w.write_pnp(&context(*t, p.thread_id), &p.event)?,
         }
     }
-    w.finish(LOAD_AT_NS + trace.end_ns)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

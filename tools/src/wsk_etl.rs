@@ -19,7 +19,7 @@ use crate::etl::format::{
     Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
 };
 use crate::etl::write::{
-    Descriptor, EtlWriter, Event, ExtItem, SessionConfig, WriteError, WriteSummary,
+    Descriptor, EtlWriter, Event, ExtItem, Plan, SessionConfig, WriteError, WriteSummary,
     TRACELOGGING_CHANNEL,
 };
 use crate::kernel_pnp::{self, DriverInit};
@@ -72,7 +72,7 @@ pub fn tracelogging_schema(desc: &EventDescriptor) -> Schema {
 }
 
 /// An ETL writer for the provider's events.
-pub struct WskEtlWriter<W: Write + Seek> {
+pub struct WskEtlWriter<W: Write> {
     etl: EtlWriter<W>,
     /// Encoded metadata per event (variant name → item 11 data).
     metadata: HashMap<&'static str, (Schema, Vec<u8>)>,
@@ -82,8 +82,31 @@ pub struct WskEtlWriter<W: Write + Seek> {
 }
 
 impl<W: Write + Seek> WskEtlWriter<W> {
-    /// Starts a file (see [`EtlWriter::new`]).
+    /// Starts a file on a seekable sink (see [`EtlWriter::new`]).
     pub fn new(out: W, config: SessionConfig) -> Result<Self, WskEtlError> {
+        Self::start(EtlWriter::new(out, config)?)
+    }
+
+    /// Finishes the file; `end_ns` is the session's end, nanoseconds since boot.
+    pub fn finish(self, end_ns: u64) -> Result<(W, WriteSummary), WskEtlError> {
+        let end = self.etl.config().ns_to_qpc(end_ns);
+        Ok(self.etl.finish(end)?)
+    }
+}
+
+impl<W: Write> WskEtlWriter<W> {
+    /// Starts a file on any sink with the header counts of a dry run (see
+    /// [`EtlWriter::with_plan`]).
+    pub fn with_plan(out: W, config: SessionConfig, plan: Plan) -> Result<Self, WskEtlError> {
+        Self::start(EtlWriter::with_plan(out, config, plan)?)
+    }
+
+    /// Finishes a planned file (see [`EtlWriter::finish_planned`]).
+    pub fn finish_planned(self) -> Result<(W, WriteSummary), WskEtlError> {
+        Ok(self.etl.finish_planned()?)
+    }
+
+    fn start(etl: EtlWriter<W>) -> Result<Self, WskEtlError> {
         let traits =
             tracelogging::provider_traits_bytes(schema::PROVIDER_NAME, None).map_err(|source| {
                 WskEtlError::Encode {
@@ -92,7 +115,7 @@ impl<W: Write + Seek> WskEtlWriter<W> {
                 }
             })?;
         Ok(WskEtlWriter {
-            etl: EtlWriter::new(out, config)?,
+            etl,
             metadata: HashMap::new(),
             traits,
             provider: provider_guid(),
@@ -190,16 +213,10 @@ impl<W: Write + Seek> WskEtlWriter<W> {
     pub fn record_lost(&mut self, processor: u16, count: u32) -> Result<(), WskEtlError> {
         Ok(self.etl.record_lost(processor, count)?)
     }
-
-    /// Finishes the file; `end_ns` is the session's end, nanoseconds since boot.
-    pub fn finish(self, end_ns: u64) -> Result<(W, WriteSummary), WskEtlError> {
-        let end = self.etl.config().ns_to_qpc(end_ns);
-        Ok(self.etl.finish(end)?)
-    }
 }
 
 /// Writes one `EVENT_HEADER` event at the context's time, processor and thread.
-fn emit<W: Write + Seek>(
+fn emit<W: Write>(
     etl: &mut EtlWriter<W>,
     ctx: &Context,
     provider_id: Guid,

@@ -95,3 +95,23 @@ fn errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("wsktrace: /nonexistent-dir/x.etl: "));
 }
+
+#[test]
+fn writes_to_stdout() {
+    let out = wsktrace()
+        .args(["simulate", "--scenario", "register-fails", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reader =
+        wsktrace_tools::etl::EtlReader::new(std::io::Cursor::new(&out.stdout[..])).unwrap();
+    assert_eq!(reader.info().logger_name, "wsktrace-register-fails");
+    assert_eq!(
+        out.stdout.len() as u64,
+        u64::from(reader.info().buffers_written) * 8192
+    );
+}

@@ -5,7 +5,7 @@
 //! Exit status: 0 written (or listed), 2 error (unknown scenario, file not writable).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use crate::etl::write::SessionConfig;
@@ -18,7 +18,7 @@ pub struct SimulateArgs {
     /// Scenario to run (see `--list`).
     #[arg(long, value_name = "NAME", requires = "output")]
     pub scenario: Option<String>,
-    /// ETL file to write.
+    /// ETL file to write (`-`: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// List the scenarios and exit.
@@ -64,15 +64,25 @@ pub fn run(args: &SimulateArgs) -> u8 {
         ..scenario::session_config(scenario.name)
     };
     // Open the output first: no point running a scenario whose trace cannot be written.
-    let file = match File::create(path) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("wsktrace: {}: {e}", path.display());
+    // `-` is stdout (the writer streams front to back, no seeking needed).
+    let sink: Box<dyn Write> = if path.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            eprintln!("wsktrace: -: refusing to write a binary ETL file to a terminal");
             return 2;
+        }
+        Box::new(stdout.lock())
+    } else {
+        match File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("wsktrace: {}: {e}", path.display());
+                return 2;
+            }
         }
     };
     let trace = scenario.run();
-    match scenario::write_etl(&trace, BufWriter::new(file), config) {
+    match scenario::write_etl(&trace, BufWriter::new(sink), config) {
         Ok((out, summary)) => {
             if let Err(e) = out.into_inner().map_err(|e| e.into_error()) {
                 eprintln!("wsktrace: {}: {e}", path.display());

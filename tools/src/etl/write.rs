@@ -33,9 +33,15 @@
 //! event's timestamp), so any reader maps a tick value to UTC and to time since boot.
 //!
 //! Memory is bounded by `processors × buffer_size`: a buffer is written out as soon as it is
-//! full. The counts only known at the end (buffers written, end time, events lost) are patched
-//! into the header buffer by [`EtlWriter::finish`], which is why the sink must also be
-//! [`Seek`] (a `File`, or a `Cursor<Vec<u8>>`), as Windows' own logger seeks back to its header.
+//! full. The header buffer comes first but holds counts only known at the end (buffers
+//! written, end time, events lost). Two ways to get them there:
+//!
+//! - a seekable sink (a `File`, a `Cursor<Vec<u8>>`): [`EtlWriter::new`] writes a placeholder
+//!   header and [`EtlWriter::finish`] seeks back to patch it, as Windows' own logger does;
+//! - any [`Write`] (a pipe, stdout): when the events can be produced twice, a dry run into
+//!   [`Discard`] gives the final counts ([`WriteSummary::plan`]), and
+//!   [`EtlWriter::with_plan`] then streams the real file front to back;
+//!   [`EtlWriter::finish_planned`] checks that the second run matched the plan.
 
 use std::io::{self, Seek, SeekFrom, Write};
 
@@ -85,6 +91,15 @@ pub enum WriteError {
         size: usize,
         /// The largest record this writer's buffers hold.
         max: usize,
+    },
+    /// A planned file ([`EtlWriter::with_plan`]) did not come out as planned: the events
+    /// written differ from those of the dry run.
+    #[error("the file differs from its plan: planned {planned:?}, written {written:?}")]
+    PlanMismatch {
+        /// What the dry run gave.
+        planned: Plan,
+        /// What this run gave.
+        written: Plan,
     },
     /// An event names a processor the session does not have.
     #[error("processor {processor} out of range (session has {processors})")]
@@ -246,6 +261,58 @@ pub struct WriteSummary {
     pub bytes: u64,
 }
 
+impl WriteSummary {
+    /// The counts the header needs, for [`EtlWriter::with_plan`].
+    pub fn plan(&self) -> Plan {
+        Plan {
+            buffers_written: self.buffers_written,
+            events_lost: self.events_lost,
+            end_qpc: self.end_qpc,
+        }
+    }
+}
+
+/// The logfile-header counts of a file, known before it is written (from a dry run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// `BuffersWritten`.
+    pub buffers_written: u32,
+    /// `EventsLost`.
+    pub events_lost: u32,
+    /// QPC end of the session (`EndTime`).
+    pub end_qpc: i64,
+}
+
+/// A sink that keeps nothing, only its position: for the dry run of a planned file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discard {
+    pos: u64,
+    len: u64,
+}
+
+impl Write for Discard {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pos += buf.len() as u64;
+        self.len = self.len.max(self.pos);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for Discard {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let base = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        };
+        self.pos = base.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        Ok(self.pos)
+    }
+}
+
 /// One per-CPU buffer being filled.
 struct OpenBuffer {
     data: Vec<u8>,
@@ -256,8 +323,12 @@ struct OpenBuffer {
 }
 
 /// Streaming ETL writer. See the module documentation for the layout.
-pub struct EtlWriter<W: Write + Seek> {
+pub struct EtlWriter<W: Write> {
     out: W,
+    /// The header counts, when they were given up front ([`EtlWriter::with_plan`]).
+    plan: Option<Plan>,
+    /// Bytes written to the sink.
+    written: u64,
     config: SessionConfig,
     /// Open buffer per processor (allocated on first use).
     open: Vec<Option<OpenBuffer>>,
@@ -276,9 +347,67 @@ impl<W: Write + Seek> EtlWriter<W> {
     pub fn new(mut out: W, config: SessionConfig) -> Result<Self, WriteError> {
         config.validate()?;
         let origin = out.stream_position()?;
+        EtlWriter::start(out, config, origin, None)
+    }
+
+    /// Flushes every open buffer, writes the final header buffer and returns the sink.
+    /// `end_qpc` is the session's stop time (raised to the last event's timestamp if earlier).
+    /// For a writer made by [`with_plan`](Self::with_plan) this is
+    /// [`finish_planned`](Self::finish_planned) (`end_qpc` is the plan's).
+    pub fn finish(mut self, end_qpc: i64) -> Result<(W, WriteSummary), WriteError> {
+        if self.plan.is_some() {
+            return self.finish_planned();
+        }
+        let end_qpc = self.flush_all(end_qpc)?;
+        let end = self.out.stream_position()?;
+        let header = self.header_buffer(self.counts(end_qpc))?;
+        self.out.seek(SeekFrom::Start(self.origin))?;
+        self.out.write_all(&header)?;
+        self.out.seek(SeekFrom::Start(end))?;
+        self.out.flush()?;
+        let summary = self.summary(end_qpc);
+        Ok((self.out, summary))
+    }
+}
+
+impl<W: Write> EtlWriter<W> {
+    /// Starts a file whose header counts are known (a dry run's [`WriteSummary::plan`]), on any
+    /// sink: the header buffer is written final, nothing is patched later.
+    pub fn with_plan(out: W, config: SessionConfig, plan: Plan) -> Result<Self, WriteError> {
+        config.validate()?;
+        EtlWriter::start(out, config, 0, Some(plan))
+    }
+
+    /// Flushes every open buffer of a planned file and returns the sink; fails with
+    /// [`WriteError::PlanMismatch`] when the file did not come out as planned (its header
+    /// would be wrong).
+    pub fn finish_planned(mut self) -> Result<(W, WriteSummary), WriteError> {
+        let planned = self
+            .plan
+            .ok_or(WriteError::Config("not a planned writer"))?;
+        let end_qpc = self.flush_all(planned.end_qpc)?;
+        self.out.flush()?;
+        let summary = self.summary(end_qpc);
+        if summary.plan() != planned {
+            return Err(WriteError::PlanMismatch {
+                planned,
+                written: summary.plan(),
+            });
+        }
+        Ok((self.out, summary))
+    }
+
+    fn start(
+        out: W,
+        config: SessionConfig,
+        origin: u64,
+        plan: Option<Plan>,
+    ) -> Result<Self, WriteError> {
         let mut writer = EtlWriter {
             open: (0..config.processors).map(|_| None).collect(),
             out,
+            plan,
+            written: 0,
             next_sequence: 1,
             buffers_written: 1,
             records: 2,
@@ -287,9 +416,30 @@ impl<W: Write + Seek> EtlWriter<W> {
             origin,
             config,
         };
-        let header = writer.header_buffer(writer.config.start_qpc)?;
+        let counts = plan.unwrap_or_else(|| writer.counts(writer.config.start_qpc));
+        let header = writer.header_buffer(counts)?;
         writer.out.write_all(&header)?;
+        writer.written += header.len() as u64;
         Ok(writer)
+    }
+
+    /// The header counts so far.
+    fn counts(&self, end_qpc: i64) -> Plan {
+        Plan {
+            buffers_written: self.buffers_written,
+            events_lost: self.events_lost,
+            end_qpc,
+        }
+    }
+
+    fn summary(&self, end_qpc: i64) -> WriteSummary {
+        WriteSummary {
+            buffers_written: self.buffers_written,
+            records: self.records,
+            events_lost: self.events_lost,
+            end_qpc,
+            bytes: self.written,
+        }
     }
 
     /// The session configuration.
@@ -373,9 +523,9 @@ impl<W: Write + Seek> EtlWriter<W> {
         Ok(())
     }
 
-    /// Flushes every open buffer, writes the final header buffer and returns the sink.
-    /// `end_qpc` is the session's stop time (raised to the last event's timestamp if earlier).
-    pub fn finish(mut self, end_qpc: i64) -> Result<(W, WriteSummary), WriteError> {
+    /// Flushes the open buffers; returns the session end (`end_qpc`, raised to the last
+    /// event's timestamp if earlier).
+    fn flush_all(&mut self, end_qpc: i64) -> Result<i64, WriteError> {
         let end_qpc = end_qpc.max(self.last_qpc);
         // Flush in the order the buffers were taken; the last one carries the flush marker.
         let mut pending: Vec<(usize, i64)> = self
@@ -394,20 +544,7 @@ impl<W: Write + Seek> EtlWriter<W> {
             let closing = buffer.filled + self.config.buffer_size as usize;
             self.flush(processor, buffer, end_qpc, closing)?;
         }
-        let end = self.out.stream_position()?;
-        let header = self.header_buffer(end_qpc)?;
-        self.out.seek(SeekFrom::Start(self.origin))?;
-        self.out.write_all(&header)?;
-        self.out.seek(SeekFrom::Start(end))?;
-        self.out.flush()?;
-        let summary = WriteSummary {
-            buffers_written: self.buffers_written,
-            records: self.records,
-            events_lost: self.events_lost,
-            end_qpc,
-            bytes: end - self.origin,
-        };
-        Ok((self.out, summary))
+        Ok(end_qpc)
     }
 
     fn check_processor(&self, processor: u16) -> Result<usize, WriteError> {
@@ -485,6 +622,7 @@ impl<W: Write + Seek> EtlWriter<W> {
         };
         buffer.data[..BUFFER_HEADER_SIZE].copy_from_slice(header.as_bytes());
         self.out.write_all(&buffer.data)?;
+        self.written += buffer.data.len() as u64;
         self.buffers_written = self
             .buffers_written
             .checked_add(1)
@@ -492,8 +630,8 @@ impl<W: Write + Seek> EtlWriter<W> {
         Ok(())
     }
 
-    /// The header buffer with the counts known so far.
-    fn header_buffer(&self, end_qpc: i64) -> Result<Vec<u8>, WriteError> {
+    /// The header buffer with these counts.
+    fn header_buffer(&self, counts: Plan) -> Result<Vec<u8>, WriteError> {
         let c = &self.config;
         let logger_name = utf16z(&c.logger_name);
         let log_file_name = utf16z(&c.log_file_name);
@@ -557,15 +695,15 @@ impl<W: Write + Seek> EtlWriter<W> {
                 sub_minor_version: 5,
                 provider_version: U32::new(c.os_version.2),
                 number_of_processors: U32::new(u32::from(c.processors)),
-                end_time: I64::new(c.qpc_to_filetime(end_qpc)),
+                end_time: I64::new(c.qpc_to_filetime(counts.end_qpc)),
                 // 15.625 ms, the default clock interrupt period.
                 timer_resolution: U32::new(156_250),
                 maximum_file_size: U32::new(0),
                 log_file_mode: U32::new(EVENT_TRACE_FILE_MODE_SEQUENTIAL),
-                buffers_written: U32::new(self.buffers_written),
+                buffers_written: U32::new(counts.buffers_written),
                 start_buffers: U32::new(1),
                 pointer_size: U32::new(8),
-                events_lost: U32::new(self.events_lost),
+                events_lost: U32::new(counts.events_lost),
                 cpu_speed_in_mhz: U32::new(c.cpu_speed_mhz),
             },
             // In files these hold HAL timer-source values, not pointers; Windows 10 writes 10

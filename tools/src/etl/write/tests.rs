@@ -438,6 +438,75 @@ fn reproduces_windows_manifest_buffers() {
     }
 }
 
+/// A sink that cannot seek.
+struct OnlyWrite(Vec<u8>);
+
+impl std::io::Write for OnlyWrite {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn planned_file_on_a_plain_write_sink_equals_the_patched_one() {
+    let config = SessionConfig {
+        buffer_size: 1024,
+        processors: 3,
+        ..SessionConfig::default()
+    };
+    let payload = [5u8; 200];
+    let emit = |w: &mut dyn FnMut(&Event<'_>)| {
+        for i in 0..20u16 {
+            w(&event(i % 3, 1000 + i64::from(i), &[], &payload));
+        }
+    };
+    // Patched (seekable sink).
+    let mut seekable = EtlWriter::new(Cursor::new(Vec::new()), config.clone()).unwrap();
+    emit(&mut |e| seekable.write_event(e).unwrap());
+    seekable.record_lost(1, 4).unwrap();
+    let (patched, summary) = seekable.finish(5000).unwrap();
+    // Dry run, then planned on a sink that cannot seek.
+    let mut dry = EtlWriter::new(Discard::default(), config.clone()).unwrap();
+    emit(&mut |e| dry.write_event(e).unwrap());
+    dry.record_lost(1, 4).unwrap();
+    let (discard, plan) = dry.finish(5000).unwrap();
+    assert_eq!(plan, summary);
+    assert_eq!(discard.len, summary.bytes);
+    let mut planned =
+        EtlWriter::with_plan(OnlyWrite(Vec::new()), config.clone(), plan.plan()).unwrap();
+    emit(&mut |e| planned.write_event(e).unwrap());
+    planned.record_lost(1, 4).unwrap();
+    let (out, planned_summary) = planned.finish_planned().unwrap();
+    assert_eq!(planned_summary, summary);
+    assert_eq!(out.0, patched.into_inner(), "same bytes either way");
+
+    // A second run that differs from its plan is refused (its header would lie).
+    let mut short = EtlWriter::with_plan(OnlyWrite(Vec::new()), config, plan.plan()).unwrap();
+    short.write_event(&event(0, 1000, &[], &payload)).unwrap();
+    assert!(matches!(
+        short.finish_planned(),
+        Err(WriteError::PlanMismatch { planned, written })
+            if planned == plan.plan() && written.buffers_written == 2 && written.events_lost == 0
+    ));
+}
+
+#[test]
+fn discard_tracks_position_and_length() {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut d = Discard::default();
+    d.write_all(&[0; 10]).unwrap();
+    assert_eq!(d.seek(SeekFrom::Start(2)).unwrap(), 2);
+    d.write_all(&[0; 3]).unwrap();
+    assert_eq!(d.stream_position().unwrap(), 5);
+    assert_eq!(d.seek(SeekFrom::End(-1)).unwrap(), 9);
+    assert_eq!(d.seek(SeekFrom::Current(-9)).unwrap(), 0);
+    assert!(d.seek(SeekFrom::Current(-1)).is_err());
+}
+
 mod round_trip {
     //! Whatever the writer is given comes back from the ETL reader unchanged.
 
