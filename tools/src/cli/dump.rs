@@ -30,12 +30,17 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+use crate::etl::format::BUFFER_HEADER_SIZE;
 use crate::etl::format::{
     Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
 };
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::merge::{default_window, SortedRecords};
-use crate::etl::names::{metadata_provider_name, record_provider, record_provider_bytes};
+use crate::etl::names::{
+    classic_name, kernel_provider, metadata_provider_name, record_provider, record_provider_bytes,
+    traits_name_bytes,
+};
+use crate::etl::record::{peek_provider, ProviderPeek, Records};
 use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
 use crate::tracelogging::{self, PointerSize, SchemaCache};
 
@@ -135,6 +140,17 @@ impl ProviderCounts {
     }
 
     fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
+        if self.entries.len() <= 16 {
+            if let Some(i) = self
+                .entries
+                .iter()
+                .position(|e| e.0 == guid && e.1.as_deref() == name)
+            {
+                self.entries[i].3 += 1;
+                self.last = i;
+                return;
+            }
+        }
         let idx = self.by_guid.entry(guid).or_default();
         if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
             self.entries[i].3 += 1;
@@ -300,7 +316,39 @@ pub fn summarize(
         if s.first_buffer_size == 0 {
             s.first_buffer_size = b.disk_size;
         }
-        for r in b.records() {
+        // Fast path for the common kinds; anything else (and any error) goes through the
+        // full record parser, one record at a time.
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        while pos < data.len() {
+            if let Some((adv, peek)) = peek_provider(data, pos) {
+                pos += adv;
+                let (g, n): (Guid, Option<&[u8]>) = match peek {
+                    ProviderPeek::Event { guid, traits } => {
+                        (guid, traits.and_then(traits_name_bytes))
+                    }
+                    ProviderPeek::Kernel { hook_id } => {
+                        let (g, n) = kernel_provider(hook_id);
+                        (g, n.map(str::as_bytes))
+                    }
+                    ProviderPeek::Classic { guid } => {
+                        (guid, classic_name(&guid).map(str::as_bytes))
+                    }
+                };
+                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
+                    s.events += 1;
+                    s.providers.add_bytes(g, n);
+                }
+                continue;
+            }
+            let mut one = Records::new(data, pos, b.offset);
+            let r = one.next();
+            pos = if one.position() > pos {
+                one.position()
+            } else {
+                data.len()
+            };
+            let Some(r) = r else { break };
             match r {
                 Ok(rec) => {
                     if let Record::Classic(c) = &rec {

@@ -23,7 +23,7 @@ use super::xpress;
 /// Largest buffer the reader accepts (Windows allows at most 1 MiB; 16 MiB leaves room).
 pub const MAX_BUFFER_SIZE: u32 = 16 << 20;
 /// Memory for a buffer grows by at most this much beyond the bytes actually read.
-const GROW_STEP: usize = 1 << 20;
+const GROW_STEP: usize = 64 << 10;
 /// How far the reader scans for the next buffer header after a corrupt compressed buffer.
 pub const MAX_RESYNC_SCAN: usize = 16 << 20;
 

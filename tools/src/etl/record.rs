@@ -817,3 +817,101 @@ impl Iterator for RecordHeaders<'_> {
         }
     }
 }
+
+/// What a provider count needs of a record, read without building a [`Record`].
+#[derive(Clone, Copy, Debug)]
+pub enum ProviderPeek<'a> {
+    /// An `EVENT_HEADER` record: provider GUID and the provider-traits item, if any.
+    Event {
+        guid: Guid,
+        traits: Option<&'a [u8]>,
+    },
+    /// A kernel record (system, compact, perfinfo): its hook id.
+    Kernel { hook_id: u16 },
+    /// A classic record that is not a KernelTraceControl `MetaData` record: its GUID.
+    Classic { guid: Guid },
+}
+
+/// The provider of the record at `data[pos..]` and the bytes to advance, for the common
+/// well-formed kinds, checked exactly as [`Records`] checks them (sizes, extended items).
+/// `None` for anything else (messages, instance headers, `MetaData` records, unknown kinds,
+/// any error): parse those with [`Records`]. This is the fast path of `dump --summary`.
+#[inline]
+pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>)> {
+    let rest = data.get(pos..)?;
+    let h = rest.get(..8)?;
+    if h[3] & TRACE_HEADER_MARKER != TRACE_HEADER_MARKER {
+        return None;
+    }
+    let adv = |size: usize| size.div_ceil(RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
+    let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]) as usize;
+    match h[2] {
+        TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
+            let size = u16_at(0);
+            if size < 80 || size > rest.len() {
+                return None;
+            }
+            let rec = &rest[..size];
+            let guid = Guid::read_from_bytes(&rec[24..40]).ok()?;
+            let flags = u16_at(4) as u16;
+            let mut traits = None;
+            if flags & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
+                // Same checks as `extended_area_len`.
+                let ext = &rec[80..];
+                let mut p = 0usize;
+                loop {
+                    let item = ext.get(p..p + 8)?;
+                    let isize = u16::from_le_bytes([item[0], item[1]]) as usize;
+                    let ext_type = u16::from_le_bytes([item[2], item[3]]);
+                    let linkage = u16::from_le_bytes([item[4], item[5]]);
+                    let dsize = u16::from_le_bytes([item[6], item[7]]) as usize;
+                    if isize < 8 || 8 + dsize > isize || isize > ext.len() - p {
+                        return None;
+                    }
+                    if ext_type == EVENT_HEADER_EXT_TYPE_PROV_TRAITS && traits.is_none() {
+                        traits = Some(&ext[p + 8..p + 8 + dsize]);
+                    }
+                    p += isize;
+                    if linkage & 1 == 0 {
+                        break;
+                    }
+                }
+            }
+            Some((adv(size), ProviderPeek::Event { guid, traits }))
+        }
+        TRACE_HEADER_TYPE_SYSTEM32
+        | TRACE_HEADER_TYPE_SYSTEM64
+        | TRACE_HEADER_TYPE_COMPACT32
+        | TRACE_HEADER_TYPE_COMPACT64
+        | TRACE_HEADER_TYPE_PERFINFO32
+        | TRACE_HEADER_TYPE_PERFINFO64 => {
+            let size = u16_at(4);
+            let header = match h[2] {
+                TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => 32,
+                TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => 24,
+                _ => 16,
+            };
+            if size < header || size > rest.len() {
+                return None;
+            }
+            Some((
+                adv(size),
+                ProviderPeek::Kernel {
+                    hook_id: u16_at(6) as u16,
+                },
+            ))
+        }
+        TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
+            let size = u16_at(0);
+            if size < 48 || size > rest.len() {
+                return None;
+            }
+            let guid = Guid::read_from_bytes(&rest[24..40]).ok()?;
+            if guid == crate::etl::names::KTC_METADATA {
+                return None;
+            }
+            Some((adv(size), ProviderPeek::Classic { guid }))
+        }
+        _ => None,
+    }
+}

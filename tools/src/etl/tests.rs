@@ -780,3 +780,51 @@ fn metadata_event_names_a_provider() {
     };
     assert_eq!(super::names::metadata_provider_name(&c), None);
 }
+
+#[test]
+fn provider_peek_agrees_with_full_parse() {
+    use super::names::{classic_name, kernel_provider, record_provider, traits_name};
+    use super::record::{peek_provider, ProviderPeek, Records};
+    let traits = ext_item(EVENT_HEADER_EXT_TYPE_PROV_TRAITS, b"\x07\x00Prov\x00", true);
+    let meta = ext_item(
+        EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
+        b"\x05\x00\x00Ev\x00",
+        false,
+    );
+    let mut overlap = ext_item(EVENT_HEADER_EXT_TYPE_TS_ID, &3u32.to_le_bytes(), false);
+    overlap[6..8].copy_from_slice(&20u16.to_le_bytes());
+    let records = vec![
+        event(TRACE_HEADER_TYPE_EVENT_HEADER64, 1, &[traits, meta], b"x"),
+        event(TRACE_HEADER_TYPE_EVENT_HEADER32, 2, &[], b""),
+        event(TRACE_HEADER_TYPE_EVENT_HEADER64, 3, &[overlap], b""),
+        system(TRACE_HEADER_TYPE_SYSTEM64, 0x030a, 4, b""),
+        system(TRACE_HEADER_TYPE_PERFINFO64, 0x0f2e, 5, b"p"),
+        classic(TRACE_HEADER_TYPE_FULL_HEADER64, 6, b"c"),
+        message(7),
+    ];
+    let data = buffer(BUF, &records, 0, 0);
+    let filled = u32::from_le_bytes(data[0x30..0x34].try_into().unwrap()) as usize;
+    let data = &data[..filled];
+    let mut pos = BUFFER_HEADER_SIZE;
+    let mut peeked = 0;
+    while pos < data.len() {
+        let mut one = Records::new(data, pos, 0);
+        let full = one.next().expect("record");
+        match peek_provider(data, pos) {
+            Some((adv, peek)) => {
+                peeked += 1;
+                let rec = full.expect("peek only takes good records");
+                let (g, n) = match peek {
+                    ProviderPeek::Event { guid, traits } => (guid, traits.and_then(traits_name)),
+                    ProviderPeek::Kernel { hook_id } => kernel_provider(hook_id),
+                    ProviderPeek::Classic { guid } => (guid, classic_name(&guid)),
+                };
+                assert_eq!((g, n), record_provider(&rec));
+                assert_eq!(pos + adv, one.position());
+            }
+            None => assert!(full.is_err() || matches!(full, Ok(Record::Message(_)))),
+        }
+        pos = one.position();
+    }
+    assert_eq!(peeked, 5);
+}
