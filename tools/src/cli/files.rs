@@ -167,6 +167,7 @@ pub fn analyse(path: &Path, sel: &Selection, on_error: &mut dyn FnMut(&str)) -> 
         Ok(o) => FileResult {
             path: shown,
             result: Ok(FileAnalysis {
+                timelines_skipped: sink.timeline.as_ref().map_or(0, |t| t.skipped),
                 trace: o.trace,
                 records: o.records,
                 events: o.events,

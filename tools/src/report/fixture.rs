@@ -26,6 +26,7 @@ fn analyse(seq: &Seq, ctx: TraceContext, records: u64) -> FileAnalysis {
         latency: Some(all.latency.report()),
         boot: Some(all.boot.report()),
         timelines: all.timeline.timelines().to_vec(),
+        timelines_skipped: all.timeline.skipped,
     }
 }
 

@@ -13,7 +13,7 @@ use super::{escape_xml as esc, provider_text, CheckSummary, FileResult};
 use crate::analysis::balance::Severity;
 use crate::analysis::boot::FleetSummary;
 use crate::analysis::stats::{fmt_ns, fmt_ts, Bucket, Histogram, EDGES_NS};
-use crate::analysis::timeline::{RegistrationTimeline, SpanKind};
+use crate::analysis::timeline::{RegistrationTimeline, SpanKind, TimelineCollector};
 
 const CSS: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2330;background:#fbfbfd}
@@ -161,6 +161,14 @@ pub fn report(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> 
         let _ = writeln!(h, "<h3 class=\"mono\">{}</h3>", esc(&f.path));
         for t in &a.timelines {
             timeline_svg(&mut h, t);
+        }
+        if a.timelines_skipped > 0 {
+            let _ = writeln!(
+                h,
+                "<p class=\"muted\">{} more registration(s) not drawn (the first {} are).</p>",
+                a.timelines_skipped,
+                TimelineCollector::MAX_REGISTRATIONS
+            );
         }
     }
     h.push_str("</section>\n");

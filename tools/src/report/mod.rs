@@ -18,6 +18,10 @@ use crate::analysis::latency::LatencyReport;
 use crate::analysis::timeline::RegistrationTimeline;
 use crate::analysis::TraceContext;
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// What the analyses found in one readable file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FileAnalysis {
@@ -45,6 +49,9 @@ pub struct FileAnalysis {
     /// Timelines (`report`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timelines: Vec<RegistrationTimeline>,
+    /// Registrations beyond the timeline limit (not drawn).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub timelines_skipped: u64,
 }
 
 /// One input file: its analysis, or why it could not be read.
