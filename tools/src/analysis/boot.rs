@@ -100,7 +100,7 @@ impl BootAnalyzer {
     }
 
     fn rel(&self, ts: u64) -> u64 {
-        ts + self.since_boot.unwrap_or(0)
+        ts.saturating_add(self.since_boot.unwrap_or(0))
     }
 }
 
@@ -189,7 +189,7 @@ impl EventSink for BootAnalyzer {
                 .rev()
                 .find(|p| p.0 == ev.driver && p.2 == start)
             {
-                p.3 = Some(ev.ts_ns - start);
+                p.3 = Some(ev.ts_ns.saturating_sub(start));
             }
         }
     }
@@ -197,17 +197,17 @@ impl EventSink for BootAnalyzer {
     fn finish(&mut self, _end_ns: u64) {
         let mut clients = Vec::new();
         for e in &self.entries {
-            let blocked_total: u64 = e.blocked.iter().map(|(a, b)| b - a).sum();
+            let blocked_total = sat_sum(e.blocked.iter().map(|(a, b)| b - a));
             let mut delayed = Vec::new();
             for (driver, tid, start, duration) in &self.pnp {
                 if *tid != e.tid || *start < e.start || is_same_driver(driver, &e.client) {
                     continue;
                 }
-                let delay: u64 = e
-                    .blocked
-                    .iter()
-                    .map(|&(a, b)| b.min(*start).saturating_sub(a))
-                    .sum();
+                let delay = sat_sum(
+                    e.blocked
+                        .iter()
+                        .map(|&(a, b)| b.min(*start).saturating_sub(a)),
+                );
                 if delay > 0 {
                     delayed.push(DelayedDriver {
                         driver: driver.clone(),
@@ -222,10 +222,10 @@ impl EventSink for BootAnalyzer {
                 relative_to_boot: self.since_boot.is_some(),
                 driver_entry_start_ns: self.rel(e.start),
                 driver_entry_tid: e.tid,
-                driver_entry_duration_ns: e.duration.or(e.stop.map(|s| s - e.start)),
+                driver_entry_duration_ns: e.duration.or(e.stop.map(|s| s.saturating_sub(e.start))),
                 blocked_in_capture_ns: blocked_total,
                 wsk_ready_ns: e.wsk_ready.map(|t| self.rel(t)),
-                total_delay_ns: delayed.iter().map(|d| d.delay_ns).sum(),
+                total_delay_ns: sat_sum(delayed.iter().map(|d| d.delay_ns)),
                 delayed_drivers: delayed,
             });
         }
@@ -235,6 +235,11 @@ impl EventSink for BootAnalyzer {
             pnp_driver_inits: self.pnp.len() as u64,
         });
     }
+}
+
+/// A sum that stops at `u64::MAX` (durations come from the file).
+fn sat_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
 }
 
 /// `\Driver\wskclient` names the driver whose client is `wskclient`.

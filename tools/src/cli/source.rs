@@ -330,7 +330,7 @@ pub fn read_file<S: EventSink>(
     let clock = info.clock();
     let trace = TraceContext {
         start_since_boot_ns: (info.boot_time > 0 && info.start_time >= info.boot_time)
-            .then(|| (info.start_time - info.boot_time) as u64 * 100),
+            .then(|| ((info.start_time - info.boot_time) as u64).saturating_mul(100)),
         start_utc: (info.start_time > 0).then(|| filetime_to_rfc3339(info.start_time)),
         events_lost: u64::from(info.events_lost),
         buffers_lost: u64::from(info.buffers_lost),
@@ -503,7 +503,7 @@ pub fn read_file<S: EventSink>(
     out.pnp = ord.pnp;
     out.out_of_order = ord.out_of_order;
     let header_end = (info.end_time > info.start_time && info.start_time > 0)
-        .then(|| (info.end_time - info.start_time) as u64 * 100);
+        .then(|| ((info.end_time - info.start_time) as u64).saturating_mul(100));
     let end_ns = header_end.unwrap_or(0).max(max_ts);
     ord.sink.finish(end_ns);
     Ok(out)
@@ -845,6 +845,52 @@ mod tests {
                 .collect::<Vec<_>>(),
             [(Rule::ReleaseWithoutCapture, Severity::Inconclusive)]
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Corrupted copies of a real trace (bytes overwritten anywhere, files cut short): an
+    /// error or a result, never a panic, in every analysis.
+    #[test]
+    fn corrupted_files_never_panic() {
+        let seq = sample();
+        let dir = temp_dir("source-corrupt");
+        let path = dir.join("t.etl");
+        let config = SessionConfig {
+            buffer_size: 1024,
+            processors: 4,
+            ..Default::default()
+        };
+        write(&seq, &path, config, None);
+        let good = std::fs::read(&path).unwrap();
+        let bad = dir.join("bad.etl");
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..400 {
+            let mut bytes = good.clone();
+            if round % 10 == 9 {
+                bytes.truncate((next() % good.len() as u64) as usize);
+            } else {
+                for _ in 0..1 + next() % 8 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    let v = match next() % 4 {
+                        0 => 0,
+                        1 => 0xFF,
+                        _ => next() as u8,
+                    };
+                    bytes[at] = v;
+                }
+            }
+            std::fs::write(&bad, &bytes).unwrap();
+            let mut a = all();
+            if read_file(&bad, &mut a, &mut |_| {}).is_ok() {
+                let _ = (a.balance.report(), a.latency.report(), a.boot.report());
+            }
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
