@@ -463,6 +463,8 @@ pub struct BalanceChecker {
     nointerface_seen: bool,
     /// The client of the DriverEntry running on each thread.
     driver_entry: IdMap<Arc<str>>,
+    /// Every client name a DriverEntry gave.
+    clients_seen: Vec<Arc<str>>,
     /// The client whose DriverEntry started last.
     last_client: Option<Arc<str>>,
     clients: Vec<ClientVerdict>,
@@ -948,7 +950,12 @@ impl BalanceChecker {
 
     fn on_unload(&mut self, ev: &TraceEvent) {
         // The unloading driver is the client of the last DriverEntry (one provider instance
-        // per driver): every open registration of that client ends here.
+        // per driver): every open registration of that client ends here. The event does not
+        // name its driver: with several clients in the trace it is not attributed at all
+        // (their registrations stay open, so inconclusive, rather than wrongly ended).
+        if self.clients_seen.len() > 1 {
+            return;
+        }
         let client = self.last_client.clone();
         let ids: Vec<u32> = self
             .open
@@ -1035,6 +1042,9 @@ impl EventSink for BalanceChecker {
             WskEvent::DriverEntryStart { client_name } => {
                 let name: Arc<str> = Arc::from(client_name.as_str());
                 self.driver_entry.insert(ev.tid, name.clone());
+                if !self.clients_seen.contains(&name) {
+                    self.clients_seen.push(name.clone());
+                }
                 self.last_client = Some(name);
             }
             WskEvent::DriverEntryStop { .. } => {
@@ -1503,6 +1513,23 @@ mod tests {
         let r = c.into_report();
         assert_eq!(r.counts.ok, 10_000);
         assert!(r.registrations.is_empty());
+    }
+
+    #[test]
+    fn unload_is_not_attributed_when_two_clients_share_the_trace() {
+        let mut s = Seq::new();
+        s.driver_entry(10, "a")
+            .register(10, 1)
+            .driver_entry_stop(10, "a", 1000);
+        s.driver_entry(20, "b")
+            .register(20, 2)
+            .driver_entry_stop(20, "b", 1000);
+        s.dereg_start(10, 1, 0).dereg_stop(10, 1).unload(10);
+        let r = check(&s);
+        // "b" did not unload: no warning for it, just an open registration at trace end.
+        assert_eq!(rules(&r), vec![]);
+        assert_eq!((r.counts.ok, r.counts.inconclusive), (1, 1));
+        assert_eq!(r.clients.len(), 2);
     }
 
     #[test]
