@@ -731,6 +731,11 @@ impl<'a> RecordHeaders<'a> {
             base,
         }
     }
+
+    /// Byte offset (relative to the buffer) of the next record.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
 }
 
 impl Iterator for RecordHeaders<'_> {
