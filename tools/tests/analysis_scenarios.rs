@@ -5,10 +5,12 @@
 //! figures match the delays the scenarios configure. Then the `wsktrace` binary itself: exit
 //! codes, JUnit, and the corpus files (no events of ours).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
+use wsktrace_driver::schema::WskEvent;
 use wsktrace_tools::analysis::balance::{BalanceConfig, Rule, Severity, Verdict};
 use wsktrace_tools::analysis::latency::LatencyConfig;
 use wsktrace_tools::cli::files::{analyse, Selection};
@@ -30,24 +32,44 @@ fn dir() -> &'static Path {
     })
 }
 
-/// Runs a scenario once per test process and writes its ETL file.
-fn trace(name: &str) -> PathBuf {
-    let path = dir().join(format!("{name}.etl"));
-    if !path.exists() {
-        let s = scenario::find(name).unwrap_or_else(|| panic!("no scenario {name}"));
-        let t = s.run();
-        // Tests run in parallel: each writes its own temporary file, the rename is atomic.
-        let tmp = dir().join(format!("{name}.{:?}.tmp", std::thread::current().id()));
-        let f = std::fs::File::create(&tmp).unwrap();
-        scenario::write_etl(
-            &t,
-            std::io::BufWriter::new(f),
-            scenario::session_config(name),
-        )
-        .unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
+/// Runs each scenario once per test process (under a lock: the traces and the files they
+/// were written to must stay paired) and writes its ETL file.
+fn run_once(name: &str) -> (PathBuf, scenario::SimTrace) {
+    static RUNS: Mutex<Option<HashMap<String, (PathBuf, scenario::SimTrace)>>> = Mutex::new(None);
+    let mut runs = RUNS.lock().unwrap_or_else(|e| e.into_inner());
+    let runs = runs.get_or_insert_with(HashMap::new);
+    if let Some(r) = runs.get(name) {
+        return r.clone();
     }
-    path
+    let s = scenario::find(name).unwrap_or_else(|| panic!("no scenario {name}"));
+    let t = s.run();
+    let path = dir().join(format!("{name}.etl"));
+    let f = std::fs::File::create(&path).unwrap();
+    scenario::write_etl(
+        &t,
+        std::io::BufWriter::new(f),
+        scenario::session_config(name),
+    )
+    .unwrap();
+    runs.insert(name.to_string(), (path.clone(), t.clone()));
+    (path, t)
+}
+
+fn trace(name: &str) -> PathBuf {
+    run_once(name).0
+}
+
+/// The `WaitNs` of the first capture Stop in a scenario's recorded events.
+fn recorded_wait(name: &str) -> u64 {
+    run_once(name)
+        .1
+        .records
+        .iter()
+        .find_map(|r| match r.event {
+            WskEvent::CaptureProviderNpiStop { wait_ns, .. } => Some(wait_ns),
+            _ => None,
+        })
+        .expect("a capture stop")
 }
 
 fn analysed(name: &str) -> FileAnalysis {
@@ -164,6 +186,8 @@ fn latency_matches_the_configured_delays() {
         assert_eq!(g.calling_context, context, "{name}");
         assert_eq!(g.wait.count, 1, "{name}");
         let wait = g.wait.max;
+        // Exactly what the driver recorded; the configured delay within scheduling slack.
+        assert_eq!(wait, recorded_wait(name), "{name}");
         let want = configured_ms * MS;
         assert!(
             wait + 5 * MS >= want && wait <= want + SCHED_SLACK_NS,
@@ -202,6 +226,7 @@ fn boot_impact_matches_the_configured_delays() {
     // DriverEntry ran when the scenario loaded the driver (within the first event's cost).
     assert!(c.driver_entry_start_ns.abs_diff(scenario::LOAD_AT_NS) <= MS);
     let blocked = c.blocked_in_capture_ns;
+    assert_eq!(blocked, recorded_wait("boot-driver-entry"));
     assert!(
         blocked + 5 * MS >= ready && blocked <= ready + SCHED_SLACK_NS,
         "blocked {blocked}"
@@ -210,6 +235,30 @@ fn boot_impact_matches_the_configured_delays() {
     assert!(
         wsk_ready >= ready && wsk_ready <= ready + SCHED_SLACK_NS,
         "ready {wsk_ready}"
+    );
+    // Against the recorded events, within the trace clock's resolution (10 MHz QPC: 100 ns).
+    let records = run_once("boot-driver-entry").1.records;
+    let at = |f: &dyn Fn(&WskEvent) -> bool| {
+        records
+            .iter()
+            .find(|r| f(&r.event))
+            .expect("recorded")
+            .timestamp_ns
+    };
+    let entry = at(&|e| matches!(e, WskEvent::DriverEntryStart { .. }));
+    let first_ok = at(
+        &|e| matches!(e, WskEvent::CaptureProviderNpiStop { status, .. } if status.is_success()),
+    );
+    assert!(
+        c.driver_entry_start_ns
+            .abs_diff(scenario::LOAD_AT_NS + entry)
+            <= 100
+    );
+    assert!(
+        c.wsk_ready_ns
+            .unwrap()
+            .abs_diff(scenario::LOAD_AT_NS + first_ok)
+            <= 100
     );
     assert!(c.driver_entry_duration_ns.unwrap() >= blocked);
     // Exactly the drivers after ours, each delayed by our whole blocked time.
