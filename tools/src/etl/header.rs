@@ -249,9 +249,24 @@ impl Clock {
         if self.system_time {
             return raw;
         }
-        let delta = raw as i128 - self.ref_raw as i128;
-        let ft = self.ref_filetime as i128 + delta * 10_000_000 / self.freq as i128;
-        ft.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        let delta = raw.wrapping_sub(self.ref_raw);
+        if self.freq == 10_000_000 {
+            if let Some(ft) = self.ref_filetime.checked_add(delta) {
+                return ft;
+            }
+        }
+        // i64 arithmetic when it cannot overflow (the common case), i128 otherwise: a 128-bit
+        // division costs tens of nanoseconds per record.
+        match delta.checked_mul(10_000_000) {
+            Some(scaled) if raw.checked_sub(self.ref_raw).is_some() => {
+                self.ref_filetime.saturating_add(scaled / self.freq)
+            }
+            _ => {
+                let delta = raw as i128 - self.ref_raw as i128;
+                let ft = self.ref_filetime as i128 + delta * 10_000_000 / self.freq as i128;
+                ft.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+            }
+        }
     }
 
     /// Nanoseconds since the trace start.
@@ -262,8 +277,17 @@ impl Clock {
                 .saturating_mul(100)
                 .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
         }
-        let delta = raw as i128 - self.ref_raw as i128;
-        (delta * 1_000_000_000 / self.freq as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        match raw
+            .checked_sub(self.ref_raw)
+            .and_then(|d| d.checked_mul(1_000_000_000))
+        {
+            Some(scaled) => scaled / self.freq,
+            None => {
+                let delta = raw as i128 - self.ref_raw as i128;
+                (delta * 1_000_000_000 / self.freq as i128)
+                    .clamp(i64::MIN as i128, i64::MAX as i128) as i64
+            }
+        }
     }
 
     /// Nanoseconds since boot.

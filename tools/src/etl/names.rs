@@ -266,6 +266,7 @@ pub fn kernel_provider(hook_id: u16) -> (Guid, Option<&'static str>) {
 
 /// The provider name in a provider-traits item (12): a u16 size, then a NUL-terminated UTF-8
 /// name.
+#[inline]
 pub fn traits_name(item: &[u8]) -> Option<&str> {
     let rest = item.get(2..)?;
     let end = rest.iter().position(|&b| b == 0)?;
@@ -308,6 +309,7 @@ pub fn record_provider_bytes<'a>(rec: &Record<'a>) -> (Guid, Option<&'a [u8]>) {
 
 /// The provider of a record: its GUID and the name the file gives it (TraceLogging provider
 /// traits, or the kernel group / class tables of this module), else `None`.
+#[inline]
 pub fn record_provider<'a>(rec: &Record<'a>) -> (Guid, Option<&'a str>) {
     match rec {
         Record::Event(e) => {

@@ -116,6 +116,7 @@ impl<'a> EventRecord<'a> {
     }
 
     /// The first extended item of a type, if any.
+    #[inline]
     pub fn extended_item(&self, ext_type: u16) -> Option<ExtendedItem<'a>> {
         self.extended_items().find(|i| i.ext_type == ext_type)
     }
@@ -157,6 +158,7 @@ pub enum ExtendedData<'a> {
 
 impl<'a> ExtendedItem<'a> {
     /// Decodes the item by type.
+    #[inline]
     pub fn decode(&self) -> ExtendedData<'a> {
         let d = self.data;
         match self.ext_type {
@@ -206,6 +208,7 @@ pub struct ExtendedItems<'a> {
 
 impl<'a> Iterator for ExtendedItems<'a> {
     type Item = ExtendedItem<'a>;
+    #[inline]
     fn next(&mut self) -> Option<ExtendedItem<'a>> {
         let (item, _) =
             EventHeaderExtendedItem::ref_from_prefix(self.data.get(self.pos..)?).ok()?;
