@@ -103,3 +103,48 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
         ExitStatus::Success
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<CheckArgs, clap::Error> {
+        T::try_parse_from(std::iter::once("check").chain(args.iter().copied())).map(|t| t.args)
+    }
+
+    #[test]
+    fn flags() {
+        let a = parse(&["a.etl", "dir"]).unwrap();
+        assert_eq!(a.files, [PathBuf::from("a.etl"), PathBuf::from("dir")]);
+        assert_eq!(a.long_wait_ms, 1000);
+        assert!(!a.json && !a.require_events && !a.fail_on_inconclusive && !a.verbose);
+        let a = parse(&[
+            "--json",
+            "--junit",
+            "j.xml",
+            "--sarif=s.sarif",
+            "--long-wait-ms",
+            "250",
+            "--require-events",
+            "--fail-on-inconclusive",
+            "-v",
+            "x.etl",
+        ])
+        .unwrap();
+        assert!(a.json && a.require_events && a.fail_on_inconclusive && a.verbose);
+        assert_eq!(a.junit.as_deref(), Some(std::path::Path::new("j.xml")));
+        assert_eq!(a.sarif.as_deref(), Some(std::path::Path::new("s.sarif")));
+        assert_eq!(a.long_wait_ms, 250);
+        // A file is required; the threshold is a u32 of milliseconds.
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--long-wait-ms", "4294967296", "x.etl"]).is_err());
+        assert!(parse(&["--long-wait-ms", "-1", "x.etl"]).is_err());
+    }
+}
