@@ -249,19 +249,20 @@ impl Clock {
         if self.system_time {
             return raw;
         }
-        let delta = raw.wrapping_sub(self.ref_raw);
-        if self.freq == 10_000_000 {
-            if let Some(ft) = self.ref_filetime.checked_add(delta) {
-                return ft;
-            }
-        }
         // i64 arithmetic when it cannot overflow (the common case), i128 otherwise: a 128-bit
         // division costs tens of nanoseconds per record.
-        match delta.checked_mul(10_000_000) {
-            Some(scaled) if raw.checked_sub(self.ref_raw).is_some() => {
-                self.ref_filetime.saturating_add(scaled / self.freq)
+        let fast = raw.checked_sub(self.ref_raw).and_then(|delta| {
+            if self.freq == 10_000_000 {
+                self.ref_filetime.checked_add(delta)
+            } else {
+                delta
+                    .checked_mul(10_000_000)
+                    .and_then(|scaled| self.ref_filetime.checked_add(scaled / self.freq))
             }
-            _ => {
+        });
+        match fast {
+            Some(ft) => ft,
+            None => {
                 let delta = raw as i128 - self.ref_raw as i128;
                 let ft = self.ref_filetime as i128 + delta * 10_000_000 / self.freq as i128;
                 ft.clamp(i64::MIN as i128, i64::MAX as i128) as i64

@@ -828,3 +828,34 @@ fn provider_peek_agrees_with_full_parse() {
     }
     assert_eq!(peeked, 5);
 }
+
+#[test]
+fn clock_extremes_do_not_overflow() {
+    let img = buffer(BUF, &[logfile_header(8, 1, CLOCK_TYPE_QPC)], 0, 0);
+    let clock = EtlReader::new(&img[..]).expect("header").info().clock();
+    for raw in [i64::MIN, i64::MIN + 1, -1, 0, 1_000, i64::MAX - 1, i64::MAX] {
+        let _ = clock.filetime(raw);
+        let _ = clock.since_start_ns(raw);
+        let _ = clock.since_boot_ns(raw);
+    }
+    assert_eq!(clock.filetime(i64::MAX), i64::MAX);
+    // Past the i64 range of delta × 10⁷ the 128-bit path gives the same line.
+    let far = 1_000 + 2_000_000_000_000i64;
+    assert_eq!(
+        clock.filetime(far),
+        132_000_000_000_000_000 + 2_000_000_000_000
+    );
+    assert_eq!(clock.since_start_ns(far), 200_000_000_000_000);
+}
+
+#[test]
+fn clock_wrapping_deltas_saturate() {
+    // A header timestamp near i64::MAX and a record timestamp near i64::MIN: the true delta
+    // is below i64::MIN, so the result saturates low instead of wrapping.
+    let mut rec = logfile_header(8, 1, CLOCK_TYPE_QPC);
+    rec[16..24].copy_from_slice(&(i64::MAX - 1).to_le_bytes());
+    let img = buffer(BUF, &[rec], 0, 0);
+    let clock = EtlReader::new(&img[..]).expect("header").info().clock();
+    assert!(clock.filetime(i64::MIN) < 0);
+    assert!(clock.since_start_ns(i64::MIN) < 0);
+}
