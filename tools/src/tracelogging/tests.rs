@@ -790,3 +790,75 @@ fn r_fuzz_trailing_bytes_budget() {
         assert_eq!(decode(&schema, &out, ptr).unwrap(), ev);
     }
 }
+
+/// A real event, byte for byte: the first `PrimitiveTypesTest` event of
+/// `microsoft__perfview/primitive-types.etl` (item 11, item 12, user data), as Windows wrote it.
+#[test]
+#[rustfmt::skip]
+fn real_event_primitive_types() {
+    let meta: &[u8] = &[
+        0xB6, 0x00,                         // size = 182
+        0x00,                               // event tags: none
+        b'P', b'r', b'i', b'm', b'i', b't', b'i', b'v', b'e', // "PrimitiveTypesTest"
+        b'T', b'y', b'p', b'e', b's', b'T', b'e', b's', b't', 0,
+        b's', b't', b'r', b'i', b'n', b'g', b'_', b't', b'y', b'p', b'e', 0,
+        0x02,                               // string_type: CStr8
+        b'b', b'o', b'o', b'l', b'e', b'a', b'n', b'_', b't', b'y', b'p', b'e', 0,
+        0x84, 0x03,                         // boolean_type: U8 | chain, Boolean
+        b'c', b'h', b'a', b'r', b'_', b't', b'y', b'p', b'e', 0,
+        0x84, 0x02,                         // char_type: U8 | chain, String
+        b'i', b'n', b't', b'1', b'6', b'_', b't', b'y', b'p', b'e', 0,
+        0x05,                               // int16_type: I16
+        b'i', b'n', b't', b'3', b'2', b'_', b't', b'y', b'p', b'e', 0,
+        0x07,                               // int32_type: I32
+        b'u', b'i', b'n', b't', b'1', b'6', b'_', b't', b'y', b'p', b'e', 0,
+        0x06,                               // uint16_type: U16
+        b'u', b'i', b'n', b't', b'3', b'2', b'_', b't', b'y', b'p', b'e', 0,
+        0x08,                               // uint32_type: U32
+        b'i', b'n', b't', b'6', b'4', b'_', b't', b'y', b'p', b'e', 0,
+        0x0A,                               // int64_type: U64 (sic: the producer said UINT64)
+        b'u', b'i', b'n', b't', b'6', b'4', b'_', b't', b'y', b'p', b'e', 0,
+        0x0A,                               // uint64_type: U64
+        b'g', b'u', b'i', b'd', b'_', b't', b'y', b'p', b'e', 0,
+        0x0F,                               // guid_type: GUID
+        b'f', b'i', b'l', b'e', b'_', b't', b'i', b'm', b'e', b'_', b't', b'y', b'p', b'e', 0,
+        0x11,                               // file_time_type: FILETIME
+        b's', b'y', b's', b't', b'e', b'm', b'_', b't', b'i', b'm', b'e', b'_', b't', b'y', b'p', b'e', 0,
+        0x12,                               // system_time_type: SYSTEMTIME
+    ];
+    let traits: &[u8] = &[
+        0x0F, 0x00,                         // size = 15
+        b's', b'o', b'l', b'a', b'r', b'_', b's', b'y', b's', b't', b'e', b'm', 0, // "solar_system", no traits
+    ];
+    let payload: &[u8] = &[
+        b'M', b'e', b'r', b'c', b'u', b'r', b'y', 0, // string_type = "Mercury"
+        0x00,                               // boolean_type = false
+        0x4D,                               // char_type = 'M'
+        0xCD, 0xFF,                         // int16_type = -51
+        0x9A, 0xFF, 0xFF, 0xFF,             // int32_type = -102
+        0x33, 0x00,                         // uint16_type = 51
+        0x66, 0x00, 0x00, 0x00,             // uint32_type = 102
+        0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, // int64_type = -204 as UINT64
+        0xCC, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // uint64_type = 204
+        0xC4, 0x14, 0xD6, 0x0A, 0xF4, 0x0E, 0x25, 0x42, // guid_type = 0ad614c4-0ef4-4225-
+        0x80, 0x13, 0xF4, 0x4F, 0x37, 0xCB, 0x03, 0x97, //             8013-f44f37cb0397
+        0x70, 0x10, 0xFA, 0x4D, 0x8B, 0xA5, 0xD7, 0x01, // file_time_type
+        0xE5, 0x07, 0x09, 0x00, 0x04, 0x00, 0x09, 0x00, // system_time_type = 2021-09 (Thu) 09
+        0x0E, 0x00, 0x3B, 0x00, 0x23, 0x00, 0x1F, 0x03, //                    14:59:35.799
+    ];
+    let t = ProviderTraits::parse(traits).unwrap();
+    assert_eq!((t.name, t.traits.len()), ("solar_system", 0));
+    let schema = Schema::parse(meta).unwrap();
+    let ev = roundtrip(&schema, meta, payload, PointerSize::Eight);
+    // The line of EXPECTED-tracelogging.jsonl for this event, "fields" member.
+    assert_eq!(
+        serde_json::to_string(&ev.fields_json()).unwrap(),
+        concat!(
+            r#"{"string_type":"Mercury","boolean_type":false,"char_type":"M","int16_type":-51,"#,
+            r#""int32_type":-102,"uint16_type":51,"uint32_type":102,"int64_type":18446744073709551412,"#,
+            r#""uint64_type":204,"guid_type":"0ad614c4-0ef4-4225-8013-f44f37cb0397","#,
+            r#""file_time_type":"2021-09-09T14:59:35.799000Z","system_time_type":"2021-09-09T14:59:35.799"}"#
+        )
+    );
+    assert_eq!(provider_traits_bytes("solar_system", None).unwrap(), traits);
+}
