@@ -408,7 +408,8 @@ fn push_field(out: &mut Vec<u8>, f: &FieldSchema, depth: usize) -> Result<()> {
         what: format!("field {:?}", f.name),
         why,
     };
-    if depth >= MAX_DEPTH {
+    // The same limit as `Schema::parse`: a struct at depth MAX_DEPTH is refused.
+    if f.is_struct() && depth >= MAX_DEPTH {
         return Err(unencodable("structs nested too deeply"));
     }
     if !f.in_type.is_known() {
