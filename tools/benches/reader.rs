@@ -278,6 +278,9 @@ fn main() {
     let (w_raw, c_raw, _) = best(runs, false, || raw_read(&big));
     let (w_walk, c_walk, (events, _)) = best(runs, false, || header_walk(&big));
     let (w_full, c_full, (_, fields)) = best(runs, false, || full_decode(&big));
+    let (w_lib, c_lib, _) = best(runs, false, || {
+        summarize(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap()
+    });
     let (w_sum, c_sum, ok1) = best(runs, true, || {
         run_cli(&["dump", "--summary", "--json"], &big)
     });
@@ -318,6 +321,7 @@ fn main() {
     row("raw read", w_raw, c_raw);
     row("header walk", w_walk, c_walk);
     row("full decode", w_full, c_full);
+    row("summary (library, in-process)", w_lib, c_lib);
     row("wsktrace dump --summary", w_sum, c_sum);
     row("wsktrace dump (JSON)", w_dump, c_dump);
     let (t_sum, t_dump) = (c_sum, c_dump);

@@ -126,6 +126,22 @@ impl ProviderCounts {
         self.add_bytes(guid, name.map(str::as_bytes));
     }
 
+    /// Counts one `EVENT_HEADER` record with a provider-traits item: the last key is checked
+    /// against the item's bytes directly, before the name is located.
+    #[inline]
+    pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) {
+        if let Some(e) = self.entries.get_mut(self.last) {
+            if let (true, Some(n)) = (e.0 == guid, e.1.as_deref()) {
+                let end = 2 + n.len();
+                if traits.len() > end && traits[end] == 0 && &traits[2..end] == n {
+                    e.3 += 1;
+                    return;
+                }
+            }
+        }
+        self.add_bytes(guid, traits_name_bytes(traits));
+    }
+
     /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
     /// only when the key is new).
     #[inline]
@@ -323,6 +339,18 @@ pub fn summarize(
         while pos < data.len() {
             if let Some((adv, peek)) = peek_provider(data, pos) {
                 pos += adv;
+                if let (
+                    true,
+                    ProviderPeek::Event {
+                        guid,
+                        traits: Some(t),
+                    },
+                ) = (unfiltered, peek)
+                {
+                    s.events += 1;
+                    s.providers.add_traits(guid, t);
+                    continue;
+                }
                 let (g, n): (Guid, Option<&[u8]>) = match peek {
                     ProviderPeek::Event { guid, traits } => {
                         (guid, traits.and_then(traits_name_bytes))

@@ -365,7 +365,11 @@ impl<R: Read> EtlReader<R> {
         // zero-filling per buffer.
         // The next buffer's header is read in the same call (one read per buffer) and kept
         // in `carry`.
-        let lookahead = BUFFER_HEADER_SIZE;
+        // Also pad the read so that it ends on a 4 KiB file offset: every read then starts
+        // page-aligned, as a plain sequential read does.
+        let src_need = (size as u64).saturating_sub(self.carry.len() as u64);
+        let pad = ((4096 - (self.src_pos + src_need) % 4096) % 4096) as usize;
+        let lookahead = BUFFER_HEADER_SIZE + pad;
         let end = size as usize + lookahead;
         let want = size as usize - BUFFER_HEADER_SIZE;
         self.raw_len = size as usize;
