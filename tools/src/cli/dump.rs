@@ -887,7 +887,13 @@ impl TableSink<'_> {
         writeln!(
             self.sink,
             "{:>14.6}  {:>3}  {:<36}  {:>5}  {:>6}  {:>6}  {}",
-            secs, v["cpu"], prov, idop, v["pid"], v["tid"], what
+            secs,
+            v["cpu"].to_string(),
+            prov,
+            idop,
+            v["pid"].to_string(),
+            v["tid"].to_string(),
+            what
         )
     }
 }
