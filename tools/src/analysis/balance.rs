@@ -358,7 +358,7 @@ struct Capture {
     /// Reported already (never released): no second finding.
     reported: bool,
     /// Still held when `WskDeregister` returned (that Stop event).
-    held_at_dereg_stop: Option<TraceEvent>,
+    held_at_dereg_stop: Option<Box<TraceEvent>>,
 }
 
 impl Capture {
@@ -393,8 +393,15 @@ struct Registration {
 }
 
 impl Registration {
-    fn new(id: u32, instance: u32, client: Option<Arc<str>>, ts: u64, saw_register: bool) -> Self {
-        Registration {
+    /// Boxed: registrations move between the open map and the recent queue, and are large.
+    fn new(
+        id: u32,
+        instance: u32,
+        client: Option<Arc<str>>,
+        ts: u64,
+        saw_register: bool,
+    ) -> Box<Self> {
+        Box::new(Registration {
             id,
             instance,
             client,
@@ -409,7 +416,7 @@ impl Registration {
             lost: Vec::new(),
             nointerface: None,
             findings: Vec::new(),
-        }
+        })
     }
 
     fn finding(
@@ -454,9 +461,9 @@ pub struct BalanceChecker {
     ctx: TraceContext,
     events: u64,
     instances: u32,
-    open: IdMap<Registration>,
+    open: IdMap<Box<Registration>>,
     /// Recently deregistered, newest last; late events of a deregister race still reach them.
-    recent: VecDeque<Registration>,
+    recent: VecDeque<Box<Registration>>,
     /// Closed, but a `STATUS_NOINTERFACE` still waits for its client's fallback.
     awaiting_fallback: Vec<Registration>,
     /// Some capture returned `STATUS_NOINTERFACE` (fallbacks need looking for).
@@ -556,11 +563,11 @@ impl BalanceChecker {
     }
 
     /// A registration will see no more events: wait for a fallback, or give its verdict.
-    fn retire(&mut self, reg: Registration) {
+    fn retire(&mut self, reg: Box<Registration>) {
         if reg.nointerface.is_some() {
-            self.awaiting_fallback.push(reg);
+            self.awaiting_fallback.push(*reg);
         } else {
-            self.finalize(reg);
+            self.finalize(*reg);
         }
     }
 
@@ -580,7 +587,7 @@ impl BalanceChecker {
             events.extend(reg.dereg_start.iter().map(EventRef::of));
             events.push(EventRef::of(&stop));
             events.sort_by_key(|e| e.ts_ns);
-            let anchor = c.stop.clone().unwrap_or_else(|| stop.clone());
+            let anchor = c.stop.clone().unwrap_or_else(|| (*stop).clone());
             reg.finding(
                 Rule::CaptureNotReleased,
                 &anchor,
@@ -651,7 +658,11 @@ impl BalanceChecker {
             findings: reg.findings,
         };
         self.counts.add(&v);
-        match self.clients.iter_mut().find(|c| c.client == v.client) {
+        match self
+            .clients
+            .iter_mut()
+            .find(|c| same_client(&c.client, &v.client))
+        {
             Some(c) => {
                 c.counts.add(&v);
                 c.verdict = c.counts.worst();
@@ -679,13 +690,13 @@ impl BalanceChecker {
             return;
         }
         for reg in self.open.values_mut().chain(self.recent.iter_mut()) {
-            if &reg.client == client {
+            if same_client(&reg.client, client) {
                 reg.nointerface = None;
             }
         }
         let mut i = 0;
         while i < self.awaiting_fallback.len() {
-            if &self.awaiting_fallback[i].client == client {
+            if same_client(&self.awaiting_fallback[i].client, client) {
                 let mut reg = self.awaiting_fallback.swap_remove(i);
                 reg.nointerface = None;
                 self.finalize(reg);
@@ -940,7 +951,7 @@ impl BalanceChecker {
         // early), or never (then the capture was never released); decided later.
         for c in reg.captures.values_mut() {
             if c.state == CapState::Held && !c.reported {
-                c.held_at_dereg_stop = Some(ev.clone());
+                c.held_at_dereg_stop = Some(Box::new(ev.clone()));
             }
         }
         if self.open.get(&id).is_some_and(|r| r.dereg_stop.is_some()) {
@@ -980,6 +991,15 @@ impl BalanceChecker {
             }
             self.close(id);
         }
+    }
+}
+
+/// Client names are shared `Arc`s: the pointer compare settles almost every case.
+fn same_client(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (None, None) => true,
+        _ => false,
     }
 }
 

@@ -25,9 +25,10 @@ use wsktrace_driver::schema::{self, FieldKind, FieldValue, WskEvent};
 
 use crate::analysis::{EventSink, LostEvents, PnpDriverInit, TraceContext, TraceEvent};
 use crate::etl::format::Guid;
-use crate::etl::header::filetime_to_rfc3339;
+use crate::etl::format::BUFFER_HEADER_SIZE;
+use crate::etl::header::{filetime_to_rfc3339, ClockType};
 use crate::etl::reader::EtlReader;
-use crate::etl::record::{EventRecord, Record};
+use crate::etl::record::{peek_provider, EventRecord, ProviderPeek, Record, Records};
 use crate::kernel_pnp::{self, DriverInit};
 use crate::tracelogging::{self, PointerSize, SchemaCache, Value, EXT_TYPE_EVENT_SCHEMA_TL};
 
@@ -139,9 +140,12 @@ impl<'s, S: EventSink> Orderer<'s, S> {
     }
 
     fn pop(&mut self) {
-        let Some((q, _)) = self.first() else {
-            return;
-        };
+        if let Some((q, _)) = self.first() {
+            self.pop_from(q);
+        }
+    }
+
+    fn pop_from(&mut self, q: usize) {
         let Some((ts, _, item)) = self.queues[q].pop_front() else {
             return;
         };
@@ -174,8 +178,11 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         if self.held == 0 {
             return;
         }
-        while self.first().is_some_and(|(_, ts)| ts <= watermark) {
-            self.pop();
+        while let Some((q, ts)) = self.first() {
+            if ts > watermark {
+                break;
+            }
+            self.pop_from(q);
         }
     }
 }
@@ -264,7 +271,97 @@ fn decode_known(desc: &'static schema::EventDescriptor, payload: &[u8]) -> Optio
     if pos != payload.len() {
         return None;
     }
-    WskEvent::decode(desc.name, desc.opcode, &fields[..desc.fields.len()]).ok()
+    build(desc.variant, &fields[..desc.fields.len()])
+}
+
+/// The typed event from its field values in schema order (what `WskEvent::decode` does by
+/// name; positional here, since the layout was matched). The test
+/// `fast_path_and_general_decoder_agree_on_every_event` holds the two together, and a
+/// schema change that renames or adds a field fails to compile here.
+fn build(variant: &str, v: &[(&str, FieldValue<'_>)]) -> Option<WskEvent> {
+    use wsktrace_driver::ntstatus::NtStatus;
+    let u8_ = |i: usize| match v.get(i)?.1 {
+        FieldValue::U8(x) => Some(x),
+        _ => None,
+    };
+    let u16_ = |i: usize| match v.get(i)?.1 {
+        FieldValue::U16(x) => Some(x),
+        _ => None,
+    };
+    let u32_ = |i: usize| match v.get(i)?.1 {
+        FieldValue::U32(x) => Some(x),
+        _ => None,
+    };
+    let u64_ = |i: usize| match v.get(i)?.1 {
+        FieldValue::U64(x) => Some(x),
+        _ => None,
+    };
+    let str_ = |i: usize| match v.get(i)?.1 {
+        FieldValue::Str(x) => Some(x.to_string()),
+        _ => None,
+    };
+    let st = |i: usize| u32_(i).map(NtStatus::from_u32);
+    Some(match variant {
+        "DriverEntryStart" => WskEvent::DriverEntryStart {
+            client_name: str_(0)?,
+        },
+        "DriverEntryStop" => WskEvent::DriverEntryStop {
+            client_name: str_(0)?,
+            status: st(1)?,
+            duration_ns: u64_(2)?,
+        },
+        "WskRegister" => WskEvent::WskRegister {
+            registration_id: u32_(0)?,
+            npi_version: u16_(1)?,
+            status: st(2)?,
+            duration_ns: u64_(3)?,
+        },
+        "CaptureProviderNpiStart" => WskEvent::CaptureProviderNpiStart {
+            registration_id: u32_(0)?,
+            capture_id: u32_(1)?,
+            wait_timeout_ms: u32_(2)?,
+            calling_context: u8_(3)?,
+        },
+        "CaptureProviderNpiStop" => WskEvent::CaptureProviderNpiStop {
+            registration_id: u32_(0)?,
+            capture_id: u32_(1)?,
+            status: st(2)?,
+            wait_ns: u64_(3)?,
+        },
+        "QueryProviderCharacteristics" => WskEvent::QueryProviderCharacteristics {
+            registration_id: u32_(0)?,
+            status: st(1)?,
+            lowest_version: u16_(2)?,
+            highest_version: u16_(3)?,
+        },
+        "DispatchCall" => WskEvent::DispatchCall {
+            registration_id: u32_(0)?,
+            capture_id: u32_(1)?,
+            function: str_(2)?,
+            status: st(3)?,
+            duration_ns: u64_(4)?,
+        },
+        "ReleaseProviderNpi" => WskEvent::ReleaseProviderNpi {
+            registration_id: u32_(0)?,
+            capture_id: u32_(1)?,
+            held_ns: u64_(2)?,
+            dispatch_calls: u32_(3)?,
+            implicit: u8_(4)? != 0,
+        },
+        "WskDeregisterStart" => WskEvent::WskDeregisterStart {
+            registration_id: u32_(0)?,
+            captures_outstanding: u32_(1)?,
+        },
+        "WskDeregisterStop" => WskEvent::WskDeregisterStop {
+            registration_id: u32_(0)?,
+            wait_ns: u64_(1)?,
+        },
+        "DriverUnloadStart" => WskEvent::DriverUnloadStart {},
+        "DriverUnloadStop" => WskEvent::DriverUnloadStop {
+            duration_ns: u64_(0)?,
+        },
+        _ => return None,
+    })
 }
 
 /// Decodes one event of our provider into the typed view.
@@ -353,7 +450,21 @@ pub fn read_file<S: EventSink>(
         .collect();
     let mut index = 0u64;
     let mut max_ts = 0u64;
-    let to_ns = |raw: i64| clock.since_start_ns(raw).max(0) as u64;
+    // A QPC of 10 MHz (or any frequency dividing 10⁹) converts with one multiply; anything
+    // else goes through the reader's clock (a division per timestamp).
+    let ns_per_tick = match (info.clock_type, info.clock_frequency()) {
+        (ClockType::Qpc, Some(f)) if f > 0 && 1_000_000_000 % f == 0 => Some(1_000_000_000 / f),
+        _ => None,
+    };
+    let reference = info.header_timestamp;
+    let to_ns = |raw: i64| -> u64 {
+        if let Some(k) = ns_per_tick {
+            if let Some(ns) = raw.checked_sub(reference).and_then(|d| d.checked_mul(k)) {
+                return ns.max(0) as u64;
+            }
+        }
+        clock.since_start_ns(raw).max(0) as u64
+    };
     while let Some(b) = reader.next_buffer() {
         let b = match b {
             Ok(b) => b,
@@ -376,11 +487,39 @@ pub fn read_file<S: EventSink>(
         };
         index += 1;
         let cpu = b.processor();
-        // Raw session-clock timestamps; converted once per buffer (a 128-bit division each).
-        let mut first_raw: Option<i64> = None;
+        // Raw session-clock timestamps; converted once per buffer.
         let mut last_raw = i64::MIN;
         let mut last_ts = cpus.get(&cpu).map_or(0, |c| c.0);
-        for r in b.records() {
+        // Records of other providers are only stepped over (the reader's header peek, as
+        // `dump --summary` does); ours, Kernel-PnP's and anything unusual are parsed whole.
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        let mut last_pos: Option<usize> = None;
+        while pos < data.len() {
+            if let Some((adv, peek)) = peek_provider(data, pos) {
+                let wanted = match peek {
+                    ProviderPeek::Event { guid, .. } => {
+                        let g = guid_bits(&guid);
+                        g == ours || g == pnp_guid
+                    }
+                    _ => false,
+                };
+                if !wanted {
+                    out.records += 1;
+                    last_pos = Some(pos);
+                    pos += adv;
+                    continue;
+                }
+            }
+            let mut one = Records::new(data, pos, b.offset);
+            let r = one.next();
+            let at = pos;
+            pos = if one.position() > pos {
+                one.position()
+            } else {
+                data.len()
+            };
+            let Some(r) = r else { break };
             let rec = match r {
                 Ok(rec) => rec,
                 Err(e) => {
@@ -403,15 +542,12 @@ pub fn read_file<S: EventSink>(
                 }
             };
             out.records += 1;
+            last_pos = Some(at);
             let Record::Event(ev) = rec else {
-                if let Some(raw) = rec.timestamp() {
-                    last_raw = last_raw.max(raw);
-                }
                 continue;
             };
             let raw = ev.header.time_stamp.get();
             last_raw = last_raw.max(raw);
-            first_raw.get_or_insert(raw);
             let provider = guid_bits(&ev.header.provider_id);
             if provider == ours {
                 let ts = to_ns(raw);
@@ -465,7 +601,20 @@ pub fn read_file<S: EventSink>(
                 }
             }
         }
+        // The buffer's latest time: its last record's (a processor's buffer is in time order;
+        // a record a little older than that is handed on with a loss notice, never wrongly).
+        if let Some(lp) = last_pos {
+            if let Some(raw) = Records::new(data, lp, b.offset)
+                .next()
+                .and_then(|r| r.ok()?.timestamp())
+            {
+                last_raw = last_raw.max(raw);
+            }
+        }
         if b.events_lost() || b.buffers_lost() {
+            let first_raw = Records::new(data, BUFFER_HEADER_SIZE, b.offset)
+                .next()
+                .and_then(|r| r.ok()?.timestamp());
             let at = first_raw.map_or(last_ts, to_ns);
             ord.push(
                 Some(cpu),
