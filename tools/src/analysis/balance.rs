@@ -538,7 +538,9 @@ impl BalanceChecker {
     /// missed the start of.
     fn lookup(&mut self, id: u32, ev: &TraceEvent) -> &mut Registration {
         if self.open.contains_key(&id) {
-            return self.open.get_mut(&id).expect("checked");
+            let reg = self.open.get_mut(&id).expect("checked");
+            reg.last_ts = ev.ts_ns;
+            return reg;
         }
         if let Some(pos) = self.recent.iter().rposition(|r| r.id == id) {
             return &mut self.recent[pos];
@@ -1053,11 +1055,6 @@ impl EventSink for BalanceChecker {
 
     fn event(&mut self, ev: &TraceEvent) {
         self.events += 1;
-        if let Some(id) = super::registration_of(&ev.event) {
-            if let Some(reg) = self.open.get_mut(&id) {
-                reg.last_ts = ev.ts_ns;
-            }
-        }
         match &ev.event {
             WskEvent::DriverEntryStart { client_name } => {
                 let name: Arc<str> = Arc::from(client_name.as_str());
