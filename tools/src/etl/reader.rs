@@ -112,6 +112,9 @@ pub struct EtlReader<R> {
     raw: Vec<u8>,
     /// Bytes of `raw` holding the current buffer.
     raw_len: usize,
+    /// Index in `raw` where the current buffer starts (chosen so that reads land at the same
+    /// offset within a page as in the file: the kernel copy is fastest then).
+    raw_off: usize,
     decomp: Vec<u8>,
     /// Bytes of `decomp` holding the current (decompressed) buffer.
     decomp_len: usize,
@@ -167,6 +170,7 @@ impl<R: Read> EtlReader<R> {
             pos: 0,
             raw: Vec::new(),
             raw_len: 0,
+            raw_off: 0,
             decomp: Vec::new(),
             decomp_len: 0,
             info: LogfileInfo::default(),
@@ -199,8 +203,12 @@ impl<R: Read> EtlReader<R> {
         &self.stats
     }
 
+    fn raw_buf(&self) -> &[u8] {
+        &self.raw[self.raw_off..self.raw_off + self.raw_len]
+    }
+
     fn current_data(&self) -> &[u8] {
-        let (h, _) = match WmiBufferHeader::ref_from_prefix(&self.raw[..self.raw_len]) {
+        let (h, _) = match WmiBufferHeader::ref_from_prefix(self.raw_buf()) {
             Ok(x) => x,
             Err(_) => return &[],
         };
@@ -208,7 +216,7 @@ impl<R: Read> EtlReader<R> {
             &self.decomp[..self.decomp_len]
         } else {
             let filled = (h.offset.get() as usize).min(self.raw_len);
-            &self.raw[..filled]
+            &self.raw_buf()[..filled]
         }
     }
 
@@ -374,15 +382,23 @@ impl<R: Read> EtlReader<R> {
         let want = size as usize - BUFFER_HEADER_SIZE;
         self.raw_len = size as usize;
         let mut body = core::mem::take(&mut self.raw);
+        let off = if body.len() >= end + 4096 {
+            ((offset % 4096) as usize + 4096 - body.as_ptr() as usize % 4096) % 4096
+        } else {
+            0
+        };
+        let end = off + end;
         // Grow at most GROW_STEP beyond what was already read, so that a lying size in a short
         // file costs no more memory than the file has (plus one step).
         let mut got = 0usize;
         let mut failed = None;
-        let mut filled_to = BUFFER_HEADER_SIZE;
+        let mut filled_to = off + BUFFER_HEADER_SIZE;
         while filled_to < end {
             let step_end = end.min(filled_to.max(body.len()).max(filled_to + GROW_STEP));
             if body.len() < step_end {
-                body.resize(step_end, 0);
+                // The last step leaves a page of slack for the alignment of later buffers.
+                let slack = if step_end == end { 4096 } else { 0 };
+                body.resize(step_end + slack, 0);
             }
             match self.read_bytes(&mut body[filled_to..step_end]) {
                 Ok(k) => {
@@ -398,8 +414,9 @@ impl<R: Read> EtlReader<R> {
                 }
             }
         }
-        body[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
+        body[off..off + BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
         self.raw = body;
+        self.raw_off = off;
         let got = match failed {
             None => got,
             Some(e) => {
@@ -408,7 +425,8 @@ impl<R: Read> EtlReader<R> {
             }
         };
         if got > want {
-            let extra = &self.raw[size as usize..size as usize + (got - want)];
+            let at = off + size as usize;
+            let extra = &self.raw[at..at + (got - want)];
             self.carry.splice(0..0, extra.iter().copied());
         }
         let got = got.min(want);
@@ -452,7 +470,7 @@ impl<R: Read> EtlReader<R> {
             self.decomp_len = expected;
             self.decomp[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
             let res = xpress::decompress_into(
-                &self.raw[BUFFER_HEADER_SIZE..self.raw_len],
+                &self.raw[self.raw_off + BUFFER_HEADER_SIZE..self.raw_off + self.raw_len],
                 &mut self.decomp[BUFFER_HEADER_SIZE..expected],
             );
             match res {
@@ -495,7 +513,7 @@ impl<R: Read> EtlReader<R> {
             }
         }
         let offset = self.pos - self.raw_len as u64;
-        let (h, _) = WmiBufferHeader::read_from_prefix(&self.raw[..self.raw_len]).ok()?;
+        let (h, _) = WmiBufferHeader::read_from_prefix(self.raw_buf()).ok()?;
         Some(Ok(Buffer {
             offset,
             header: h,
