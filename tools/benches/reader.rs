@@ -10,7 +10,8 @@
 //! - header walk: buffers and record headers (kind, size, timestamp), no payload;
 //! - full decode: every header field, every extended item, timestamps converted, provider
 //!   identity, and every TraceLogging event decoded to named fields (schema cache);
-//! - `wsktrace dump --summary` and `wsktrace dump` (JSON Lines to /dev/null), as processes;
+//! - the summary in-process (`cli::dump::summarize`), then `wsktrace dump --summary` and
+//!   `wsktrace dump` (JSON Lines to /dev/null) as processes;
 //! - dissect.etl (from `.venv`, see tests/requirements.txt) on a smaller repetition
 //!   (`WSKTRACE_BENCH_DISSECT_MB`, 24): record iteration (for the summary) and iteration with
 //!   payload decoding (for `dump`), its MB/s scaled to the same file.
