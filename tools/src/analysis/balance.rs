@@ -349,12 +349,67 @@ enum CapState {
     Released,
 }
 
+/// A capture's Start, Stop or release event, kept compactly (24 bytes instead of a whole
+/// event): its time, thread and the fields that are not the capture's ids; the event is
+/// rebuilt only when a finding names it.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    ts_ns: u64,
+    tid: u32,
+    /// `WaitNs` (Stop) or `HeldNs` (release).
+    a: u64,
+    /// `WaitTimeoutMs` (Start), `Status` (Stop) or `DispatchCalls` (release).
+    b: u32,
+    /// `CallingContext` (Start) or `Implicit` (release).
+    c: u8,
+}
+
+impl Seen {
+    fn of(ev: &TraceEvent) -> Seen {
+        let (a, b, c) = match &ev.event {
+            WskEvent::CaptureProviderNpiStart {
+                wait_timeout_ms,
+                calling_context,
+                ..
+            } => (0, *wait_timeout_ms, *calling_context),
+            WskEvent::CaptureProviderNpiStop {
+                status, wait_ns, ..
+            } => (*wait_ns, status.to_u32(), 0),
+            WskEvent::ReleaseProviderNpi {
+                held_ns,
+                dispatch_calls,
+                implicit,
+                ..
+            } => (*held_ns, *dispatch_calls, u8::from(*implicit)),
+            _ => (0, 0, 0),
+        };
+        Seen {
+            ts_ns: ev.ts_ns,
+            tid: ev.tid,
+            a,
+            b,
+            c,
+        }
+    }
+
+    fn event(self, event: WskEvent) -> TraceEvent {
+        TraceEvent {
+            ts_ns: self.ts_ns,
+            tid: self.tid,
+            activity: [0; 16],
+            event,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Capture {
     state: CapState,
-    start: Option<TraceEvent>,
-    stop: Option<TraceEvent>,
-    release: Option<TraceEvent>,
+    registration: u32,
+    capture: u32,
+    start: Option<Seen>,
+    stop: Option<Seen>,
+    release: Option<Seen>,
     /// Reported already (never released): no second finding.
     reported: bool,
     /// Still held when `WskDeregister` returned (that Stop event).
@@ -362,9 +417,69 @@ struct Capture {
 }
 
 impl Capture {
+    fn new(state: CapState, ev: &TraceEvent, registration: u32, capture: u32) -> Capture {
+        let mut c = Capture {
+            state,
+            registration,
+            capture,
+            start: None,
+            stop: None,
+            release: None,
+            reported: false,
+            held_at_dereg_stop: None,
+        };
+        c.record(ev);
+        c
+    }
+
+    /// Keeps `ev` in its slot.
+    fn record(&mut self, ev: &TraceEvent) {
+        let seen = Some(Seen::of(ev));
+        match ev.event {
+            WskEvent::CaptureProviderNpiStart { .. } => self.start = seen,
+            WskEvent::CaptureProviderNpiStop { .. } => self.stop = seen,
+            WskEvent::ReleaseProviderNpi { .. } => self.release = seen,
+            _ => {}
+        }
+    }
+
+    fn start_event(&self) -> Option<TraceEvent> {
+        self.start.map(|s| {
+            s.event(WskEvent::CaptureProviderNpiStart {
+                registration_id: self.registration,
+                capture_id: self.capture,
+                wait_timeout_ms: s.b,
+                calling_context: s.c,
+            })
+        })
+    }
+
+    fn stop_event(&self) -> Option<TraceEvent> {
+        self.stop.map(|s| {
+            s.event(WskEvent::CaptureProviderNpiStop {
+                registration_id: self.registration,
+                capture_id: self.capture,
+                status: NtStatus::from_u32(s.b),
+                wait_ns: s.a,
+            })
+        })
+    }
+
+    fn release_event(&self) -> Option<TraceEvent> {
+        self.release.map(|s| {
+            s.event(WskEvent::ReleaseProviderNpi {
+                registration_id: self.registration,
+                capture_id: self.capture,
+                held_ns: s.a,
+                dispatch_calls: s.b,
+                implicit: s.c != 0,
+            })
+        })
+    }
+
     fn events(&self) -> Vec<EventRef> {
-        [&self.start, &self.stop, &self.release]
-            .into_iter()
+        [self.start_event(), self.stop_event(), self.release_event()]
+            .iter()
             .flatten()
             .map(EventRef::of)
             .collect()
@@ -589,7 +704,7 @@ impl BalanceChecker {
             events.extend(reg.dereg_start.iter().map(EventRef::of));
             events.push(EventRef::of(&stop));
             events.sort_by_key(|e| e.ts_ns);
-            let anchor = c.stop.clone().unwrap_or_else(|| (*stop).clone());
+            let anchor = c.stop_event().unwrap_or_else(|| (*stop).clone());
             reg.finding(
                 Rule::CaptureNotReleased,
                 &anchor,
@@ -769,17 +884,8 @@ impl BalanceChecker {
                 );
             }
         }
-        reg.captures.insert(
-            cap,
-            Capture {
-                state: CapState::Waiting,
-                start: Some(ev.clone()),
-                stop: None,
-                release: None,
-                reported: false,
-                held_at_dereg_stop: None,
-            },
-        );
+        reg.captures
+            .insert(cap, Capture::new(CapState::Waiting, ev, id, cap));
     }
 
     fn on_capture_stop(&mut self, ev: &TraceEvent, id: u32, cap: u32, status: NtStatus) {
@@ -792,21 +898,11 @@ impl BalanceChecker {
         match reg.captures.get_mut(&cap) {
             Some(c) => {
                 c.state = state;
-                c.stop = Some(ev.clone());
+                c.record(ev);
             }
             None => {
                 reg.attempts += 1;
-                reg.captures.insert(
-                    cap,
-                    Capture {
-                        state,
-                        start: None,
-                        stop: Some(ev.clone()),
-                        release: None,
-                        reported: false,
-                        held_at_dereg_stop: None,
-                    },
-                );
+                reg.captures.insert(cap, Capture::new(state, ev, id, cap));
             }
         }
         let nointerface = status == NtStatus::NOINTERFACE;
@@ -871,23 +967,15 @@ impl BalanceChecker {
                 vec![EventRef::of(ev)],
                 gap,
             );
-            reg.captures.insert(
-                cap,
-                Capture {
-                    state: CapState::Released,
-                    start: None,
-                    stop: None,
-                    release: Some(ev.clone()),
-                    reported: true,
-                    held_at_dereg_stop: None,
-                },
-            );
+            let mut c = Capture::new(CapState::Released, ev, id, cap);
+            c.reported = true;
+            reg.captures.insert(cap, c);
             return;
         };
         match c.state {
             CapState::Held => {
                 c.state = CapState::Released;
-                c.release = Some(ev.clone());
+                c.record(ev);
                 if let Some(stop) = c.held_at_dereg_stop.take() {
                     let mut events = c.events();
                     let dereg_start = reg.dereg_start.clone();
@@ -926,7 +1014,7 @@ impl BalanceChecker {
                 let mut events = c.events();
                 events.push(EventRef::of(ev));
                 c.state = CapState::Released;
-                c.release = Some(ev.clone());
+                c.record(ev);
                 reg.finding(
                     Rule::ReleaseWithoutCapture,
                     ev,
@@ -1026,7 +1114,7 @@ fn held_at_end(reg: &mut Registration, at: &TraceEvent, pending_dereg: bool) {
         } else {
             format!("capture {cap} was never released before the driver unloaded")
         };
-        let anchor = c.stop.clone().unwrap_or_else(|| at.clone());
+        let anchor = c.stop_event().unwrap_or_else(|| at.clone());
         reg.finding(
             Rule::CaptureNotReleased,
             &anchor,
