@@ -486,6 +486,60 @@ impl Capture {
     }
 }
 
+/// The captures of one registration: a short list (most registrations capture once or
+/// twice), turned into a map once it grows past [`CaptureTable::LIST_MAX`].
+#[derive(Debug, Default)]
+struct CaptureTable {
+    list: Vec<Capture>,
+    map: IdMap<Capture>,
+}
+
+impl CaptureTable {
+    const LIST_MAX: usize = 16;
+
+    fn get(&self, id: &u32) -> Option<&Capture> {
+        if self.map.is_empty() {
+            self.list.iter().find(|c| c.capture == *id)
+        } else {
+            self.map.get(id)
+        }
+    }
+
+    fn get_mut(&mut self, id: &u32) -> Option<&mut Capture> {
+        if self.map.is_empty() {
+            self.list.iter_mut().find(|c| c.capture == *id)
+        } else {
+            self.map.get_mut(id)
+        }
+    }
+
+    fn insert(&mut self, id: u32, c: Capture) {
+        if self.map.is_empty() {
+            if let Some(x) = self.list.iter_mut().find(|x| x.capture == id) {
+                *x = c;
+                return;
+            }
+            if self.list.len() < Self::LIST_MAX {
+                self.list.push(c);
+                return;
+            }
+            self.map.extend(self.list.drain(..).map(|c| (c.capture, c)));
+        }
+        self.map.insert(id, c);
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u32, &Capture)> {
+        self.list
+            .iter()
+            .map(|c| (&c.capture, c))
+            .chain(self.map.iter())
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Capture> {
+        self.list.iter_mut().chain(self.map.values_mut())
+    }
+}
+
 #[derive(Debug)]
 struct Registration {
     id: u32,
@@ -495,7 +549,7 @@ struct Registration {
     saw_register: bool,
     first_ts: u64,
     last_ts: u64,
-    captures: IdMap<Capture>,
+    captures: CaptureTable,
     attempts: u32,
     dereg_start: Option<TraceEvent>,
     dereg_stop: Option<TraceEvent>,
@@ -523,7 +577,7 @@ impl Registration {
             saw_register,
             first_ts: ts,
             last_ts: ts,
-            captures: IdMap::default(),
+            captures: CaptureTable::default(),
             attempts: 0,
             dereg_start: None,
             dereg_stop: None,
@@ -1635,6 +1689,24 @@ mod tests {
         assert_eq!(rules(&r), vec![]);
         assert_eq!((r.counts.ok, r.counts.inconclusive), (1, 1));
         assert_eq!(r.clients.len(), 2);
+    }
+
+    #[test]
+    fn many_captures_on_one_registration() {
+        // Past the short list: the table turns into a map and keeps every capture.
+        let mut s = Seq::new();
+        s.driver_entry(10, "c").register(10, 1);
+        for cap in 1..=40 {
+            s.capture(10, 1, cap, 0, 1, 0, NtStatus::SUCCESS);
+        }
+        for cap in 1..=40 {
+            s.release(10, 1, cap, 0);
+        }
+        s.release(10, 1, 7, 0);
+        s.dereg_start(10, 1, 0).dereg_stop(10, 1);
+        let r = check(&s);
+        assert_eq!(rules(&r), vec![(Rule::DoubleRelease, Severity::Violation)]);
+        assert_eq!(r.registrations[0].captures, 40);
     }
 
     #[test]
