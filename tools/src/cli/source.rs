@@ -25,7 +25,9 @@ use wsktrace_driver::schema::{self, FieldKind, FieldValue, WskEvent};
 
 use crate::analysis::{EventSink, LostEvents, PnpDriverInit, TraceContext, TraceEvent};
 use crate::etl::format::Guid;
-use crate::etl::format::BUFFER_HEADER_SIZE;
+use crate::etl::format::{
+    BUFFER_HEADER_SIZE, TRACE_HEADER_TYPE_EVENT_HEADER32, TRACE_HEADER_TYPE_EVENT_HEADER64,
+};
 use crate::etl::header::{filetime_to_rfc3339, ClockType};
 use crate::etl::reader::EtlReader;
 use crate::etl::record::{peek_provider, EventRecord, ProviderPeek, Record, Records};
@@ -496,7 +498,17 @@ pub fn read_file<S: EventSink>(
         let mut pos = BUFFER_HEADER_SIZE;
         let mut last_pos: Option<usize> = None;
         while pos < data.len() {
-            if let Some((adv, peek)) = peek_provider(data, pos) {
+            // An EVENT_HEADER record of our provider goes straight to the full parser (which
+            // checks everything); other records are peeked at and stepped over.
+            let ours_at = data.get(pos..pos + 40).is_some_and(|h| {
+                matches!(
+                    h[2],
+                    TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64
+                ) && u128::from_le_bytes(h[24..40].try_into().expect("16 bytes")) == ours
+            });
+            if ours_at {
+                // Fall through to the parser below.
+            } else if let Some((adv, peek)) = peek_provider(data, pos) {
                 let wanted = match peek {
                     ProviderPeek::Event { guid, .. } => {
                         let g = guid_bits(&guid);
