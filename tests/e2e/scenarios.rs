@@ -331,6 +331,8 @@ fn deregister_cancels_a_pending_capture() {
         ]
     );
     assert_capture_ended_at(&rb, 1, CANCEL_AFTER_MS);
+    // The cancel came that long after the capture began waiting.
+    assert_about("cancelled wait", capture_wait(&rb, 1), CANCEL_AFTER_MS);
     // The deregister began during the wait. (Its stop event and the capture's may be logged
     // in either order: the capture returns inside WSK before the deregister does, but each
     // thread logs after its call returned.)
@@ -362,6 +364,8 @@ fn unload_during_a_wait() {
         ]
     );
     assert_capture_ended_at(&rb, 1, CANCEL_AFTER_MS);
+    // The cancel came that long after the capture began waiting.
+    assert_about("cancelled wait", capture_wait(&rb, 1), CANCEL_AFTER_MS);
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub const UNSUPPORTED_VERSION: u16 = make_wsk_version(2, 0);
 /// ... and the only one the subsystem supports (WSK 1.0).
 pub const SUPPORTED_VERSION: u16 = make_wsk_version(1, 0);
 /// `deregister-during-capture` and `unload-during-wait`: the deregister (or unload) starts
-/// this long after the capture began waiting.
+/// this long after the capture began waiting (in the simulator).
 pub const CANCEL_AFTER_MS: u64 = 60;
 /// Fault scenarios: a deregister still blocked after this long (a leaked capture) returns.
 pub const WATCHDOG_MS: u64 = 100;
@@ -408,7 +408,7 @@ fn deregister_during_capture() -> SimTrace {
             // Cancelled by the deregister: STATUS_DEVICE_NOT_READY, nothing to release.
             let _ = waiting.capture(WaitTimeout::Infinite, CallingContext::Other);
         });
-        thread::sleep(Duration::from_millis(CANCEL_AFTER_MS));
+        wait_then_cancel_delay(&h);
         registration.deregister();
         let _ = capture.join();
     }
@@ -429,10 +429,17 @@ fn unload_during_wait() -> SimTrace {
         policy,
         ListenParams::default(),
     ) {
-        thread::sleep(Duration::from_millis(CANCEL_AFTER_MS));
+        wait_then_cancel_delay(&h);
         driver.unload();
     }
     finish(&h)
+}
+
+/// Waits until a capture is blocked in the simulator, then [`CANCEL_AFTER_MS`] more: the
+/// cancelled wait lasts at least that long, however late its thread was scheduled.
+fn wait_then_cancel_delay(h: &SimHarness) {
+    h.sim.wait_until(Duration::from_secs(5), |s| s.waiting > 0);
+    thread::sleep(Duration::from_millis(CANCEL_AFTER_MS));
 }
 
 fn concurrent_captures() -> SimTrace {
