@@ -147,11 +147,12 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         }
     }
 
+    /// Hands on the head of queue `q` (by reference: the item is dropped in place after).
     fn pop_from(&mut self, q: usize) {
-        let Some((ts, _, item)) = self.queues[q].pop_front() else {
+        let Some((ts, _, item)) = self.queues[q].front() else {
             return;
         };
-        self.held -= 1;
+        let ts = *ts;
         if ts < self.last_out {
             self.out_of_order += 1;
             if matches!(item, Item::Wsk(_)) {
@@ -166,14 +167,16 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         match item {
             Item::Wsk(ev) => {
                 self.events += 1;
-                self.sink.event(&ev);
+                self.sink.event(ev);
             }
             Item::Pnp(p) => {
                 self.pnp += 1;
-                self.sink.pnp(&p);
+                self.sink.pnp(p);
             }
-            Item::Lost(l) => self.sink.lost(&l),
+            Item::Lost(l) => self.sink.lost(l),
         }
+        self.queues[q].pop_front();
+        self.held -= 1;
     }
 
     fn release_until(&mut self, watermark: u64) {
@@ -216,7 +219,53 @@ fn field_value<'a>(kind: FieldKind, v: &'a Value<'_>) -> Option<FieldValue<'a>> 
 /// general decoder builds a value tree first). Any other metadata goes through the general
 /// TraceLogging decoder, so a driver build whose metadata differs is still read.
 pub struct KnownLayouts {
-    metas: Vec<(Vec<u8>, &'static schema::EventDescriptor)>,
+    metas: Vec<(Vec<u8>, Known)>,
+}
+
+/// A known layout: its descriptor and the variant it builds (resolved once, not per event).
+#[derive(Clone, Copy, Debug)]
+struct Known {
+    desc: &'static schema::EventDescriptor,
+    variant: Variant,
+}
+
+/// The [`WskEvent`] variants the fast path builds (by position, see [`build`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    DriverEntryStart,
+    DriverEntryStop,
+    WskRegister,
+    CaptureProviderNpiStart,
+    CaptureProviderNpiStop,
+    QueryProviderCharacteristics,
+    DispatchCall,
+    ReleaseProviderNpi,
+    WskDeregisterStart,
+    WskDeregisterStop,
+    DriverUnloadStart,
+    DriverUnloadStop,
+}
+
+impl Variant {
+    /// The variant named `name` (a descriptor's `variant`); `None` for one this file does not
+    /// know (its events then go through the general decoder).
+    fn of(name: &str) -> Option<Variant> {
+        Some(match name {
+            "DriverEntryStart" => Variant::DriverEntryStart,
+            "DriverEntryStop" => Variant::DriverEntryStop,
+            "WskRegister" => Variant::WskRegister,
+            "CaptureProviderNpiStart" => Variant::CaptureProviderNpiStart,
+            "CaptureProviderNpiStop" => Variant::CaptureProviderNpiStop,
+            "QueryProviderCharacteristics" => Variant::QueryProviderCharacteristics,
+            "DispatchCall" => Variant::DispatchCall,
+            "ReleaseProviderNpi" => Variant::ReleaseProviderNpi,
+            "WskDeregisterStart" => Variant::WskDeregisterStart,
+            "WskDeregisterStop" => Variant::WskDeregisterStop,
+            "DriverUnloadStart" => Variant::DriverUnloadStart,
+            "DriverUnloadStop" => Variant::DriverUnloadStop,
+            _ => return None,
+        })
+    }
 }
 
 impl Default for KnownLayouts {
@@ -226,7 +275,8 @@ impl Default for KnownLayouts {
                 .iter()
                 .filter_map(|d| {
                     let bytes = crate::wsk_etl::tracelogging_schema(d).to_bytes().ok()?;
-                    Some((bytes, d))
+                    let variant = Variant::of(d.variant)?;
+                    Some((bytes, Known { desc: d, variant }))
                 })
                 .collect(),
         }
@@ -234,21 +284,22 @@ impl Default for KnownLayouts {
 }
 
 impl KnownLayouts {
-    fn find(&self, meta: &[u8], opcode: u8) -> Option<&'static schema::EventDescriptor> {
+    fn find(&self, meta: &[u8], opcode: u8) -> Option<Known> {
         self.metas
             .iter()
-            .find(|(m, d)| d.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
-            .map(|(_, d)| *d)
+            .find(|(m, k)| k.desc.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
+            .map(|(_, k)| *k)
     }
 }
 
 /// Reads the payload of an event with a known layout; `None` if it does not fit exactly.
-fn decode_known(desc: &'static schema::EventDescriptor, payload: &[u8]) -> Option<WskEvent> {
+fn decode_known(known: Known, payload: &[u8]) -> Option<WskEvent> {
     const MAX_FIELDS: usize = 8;
+    let desc = known.desc;
     if desc.fields.len() > MAX_FIELDS {
         return None;
     }
-    let mut fields: [(&str, FieldValue<'_>); MAX_FIELDS] = [("", FieldValue::U8(0)); MAX_FIELDS];
+    let mut fields: [FieldValue<'_>; MAX_FIELDS] = [FieldValue::U8(0); MAX_FIELDS];
     let mut pos = 0usize;
     let mut take = |n: usize| -> Option<&[u8]> {
         let b = payload.get(pos..pos.checked_add(n)?)?;
@@ -256,7 +307,7 @@ fn decode_known(desc: &'static schema::EventDescriptor, payload: &[u8]) -> Optio
         Some(b)
     };
     for (slot, f) in fields.iter_mut().zip(desc.fields) {
-        let value = match f.kind {
+        *slot = match f.kind {
             FieldKind::U8 | FieldKind::Bool => FieldValue::U8(take(1)?[0]),
             FieldKind::U16Hex => FieldValue::U16(u16::from_le_bytes(take(2)?.try_into().ok()?)),
             FieldKind::U32 | FieldKind::Status => {
@@ -268,101 +319,99 @@ fn decode_known(desc: &'static schema::EventDescriptor, payload: &[u8]) -> Optio
                 FieldValue::Str(std::str::from_utf8(take(usize::from(n))?).ok()?)
             }
         };
-        *slot = (f.name, value);
     }
     if pos != payload.len() {
         return None;
     }
-    build(desc.variant, &fields[..desc.fields.len()])
+    build(known.variant, &fields[..desc.fields.len()])
 }
 
 /// The typed event from its field values in schema order (what `WskEvent::decode` does by
 /// name; positional here, since the layout was matched). The test
 /// `fast_path_and_general_decoder_agree_on_every_event` holds the two together, and a
 /// schema change that renames or adds a field fails to compile here.
-fn build(variant: &str, v: &[(&str, FieldValue<'_>)]) -> Option<WskEvent> {
+fn build(variant: Variant, v: &[FieldValue<'_>]) -> Option<WskEvent> {
     use wsktrace_driver::ntstatus::NtStatus;
-    let u8_ = |i: usize| match v.get(i)?.1 {
-        FieldValue::U8(x) => Some(x),
+    let u8_ = |i: usize| match v.get(i)? {
+        FieldValue::U8(x) => Some(*x),
         _ => None,
     };
-    let u16_ = |i: usize| match v.get(i)?.1 {
-        FieldValue::U16(x) => Some(x),
+    let u16_ = |i: usize| match v.get(i)? {
+        FieldValue::U16(x) => Some(*x),
         _ => None,
     };
-    let u32_ = |i: usize| match v.get(i)?.1 {
-        FieldValue::U32(x) => Some(x),
+    let u32_ = |i: usize| match v.get(i)? {
+        FieldValue::U32(x) => Some(*x),
         _ => None,
     };
-    let u64_ = |i: usize| match v.get(i)?.1 {
-        FieldValue::U64(x) => Some(x),
+    let u64_ = |i: usize| match v.get(i)? {
+        FieldValue::U64(x) => Some(*x),
         _ => None,
     };
-    let str_ = |i: usize| match v.get(i)?.1 {
+    let str_ = |i: usize| match v.get(i)? {
         FieldValue::Str(x) => Some(x.to_string()),
         _ => None,
     };
     let st = |i: usize| u32_(i).map(NtStatus::from_u32);
     Some(match variant {
-        "DriverEntryStart" => WskEvent::DriverEntryStart {
+        Variant::DriverEntryStart => WskEvent::DriverEntryStart {
             client_name: str_(0)?,
         },
-        "DriverEntryStop" => WskEvent::DriverEntryStop {
+        Variant::DriverEntryStop => WskEvent::DriverEntryStop {
             client_name: str_(0)?,
             status: st(1)?,
             duration_ns: u64_(2)?,
         },
-        "WskRegister" => WskEvent::WskRegister {
+        Variant::WskRegister => WskEvent::WskRegister {
             registration_id: u32_(0)?,
             npi_version: u16_(1)?,
             status: st(2)?,
             duration_ns: u64_(3)?,
         },
-        "CaptureProviderNpiStart" => WskEvent::CaptureProviderNpiStart {
+        Variant::CaptureProviderNpiStart => WskEvent::CaptureProviderNpiStart {
             registration_id: u32_(0)?,
             capture_id: u32_(1)?,
             wait_timeout_ms: u32_(2)?,
             calling_context: u8_(3)?,
         },
-        "CaptureProviderNpiStop" => WskEvent::CaptureProviderNpiStop {
+        Variant::CaptureProviderNpiStop => WskEvent::CaptureProviderNpiStop {
             registration_id: u32_(0)?,
             capture_id: u32_(1)?,
             status: st(2)?,
             wait_ns: u64_(3)?,
         },
-        "QueryProviderCharacteristics" => WskEvent::QueryProviderCharacteristics {
+        Variant::QueryProviderCharacteristics => WskEvent::QueryProviderCharacteristics {
             registration_id: u32_(0)?,
             status: st(1)?,
             lowest_version: u16_(2)?,
             highest_version: u16_(3)?,
         },
-        "DispatchCall" => WskEvent::DispatchCall {
+        Variant::DispatchCall => WskEvent::DispatchCall {
             registration_id: u32_(0)?,
             capture_id: u32_(1)?,
             function: str_(2)?,
             status: st(3)?,
             duration_ns: u64_(4)?,
         },
-        "ReleaseProviderNpi" => WskEvent::ReleaseProviderNpi {
+        Variant::ReleaseProviderNpi => WskEvent::ReleaseProviderNpi {
             registration_id: u32_(0)?,
             capture_id: u32_(1)?,
             held_ns: u64_(2)?,
             dispatch_calls: u32_(3)?,
             implicit: u8_(4)? != 0,
         },
-        "WskDeregisterStart" => WskEvent::WskDeregisterStart {
+        Variant::WskDeregisterStart => WskEvent::WskDeregisterStart {
             registration_id: u32_(0)?,
             captures_outstanding: u32_(1)?,
         },
-        "WskDeregisterStop" => WskEvent::WskDeregisterStop {
+        Variant::WskDeregisterStop => WskEvent::WskDeregisterStop {
             registration_id: u32_(0)?,
             wait_ns: u64_(1)?,
         },
-        "DriverUnloadStart" => WskEvent::DriverUnloadStart {},
-        "DriverUnloadStop" => WskEvent::DriverUnloadStop {
+        Variant::DriverUnloadStart => WskEvent::DriverUnloadStart {},
+        Variant::DriverUnloadStop => WskEvent::DriverUnloadStop {
             duration_ns: u64_(0)?,
         },
-        _ => return None,
     })
 }
 
@@ -375,8 +424,8 @@ pub fn decode_wsk(
     let meta = ev
         .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
         .ok_or("no TraceLogging metadata (extended item 11)")?;
-    if let Some(desc) = known.find(meta.data, ev.header.event_descriptor.opcode) {
-        if let Some(event) = decode_known(desc, ev.user_data) {
+    if let Some(k) = known.find(meta.data, ev.header.event_descriptor.opcode) {
+        if let Some(event) = decode_known(k, ev.user_data) {
             return Ok(event);
         }
     }
