@@ -38,16 +38,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn corpus_file() -> Option<PathBuf> {
-    let mut c = Vec::new();
-    if let Some(d) = std::env::var_os("WSKTRACE_CORPUS") {
-        let d = PathBuf::from(d);
-        c.push(d.join("etl/public"));
-        c.push(d);
-    }
-    c.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/etl/public"));
-    c.into_iter()
-        .map(|d| d.join("microsoft__ebpf-for-windows/ebpforwindows.etl"))
-        .find(|p| p.is_file())
+    Some(wsktrace_tools::corpus::etl_dir()?.join("microsoft__ebpf-for-windows/ebpforwindows.etl"))
 }
 
 /// Writes header buffer + data buffers repeated until `min_bytes`; returns (bytes, buffers).

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod corpus;
 pub mod etl;
 pub mod kernel_pnp;
 pub mod report;

@@ -305,21 +305,6 @@ fn wsktrace(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("WSKTRACE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    let etl = p.join("etl/public");
-    if etl.is_dir() {
-        return Some(etl);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("corpus missing at {} (required with CI=true)", p.display());
-    }
-    eprintln!("skipped: corpus not found at {}", p.display());
-    None
-}
-
 #[test]
 fn check_exit_codes_and_outputs() {
     let clean = trace("clean");
@@ -378,7 +363,9 @@ fn check_exit_codes_and_outputs() {
 
 #[test]
 fn corpus_files_have_no_events_of_ours() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = wsktrace_tools::corpus::etl_dir_or_skip("corpus files") else {
+        return;
+    };
     let (code, out, err) = wsktrace(&["check", corpus.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let files = out.lines().filter(|l| l.contains(".etl: ")).count();

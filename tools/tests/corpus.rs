@@ -18,7 +18,6 @@
 //! decompressed buffers. We compare EXPECTED with `first_buffer_size`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 use wsktrace_tools::cli::dump::{summarize, ProviderFilter};
@@ -34,35 +33,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str, Option<&str>)] = &[
         None,
     ),
 ];
-
-fn corpus_dir() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(c) = std::env::var_os("WSKTRACE_CORPUS") {
-        let c = PathBuf::from(c);
-        candidates.push(c.join("etl/public"));
-        candidates.push(c);
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    candidates.push(repo.join("../shared/corpus/etl/public"));
-    candidates
-        .into_iter()
-        .find(|c| c.join("EXPECTED.jsonl").is_file())
-}
-
-fn corpus_or_skip() -> Option<PathBuf> {
-    match corpus_dir() {
-        Some(d) => Some(d),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("corpus not found (set WSKTRACE_CORPUS or put it at ../shared/corpus); CI=true requires it")
-        }
-        None => {
-            eprintln!(
-                "corpus not found (WSKTRACE_CORPUS or ../shared/corpus): skipping the corpus tests"
-            );
-            None
-        }
-    }
-}
 
 /// `("2020-02-17", µs of the day)` from "2020-02-17 12:48:30.420313+00:00" (EXPECTED) or
 /// "2020-02-17T12:48:30.4203138Z" (ours).
@@ -87,7 +57,9 @@ fn micros(s: &str) -> (String, i64) {
 
 #[test]
 fn corpus_matches_expected() {
-    let Some(dir) = corpus_or_skip() else { return };
+    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus") else {
+        return;
+    };
     let expected = std::fs::read_to_string(dir.join("EXPECTED.jsonl")).expect("EXPECTED.jsonl");
     let mut failures = Vec::new();
     let mut files = 0;
@@ -211,7 +183,9 @@ fn corpus_matches_expected() {
 /// The timestamp order merge returns every record exactly once and in order on the corpus.
 #[test]
 fn corpus_sorted_order() {
-    let Some(dir) = corpus_or_skip() else { return };
+    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus") else {
+        return;
+    };
     use wsktrace_tools::etl::merge::{default_window, SortedRecords};
     use wsktrace_tools::etl::EtlReader;
     for file in [
@@ -263,7 +237,9 @@ fn wsktrace(args: &[&str]) -> std::process::Output {
 /// provider name or GUID, and `--summary` agrees with it.
 #[test]
 fn dump_json_lines_and_filters() {
-    let Some(dir) = corpus_or_skip() else { return };
+    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus") else {
+        return;
+    };
     let path = dir.join("airbus-cert__etl-parser/lxcore_kernel.etl");
     let path = path.to_str().expect("utf-8 path");
     let out = wsktrace(&["dump", "--json", path]);

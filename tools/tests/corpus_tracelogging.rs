@@ -20,7 +20,7 @@
 //!   encoder writes the one-byte form, so for those only the parsed schemas are compared.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value as Json;
 use wsktrace_tools::etl::{EtlReader, Record};
@@ -28,20 +28,6 @@ use wsktrace_tools::tracelogging::{
     decode, encode_payload, PointerSize, ProviderTraits, Schema, SchemaCache, Value,
     EXT_TYPE_EVENT_SCHEMA_TL, EXT_TYPE_PROV_TRAITS,
 };
-
-fn corpus_dir() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(c) = std::env::var_os("WSKTRACE_CORPUS") {
-        let c = PathBuf::from(c);
-        candidates.push(c.join("etl/public"));
-        candidates.push(c);
-    }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    candidates.push(repo.join("../shared/corpus/etl/public"));
-    candidates
-        .into_iter()
-        .find(|c| c.join("EXPECTED-tracelogging.jsonl").is_file())
-}
 
 /// One TraceLogging event as the test needs it.
 struct TlRecord {
@@ -108,13 +94,7 @@ fn collect_etl_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
 
 #[test]
 fn corpus_tracelogging_matches_expected() {
-    let Some(dir) = corpus_dir() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("corpus not found (set WSKTRACE_CORPUS); CI=true requires it");
-        }
-        eprintln!(
-            "corpus_tracelogging: corpus not found (../shared/corpus or $WSKTRACE_CORPUS): skipped"
-        );
+    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus_tracelogging") else {
         return;
     };
     let expected_text = std::fs::read_to_string(dir.join("EXPECTED-tracelogging.jsonl")).unwrap();

@@ -223,37 +223,6 @@ pub fn opcode_name(op: u8) -> &'static str {
     }
 }
 
-/// Registration id of an event, when it has one.
-pub fn registration_of(ev: &WskEvent) -> Option<u32> {
-    match ev {
-        WskEvent::WskRegister {
-            registration_id, ..
-        }
-        | WskEvent::CaptureProviderNpiStart {
-            registration_id, ..
-        }
-        | WskEvent::CaptureProviderNpiStop {
-            registration_id, ..
-        }
-        | WskEvent::QueryProviderCharacteristics {
-            registration_id, ..
-        }
-        | WskEvent::DispatchCall {
-            registration_id, ..
-        }
-        | WskEvent::ReleaseProviderNpi {
-            registration_id, ..
-        }
-        | WskEvent::WskDeregisterStart {
-            registration_id, ..
-        }
-        | WskEvent::WskDeregisterStop {
-            registration_id, ..
-        } => Some(*registration_id),
-        _ => None,
-    }
-}
-
 /// `WSK_INFINITE_WAIT`.
 pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
 /// `WSK_NO_WAIT`.

@@ -233,20 +233,6 @@ pub fn hex_bytes(b: &[u8]) -> String {
     out
 }
 
-/// Days from 1970-01-01 to the civil date (proleptic Gregorian), and back.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// FILETIME as ISO 8601 UTC: 6 fraction digits, 7 when the 100 ns digit is not zero.
 pub fn filetime_string(ft: u64) -> String {
     // 1601-01-01 is 134774 days before 1970-01-01.
@@ -254,7 +240,7 @@ pub fn filetime_string(ft: u64) -> String {
     let secs = (ft / 10_000_000) as i64;
     let days = secs.div_euclid(86_400) - 134_774;
     let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::etl::header::civil_from_days(days);
     let (h, mi, s) = (sod / 3600, sod / 60 % 60, sod % 60);
     if ticks % 10 == 0 {
         format!(

@@ -2,7 +2,6 @@
 //! struct would be caught), and record-for-record equality with a real Windows file.
 
 use std::io::Cursor;
-use std::path::PathBuf;
 
 use super::*;
 use crate::etl::format::{
@@ -277,32 +276,16 @@ fn time_conversions() {
     assert_eq!(c.qpc_to_filetime(3_000_000), c.boot_time + 10_000_000);
 }
 
-/// Where the shared corpus is: `$WSKTRACE_CORPUS` or `../shared/corpus` beside the repo.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("WSKTRACE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "corpus not found at {} (required with CI=true)",
-        dir.display()
-    );
-    eprintln!("corpus not found at {}: skipping", dir.display());
-    None
-}
-
 /// Rewrites the two TraceLogging events of lxcore_kernel.etl (a kernel-mode TraceLogging
 /// driver's trace written by Windows 10) from their parts — header fields, the two extended
 /// items' data, the payload — and checks that every record comes out byte for byte as Windows
 /// wrote it, and that the buffer header fields the writer controls match too.
 #[test]
 fn reproduces_windows_tracelogging_records() {
-    let Some(corpus) = corpus() else { return };
-    let real =
-        std::fs::read(corpus.join("etl/public/airbus-cert__etl-parser/lxcore_kernel.etl")).unwrap();
+    let Some(corpus) = crate::corpus::etl_dir_or_skip("etl writer") else {
+        return;
+    };
+    let real = std::fs::read(corpus.join("airbus-cert__etl-parser/lxcore_kernel.etl")).unwrap();
     let config = SessionConfig {
         processors: 6,
         ..SessionConfig::default()
@@ -369,12 +352,14 @@ fn reproduces_windows_tracelogging_records() {
 /// the same length.
 #[test]
 fn reproduces_windows_manifest_buffers() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = crate::corpus::etl_dir_or_skip("etl writer") else {
+        return;
+    };
     for file in [
         "microsoft__Tx/KernelNetwork.etl",
         "microsoft__krabsetw/powershell.etl",
     ] {
-        let real = std::fs::read(corpus.join("etl/public").join(file)).unwrap();
+        let real = std::fs::read(corpus.join(file)).unwrap();
         let size = u32_at(&real, 0) as usize;
         let buf = &real[size..2 * size];
         let filled = u32_at(buf, 0x30) as usize;

@@ -1,0 +1,40 @@
+//! Where the shared corpus of real Windows-written ETL files is, for tests and benchmarks.
+//!
+//! `$WSKTRACE_CORPUS` names the corpus folder (the one holding `etl/public/`, or `etl/public`
+//! itself); otherwise it is `../shared/corpus` beside the repository. With `CI=true` a missing
+//! corpus fails the caller (CI must prove that the corpus tests ran); elsewhere the caller is
+//! told to skip, and says so.
+
+use std::path::{Path, PathBuf};
+
+/// The corpus's `etl/public` folder (the one holding `EXPECTED.jsonl`), if it can be found.
+pub fn etl_dir() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(c) = std::env::var_os("WSKTRACE_CORPUS") {
+        let c = PathBuf::from(c);
+        candidates.push(c.join("etl/public"));
+        candidates.push(c);
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    candidates.push(repo.join("../shared/corpus/etl/public"));
+    candidates
+        .into_iter()
+        .find(|c| c.join("EXPECTED.jsonl").is_file())
+}
+
+/// [`etl_dir`] for a test named `what`: `None` (after a skip notice on stderr) when the corpus
+/// is missing on a developer machine.
+///
+/// # Panics
+/// When the corpus is missing and `CI=true`.
+pub fn etl_dir_or_skip(what: &str) -> Option<PathBuf> {
+    let dir = etl_dir();
+    if dir.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{what}: ETL corpus not found ($WSKTRACE_CORPUS or ../shared/corpus); required with CI=true"
+        );
+        eprintln!("{what}: ETL corpus not found ($WSKTRACE_CORPUS or ../shared/corpus): skipped");
+    }
+    dir
+}
