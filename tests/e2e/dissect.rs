@@ -158,18 +158,10 @@ fn dissect_reads_what_we_read() {
 #[test]
 fn harness_agrees_on_a_real_windows_file() {
     let Some(python) = python() else { return };
-    let corpus = std::env::var_os("WSKTRACE_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"));
-    let file = corpus.join("etl/public/airbus-cert__etl-parser/lxcore_kernel.etl");
-    if !file.exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "corpus missing in CI"
-        );
-        eprintln!("corpus not found at {}: skipping", corpus.display());
+    let Some(corpus) = wsktrace_tools::corpus::etl_dir_or_skip("dissect harness") else {
         return;
-    }
+    };
+    let file = corpus.join("airbus-cert__etl-parser/lxcore_kernel.etl");
     let t = &dissect(&python, std::slice::from_ref(&file))[0];
     let ours = read_back(&std::fs::read(&file).unwrap());
     assert_eq!(t["events"].as_u64(), Some(ours.records as u64));
