@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use super::source::read_file;
+use super::source::{read_file_with, Threads};
 use crate::analysis::balance::{BalanceChecker, BalanceConfig};
 use crate::analysis::boot::BootAnalyzer;
 use crate::analysis::latency::{LatencyAnalyzer, LatencyConfig};
@@ -157,9 +157,19 @@ impl EventSink for Selected {
 
 /// Reads one file with the selected analyses.
 pub fn analyse(path: &Path, sel: &Selection, on_error: &mut dyn FnMut(&str)) -> FileResult {
+    analyse_with(path, sel, Threads::Pipelined, on_error)
+}
+
+/// [`analyse`], choosing how threads are used (see [`Threads`]).
+pub fn analyse_with(
+    path: &Path,
+    sel: &Selection,
+    threads: Threads,
+    on_error: &mut dyn FnMut(&str),
+) -> FileResult {
     let mut sink = Selected::new(sel);
     let shown = path.display().to_string();
-    match read_file(path, &mut sink, on_error) {
+    match read_file_with(path, &mut sink, on_error, threads) {
         Err(e) => FileResult {
             path: shown,
             result: Err(e),
@@ -201,6 +211,13 @@ pub fn analyse_all(inputs: &[PathBuf], sel: &Selection) -> Vec<FileResult> {
         pb.set_style(style);
     }
     let print = Mutex::new(());
+    // One file: its walk and its analysis on two threads; several: one thread per file (the
+    // rayon pool keeps the cores busy already).
+    let threads = if paths.len() == 1 {
+        Threads::Pipelined
+    } else {
+        Threads::One
+    };
     let results = paths
         .par_iter()
         .map(|p| {
@@ -220,7 +237,7 @@ pub fn analyse_all(inputs: &[PathBuf], sel: &Selection) -> Vec<FileResult> {
                         let _g = print.lock();
                         pb.suspend(|| report_error(&shown, &e));
                     };
-                    let r = analyse(path, sel, &mut on_error);
+                    let r = analyse_with(path, sel, threads, &mut on_error);
                     if let Err(e) = &r.result {
                         on_error(e);
                     }

@@ -14,6 +14,12 @@
 //! [`LostEvents`] notice, so the verdicts it could change become inconclusive rather than
 //! wrong.
 //!
+//! Threads ([`Threads`]): for one file, a second thread walks the file (the part `dump
+//! --summary` also does) and hands batches of steps — events found, payloads of our
+//! known-layout events still to decode, releases, errors — through a bounded channel to the
+//! calling thread, which decodes, reorders and feeds the sink; the steps are the same either
+//! way, so are the results.
+//!
 //! Losses become [`LostEvents`]: the logfile header's counts (in [`TraceContext`]), buffers
 //! flagged "events lost", buffers or records that could not be read, and events of our
 //! provider that could not be decoded.
@@ -28,7 +34,7 @@ use crate::etl::format::Guid;
 use crate::etl::format::{
     BUFFER_HEADER_SIZE, TRACE_HEADER_TYPE_EVENT_HEADER32, TRACE_HEADER_TYPE_EVENT_HEADER64,
 };
-use crate::etl::header::{filetime_to_rfc3339, ClockType};
+use crate::etl::header::{filetime_to_rfc3339, ClockType, LogfileInfo};
 use crate::etl::reader::EtlReader;
 use crate::etl::record::{peek_provider, EventRecord, ProviderPeek, Record, Records};
 use crate::kernel_pnp::{self, DriverInit};
@@ -88,6 +94,9 @@ struct Orderer<'s, S: EventSink> {
     out_of_order: u64,
     events: u64,
     pnp: u64,
+    undecodable: u64,
+    errors: Vec<String>,
+    cache: SchemaCache,
 }
 
 /// The queue for items found outside any buffer (unreadable buffers).
@@ -104,6 +113,9 @@ impl<'s, S: EventSink> Orderer<'s, S> {
             out_of_order: 0,
             events: 0,
             pnp: 0,
+            undecodable: 0,
+            errors: Vec::new(),
+            cache: SchemaCache::new(),
         }
     }
 
@@ -177,6 +189,64 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         }
         self.queues[q].pop_front();
         self.held -= 1;
+    }
+
+    /// Carries out the steps of `batch`, in order, and empties it.
+    fn apply(&mut self, batch: &mut Batch, known: &KnownLayouts, on_error: &mut dyn FnMut(&str)) {
+        for step in batch.steps.drain(..) {
+            match step {
+                Step::Push { cpu, ts, item } => {
+                    let ts = ts.unwrap_or(self.last_out);
+                    self.push(cpu, ts, item);
+                }
+                Step::Release(watermark) => self.release_until(watermark),
+                Step::Error(msg) => {
+                    on_error(&msg);
+                    self.errors.push(msg);
+                }
+                Step::Undecodable { cpu, ts, msg } => self.undecodable(cpu, ts, msg, on_error),
+                Step::Known(k) => {
+                    let (meta, layout) = &known.metas[k.layout];
+                    let payload = &batch.bytes[k.payload.clone()];
+                    let event = decode_known(*layout, payload).map_or_else(
+                        || decode_general_parts(meta, k.opcode, payload, k.ptr, &mut self.cache),
+                        Ok,
+                    );
+                    match event {
+                        Ok(event) => self.push(
+                            Some(k.cpu),
+                            k.ts,
+                            Item::Wsk(TraceEvent {
+                                ts_ns: k.ts,
+                                tid: k.tid,
+                                activity: k.activity,
+                                event,
+                            }),
+                        ),
+                        Err(e) => {
+                            let msg = undecodable_msg(k.offset, &e);
+                            self.undecodable(k.cpu, k.ts, msg, on_error);
+                        }
+                    }
+                }
+            }
+        }
+        batch.bytes.clear();
+    }
+
+    fn undecodable(&mut self, cpu: u16, ts: u64, msg: String, on_error: &mut dyn FnMut(&str)) {
+        self.undecodable += 1;
+        on_error(&msg);
+        self.push(
+            Some(cpu),
+            ts,
+            Item::Lost(LostEvents {
+                ts_ns: Some(ts),
+                count: 1,
+                what: msg.clone(),
+            }),
+        );
+        self.errors.push(msg);
     }
 
     fn release_until(&mut self, watermark: u64) {
@@ -285,10 +355,13 @@ impl Default for KnownLayouts {
 
 impl KnownLayouts {
     fn find(&self, meta: &[u8], opcode: u8) -> Option<Known> {
+        self.find_index(meta, opcode).map(|i| self.metas[i].1)
+    }
+
+    fn find_index(&self, meta: &[u8], opcode: u8) -> Option<usize> {
         self.metas
             .iter()
-            .find(|(m, k)| k.desc.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
-            .map(|(_, k)| *k)
+            .position(|(m, k)| k.desc.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
     }
 }
 
@@ -438,14 +511,20 @@ fn decode_general(
     meta: &[u8],
     cache: &mut SchemaCache,
 ) -> Result<WskEvent, String> {
-    let schema = cache.get(meta).map_err(|e| e.to_string())?.clone();
-    let ptr = if ev.pointer_size() == 4 {
-        PointerSize::Four
-    } else {
-        PointerSize::Eight
-    };
-    let decoded = tracelogging::decode(&schema, ev.user_data, ptr).map_err(|e| e.to_string())?;
     let opcode = ev.header.event_descriptor.opcode;
+    decode_general_parts(meta, opcode, ev.user_data, pointer_size(ev), cache)
+}
+
+/// [`decode_general`] from the parts of the record it reads.
+fn decode_general_parts(
+    meta: &[u8],
+    opcode: u8,
+    user_data: &[u8],
+    ptr: PointerSize,
+    cache: &mut SchemaCache,
+) -> Result<WskEvent, String> {
+    let schema = cache.get(meta).map_err(|e| e.to_string())?.clone();
+    let decoded = tracelogging::decode(&schema, user_data, ptr).map_err(|e| e.to_string())?;
     let desc = schema::find_descriptor(decoded.name, opcode)
         .ok_or_else(|| format!("unknown event {:?} with opcode {opcode}", decoded.name))?;
     let mut fields = Vec::with_capacity(desc.fields.len());
@@ -473,9 +552,35 @@ pub fn read_file<S: EventSink>(
     sink: &mut S,
     on_error: &mut dyn FnMut(&str),
 ) -> Result<ReadOutcome, String> {
+    read_file_with(path, sink, on_error, Threads::Pipelined)
+}
+
+/// How [`read_file_with`] uses threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// One thread walks the file and decodes our events while the calling thread reorders
+    /// them and feeds the sink, [`DEPTH`] × [`BATCH`] buffers' worth in flight at most (for one file on a
+    /// machine with cores to spare). Falls back to [`Threads::One`] on a single core.
+    Pipelined,
+    /// Everything on the calling thread (files read in parallel already fill the cores).
+    One,
+}
+
+/// Batches of steps in flight between the walking and the analysing thread.
+pub const DEPTH: usize = 2;
+/// Buffers whose steps go over as one batch (a hand-over per buffer costs more in thread
+/// wake-ups than the work it moves).
+pub const BATCH: usize = 128;
+
+/// [`read_file`], choosing how threads are used (the result is the same either way).
+pub fn read_file_with<S: EventSink>(
+    path: &Path,
+    sink: &mut S,
+    on_error: &mut dyn FnMut(&str),
+    threads: Threads,
+) -> Result<ReadOutcome, String> {
     let mut reader = EtlReader::open(path).map_err(|e| e.to_string())?;
     let info = reader.info().clone();
-    let clock = info.clock();
     let trace = TraceContext {
         start_since_boot_ns: (info.boot_time > 0 && info.start_time >= info.boot_time)
             .then(|| ((info.start_time - info.boot_time) as u64).saturating_mul(100)),
@@ -484,15 +589,151 @@ pub fn read_file<S: EventSink>(
         buffers_lost: u64::from(info.buffers_lost),
     };
     sink.begin(&trace);
+    let known = KnownLayouts::default();
+    let mut ord = Orderer::new(sink);
+    let pipelined = threads == Threads::Pipelined
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let walked = if pipelined {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(DEPTH);
+        let (info, known) = (&info, &known);
+        std::thread::scope(|s| {
+            let walker = s.spawn(move || {
+                let mut buffers = 0usize;
+                let mut flush = |batch: &mut Batch| {
+                    buffers += 1;
+                    if buffers == BATCH {
+                        buffers = 0;
+                        let next = Batch {
+                            steps: Vec::with_capacity(batch.steps.len()),
+                            bytes: Vec::with_capacity(batch.bytes.len()),
+                        };
+                        // A closed channel means the analysing thread panicked; the join
+                        // below reports that.
+                        let _ = tx.send(std::mem::replace(batch, next));
+                    }
+                };
+                let mut batch = Batch::default();
+                let walked = walk(&mut reader, info, known, &mut batch, &mut flush);
+                if !batch.steps.is_empty() {
+                    let _ = tx.send(batch);
+                }
+                walked
+            });
+            for mut batch in rx {
+                ord.apply(&mut batch, known, on_error);
+            }
+            walker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    } else {
+        let mut flush = |batch: &mut Batch| {
+            ord.apply(batch, &known, on_error);
+        };
+        let mut batch = Batch::default();
+        let walked = walk(&mut reader, &info, &known, &mut batch, &mut flush);
+        ord.apply(&mut batch, &known, on_error);
+        walked
+    };
+    ord.release_until(u64::MAX);
+    let out = ReadOutcome {
+        trace,
+        records: walked.records,
+        events: ord.events,
+        undecodable: ord.undecodable,
+        pnp: ord.pnp,
+        out_of_order: ord.out_of_order,
+        errors: std::mem::take(&mut ord.errors),
+    };
+    let header_end = (info.end_time > info.start_time && info.start_time > 0)
+        .then(|| ((info.end_time - info.start_time) as u64).saturating_mul(100));
+    let end_ns = header_end.unwrap_or(0).max(walked.max_ts);
+    ord.sink.finish(end_ns);
+    Ok(out)
+}
+
+/// What the walk hands on, in file order, to the thread that feeds the sink.
+enum Step {
+    /// Queue `item` for reordering (`ts: None`: at the latest time handed on so far).
+    Push {
+        cpu: Option<u16>,
+        ts: Option<u64>,
+        item: Item,
+    },
+    /// Hand on everything up to this time.
+    Release(u64),
+    /// An error to report (`on_error`), in its place among the events.
+    Error(String),
+    /// An event of ours that could not be decoded.
+    Undecodable { cpu: u16, ts: u64, msg: String },
+    /// An event of ours with a known layout, still to be decoded.
+    Known(KnownEvent),
+}
+
+/// An event of ours with a known layout, decoded by the thread that feeds the sink.
+struct KnownEvent {
+    cpu: u16,
+    ts: u64,
+    tid: u32,
+    activity: [u8; 16],
+    /// Index in [`KnownLayouts`].
+    layout: usize,
+    opcode: u8,
+    ptr: PointerSize,
+    /// File offset of the record (for messages).
+    offset: u64,
+    /// The payload, in [`Batch::bytes`].
+    payload: std::ops::Range<usize>,
+}
+
+/// Steps of one or more buffers, and the payloads they refer to.
+#[derive(Default)]
+struct Batch {
+    steps: Vec<Step>,
+    bytes: Vec<u8>,
+}
+
+/// What the walk found, besides the steps it handed on.
+#[derive(Default)]
+struct Walked {
+    records: u64,
+    max_ts: u64,
+}
+
+fn pointer_size(ev: &EventRecord<'_>) -> PointerSize {
+    if ev.pointer_size() == 4 {
+        PointerSize::Four
+    } else {
+        PointerSize::Eight
+    }
+}
+
+fn undecodable_msg(offset: u64, e: &str) -> String {
+    format!(
+        "byte {offset:#x}: event of {} not decodable: {e}",
+        schema::PROVIDER_NAME
+    )
+}
+
+/// Walks the file's buffers and records (see the module doc), decoding our events and
+/// Kernel-PnP's, and hands each step to `emit`.
+fn walk(
+    reader: &mut EtlReader<std::fs::File>,
+    info: &LogfileInfo,
+    known: &KnownLayouts,
+    batch: &mut Batch,
+    flush: &mut dyn FnMut(&mut Batch),
+) -> Walked {
+    macro_rules! emit {
+        ($step:expr) => {
+            batch.steps.push($step)
+        };
+    }
+    let clock = info.clock();
     let ours = guid_bits(&provider_guid());
     let pnp_guid = guid_bits(&kernel_pnp::PROVIDER_GUID);
     let mut cache = SchemaCache::new();
-    let known = KnownLayouts::default();
-    let mut out = ReadOutcome {
-        trace: trace.clone(),
-        ..Default::default()
-    };
-    let mut ord = Orderer::new(sink);
+    let mut out = Walked::default();
     // Per processor: (latest timestamp seen, index of its latest buffer). Processors the
     // header announces but that have not written yet hold events back too (as if seen at
     // time 0 before the first buffer), until the window passes.
@@ -500,7 +741,6 @@ pub fn read_file<S: EventSink>(
         .map(|c| (c as u16, (0, 0)))
         .collect();
     let mut index = 0u64;
-    let mut max_ts = 0u64;
     // A QPC of 10 MHz (or any frequency dividing 10⁹) converts with one multiply; anything
     // else goes through the reader's clock (a division per timestamp).
     let ns_per_tick = match (info.clock_type, info.clock_frequency()) {
@@ -521,18 +761,16 @@ pub fn read_file<S: EventSink>(
             Ok(b) => b,
             Err(e) => {
                 let msg = e.to_string();
-                on_error(&msg);
-                let ts = ord.last_out;
-                ord.push(
-                    None,
-                    ts,
-                    Item::Lost(LostEvents {
+                emit!(Step::Error(msg.clone()));
+                emit!(Step::Push {
+                    cpu: None,
+                    ts: None,
+                    item: Item::Lost(LostEvents {
                         ts_ns: None,
                         count: 0,
                         what: format!("unreadable buffer: {msg}"),
                     }),
-                );
-                out.errors.push(msg);
+                });
                 continue;
             }
         };
@@ -585,20 +823,19 @@ pub fn read_file<S: EventSink>(
                 Ok(rec) => rec,
                 Err(e) => {
                     let msg = e.to_string();
-                    on_error(&msg);
+                    emit!(Step::Error(msg.clone()));
                     if last_raw != i64::MIN {
                         last_ts = last_ts.max(to_ns(last_raw));
                     }
-                    ord.push(
-                        Some(cpu),
-                        last_ts,
-                        Item::Lost(LostEvents {
+                    emit!(Step::Push {
+                        cpu: Some(cpu),
+                        ts: Some(last_ts),
+                        item: Item::Lost(LostEvents {
                             ts_ns: Some(last_ts),
                             count: 0,
                             what: format!("unreadable record: {msg}"),
                         }),
-                    );
-                    out.errors.push(msg);
+                    });
                     continue;
                 }
             };
@@ -612,52 +849,63 @@ pub fn read_file<S: EventSink>(
             let provider = guid_bits(&ev.header.provider_id);
             if provider == ours {
                 let ts = to_ns(raw);
-                match decode_wsk(&ev, &known, &mut cache) {
-                    Ok(event) => ord.push(
-                        Some(cpu),
-                        ts,
-                        Item::Wsk(TraceEvent {
-                            ts_ns: ts,
-                            tid: ev.header.thread_id.get(),
-                            activity: zerocopy::transmute!(ev.header.activity_id),
-                            event,
-                        }),
-                    ),
-                    Err(e) => {
-                        out.undecodable += 1;
-                        let msg = format!(
-                            "byte {:#x}: event of {} not decodable: {e}",
-                            ev.offset,
-                            schema::PROVIDER_NAME
-                        );
-                        on_error(&msg);
-                        ord.push(
-                            Some(cpu),
+                let tid = ev.header.thread_id.get();
+                let activity = zerocopy::transmute!(ev.header.activity_id);
+                let opcode = ev.header.event_descriptor.opcode;
+                let layout = ev
+                    .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
+                    .and_then(|m| known.find_index(m.data, opcode));
+                let step = match layout {
+                    // A known layout: the payload is decoded by the analysing thread.
+                    Some(layout) => {
+                        let at = batch.bytes.len();
+                        batch.bytes.extend_from_slice(ev.user_data);
+                        Step::Known(KnownEvent {
+                            cpu,
                             ts,
-                            Item::Lost(LostEvents {
-                                ts_ns: Some(ts),
-                                count: 1,
-                                what: msg.clone(),
-                            }),
-                        );
-                        out.errors.push(msg);
+                            tid,
+                            activity,
+                            layout,
+                            opcode,
+                            ptr: pointer_size(&ev),
+                            offset: ev.offset,
+                            payload: at..batch.bytes.len(),
+                        })
                     }
-                }
+                    None => match decode_wsk(&ev, known, &mut cache) {
+                        Ok(event) => Step::Push {
+                            cpu: Some(cpu),
+                            ts: Some(ts),
+                            item: Item::Wsk(TraceEvent {
+                                ts_ns: ts,
+                                tid,
+                                activity,
+                                event,
+                            }),
+                        },
+                        Err(e) => Step::Undecodable {
+                            cpu,
+                            ts,
+                            msg: undecodable_msg(ev.offset, &e),
+                        },
+                    },
+                };
+                emit!(step);
             } else if provider == pnp_guid {
                 let ts = to_ns(raw);
                 let id = ev.header.event_descriptor.id.get();
                 if id == kernel_pnp::DRIVER_INIT_START || id == kernel_pnp::DRIVER_INIT_STOP {
                     if let Ok(init) = DriverInit::decode(id, ev.user_data) {
-                        ord.push(
-                            Some(cpu),
-                            ts,
-                            Item::Pnp(PnpDriverInit {
+                        emit!(Step::Push {
+                            cpu: Some(cpu),
+                            ts: Some(ts),
+                            item: Item::Pnp(PnpDriverInit {
                                 ts_ns: ts,
                                 tid: ev.header.thread_id.get(),
                                 driver: init.driver().to_string(),
                                 start: matches!(init, DriverInit::Start { .. }),
                             }),
-                        );
+                        });
                     }
                 }
             }
@@ -677,10 +925,10 @@ pub fn read_file<S: EventSink>(
                 .next()
                 .and_then(|r| r.ok()?.timestamp());
             let at = first_raw.map_or(last_ts, to_ns);
-            ord.push(
-                Some(cpu),
-                at,
-                Item::Lost(LostEvents {
+            emit!(Step::Push {
+                cpu: Some(cpu),
+                ts: Some(at),
+                item: Item::Lost(LostEvents {
                     ts_ns: Some(at),
                     count: 0,
                     what: format!(
@@ -693,12 +941,12 @@ pub fn read_file<S: EventSink>(
                         }
                     ),
                 }),
-            );
+            });
         }
         if last_raw != i64::MIN {
             last_ts = last_ts.max(to_ns(last_raw));
         }
-        max_ts = max_ts.max(last_ts);
+        out.max_ts = out.max_ts.max(last_ts);
         cpus.insert(cpu, (last_ts, index));
         let watermark = cpus
             .values()
@@ -706,17 +954,10 @@ pub fn read_file<S: EventSink>(
             .map(|(t, _)| *t)
             .min()
             .unwrap_or(0);
-        ord.release_until(watermark);
+        emit!(Step::Release(watermark));
+        flush(batch);
     }
-    ord.release_until(u64::MAX);
-    out.events = ord.events;
-    out.pnp = ord.pnp;
-    out.out_of_order = ord.out_of_order;
-    let header_end = (info.end_time > info.start_time && info.start_time > 0)
-        .then(|| ((info.end_time - info.start_time) as u64).saturating_mul(100));
-    let end_ns = header_end.unwrap_or(0).max(max_ts);
-    ord.sink.finish(end_ns);
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -1096,10 +1337,19 @@ mod tests {
                 }
             }
             std::fs::write(&bad, &bytes).unwrap();
-            let mut a = all();
-            if read_file(&bad, &mut a, &mut |_| {}).is_ok() {
-                let _ = (a.balance.report(), a.latency.report(), a.boot.report());
+            // Both ways of using threads give the same results, errors and reports.
+            let mut results = Vec::new();
+            for threads in [Threads::Pipelined, Threads::One] {
+                let mut a = all();
+                let mut errors = Vec::new();
+                let out =
+                    read_file_with(&bad, &mut a, &mut |e| errors.push(e.to_string()), threads);
+                let reports = out
+                    .is_ok()
+                    .then(|| (a.balance.report(), a.latency.report(), a.boot.report()));
+                results.push((out, errors, reports));
             }
+            assert!(results[0] == results[1], "round {round}");
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
