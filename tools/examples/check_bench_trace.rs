@@ -9,22 +9,18 @@
 //! call, release, deregister start/stop) and 10 events of other providers after each of ours
 //! (four providers, TraceLogging-style with metadata items and manifest-style without, 40 to
 //! 240 bytes of payload), on 4 processors with 64 KiB buffers: about 1.1 GiB. See
-//! README-analysis.md for how the benchmark is run.
+//! the README (Analyses, Benchmark) for how the benchmark is run.
 
 use std::io::BufWriter;
 
 use wsktrace_driver::ntstatus::NtStatus;
-use wsktrace_driver::schema::{FieldValue, WskEvent};
+use wsktrace_driver::schema::WskEvent;
 use wsktrace_tools::etl::format::{
     Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
 };
-use wsktrace_tools::etl::write::{
-    Descriptor, EtlWriter, Event, ExtItem, SessionConfig, TRACELOGGING_CHANNEL,
-};
-use wsktrace_tools::tracelogging::{
-    encode_payload, provider_traits_bytes, FieldSchema, InType, OutType, PointerSize, Schema, Value,
-};
-use wsktrace_tools::wsk_etl::{provider_guid, tracelogging_schema};
+use wsktrace_tools::etl::write::{Descriptor, Event, ExtItem, SessionConfig, TRACELOGGING_CHANNEL};
+use wsktrace_tools::tracelogging::{provider_traits_bytes, FieldSchema, InType, OutType, Schema};
+use wsktrace_tools::wsk_etl::{Context, WskEtlWriter};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -44,12 +40,7 @@ fn main() {
     };
     let start_ns = 5_000_000_000u64;
     let file = std::fs::File::create(out).expect("create output");
-    let mut w = EtlWriter::new(BufWriter::with_capacity(1 << 20, file), config).expect("writer");
-
-    // Our provider: metadata per event kind, traits, payload encoded per event.
-    let ours = provider_guid();
-    let traits = provider_traits_bytes(wsktrace_driver::schema::PROVIDER_NAME, None).unwrap();
-    let mut payload = Vec::new();
+    let mut w = WskEtlWriter::new(BufWriter::with_capacity(1 << 20, file), config).expect("writer");
 
     // Other providers: two TraceLogging-style (metadata item), two manifest-style.
     let other_guids: Vec<Guid> = (0..4u32)
@@ -80,7 +71,7 @@ fn main() {
 
     let mut ts = start_ns + 1_000_000;
     let mut n_other = 0u64;
-    let mut write_others = |w: &mut EtlWriter<_>, ts: &mut u64, seed: u64| {
+    let mut write_others = |w: &mut WskEtlWriter<_>, ts: &mut u64, seed: u64| {
         for k in 0..u64::from(others) {
             *ts += 150;
             let p = ((seed + k) % 4) as usize;
@@ -114,66 +105,19 @@ fn main() {
                 ext: if p < 2 { &ext_tl } else { &[] },
                 payload: &other_payloads[size],
             };
-            w.write_event(&ev).expect("write other event");
+            w.write_other(&ev).expect("write other event");
             n_other += 1;
         }
     };
 
-    let metadata: std::collections::HashMap<&'static str, (Schema, Vec<u8>)> =
-        wsktrace_driver::schema::DESCRIPTORS
-            .iter()
-            .map(|d| {
-                let s = tracelogging_schema(d);
-                let b = s.to_bytes().unwrap();
-                (d.variant, (s, b))
-            })
-            .collect();
-    let mut write_ours = |w: &mut EtlWriter<_>, ts: u64, tid: u32, ev: &WskEvent| {
-        let desc = ev.descriptor();
-        let (schema, meta) = &metadata[desc.variant];
-        let values: Vec<Value<'_>> = ev
-            .fields()
-            .into_iter()
-            .map(|(_, v)| match v {
-                FieldValue::Str(s) => Value::Str(std::borrow::Cow::Borrowed(s)),
-                FieldValue::U8(x) => Value::U64(x.into()),
-                FieldValue::U16(x) => Value::U64(x.into()),
-                FieldValue::U32(x) => Value::U64(x.into()),
-                FieldValue::U64(x) => Value::U64(x),
-            })
-            .collect();
-        payload.clear();
-        encode_payload(schema, &values, PointerSize::Eight, &mut payload).unwrap();
-        let ext = [
-            ExtItem {
-                ext_type: EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
-                data: &traits,
-            },
-            ExtItem {
-                ext_type: EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
-                data: meta,
-            },
-        ];
-        let e = Event {
-            provider_id: ours,
-            descriptor: Descriptor {
-                id: 0,
-                version: 0,
-                channel: TRACELOGGING_CHANNEL,
-                level: desc.level,
-                opcode: desc.opcode,
-                task: 0,
-                keywords: desc.keywords,
-            },
-            timestamp: w.config().ns_to_qpc(ts),
+    let write_ours = |w: &mut WskEtlWriter<_>, ts: u64, tid: u32, ev: &WskEvent| {
+        let ctx = Context {
+            since_boot_ns: ts,
             processor: (tid / 4 % 4) as u16,
             thread_id: tid,
             process_id: 4,
-            activity_id: Guid::default(),
-            ext: &ext,
-            payload: &payload,
         };
-        w.write_event(&e).expect("write our event");
+        w.write_wsk(&ctx, [0; 16], ev).expect("write our event");
     };
 
     write_ours(
@@ -242,8 +186,7 @@ fn main() {
         0x68,
         &WskEvent::DriverUnloadStop { duration_ns: 100 },
     );
-    let end = w.config().ns_to_qpc(ts + 1_000);
-    let (_, summary) = w.finish(end).expect("finish");
+    let (_, summary) = w.finish(ts + 1_000).expect("finish");
     eprintln!(
         "wrote {out}: {} registrations ({} events of ours), {n_other} other events, {} buffers",
         regs,

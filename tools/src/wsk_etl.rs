@@ -209,6 +209,11 @@ impl<W: Write> WskEtlWriter<W> {
         )
     }
 
+    /// Writes another provider's event as it is (background traffic in benchmark traces).
+    pub fn write_other(&mut self, event: &Event<'_>) -> Result<(), WskEtlError> {
+        Ok(self.etl.write_event(event)?)
+    }
+
     /// Records events the recorder dropped (see [`EtlWriter::record_lost`]).
     pub fn record_lost(&mut self, processor: u16, count: u32) -> Result<(), WskEtlError> {
         Ok(self.etl.record_lost(processor, count)?)
