@@ -13,6 +13,7 @@ extern crate alloc;
 #[cfg(not(windows))]
 extern crate std;
 
+pub mod fallible;
 pub mod lifecycle;
 pub mod ntstatus;
 pub mod schema;

@@ -102,6 +102,16 @@ pub struct KernelSocket(*mut WSK_SOCKET);
 
 // SAFETY: 1. A WSK socket may be used from any thread until `WskCloseSocket`.
 unsafe impl Send for KernelSocket {}
+// SAFETY: 1. The core never overlaps a close with another call on the socket (the WSK rule);
+//            other calls may come from any thread.
+unsafe impl Sync for KernelSocket {}
+
+/// A connection a `WskAccept` returned.
+#[derive(Debug)]
+pub struct KernelConnection(*mut WSK_SOCKET);
+
+// SAFETY: 1. A WSK socket may be used from any thread until `WskCloseSocket`.
+unsafe impl Send for KernelConnection {}
 
 /// The completion routine of every socket IRP: signals the caller's event and keeps the IRP.
 ///
@@ -198,6 +208,7 @@ impl WskApi for KernelWsk {
     type Registration = KernelRegistration;
     type ProviderNpi = KernelNpi;
     type Socket = KernelSocket;
+    type Connection = KernelConnection;
 
     fn register(&self, version: u16) -> Result<KernelRegistration, NtStatus> {
         let block = Box::into_raw(Box::new(RegistrationBlock {
@@ -302,7 +313,7 @@ impl WskApi for KernelWsk {
             unsafe {
                 wsk_socket(
                     client,
-                    params.address_family,
+                    params.address_family(),
                     SOCK_STREAM,
                     IPPROTO_TCP,
                     WSK_FLAG_LISTEN_SOCKET,
@@ -336,7 +347,7 @@ impl WskApi for KernelWsk {
         // sequence and must not be reachable from the network.
         let mut v4 = SOCKADDR_IN::loopback(params.port);
         let mut v6 = SOCKADDR_IN6::loopback(params.port);
-        let address: *mut SOCKADDR = if params.address_family == AF_INET6 {
+        let address: *mut SOCKADDR = if params.address_family() == AF_INET6 {
             (&raw mut v6).cast()
         } else {
             (&raw mut v4).cast()
@@ -350,7 +361,30 @@ impl WskApi for KernelWsk {
         status
     }
 
-    fn close_socket(&self, socket: KernelSocket) -> NtStatus {
+    fn accept(
+        &self,
+        _socket: &KernelSocket,
+        _issued: &dyn Fn(),
+    ) -> Result<crate::lifecycle::Accepted<KernelConnection>, NtStatus> {
+        // `WSK_PROVIDER_LISTEN_DISPATCH::WskAccept` is not bound in `wsk_abi` yet: the
+        // accept loop records this status and stops.
+        Err(STATUS_NOT_SUPPORTED)
+    }
+
+    fn close_connection(&self, connection: KernelConnection) -> NtStatus {
+        self.close_raw(connection.0)
+    }
+
+    fn close_socket(&self, socket: &KernelSocket) -> NtStatus {
+        self.close_raw(socket.0)
+    }
+}
+
+impl KernelWsk {
+    /// `WskCloseSocket` through the socket's basic dispatch (the first member of every
+    /// socket category's dispatch table).
+    fn close_raw(&self, socket: *mut WSK_SOCKET) -> NtStatus {
+        let socket = KernelSocket(socket);
         let Some(dispatch) = listen_dispatch(&socket) else {
             return STATUS_NOT_SUPPORTED;
         };
@@ -358,7 +392,7 @@ impl WskApi for KernelWsk {
             return STATUS_NOT_SUPPORTED;
         };
         let (status, _) = call_with_irp(|irp| {
-            // SAFETY: 1. `socket` is open and is not used after this call (consumed).
+            // SAFETY: 1. `socket` is open and the core makes no call on it after this one.
             unsafe { wsk_close_socket(socket.0, irp) }
         });
         status

@@ -69,10 +69,12 @@ mod clock;
 mod kwsk;
 pub mod params;
 mod registry;
+mod sync;
 mod thread;
 
 pub use clock::QpcClock;
-pub use kwsk::{KernelNpi, KernelRegistration, KernelSocket, KernelWsk};
+pub use kwsk::{KernelConnection, KernelNpi, KernelRegistration, KernelSocket, KernelWsk};
+pub use sync::{KernelEvent, KernelLock};
 pub use thread::{SystemThread, SystemThreadSpawner};
 
 use alloc::boxed::Box;
@@ -80,6 +82,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use wdk::{DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING, STATUS_SUCCESS};
 
+use crate::fallible::try_box;
 use crate::lifecycle::{Driver, ListenParams, Policy, WskClient};
 use crate::schema;
 
@@ -122,16 +125,20 @@ pub unsafe extern "system" fn driver_entry(
     let policy: Policy = raw.policy();
 
     let clock = QpcClock::new();
-    let client = WskClient::new(KernelWsk, DriverSink::default(), clock);
-    match KernelDriver::driver_entry(
-        client,
-        SystemThreadSpawner,
-        &client_name,
-        policy,
-        ListenParams::default(),
-    ) {
+    let loaded = WskClient::new(KernelWsk, DriverSink::default(), clock)
+        .and_then(|client| {
+            KernelDriver::driver_entry(
+                client,
+                SystemThreadSpawner,
+                &client_name,
+                policy,
+                Some(ListenParams::default()),
+            )
+        })
+        .and_then(|loaded| Ok(try_box(loaded, "KernelDriver")?));
+    match loaded {
         Ok(loaded) => {
-            let previous = LOADED.swap(Box::into_raw(Box::new(loaded)), Ordering::AcqRel);
+            let previous = LOADED.swap(Box::into_raw(loaded), Ordering::AcqRel);
             debug_assert!(previous.is_null(), "DriverEntry without unload");
             driver.DriverUnload = Some(driver_unload);
             STATUS_SUCCESS

@@ -45,7 +45,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
         self.dispatch_calls = self.dispatch_calls.saturating_add(1);
         let status = match result {
             Ok(socket) => {
-                let _ = client.api.close_socket(socket);
+                let _ = client.api.close_socket(&socket);
                 NtStatus::SUCCESS
             }
             Err(s) => s,

@@ -14,7 +14,7 @@ use super::objects::{self, RegValue};
 use super::{REG_DWORD, REG_SZ};
 use crate::glue::ProviderRegistration;
 use crate::lifecycle::{ActivityId, EtwSink, EventSink};
-use crate::schema::WskEvent;
+use crate::schema::WskEventRef;
 use crate::sim::{Recorder, SimWsk};
 
 pub use super::objects::Faults;
@@ -177,7 +177,7 @@ impl EventSink for HostEtwSink {
         EtwSink.enabled(keywords) || recorder().is_some_and(|r| r.enabled(keywords))
     }
 
-    fn write(&self, activity: &ActivityId, event: WskEvent) {
+    fn write(&self, activity: &ActivityId, event: &WskEventRef<'_>) {
         if !provider_registered() {
             objects::with(|s| {
                 s.violation(alloc::format!(
@@ -187,7 +187,7 @@ impl EventSink for HostEtwSink {
             });
         }
         if let Some(recorder) = recorder() {
-            recorder.write(activity, event.clone());
+            recorder.write(activity, event);
         }
         EtwSink.write(activity, event);
     }

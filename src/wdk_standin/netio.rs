@@ -405,6 +405,16 @@ unsafe fn family_and_port(address: *const SOCKADDR) -> Option<(u16, u16)> {
     }
 }
 
+/// The loopback address of `family` (the simulator tracks what was bound, not the exact
+/// address this stand-in was given).
+fn family_address(family: u16) -> crate::lifecycle::IpAddr {
+    if family == AF_INET6 {
+        crate::lifecycle::IpAddr::V6(crate::lifecycle::Ipv6Addr::LOCALHOST)
+    } else {
+        crate::lifecycle::IpAddr::V4(crate::lifecycle::Ipv4Addr::LOCALHOST)
+    }
+}
+
 /// Carries pointers into the thread that completes an IRP later.
 struct Pending {
     client: usize,
@@ -419,7 +429,7 @@ struct Pending {
 /// `client` is a live client object; `irp` a live IRP passed to the provider.
 unsafe fn create_socket(client: &ClientObject, family: u16, irp: PIRP) -> NTSTATUS {
     let params = ListenParams {
-        address_family: family,
+        address: family_address(family),
         port: 0,
     };
     let (status, information) = match client.wsk.socket_listen(&client.npi, &params) {
@@ -550,7 +560,7 @@ unsafe extern "system" fn wsk_bind(
                         .bind(
                             sim,
                             &ListenParams {
-                                address_family: family,
+                                address: family_address(family),
                                 port,
                             },
                         )
@@ -583,7 +593,7 @@ unsafe extern "system" fn wsk_close_socket(Socket: *mut WSK_SOCKET, Irp: PIRP) -
         .unwrap_or_else(PoisonError::into_inner)
         .take();
     let status = match sim {
-        Some(sim) => socket.wsk.close_socket(sim).0,
+        Some(sim) => socket.wsk.close_socket(&sim).0,
         None => STATUS_INVALID_PARAMETER,
     };
     // SAFETY: 1. `Socket` is the `Box::into_raw` of a `SocketObject`; closing is its last use
