@@ -603,12 +603,13 @@ fn kernel_wsk_capture_release_and_query_through_netio() {
         .capture(&registration, 0)
         .expect("captured (ready, no wait)");
     let v6 = ListenParams {
-        address_family: ListenParams::AF_INET6,
+        address: crate::lifecycle::IpAddr::V6(crate::lifecycle::Ipv6Addr::LOCALHOST),
         port: 0,
     };
     let socket = wsk.socket_listen(&npi, &v6).expect("IPv6 listening socket");
     assert_eq!(wsk.bind(&socket, &v6), NtStatus::SUCCESS);
-    assert_eq!(wsk.close_socket(socket), NtStatus::SUCCESS);
+    assert_eq!(wsk.close_socket(&socket), NtStatus::SUCCESS);
+    drop(socket);
     wsk.release(&registration);
     wsk.deregister(&registration);
     drop(registration);

@@ -335,7 +335,7 @@ fn load_run_unload(h: &SimHarness, policy: Policy, before_unload: impl FnOnce())
         StdSpawner,
         CLIENT_NAME,
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     );
     if let Ok(driver) = driver {
         // The worker (if any) has brought WSK up, or failed, within its wait.
@@ -427,7 +427,7 @@ fn unload_during_wait() -> SimTrace {
         StdSpawner,
         CLIENT_NAME,
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     ) {
         wait_then_cancel_delay(&h);
         driver.unload();
@@ -594,7 +594,7 @@ fn boot(wait_on: WaitOn) -> SimTrace {
         StdSpawner,
         CLIENT_NAME,
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     );
     let after_ours = h.clock.now_ns();
     let after: u64 = BOOT_DRIVERS_AFTER

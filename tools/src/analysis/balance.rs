@@ -1254,6 +1254,13 @@ impl EventSink for BalanceChecker {
             } => self.on_dereg_stop(ev, *registration_id),
             WskEvent::DriverUnloadStart {} => {}
             WskEvent::DriverUnloadStop { .. } => self.on_unload(ev),
+            WskEvent::CaptureRefused { .. }
+            | WskEvent::SocketCreated { .. }
+            | WskEvent::SocketBind { .. }
+            | WskEvent::AcceptStart { .. }
+            | WskEvent::AcceptStop { .. }
+            | WskEvent::CloseSocketStart { .. }
+            | WskEvent::CloseSocketStop { .. } => {}
         }
     }
 
