@@ -91,8 +91,10 @@ fn wprp_enables_the_provider_by_guid_with_every_keyword() {
             d.keywords
         );
     }
-    let defined_keywords =
-        schema::keywords::LIFECYCLE | schema::keywords::LATENCY | schema::keywords::DISPATCH;
+    let defined_keywords = schema::keywords::LIFECYCLE
+        | schema::keywords::LATENCY
+        | schema::keywords::DISPATCH
+        | schema::keywords::SOCKET;
     assert_eq!(
         enabled & !defined_keywords,
         0,

@@ -15,7 +15,7 @@ fn entry(h: &SimHarness, policy: Policy) -> Result<SimDriver, NtStatus> {
         StdSpawner,
         "wsktrace",
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     )
 }
 

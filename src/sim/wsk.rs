@@ -386,8 +386,8 @@ impl SimWsk {
         queued
     }
 
-    /// Lets every `WskDeregister` that the watchdog found hung return (test-only: a real
-    /// one would wait for ever). Each one records its hang before returning.
+    /// From now on a `WskDeregister` that the watchdog finds hung returns after recording
+    /// the hang (test-only: a real one waits for ever). Without this, it keeps waiting.
     pub fn end_hangs(&self) {
         self.lock().ending_hangs = true;
         self.notify();

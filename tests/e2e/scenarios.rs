@@ -96,6 +96,53 @@ fn tag(e: &WskEvent) -> String {
         } => format!("DeregisterStop({registration_id})"),
         DriverUnloadStart {} => "UnloadStart".into(),
         DriverUnloadStop { .. } => "UnloadStop".into(),
+        CaptureRefused {
+            registration_id,
+            status,
+            ..
+        } => format!("CaptureRefused({registration_id},{})", st(status)),
+        SocketCreated {
+            registration_id,
+            socket_id,
+            socket_kind,
+            ..
+        } => format!("SocketCreated({registration_id},{socket_id},{socket_kind})"),
+        SocketBind {
+            registration_id,
+            socket_id,
+            address,
+            port,
+            status,
+            ..
+        } => format!(
+            "Bind({registration_id},{socket_id},{address}:{port},{})",
+            st(status)
+        ),
+        AcceptStart {
+            registration_id,
+            socket_id,
+        } => format!("AcceptStart({registration_id},{socket_id})"),
+        AcceptStop {
+            registration_id,
+            socket_id,
+            status,
+            accepted_socket_id,
+            remote_address,
+            ..
+        } => format!(
+            "AcceptStop({registration_id},{socket_id},{},{accepted_socket_id},{remote_address})",
+            st(status)
+        ),
+        CloseSocketStart {
+            registration_id,
+            socket_id,
+        } => format!("CloseStart({registration_id},{socket_id})"),
+        CloseSocketStop {
+            registration_id,
+            socket_id,
+            status,
+            ..
+        } => format!("CloseStop({registration_id},{socket_id},{})", st(status)),
     }
 }
 

@@ -476,6 +476,9 @@ fn broken_client(fault: impl FnOnce(CapturedNpi<SimWsk, Arc<Recorder>, HostClock
         if let Ok(npi) = registration.capture(WaitTimeout::NoWait, CallingContext::Other) {
             fault(npi);
         }
+        // A leaked capture would hang the deregister for ever: let the simulator end it
+        // once the watchdog has recorded the hang.
+        h.sim.end_hangs();
         registration.deregister();
     }
     finish(&h)
