@@ -60,7 +60,13 @@ fn assert_nothing_left(h: &SimHarness) {
     assert_eq!(h.sim.violations(), Vec::new());
     let s = h.sim.snapshot();
     assert_eq!(
-        (s.live_registrations, s.captured, s.sockets, s.waiting, s.accepts_pending),
+        (
+            s.live_registrations,
+            s.captured,
+            s.sockets,
+            s.waiting,
+            s.accepts_pending
+        ),
         (0, 0, 0, 0, 0),
         "{s:?}"
     );
@@ -83,9 +89,11 @@ fn connections_are_accepted_traced_and_closed_then_unload_cancels_the_accept() {
         let listen = driver.listening_socket_id().expect("listening");
         for n in 1..=3 {
             assert!(h.sim.connect(None, remote()));
-            assert!(h.sim.wait_until(Duration::from_secs(10), |s| s.accepted == n
-                && s.accepts_pending == 1
-                && s.closes == n));
+            assert!(h
+                .sim
+                .wait_until(Duration::from_secs(10), |s| s.accepted == n
+                    && s.accepts_pending == 1
+                    && s.closes == n));
         }
         unload(driver);
         assert_nothing_left(&h);
@@ -113,7 +121,11 @@ fn connections_are_accepted_traced_and_closed_then_unload_cancels_the_accept() {
                 _ => None,
             })
             .collect();
-        assert_eq!(accepted.len(), 4, "three connections, then the cancelled accept");
+        assert_eq!(
+            accepted.len(),
+            4,
+            "three connections, then the cancelled accept"
+        );
         for (status, id, address, port) in &accepted[..3] {
             assert_eq!(*status, NtStatus::SUCCESS);
             assert_ne!(*id, 0);
@@ -130,10 +142,13 @@ fn connections_are_accepted_traced_and_closed_then_unload_cancels_the_accept() {
             assert_eq!(closes, 1, "socket {id} closed once");
         }
         assert_eq!(
-            count(&events, |e| matches!(e, WskEvent::SocketCreated {
-                socket_kind: socket_kind::ACCEPTED,
-                ..
-            })),
+            count(&events, |e| matches!(
+                e,
+                WskEvent::SocketCreated {
+                    socket_kind: socket_kind::ACCEPTED,
+                    ..
+                }
+            )),
             3
         );
         assert!(events.iter().any(|e| matches!(e,
@@ -170,7 +185,13 @@ fn unload_while_a_connection_is_still_closing() {
     let closes = n.iter().filter(|x| **x == "CloseSocketStop").count();
     let dereg = n.iter().position(|x| *x == "WskDeregisterStart").unwrap();
     assert_eq!(closes, 2, "the connection and the listening socket");
-    assert!(n[..dereg].iter().filter(|x| **x == "CloseSocketStop").count() == 2);
+    assert!(
+        n[..dereg]
+            .iter()
+            .filter(|x| **x == "CloseSocketStop")
+            .count()
+            == 2
+    );
 }
 
 #[test]
@@ -193,10 +214,16 @@ fn port_zero_means_no_listener() {
 
 #[test]
 fn listen_parameters_from_configuration() {
-    assert_eq!(ListenParams::from_config(None, None), Some(ListenParams::DEFAULT));
+    assert_eq!(
+        ListenParams::from_config(None, None),
+        Some(ListenParams::DEFAULT)
+    );
     assert_eq!(ListenParams::from_config(None, Some(0)), None);
     let any = ListenParams::from_config(Some("0.0.0.0"), Some(8080)).unwrap();
-    assert_eq!((any.address.to_string(), any.port), ("0.0.0.0".into(), 8080));
+    assert_eq!(
+        (any.address.to_string(), any.port),
+        ("0.0.0.0".into(), 8080)
+    );
     let v6 = ListenParams::from_config(Some(" ::1 "), Some(1)).unwrap();
     assert_eq!(v6.address_family(), ListenParams::AF_INET6);
     // Not an address, or a port out of range: the defaults, never a wider bind.
@@ -222,7 +249,13 @@ fn failing_accepts_stop_the_loop_and_unload_still_cleans_up() {
     unload(driver);
     assert_nothing_left(&h);
     let failed = count(&h.recorder.events(), |e| {
-        matches!(e, WskEvent::AcceptStop { status: NtStatus::CONNECTION_RESET, .. })
+        matches!(
+            e,
+            WskEvent::AcceptStop {
+                status: NtStatus::CONNECTION_RESET,
+                ..
+            }
+        )
     });
     assert_eq!(failed, listener::MAX_ACCEPT_FAILURES as usize);
 }
@@ -241,7 +274,8 @@ fn run_with(plan: &std::sync::Arc<Plan>, wait_on: WaitOn) -> (SimHarness, NtStat
                 std::thread::sleep(Duration::from_millis(1));
             };
             if driver.has_listening_socket() {
-                h.sim.wait_until(Duration::from_secs(10), |s| s.accepts_pending == 1);
+                h.sim
+                    .wait_until(Duration::from_secs(10), |s| s.accepts_pending == 1);
                 h.sim.connect(None, remote());
                 h.sim.wait_until(Duration::from_secs(10), |s| s.closes == 1);
             }
@@ -292,8 +326,17 @@ fn every_irp_reservation_fails_cleanly() {
         assert_nothing_left(&h);
         let events = h.recorder.events();
         // The capture was released, the registration deregistered, no socket created.
-        assert_eq!(count(&events, |e| matches!(e, WskEvent::ReleaseProviderNpi { .. })), 1);
-        assert_eq!(count(&events, |e| matches!(e, WskEvent::WskDeregisterStop { .. })), 1);
+        assert_eq!(
+            count(&events, |e| matches!(
+                e,
+                WskEvent::ReleaseProviderNpi { .. }
+            )),
+            1
+        );
+        assert_eq!(
+            count(&events, |e| matches!(e, WskEvent::WskDeregisterStop { .. })),
+            1
+        );
         assert_eq!(count(&events, |e| e.socket_id().is_some()), 0);
     }
 }

@@ -8,8 +8,10 @@ use core::cell::UnsafeCell;
 use super::wdk;
 use super::SystemThreadSpawner;
 use wdk::ntddk::{KeInitializeEvent, KeSetEvent, KeWaitForSingleObject};
-use wdk::{_EVENT_TYPE, _KWAIT_REASON, _MODE, BOOLEAN, FALSE, IO_NO_INCREMENT, KEVENT, KPRIORITY,
-    KPROCESSOR_MODE};
+use wdk::{
+    _EVENT_TYPE, _KWAIT_REASON, _MODE, BOOLEAN, FALSE, IO_NO_INCREMENT, KEVENT, KPRIORITY,
+    KPROCESSOR_MODE,
+};
 
 use crate::fallible::try_box;
 use crate::lifecycle::{Event, Lock, Locking};
@@ -40,13 +42,7 @@ impl Event for KernelEvent {
     fn set(&self) {
         // SAFETY: 1. The event was initialised in `Locking::event` and stays in its block.
         //         2. `Wait` FALSE: callable at any IRQL up to `DISPATCH_LEVEL`.
-        let _ = unsafe {
-            KeSetEvent(
-                self.0.get(),
-                IO_NO_INCREMENT as KPRIORITY,
-                FALSE as BOOLEAN,
-            )
-        };
+        let _ = unsafe { KeSetEvent(self.0.get(), IO_NO_INCREMENT as KPRIORITY, FALSE as BOOLEAN) };
     }
     fn wait(&self) {
         // SAFETY: 1. The event is initialised and alive for the wait (borrowed from `self`).

@@ -167,7 +167,6 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
             None
         }
     }
-
 }
 
 /// A shared registration handle.
@@ -187,11 +186,13 @@ impl<A: WskApi, S: EventSink, C: Clock> TryArc<WskClient<A, S, C>> {
             Ok(_) => NtStatus::SUCCESS,
             Err(status) => *status,
         };
-        self.finish(t0, &ActivityId::NONE, |duration_ns| WskEventRef::WskRegister {
-            registration_id: id,
-            npi_version: version,
-            status,
-            duration_ns,
+        self.finish(t0, &ActivityId::NONE, |duration_ns| {
+            WskEventRef::WskRegister {
+                registration_id: id,
+                npi_version: version,
+                status,
+                duration_ns,
+            }
         });
         let raw = result?;
         Ok(memory.arc(Registration {
@@ -359,9 +360,11 @@ impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
             captures_outstanding: self.outstanding.load(Ordering::Acquire),
         });
         client.api.deregister(&self.raw);
-        client.stop(KW_LIFECYCLE, &span, |wait_ns| WskEventRef::WskDeregisterStop {
-            registration_id: self.id,
-            wait_ns,
+        client.stop(KW_LIFECYCLE, &span, |wait_ns| {
+            WskEventRef::WskDeregisterStop {
+                registration_id: self.id,
+                wait_ns,
+            }
         });
         self.state.store(STATE_DEREGISTERED, Ordering::Release);
     }
@@ -426,7 +429,6 @@ impl<A: WskApi, S: EventSink, C: Clock> TryArc<Registration<A, S, C>> {
             released: false,
         })
     }
-
 }
 
 impl<A: WskApi, S: EventSink, C: Clock> Drop for Registration<A, S, C> {
@@ -573,12 +575,14 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     #[inline(always)]
     pub(crate) fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
         let client = &self.registration.client;
-        client.finish(t0, &self.activity, |duration_ns| WskEventRef::DispatchCall {
-            registration_id: self.registration.id,
-            capture_id: self.capture_id,
-            function: function.into(),
-            status,
-            duration_ns,
+        client.finish(t0, &self.activity, |duration_ns| {
+            WskEventRef::DispatchCall {
+                registration_id: self.registration.id,
+                capture_id: self.capture_id,
+                function: function.into(),
+                status,
+                duration_ns,
+            }
         });
     }
 

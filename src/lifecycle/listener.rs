@@ -146,7 +146,9 @@ impl<A: WskApi, S: EventSink, C: Clock, L: Locking> Listener<A, S, C, L> {
     /// `CloseSocket` Stop is written once that accept's completion has been recorded. Returns
     /// when the loop has ended (its last connection closed). Only the first call closes.
     pub fn close(&self) {
-        let first = self.state.with(|s| !core::mem::replace(&mut s.closing, true));
+        let first = self
+            .state
+            .with(|s| !core::mem::replace(&mut s.closing, true));
         if !first {
             return;
         }

@@ -16,9 +16,9 @@ pub mod listener;
 pub mod sink;
 pub mod socket;
 
+pub use crate::fallible::TryArc;
 pub use crate::ntstatus::NtStatus;
 pub use crate::schema::{CallingContext, WskEvent};
-pub use crate::fallible::TryArc;
 pub use api::{
     make_wsk_version, wsk_major_version, wsk_minor_version, Accepted, Clock, Event, IpAddr,
     Ipv4Addr, Ipv6Addr, ListenParams, Lock, Locking, ProviderCharacteristics, SocketAddr,
@@ -28,7 +28,7 @@ pub use client::{
     negotiate_version, CapturedNpi, Registration, SharedRegistration, WskClient,
     MAX_REGISTRATION_ATTEMPTS,
 };
-pub use listener::Listener;
-pub use socket::{Connection, ListenSocket};
 pub use driver::{Driver, Policy, WaitOn};
+pub use listener::Listener;
 pub use sink::{ActivityId, ActivityIds, EtwSink, EventSink, NullSink};
+pub use socket::{Connection, ListenSocket};

@@ -249,15 +249,15 @@ pub(crate) fn record_created<A: WskApi, S: EventSink, C: Clock>(
         IpAddr::V4(_) => ListenParams::AF_INET,
         IpAddr::V6(_) => ListenParams::AF_INET6,
     };
-    registration
-        .client
-        .info(KW_SOCKET, &ActivityId::NONE, || WskEventRef::SocketCreated {
+    registration.client.info(KW_SOCKET, &ActivityId::NONE, || {
+        WskEventRef::SocketCreated {
             registration_id: registration.id,
             capture_id,
             socket_id,
             socket_kind: kind,
             address_family: u32::from(address_family),
-        });
+        }
+    });
 }
 
 #[cfg(test)]
@@ -274,9 +274,6 @@ mod tests {
         ));
         let longest = IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0xffff, 0xffff));
         assert_eq!(AddressText::of(&v6).as_str().len(), 39);
-        assert_eq!(
-            AddressText::of(&longest).as_str(),
-            "::ffff:255.255.255.255"
-        );
+        assert_eq!(AddressText::of(&longest).as_str(), "::ffff:255.255.255.255");
     }
 }

@@ -331,7 +331,11 @@ fn borrowed_and_owned_events_carry_the_same_fields() {
         assert_eq!(borrowed.fields(), ev.fields());
         assert_eq!(borrowed.descriptor(), ev.descriptor());
         assert_eq!(borrowed.to_owned_event(), ev);
-        assert_eq!(borrowed.write_etw(&[0; 16]), 0, "disabled provider on hosts");
+        assert_eq!(
+            borrowed.write_etw(&[0; 16]),
+            0,
+            "disabled provider on hosts"
+        );
     }
 }
 

@@ -137,7 +137,10 @@ impl Locking for StdSpawner {
     type Lock<T: Send> = StdLock<T>;
     type Event = StdEvent;
     fn event(&self) -> Result<StdEvent, NtStatus> {
-        Ok(StdEvent(try_box((Mutex::new(false), Condvar::new()), "Event")?))
+        Ok(StdEvent(try_box(
+            (Mutex::new(false), Condvar::new()),
+            "Event",
+        )?))
     }
 }
 
@@ -164,8 +167,8 @@ impl SimHarness {
         let clock = HostClock::new();
         let sim = SimWsk::new(config, clock);
         let recorder = Arc::new(Recorder::new(clock));
-        let client = WskClient::new(sim.clone(), recorder.clone(), clock)
-            .expect("memory for the client");
+        let client =
+            WskClient::new(sim.clone(), recorder.clone(), clock).expect("memory for the client");
         SimHarness {
             sim,
             recorder,

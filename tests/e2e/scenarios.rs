@@ -2,7 +2,7 @@
 //! each thread's sequence of events with their ids and statuses, and the waits against the
 //! delays the scenario configured.
 
-use wsktrace_driver::schema::WskEvent;
+use wsktrace_driver::schema::{keywords, WskEvent};
 use wsktrace_tools::kernel_pnp::DriverInit;
 use wsktrace_tools::scenario::*;
 
@@ -146,22 +146,37 @@ fn tag(e: &WskEvent) -> String {
     }
 }
 
-/// Each thread's events as tags, threads in order of their first event.
+/// Each thread's lifecycle events (socket events, keyword `SOCKET`, aside: see
+/// [`sockets`]) as tags, threads in order of their first event.
 fn threads(rb: &ReadBack) -> Vec<Vec<String>> {
+    let lifecycle: Vec<&Ev> = rb
+        .wsk
+        .iter()
+        .filter(|e| e.keywords & keywords::SOCKET == 0)
+        .collect();
     let mut tids: Vec<u32> = Vec::new();
-    for e in &rb.wsk {
+    for e in &lifecycle {
         if !tids.contains(&e.tid) {
             tids.push(e.tid);
         }
     }
     tids.iter()
         .map(|t| {
-            rb.wsk
+            lifecycle
                 .iter()
                 .filter(|e| e.tid == *t)
                 .map(|e| tag(&e.event))
                 .collect()
         })
+        .collect()
+}
+
+/// The socket events as tags, in timestamp order.
+fn sockets(rb: &ReadBack) -> Vec<String> {
+    rb.wsk
+        .iter()
+        .filter(|e| e.keywords & keywords::SOCKET != 0)
+        .map(|e| tag(&e.event))
         .collect()
 }
 
@@ -251,6 +266,19 @@ const ENTRY: &str = "DriverEntryStart(wsktrace)";
 #[test]
 fn clean() {
     let rb = run("clean");
+    // The listening socket: created and bound on 127.0.0.1:40123, its accept armed, then
+    // cancelled by the close at unload (recorded before the close's Stop).
+    assert_eq!(
+        sockets(&rb),
+        v(&[
+            "SocketCreated(1,1,0)",
+            "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+            "AcceptStart(1,1)",
+            "CloseStart(1,1)",
+            "AcceptStop(1,1,CANCELLED,0,)",
+            "CloseStop(1,1,SUCCESS)",
+        ])
+    );
     assert_loaded_at(&rb);
     assert_eq!(
         threads(&rb),
@@ -532,16 +560,19 @@ fn dropped_events_are_marked_lost() {
         rb.buffers_with_lost_events, 1,
         "one buffer flagged EVENTS_LOST"
     );
-    // Unload's first two events (UnloadStart, DeregisterStart) are missing.
+    // Unload's first two events (UnloadStart, the listening socket's CloseStart) are
+    // missing.
     assert_eq!(
         threads(&rb)[0],
         v(&[
             ENTRY,
             "DriverEntryStop(SUCCESS)",
+            "DeregisterStart(1,0)",
             "DeregisterStop(1)",
             "UnloadStop"
         ])
     );
+    assert!(!sockets(&rb).iter().any(|t| t.starts_with("CloseStart")));
 }
 
 /// The boot scenarios: every driver's DriverInit pair, one after another on one thread, ours
