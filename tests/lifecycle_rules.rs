@@ -31,8 +31,12 @@ fn capture_use_release_deregister_no_wait() {
             "CaptureProviderNpiStart",
             "CaptureProviderNpiStop",
             "DispatchCall",
+            "SocketCreated",
+            "SocketBind",
             "DispatchCall",
             "ReleaseProviderNpi",
+            "CloseSocketStart",
+            "CloseSocketStop",
             "WskDeregisterStart",
             "WskDeregisterStop",
         ]
@@ -63,7 +67,7 @@ fn capture_use_release_deregister_no_wait() {
         }
         e => panic!("{e:?}"),
     }
-    match (&events[3], &events[4]) {
+    match (&events[3], &events[6]) {
         (
             WskEvent::DispatchCall {
                 function: f1,
@@ -81,7 +85,24 @@ fn capture_use_release_deregister_no_wait() {
         }
         e => panic!("{e:?}"),
     }
-    match &events[5] {
+    assert!(matches!(
+        &events[4..6],
+        [
+            WskEvent::SocketCreated {
+                socket_id: 1,
+                socket_kind: 0,
+                address_family: 2,
+                ..
+            },
+            WskEvent::SocketBind {
+                socket_id: 1,
+                port: 40123,
+                status: NtStatus::SUCCESS,
+                ..
+            },
+        ]
+    ));
+    match &events[7] {
         WskEvent::ReleaseProviderNpi {
             dispatch_calls,
             implicit,
@@ -92,7 +113,7 @@ fn capture_use_release_deregister_no_wait() {
         }
         e => panic!("{e:?}"),
     }
-    match &events[6] {
+    match &events[10] {
         WskEvent::WskDeregisterStart {
             captures_outstanding,
             ..
@@ -352,10 +373,17 @@ fn deregister_cancels_a_waiting_capture() {
         reg.capture(WaitTimeout::NoWait, Ctx::Other).err(),
         Some(NtStatus::INVALID_DEVICE_STATE)
     );
+    // A refused capture calls no WSK function and records only that it was refused.
+    let after = h.recorder.events();
+    assert_eq!(after.len(), events.len() + 1);
     assert_eq!(
-        h.recorder.events().len(),
-        events.len(),
-        "a refused capture records nothing"
+        after[events.len()],
+        WskEvent::CaptureRefused {
+            registration_id: reg.id(),
+            wait_timeout_ms: 0,
+            calling_context: Ctx::Other as u8,
+            status: NtStatus::INVALID_DEVICE_STATE,
+        }
     );
     assert!(h.sim.violations().is_empty());
 }

@@ -345,6 +345,11 @@ fn load_run_unload(h: &SimHarness, policy: Policy, before_unload: impl FnOnce())
             }
             thread::sleep(MS);
         }
+        // The listener's accept is armed before unload, so its cancellation is in the trace.
+        if driver.has_listening_socket() {
+            h.sim
+                .wait_until(Duration::from_secs(5), |s| s.accepts_pending == 1);
+        }
         before_unload();
         driver.unload();
     }
