@@ -314,6 +314,13 @@ enum Variant {
     WskDeregisterStop,
     DriverUnloadStart,
     DriverUnloadStop,
+    CaptureRefused,
+    SocketCreated,
+    SocketBind,
+    AcceptStart,
+    AcceptStop,
+    CloseSocketStart,
+    CloseSocketStop,
 }
 
 impl Variant {
@@ -333,6 +340,13 @@ impl Variant {
             "WskDeregisterStop" => Variant::WskDeregisterStop,
             "DriverUnloadStart" => Variant::DriverUnloadStart,
             "DriverUnloadStop" => Variant::DriverUnloadStop,
+            "CaptureRefused" => Variant::CaptureRefused,
+            "SocketCreated" => Variant::SocketCreated,
+            "SocketBind" => Variant::SocketBind,
+            "AcceptStart" => Variant::AcceptStart,
+            "AcceptStop" => Variant::AcceptStop,
+            "CloseSocketStart" => Variant::CloseSocketStart,
+            "CloseSocketStop" => Variant::CloseSocketStop,
             _ => return None,
         })
     }
@@ -484,6 +498,50 @@ fn build(variant: Variant, v: &[FieldValue<'_>]) -> Option<WskEvent> {
         Variant::DriverUnloadStart => WskEvent::DriverUnloadStart {},
         Variant::DriverUnloadStop => WskEvent::DriverUnloadStop {
             duration_ns: u64_(0)?,
+        },
+        Variant::CaptureRefused => WskEvent::CaptureRefused {
+            registration_id: u32_(0)?,
+            wait_timeout_ms: u32_(1)?,
+            calling_context: u8_(2)?,
+            status: st(3)?,
+        },
+        Variant::SocketCreated => WskEvent::SocketCreated {
+            registration_id: u32_(0)?,
+            capture_id: u32_(1)?,
+            socket_id: u32_(2)?,
+            socket_kind: u8_(3)?,
+            address_family: u32_(4)?,
+        },
+        Variant::SocketBind => WskEvent::SocketBind {
+            registration_id: u32_(0)?,
+            socket_id: u32_(1)?,
+            address: str_(2)?,
+            port: u32_(3)?,
+            status: st(4)?,
+            duration_ns: u64_(5)?,
+        },
+        Variant::AcceptStart => WskEvent::AcceptStart {
+            registration_id: u32_(0)?,
+            socket_id: u32_(1)?,
+        },
+        Variant::AcceptStop => WskEvent::AcceptStop {
+            registration_id: u32_(0)?,
+            socket_id: u32_(1)?,
+            status: st(2)?,
+            accepted_socket_id: u32_(3)?,
+            remote_address: str_(4)?,
+            remote_port: u32_(5)?,
+            wait_ns: u64_(6)?,
+        },
+        Variant::CloseSocketStart => WskEvent::CloseSocketStart {
+            registration_id: u32_(0)?,
+            socket_id: u32_(1)?,
+        },
+        Variant::CloseSocketStop => WskEvent::CloseSocketStop {
+            registration_id: u32_(0)?,
+            socket_id: u32_(1)?,
+            status: st(2)?,
+            duration_ns: u64_(3)?,
         },
     })
 }
@@ -1229,10 +1287,85 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    fn socket_samples() -> Vec<(&'static str, WskEvent)> {
+        vec![
+            (
+                "CaptureRefused",
+                WskEvent::CaptureRefused {
+                    registration_id: 4,
+                    wait_timeout_ms: 0,
+                    calling_context: 2,
+                    status: NtStatus::INVALID_DEVICE_STATE,
+                },
+            ),
+            (
+                "SocketCreated",
+                WskEvent::SocketCreated {
+                    registration_id: 4,
+                    capture_id: 1,
+                    socket_id: 1,
+                    socket_kind: 0,
+                    address_family: 2,
+                },
+            ),
+            (
+                "SocketBind",
+                WskEvent::SocketBind {
+                    registration_id: 4,
+                    socket_id: 1,
+                    address: "127.0.0.1".into(),
+                    port: 40123,
+                    status: NtStatus::SUCCESS,
+                    duration_ns: 3,
+                },
+            ),
+            (
+                "AcceptStart",
+                WskEvent::AcceptStart {
+                    registration_id: 4,
+                    socket_id: 1,
+                },
+            ),
+            (
+                "AcceptStop",
+                WskEvent::AcceptStop {
+                    registration_id: 4,
+                    socket_id: 1,
+                    status: NtStatus::SUCCESS,
+                    accepted_socket_id: 2,
+                    remote_address: "127.0.0.1".into(),
+                    remote_port: 50001,
+                    wait_ns: 5,
+                },
+            ),
+            (
+                "CloseSocketStart",
+                WskEvent::CloseSocketStart {
+                    registration_id: 4,
+                    socket_id: 2,
+                },
+            ),
+            (
+                "CloseSocketStop",
+                WskEvent::CloseSocketStop {
+                    registration_id: 4,
+                    socket_id: 2,
+                    status: NtStatus::SUCCESS,
+                    duration_ns: 6,
+                },
+            ),
+        ]
+    }
+
     #[test]
     fn fast_path_and_general_decoder_agree_on_every_event() {
         let mut seq = sample();
         seq.query(4, 1).cap_stop(4, 1, 9, NtStatus::NOINTERFACE, 7);
+        // The socket events and the refused capture.
+        for (variant, event) in socket_samples() {
+            assert_eq!(event.descriptor().variant, variant);
+            seq.push(4, event);
+        }
         let kinds: std::collections::HashSet<&str> = seq
             .events
             .iter()
