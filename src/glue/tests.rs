@@ -609,7 +609,6 @@ fn kernel_wsk_capture_release_and_query_through_netio() {
     let socket = wsk.socket_listen(&npi, &v6).expect("IPv6 listening socket");
     assert_eq!(wsk.bind(&socket, &v6), NtStatus::SUCCESS);
     assert_eq!(wsk.close_socket(&socket), NtStatus::SUCCESS);
-    drop(socket);
     wsk.release(&registration);
     wsk.deregister(&registration);
     drop(registration);

@@ -579,7 +579,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
             WskEventRef::DispatchCall {
                 registration_id: self.registration.id,
                 capture_id: self.capture_id,
-                function: function.into(),
+                function,
                 status,
                 duration_ns,
             }
