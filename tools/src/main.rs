@@ -29,6 +29,8 @@ enum Command {
     Report(cli::report::ReportArgs),
     /// Run the driver's lifecycle core on the simulated WSK subsystem and write its trace as ETL.
     Simulate(cli::simulate::SimulateArgs),
+    /// Turn the Wine run's ETW tap record into the ETL file ETW would have written.
+    TapToEtl(cli::tap::TapArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,5 +42,6 @@ fn main() -> ExitCode {
         Command::Boot(args) => cli::boot::run(&args).into(),
         Command::Report(args) => cli::report::run(&args).into(),
         Command::Simulate(args) => ExitCode::from(cli::simulate::run(&args)),
+        Command::TapToEtl(args) => ExitCode::from(cli::tap::run(&args)),
     }
 }

@@ -8,3 +8,4 @@ pub mod latency;
 pub mod report;
 pub mod simulate;
 pub mod source;
+pub mod tap;
