@@ -5,34 +5,14 @@
 # - .venv: a Python virtualenv with the pinned tests/requirements.txt (dissect.etl, the
 #   independent parser of the ETL writer's differential test);
 # - Debian's `chromium` (headless rendering test of `wsktrace report`), only when
-#   /usr/bin/chromium is missing.
+#   /usr/bin/chromium is missing;
+# - the Windows kernel image: tests/windows/build.sh installs its toolchain and builds
+#   target/windows/wsktrace_driver.sys, which the image and binding tests read.
 # Without CI=true a step that cannot be done (no network, not root) only warns, and the tests
 # that need it say so and skip; with CI=true it fails the run, and so do those tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-ci=false
-if [[ "${CI:-}" == "true" ]]; then ci=true; fi
-
-need() { # need MESSAGE: fail in CI, warn elsewhere
-    if $ci; then
-        echo "tests/run.sh: $1 (required with CI=true)" >&2
-        exit 1
-    fi
-    echo "tests/run.sh: warning: $1; the tests that need it will skip" >&2
-}
-
-apt_updated=false
-apt_install() { # apt_install PACKAGE...: Debian packages, as root, no prompts
-    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
-        return 1
-    fi
-    if ! $apt_updated; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
-        apt_updated=true
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+source tests/lib/install.sh
 
 # --- Python virtualenv with the pinned test tools ---------------------------------------------
 venv=.venv
@@ -56,5 +36,8 @@ fi
 if [[ ! -x /usr/bin/chromium ]]; then
     apt_install chromium || need "could not install Debian's chromium"
 fi
+
+# --- The Windows kernel image ----------------------------------------------------------------
+bash tests/windows/build.sh --if-possible
 
 cargo test --locked --workspace

@@ -165,14 +165,6 @@ pub unsafe extern "C" fn KeQueryPerformanceCounter(
 // Threads and object references
 // ---------------------------------------------------------------------------------------------
 
-static mut THREAD_TYPE_OBJECT: _OBJECT_TYPE = _OBJECT_TYPE { _opaque: [] };
-static mut THREAD_TYPE: POBJECT_TYPE = &raw mut THREAD_TYPE_OBJECT;
-
-/// `extern POBJECT_TYPE *PsThreadType` (wdm.h): the thread object type, for
-/// `ObReferenceObjectByHandle`. Like the bindgen declaration of an imported variable, reading
-/// it is `unsafe`.
-pub static mut PsThreadType: *mut POBJECT_TYPE = &raw mut THREAD_TYPE;
-
 /// Carries a raw pointer value into the thread the stand-in starts.
 struct SendPtr(usize);
 
@@ -231,7 +223,9 @@ pub unsafe extern "C" fn PsCreateSystemThread(
 
 /// `NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT_TYPE
 /// ObjectType, KPROCESSOR_MODE AccessMode, PVOID *Object, POBJECT_HANDLE_INFORMATION
-/// HandleInformation)` (wdm.h): a counted reference to a thread object.
+/// HandleInformation)` (wdm.h): a counted reference to a thread object. With a `NULL`
+/// `ObjectType` the type is not checked (what the glue passes); the stand-in has no object
+/// types to check against, so any other value is reported as a violation.
 ///
 /// # Safety
 ///
@@ -245,13 +239,18 @@ pub unsafe extern "C" fn ObReferenceObjectByHandle(
     Object: *mut PVOID,
     _HandleInformation: POBJECT_HANDLE_INFORMATION,
 ) -> NTSTATUS {
-    let thread_type: POBJECT_TYPE = &raw mut THREAD_TYPE_OBJECT;
     let referenced = objects::with(|s| {
         if s.faults.fail_object_reference {
             return Err(STATUS_OBJECT_TYPE_MISMATCH);
         }
+        if !ObjectType.is_null() {
+            s.violation(format!(
+                "ObReferenceObjectByHandle with object type {ObjectType:p}: not modelled"
+            ));
+            return Err(STATUS_OBJECT_TYPE_MISMATCH);
+        }
         match s.handles.get(&(Handle as usize)) {
-            Some(HandleTarget::Thread(thread)) if ObjectType == thread_type => {
+            Some(HandleTarget::Thread(thread)) => {
                 let pointer = Arc::into_raw(Arc::clone(thread)) as usize;
                 s.references.push(pointer);
                 Ok(pointer)

@@ -164,17 +164,13 @@ fn system_thread_object_is_signalled_when_the_routine_returns() {
         )
     };
     assert_eq!(status, STATUS_SUCCESS);
-    // SAFETY: 1. Reading the exported type pointer.
-    let slot = unsafe { PsThreadType };
-    // SAFETY: 1. The slot points to the thread type.
-    let thread_type = unsafe { *slot };
     let mut object: PVOID = core::ptr::null_mut();
-    // SAFETY: 1. A live thread handle, the thread type, a valid out pointer.
+    // SAFETY: 1. A live thread handle, no object type (as the glue passes), a valid out pointer.
     let status = unsafe {
         ObReferenceObjectByHandle(
             handle,
             SYNCHRONIZE,
-            thread_type,
+            core::ptr::null_mut(),
             0,
             &mut object,
             core::ptr::null_mut(),
