@@ -34,7 +34,7 @@ use wsktrace_driver::schema::{CallingContext, FieldValue, WskEvent, DESCRIPTORS}
 use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use wsktrace_driver::wdk_standin::host::{self, Snapshot};
 use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
-use wsktrace_tools::analysis::{EventSink, TraceEvent};
+use wsktrace_tools::analysis::{latency, EventSink, TraceEvent};
 use wsktrace_tools::cli::source::read_file;
 use wsktrace_tools::etw_tap::{self, TapCall, ThreadState};
 
@@ -321,19 +321,10 @@ fn latency_and_boot_give_the_capture_wait() {
             c.name
         );
         let g = &groups[0];
-        let mode = match timeout {
-            0 => "no-wait".to_owned(),
-            u32::MAX => "infinite".to_owned(),
-            ms => format!("{ms} ms"),
-        };
-        assert_eq!(g["wait_mode"], mode.as_str(), "{}: {g}", c.name);
+        // The group is the capture's: its wait mode and calling context as the ETL says.
+        assert_eq!(g["wait_mode"], latency::wait_mode(timeout).as_str(), "{}: {g}", c.name);
         assert_eq!(g["outcome"], "STATUS_SUCCESS", "{}", c.name);
-        let expected_context = match CallingContext::from_u8(context) {
-            CallingContext::DriverEntry => "driver-entry-thread",
-            CallingContext::Worker => "worker-thread",
-            CallingContext::Other => "other",
-        };
-        assert_eq!(g["calling_context"], expected_context, "{}", c.name);
+        assert_eq!(g["calling_context"], latency::context_name(context), "{}", c.name);
         assert_eq!(g["wait"]["count"], 1, "{}", c.name);
         assert_eq!(
             g["wait"]["max"], wait_ns,
