@@ -7,7 +7,10 @@
 # - Debian's `chromium` (headless rendering test of `wsktrace report`), only when
 #   /usr/bin/chromium is missing;
 # - the Windows kernel image: tests/windows/build.sh installs its toolchain and builds
-#   target/windows/wsktrace_driver.sys, which the image and binding tests read.
+#   target/windows/wsktrace_driver.sys, which the image and binding tests read;
+# - the Wine run: tests/windows/wine-run.sh installs Debian's wine64 and mingw-w64's gcc, runs
+#   the image under Wine once per configuration and leaves the ETL files in target/wine-run
+#   for tools/tests/wine_run.rs (docs/wine.md).
 # Without CI=true a step that cannot be done (no network, not root) only warns, and the tests
 # that need it say so and skip; with CI=true it fails the run, and so do those tests.
 set -euo pipefail
@@ -39,5 +42,8 @@ fi
 
 # --- The Windows kernel image ----------------------------------------------------------------
 bash tests/windows/build.sh --if-possible
+
+# --- The image under Wine's kernel and WSK (checked by tools/tests/wine_run.rs) --------------
+bash tests/windows/wine-run.sh target/wine-run
 
 cargo test --locked --workspace

@@ -135,14 +135,18 @@ while read -r name timeout worker version _ <&3; do
     echo "wine-run: $name (WaitTimeoutMs=$timeout WaitOnWorker=$worker NpiVersion=$version)"
     rm -f "$record" "$out/$name".{etl,tap,wine.log}
     parameters_reg "$timeout" "$worker" "$version" >"$build/$name.reg"
-    WINEDEBUG=-all "$wine" regedit /S "$(winpath "$build/$name.reg")"
-    session_end
     "$wineserver" -p
+    # The session's first process starts services.exe, which starts winedevice.exe: they
+    # inherit its WINEDEBUG and its stderr, the log. (The driver reads Parameters in
+    # DriverEntry, so setting them in this session is soon enough.)
     log="$out/$name.wine.log"
-    WINEDEBUG="$log_channels" "$wine" net start wsktrace >>"$log" 2>&1 || true
+    export WINEDEBUG="$log_channels"
+    "$wine" regedit /S "$(winpath "$build/$name.reg")" >>"$log" 2>&1
+    "$wine" net start wsktrace >>"$log" 2>&1 || true
     for _ in $(seq 200); do brought_up && break; sleep 0.05; done
-    WINEDEBUG="$log_channels" "$wine" net stop wsktrace >>"$log" 2>&1 || true
+    "$wine" net stop wsktrace >>"$log" 2>&1 || true
     session_end
+    unset WINEDEBUG
     if [[ -f "$record" ]]; then
         cp "$record" "$out/$name.tap"
         "$wsktrace" tap-to-etl "$out/$name.tap" -o "$out/$name.etl"
