@@ -35,7 +35,7 @@ use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use wsktrace_driver::wdk_standin::host::{self, Snapshot};
 use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
 use wsktrace_tools::analysis::{latency, EventSink, TraceEvent};
-use wsktrace_tools::cli::source::read_file;
+use wsktrace_tools::pipeline::{read_file, ReadOptions};
 use wsktrace_tools::etw_tap::{self, TapCall, ThreadState};
 
 /// The service key the driver is installed under, in both runs.
@@ -127,8 +127,10 @@ fn read_events(path: &Path) -> Vec<TraceEvent> {
     }
     let mut sink = Collect::default();
     let mut errors = Vec::new();
-    let outcome = read_file(path, &mut sink, &mut |e| errors.push(e.to_owned()))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let outcome = read_file(path, &mut sink, ReadOptions::default(), &mut |e| {
+        errors.push(e.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(errors, Vec::<String>::new(), "{}", path.display());
     assert_eq!(outcome.undecodable, 0, "{}", path.display());
     sink.0

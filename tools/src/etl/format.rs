@@ -14,6 +14,8 @@
 //! [`SystemTraceHeader`] (hook id 0x0000) followed by a [`TraceLogfileHeader32`] or
 //! [`TraceLogfileHeader64`] and two NUL-terminated UTF-16 strings (logger name, log file name).
 
+use core::mem::{offset_of, size_of};
+
 use zerocopy::little_endian::{I32, I64, U16, U32, U64};
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout, Unaligned};
 
@@ -213,6 +215,102 @@ pub const TRACE_HEADER_TYPE_EVENT_HEADER64: u8 = 19;
 pub const TRACE_HEADER_TYPE_FULL_HEADER64: u8 = 20;
 /// `EVENT_INSTANCE_GUID_HEADER` from a 64-bit producer.
 pub const TRACE_HEADER_TYPE_INSTANCE64: u8 = 21;
+
+/// The record header kinds of fixed layout, each with the struct that defines it: the one
+/// table of header sizes and field positions every reader of records uses (the full parser,
+/// the header walk, the provider peek). Messages ([`MessageTraceHeader`]) have optional fields
+/// and are parsed on their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeaderKind {
+    /// [`EventHeader`] (manifest, TraceLogging, EventSource): types 0x12, 0x13.
+    Event,
+    /// [`EventTraceHeader`] (classic MOF): types 0x0A, 0x14.
+    Classic,
+    /// [`EventInstanceGuidHeader`]: types 0x0B, 0x15.
+    Instance,
+    /// [`SystemTraceHeader`] (kernel logger): types 0x01, 0x02.
+    System,
+    /// [`CompactTraceHeader`]: types 0x03, 0x04.
+    Compact,
+    /// [`PerfinfoTraceHeader`]: types 0x10, 0x11.
+    Perfinfo,
+}
+
+impl HeaderKind {
+    /// The kind of a `TRACE_HEADER_TYPE_*` byte; `None` for messages and unknown types.
+    #[inline]
+    pub const fn of(header_type: u8) -> Option<HeaderKind> {
+        Some(match header_type {
+            TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
+                HeaderKind::Event
+            }
+            TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
+                HeaderKind::Classic
+            }
+            TRACE_HEADER_TYPE_INSTANCE32 | TRACE_HEADER_TYPE_INSTANCE64 => HeaderKind::Instance,
+            TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => HeaderKind::System,
+            TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => HeaderKind::Compact,
+            TRACE_HEADER_TYPE_PERFINFO32 | TRACE_HEADER_TYPE_PERFINFO64 => HeaderKind::Perfinfo,
+            _ => return None,
+        })
+    }
+
+    /// Size of the fixed header: the smallest valid record of this kind.
+    #[inline]
+    pub const fn header_size(self) -> usize {
+        match self {
+            HeaderKind::Event => size_of::<EventHeader>(),
+            HeaderKind::Classic => size_of::<EventTraceHeader>(),
+            HeaderKind::Instance => size_of::<EventInstanceGuidHeader>(),
+            HeaderKind::System => size_of::<SystemTraceHeader>(),
+            HeaderKind::Compact => size_of::<CompactTraceHeader>(),
+            HeaderKind::Perfinfo => size_of::<PerfinfoTraceHeader>(),
+        }
+    }
+
+    /// True for the kernel logger headers, whose first 16 bits are a version and whose size
+    /// is in the `WMI_TRACE_PACKET` that follows the prefix.
+    #[inline]
+    pub const fn is_kernel(self) -> bool {
+        matches!(
+            self,
+            HeaderKind::System | HeaderKind::Compact | HeaderKind::Perfinfo
+        )
+    }
+
+    /// Offset of the 16-bit record size (header included).
+    #[inline]
+    pub const fn size_at(self) -> usize {
+        if self.is_kernel() {
+            offset_of!(SystemTraceHeader, size)
+        } else {
+            offset_of!(RecordPrefix, size_or_version)
+        }
+    }
+
+    /// Bytes needed to read the size (and, for kernel headers, the hook id).
+    #[inline]
+    pub const fn prefix_size(self) -> usize {
+        if self.is_kernel() {
+            offset_of!(SystemTraceHeader, thread_id)
+        } else {
+            size_of::<RecordPrefix>()
+        }
+    }
+
+    /// Offset of the raw timestamp (`i64`, session clock).
+    #[inline]
+    pub const fn timestamp_at(self) -> usize {
+        match self {
+            HeaderKind::Event => offset_of!(EventHeader, time_stamp),
+            HeaderKind::Classic => offset_of!(EventTraceHeader, time_stamp),
+            HeaderKind::Instance => offset_of!(EventInstanceGuidHeader, time_stamp),
+            HeaderKind::System => offset_of!(SystemTraceHeader, system_time),
+            HeaderKind::Compact => offset_of!(CompactTraceHeader, system_time),
+            HeaderKind::Perfinfo => offset_of!(PerfinfoTraceHeader, system_time),
+        }
+    }
+}
 
 /// `SYSTEM_TRACE_HEADER.Version` written by current kernels.
 pub const SYSTEM_TRACE_VERSION: u16 = 2;
