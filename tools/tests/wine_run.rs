@@ -24,22 +24,20 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::schema::FieldKind;
 use wsktrace_driver::schema::{CallingContext, FieldValue, WskEvent, DESCRIPTORS};
-use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use wsktrace_driver::wdk_standin::host::{self, Snapshot};
-use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
+use wsktrace_driver::sim::SimConfig;
+use wsktrace_driver::wdk_standin::host;
 use wsktrace_tools::analysis::{latency, EventSink, TraceEvent};
-use wsktrace_tools::pipeline::{read_file, ReadOptions};
 use wsktrace_tools::etw_tap::{self, TapCall, ThreadState};
+use wsktrace_tools::pipeline::{read_file, ReadOptions};
 
-/// The service key the driver is installed under, in both runs.
-const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
+#[path = "support/glue_host.rs"]
+mod glue_host;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -157,57 +155,29 @@ fn wine_netio() -> SimConfig {
 /// (thread number, activity id, event) in the order the recorder saw them.
 fn expected(configuration: &Configuration) -> Vec<(u32, [u8; 16], WskEvent)> {
     let _serial = host::serial();
-    let clock = HostClock::new();
-    let sim = SimWsk::new(wine_netio(), clock);
-    let recorder = Arc::new(Recorder::new(clock));
-    host::install_wsk(sim.clone());
-    host::install_recorder(recorder.clone());
     // The registry as the Wine run leaves it: the INF's defaults (tests/kernel_inf.rs checks
     // that they are these), then the configuration's values.
-    let parameters = format!(r"{SERVICE_KEY}\{}", params::PARAMETERS_KEY);
-    let inf_defaults = params::default_values();
-    for ((name, default), (same, value)) in inf_defaults.iter().zip(&configuration.values) {
-        assert_eq!(name, same);
-        host::set_registry_dword(&parameters, name, value.unwrap_or(*default));
-    }
-
-    let mut driver = DRIVER_OBJECT::default();
-    let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let registry_path = UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: path.as_mut_ptr(),
-    };
-    // SAFETY: 1. A valid driver object and registry path, alive for the call, as the I/O
-    //            manager passes them.
-    let status = unsafe { glue::driver_entry(&mut driver, &registry_path) };
-    assert_eq!(
-        status, STATUS_SUCCESS,
-        "{}: DriverEntry",
-        configuration.name
-    );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while glue::bring_up_status().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "{}: bring-up",
-            configuration.name
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let unload = driver.DriverUnload.expect("DriverUnload installed");
-    // SAFETY: 1. Once, after a successful DriverEntry, with the driver object it was given.
-    unsafe { unload(&mut driver) };
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
-    assert_eq!(sim.violations(), Vec::new());
-    recorder
-        .records()
+    let parameters: Vec<(&str, u32)> = params::default_values()
+        .iter()
+        .zip(&configuration.values)
+        .map(|((name, default), (same, value))| {
+            assert_eq!(name, same);
+            (*name, value.unwrap_or(*default))
+        })
+        .collect();
+    let trace = glue_host::run_driver(wine_netio(), &parameters, |_| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while glue::bring_up_status().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{}: bring-up",
+                configuration.name
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    trace
+        .records
         .into_iter()
         .map(|r| (r.thread_id, r.activity_id, r.event))
         .collect()
@@ -324,9 +294,19 @@ fn latency_and_boot_give_the_capture_wait() {
         );
         let g = &groups[0];
         // The group is the capture's: its wait mode and calling context as the ETL says.
-        assert_eq!(g["wait_mode"], latency::wait_mode(timeout).as_str(), "{}: {g}", c.name);
+        assert_eq!(
+            g["wait_mode"],
+            latency::wait_mode(timeout).as_str(),
+            "{}: {g}",
+            c.name
+        );
         assert_eq!(g["outcome"], "STATUS_SUCCESS", "{}", c.name);
-        assert_eq!(g["calling_context"], latency::context_name(context), "{}", c.name);
+        assert_eq!(
+            g["calling_context"],
+            latency::context_name(context),
+            "{}",
+            c.name
+        );
         assert_eq!(g["wait"]["count"], 1, "{}", c.name);
         assert_eq!(
             g["wait"]["max"], wait_ns,
