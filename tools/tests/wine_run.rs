@@ -102,6 +102,33 @@ fn configurations() -> Vec<Configuration> {
         .collect()
 }
 
+/// One configuration's output of the Wine run.
+struct Run {
+    c: Configuration,
+    dir: PathBuf,
+}
+
+impl Run {
+    /// `NAME.<extension>` of the configuration.
+    fn file(&self, extension: &str) -> PathBuf {
+        self.dir.join(format!("{}.{extension}", self.c.name))
+    }
+}
+
+/// Every configuration's output; none (after a skip notice) without a completed Wine run.
+fn runs(test: &str) -> Vec<Run> {
+    let Some(dir) = out_dir(test) else {
+        return Vec::new();
+    };
+    configurations()
+        .into_iter()
+        .map(|c| Run {
+            c,
+            dir: dir.clone(),
+        })
+        .collect()
+}
+
 /// Runs `wsktrace ARGS`; returns the exit code and stdout.
 fn wsktrace(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_wsktrace"))
@@ -262,11 +289,9 @@ fn comparable(event: &WskEvent, activity: Option<usize>) -> Comparable {
 
 #[test]
 fn check_says_ok_for_every_configuration() {
-    let Some(dir) = out_dir("wine check") else {
-        return;
-    };
-    for c in configurations() {
-        let etl = dir.join(format!("{}.etl", c.name));
+    for run in runs("wine check") {
+        let c = &run.c;
+        let etl = run.file("etl");
         let (code, stdout) = wsktrace(&["check", "--require-events", etl.to_str().unwrap()]);
         assert_eq!(code, 0, "{}: wsktrace check:\n{stdout}", c.name);
         assert!(stdout.contains(": ok ("), "{}: {stdout}", c.name);
@@ -275,11 +300,9 @@ fn check_says_ok_for_every_configuration() {
 
 #[test]
 fn latency_and_boot_give_the_capture_wait() {
-    let Some(dir) = out_dir("wine latency/boot") else {
-        return;
-    };
-    for c in configurations() {
-        let etl = dir.join(format!("{}.etl", c.name));
+    for run in runs("wine latency/boot") {
+        let c = &run.c;
+        let etl = run.file("etl");
         let events = read_events(&etl);
         let (wait_ns, timeout, context) = capture(&events);
         let (code, stdout) = wsktrace(&["latency", "--json", etl.to_str().unwrap()]);
@@ -356,16 +379,13 @@ fn capture(events: &[TraceEvent]) -> (u64, u32, u8) {
 
 #[test]
 fn events_are_the_simulators_event_by_event() {
-    let Some(dir) = out_dir("wine event sequence") else {
-        return;
-    };
-    for c in configurations() {
-        let wine: Vec<(u32, [u8; 16], WskEvent)> =
-            read_events(&dir.join(format!("{}.etl", c.name)))
-                .into_iter()
-                .map(|e| (e.tid, e.activity, e.event))
-                .collect();
-        let host = expected(&c);
+    for run in runs("wine event sequence") {
+        let c = &run.c;
+        let wine: Vec<(u32, [u8; 16], WskEvent)> = read_events(&run.file("etl"))
+            .into_iter()
+            .map(|e| (e.tid, e.activity, e.event))
+            .collect();
+        let host = expected(c);
         let (wine, host) = (canonical(&wine), canonical(&host));
         for (i, (w, h)) in wine.iter().zip(&host).enumerate() {
             assert_eq!(w, h, "{}: event {i} (Wine, then the simulator)", c.name);
@@ -381,12 +401,10 @@ fn events_are_the_simulators_event_by_event() {
 
 #[test]
 fn unload_leaves_no_thread_behind() {
-    let Some(dir) = out_dir("wine threads") else {
-        return;
-    };
-    for c in configurations() {
-        let tap = etw_tap::read(&dir.join(format!("{}.tap", c.name))).expect("tap record");
-        let events = read_events(&dir.join(format!("{}.etl", c.name)));
+    for run in runs("wine threads") {
+        let c = &run.c;
+        let tap = etw_tap::read(&run.file("tap")).expect("tap record");
+        let events = read_events(&run.file("etl"));
         let entry_thread = events
             .iter()
             .find(|e| matches!(e.event, WskEvent::DriverEntryStart { .. }))
@@ -446,11 +464,9 @@ fn unload_leaves_no_thread_behind() {
 
 #[test]
 fn wine_log_is_clean() {
-    let Some(dir) = out_dir("wine log") else {
-        return;
-    };
-    for c in configurations() {
-        let path = dir.join(format!("{}.wine.log", c.name));
+    for run in runs("wine log") {
+        let c = &run.c;
+        let path = run.file("wine.log");
         let log = std::fs::read_to_string(&path).expect("Wine log");
         for bad in [
             "unimplemented function",
@@ -543,9 +559,10 @@ fn the_service_is_installed_from_the_inf() {
 
 #[test]
 fn dissect_reads_the_same_records() {
-    let Some(dir) = out_dir("wine dissect.etl") else {
+    let runs = runs("wine dissect.etl");
+    if runs.is_empty() {
         return;
-    };
+    }
     let python = std::env::var_os("WSKTRACE_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join(".venv/bin/python"));
@@ -565,8 +582,8 @@ fn dissect_reads_the_same_records() {
         );
         return;
     }
-    for c in configurations() {
-        let etl = dir.join(format!("{}.etl", c.name));
+    for run in &runs {
+        let (c, etl) = (&run.c, run.file("etl"));
         let out = Command::new(&python)
             .arg(repo().join("tests/dissect_diff.py"))
             .arg(&etl)
