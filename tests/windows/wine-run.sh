@@ -142,9 +142,10 @@ while read -r name timeout worker version _ <&3; do
     log="$out/$name.wine.log"
     export WINEDEBUG="$log_channels"
     "$wine" regedit /S "$(winpath "$build/$name.reg")" >>"$log" 2>&1
-    "$wine" net start wsktrace >>"$log" 2>&1 || true
+    # Bounded: a driver that hangs fails its configuration, not the whole CI run.
+    timeout 120 "$wine" net start wsktrace >>"$log" 2>&1 || true
     for _ in $(seq 200); do brought_up && break; sleep 0.05; done
-    "$wine" net stop wsktrace >>"$log" 2>&1 || true
+    timeout 120 "$wine" net stop wsktrace >>"$log" 2>&1 || true
     session_end
     unset WINEDEBUG
     if [[ -f "$record" ]]; then

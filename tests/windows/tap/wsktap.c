@@ -121,6 +121,37 @@ static NTSTATUS write_at(const void *data, unsigned int size, long long offset)
     return ZwWriteFile(file, NULL, NULL, NULL, &io, (PVOID)data, size, &at, NULL);
 }
 
+/* The `~MHz` value of the first processor's registry key (where Windows and Wine keep the
+ * processor speed); 0 when it cannot be read. */
+static unsigned int cpu_mhz(void)
+{
+    static const WCHAR key_path[] =
+        L"\\Registry\\Machine\\HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0";
+    static const WCHAR value_name[] = L"~MHz";
+    union {
+        KEY_VALUE_PARTIAL_INFORMATION info;
+        unsigned char bytes[sizeof(KEY_VALUE_PARTIAL_INFORMATION) + sizeof(ULONG)];
+    } value;
+    UNICODE_STRING key_name, name;
+    OBJECT_ATTRIBUTES attributes;
+    unsigned int mhz = 0;
+    ULONG length;
+    HANDLE key;
+
+    RtlInitUnicodeString(&key_name, key_path);
+    RtlInitUnicodeString(&name, value_name);
+    InitializeObjectAttributes(&attributes, &key_name, OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE,
+                               NULL, NULL);
+    if (!NT_SUCCESS(ZwOpenKey(&key, KEY_READ, &attributes)))
+        return 0;
+    if (NT_SUCCESS(ZwQueryValueKey(key, &name, KeyValuePartialInformation, &value, sizeof(value),
+                                   &length)) &&
+        value.info.Type == REG_DWORD && value.info.DataLength == sizeof(ULONG))
+        RtlCopyMemory(&mhz, value.info.Data, sizeof(mhz));
+    ZwClose(key);
+    return mhz;
+}
+
 /* Creates the record file and writes its header; called with table_lock held. */
 static NTSTATUS open_record_file(void)
 {
@@ -160,6 +191,7 @@ static NTSTATUS open_record_file(void)
         header.os_minor = version.dwMinorVersion;
         header.os_build = version.dwBuildNumber;
     }
+    header.cpu_mhz = cpu_mhz();
     status = write_at(&header, sizeof(header), 0);
     if (NT_SUCCESS(status))
         file_end = sizeof(header);

@@ -29,7 +29,8 @@ struct tap_file_header {
     unsigned int os_major;               /* RtlGetVersion: the Windows version the kernel */
     unsigned int os_minor;               /* reports */
     unsigned int os_build;
-    unsigned int reserved;
+    unsigned int cpu_mhz;                /* ~MHz of CentralProcessor\0 in the registry (0 if
+                                          * absent), which ETW writes into the ETL header */
 };
 
 /* What every record starts with (40 bytes). */

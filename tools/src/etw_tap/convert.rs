@@ -76,7 +76,8 @@ pub struct Converted {
     pub summary: WriteSummary,
 }
 
-/// The session the ETL header describes: the tap's clock, processors and OS version.
+/// The session the ETL header describes: the tap's clock, processors, processor speed and OS
+/// version.
 pub fn session_config(tap: &TapFile, log_file_name: &str) -> Result<SessionConfig, ConvertError> {
     let processors = u16::try_from(tap.processors)
         .map_err(|_| ConvertError::Header("more processors than an ETL header holds"))?;
@@ -102,8 +103,7 @@ pub fn session_config(tap: &TapFile, log_file_name: &str) -> Result<SessionConfi
             u8::try_from(minor).unwrap_or(u8::MAX),
             build,
         ),
-        // Not recorded by the tap.
-        cpu_speed_mhz: 0,
+        cpu_speed_mhz: tap.cpu_mhz,
         logger_id: SessionConfig::default().logger_id,
         controller,
     })

@@ -49,7 +49,7 @@ pub struct FileHeader {
     pub os_major: U32,
     pub os_minor: U32,
     pub os_build: U32,
-    pub reserved: U32,
+    pub cpu_mhz: U32,
 }
 
 /// `struct tap_record_header`.

@@ -40,6 +40,8 @@ pub struct TapFile {
     pub processors: u32,
     /// The Windows version the kernel reports (major, minor, build).
     pub os_version: (u32, u32, u32),
+    /// Processor speed in MHz, from the registry (0 when the tap could not read it).
+    pub cpu_mhz: u32,
     /// The calls, in file order.
     pub records: Vec<TapRecord>,
 }

@@ -122,6 +122,7 @@ pub fn parse(bytes: &[u8]) -> Result<TapFile, TapError> {
             header.os_minor.get(),
             header.os_build.get(),
         ),
+        cpu_mhz: header.cpu_mhz.get(),
         records,
     })
 }

@@ -31,7 +31,7 @@ impl Tap {
             os_major: 10.into(),
             os_minor: 0.into(),
             os_build: 19043.into(),
-            reserved: 0.into(),
+            cpu_mhz: 2100.into(),
         };
         Tap(header.as_bytes().to_vec())
     }
@@ -228,6 +228,7 @@ fn session_config_takes_the_taps_clock_and_version() {
     // Booted at midnight: 5 s of counter before the file's start time.
     assert_eq!(config.boot_time, 134_116_992_000_000_000);
     assert_eq!(config.os_version, (10, 0, 19043));
+    assert_eq!(config.cpu_speed_mhz, 2100);
     assert_eq!(config.processors, 2);
     assert_eq!(config.controller, (4, 0x10));
 }
