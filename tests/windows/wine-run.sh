@@ -76,7 +76,7 @@ wsktrace=target/debug/wsktrace
 stage="$build/package"
 rm -rf "$stage" && mkdir -p "$stage"
 cp "$inf" "$stage/"
-echo "wine-run: imports of $image moved for Wine:"
+echo "wine-run: image and tap ready (${SECONDS} s); imports of $image moved for Wine:"
 target/debug/examples/wine_imports tests/windows/wine-imports.txt "$image" \
     "$stage/wsktrace_driver.sys" | sed 's/^/  /'
 
@@ -106,6 +106,8 @@ WINEDEBUG=-all "$wine" regedit /S "$(winpath "$build/image-path.reg")"
 WINEDEBUG=-all "$wine" regedit /E "$(winpath "$out/service.reg")" "$service"
 WINEDEBUG=-all "$wine" regedit /E "$(winpath "$build/parameters.reg")" "$service\\Parameters"
 session_end
+
+echo "wine-run: prefix made and driver installed (${SECONDS} s)"
 
 # --- One run per configuration ----------------------------------------------------------------
 record="$WINEPREFIX/drive_c/wsktrace-tap.bin"
@@ -157,4 +159,4 @@ while read -r name timeout worker version _ <&3; do
     ran=$((ran + 1))
 done 3<tests/windows/wine-configurations.txt
 touch "$out/wine-run.ok"
-echo "wine-run: $ran configurations in $out"
+echo "wine-run: $ran configurations in $out (${SECONDS} s)"
