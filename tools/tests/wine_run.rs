@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wsktrace_driver::glue::{self, params};
+use wsktrace_driver::lifecycle::{make_wsk_version, ProviderCharacteristics};
 use wsktrace_driver::schema::FieldKind;
 use wsktrace_driver::schema::{CallingContext, FieldValue, WskEvent, DESCRIPTORS};
 use wsktrace_driver::sim::SimConfig;
@@ -77,7 +78,12 @@ struct Configuration {
 fn configurations() -> Vec<Configuration> {
     let path = repo().join("tests/windows/wine-configurations.txt");
     let text = std::fs::read_to_string(&path).expect("wine-configurations.txt");
-    let value = |word: &str| (word != "-").then(|| word.parse::<u32>().expect("a number or -"));
+    let value = |word: &str| {
+        (word != "-").then(|| match word.strip_prefix("0x") {
+            Some(hex) => u32::from_str_radix(hex, 16).expect("a hexadecimal number"),
+            None => word.parse::<u32>().expect("a number or -"),
+        })
+    };
     text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
@@ -165,14 +171,19 @@ fn read_events(path: &Path) -> Vec<TraceEvent> {
 
 /// The simulator configured as Wine 8.0's netio.sys behaves for this driver:
 /// `WskCaptureProviderNPI` returns at once with success whatever the timeout (the subsystem is
-/// "ready" from the start: `ready_after` zero), for the client's version (only WSK 1.0 is
-/// registered in these configurations, which both accept); `WskSocket`, `WskBind` (of the IPv4
-/// wildcard address the driver binds: Wine passes `sizeof(SOCKADDR)`, which fits IPv4 only)
-/// and `WskCloseSocket` succeed. `WskDeregister` not waiting and the characteristics stub
-/// make no difference here: nothing is outstanding at deregistration and no version is refused.
+/// "ready" from the start: `ready_after` zero) and whatever version the client registered
+/// (Wine never looks at it: every version a driver can ask for is "supported", so the
+/// `STATUS_NOINTERFACE` fallback, and with it the characteristics stub, is never reached);
+/// `WskSocket`, `WskBind` (of the IPv4 wildcard address the driver binds: Wine passes
+/// `sizeof(SOCKADDR)`, which fits IPv4 only) and `WskCloseSocket` succeed. `WskDeregister` not
+/// waiting makes no difference here: nothing is outstanding when the driver deregisters.
 fn wine_netio() -> SimConfig {
     SimConfig {
         ready_after: Some(Duration::ZERO),
+        supported: ProviderCharacteristics {
+            lowest_version: make_wsk_version(1, 0),
+            highest_version: u16::MAX,
+        },
         ..SimConfig::default()
     }
 }
@@ -270,18 +281,29 @@ fn comparable(event: &WskEvent, activity: Option<usize>) -> Comparable {
         .into_iter()
         .zip(kinds.iter())
         .filter(|(_, f)| f.kind != FieldKind::U64)
-        .map(|((name, value), _)| {
-            let value = match value {
-                FieldValue::Str(s) => s.to_owned(),
-                other => format!("{other:?}"),
-            };
-            (name, value)
-        })
+        .map(|((name, value), f)| (name, shown(value, f.kind)))
         .collect();
     Comparable {
         event: format!("{}/{}", d.name, d.opcode),
         fields,
         activity,
+    }
+}
+
+/// A field's value as its TraceLogging out-type shows it (statuses and versions in hex).
+fn shown(value: FieldValue<'_>, kind: FieldKind) -> String {
+    let number = match value {
+        FieldValue::Str(s) => return s.to_owned(),
+        FieldValue::U8(x) => u64::from(x),
+        FieldValue::U16(x) => u64::from(x),
+        FieldValue::U32(x) => u64::from(x),
+        FieldValue::U64(x) => x,
+    };
+    match kind {
+        FieldKind::Status => format!("{number:#010x}"),
+        FieldKind::U16Hex => format!("{number:#06x}"),
+        FieldKind::Bool => (number != 0).to_string(),
+        _ => number.to_string(),
     }
 }
 
