@@ -31,29 +31,39 @@ pub type NTSTATUS = i32;
 /// `PIRP`: the IRP type of `wdk-sys` (or of its stand-in).
 pub type PIRP = *mut wdk::IRP;
 
-// ---------------------------------------------------------------------------------------------
-// Versions and wait values (wsk.h)
-// ---------------------------------------------------------------------------------------------
-
-/// `MAKE_WSK_VERSION(Mj, Mn)`: `((USHORT)((Mj) << 8) | (USHORT)((Mn) & 0xff))` (wsk.h).
-pub const fn make_wsk_version(major: u8, minor: u8) -> u16 {
-    ((major as u16) << 8) | (minor as u16)
+/// `IoGetNextIrpStackLocation(Irp)` (wdm.h; an inline function, so bindgen leaves it out of
+/// `wdk-sys`): `Irp->Tail.Overlay.CurrentStackLocation - 1`, the stack location of the driver
+/// the IRP goes to next. A WSK client sets its completion routine there before the call
+/// (`IoSetCompletionRoutine`), and the provider completes the IRP through it.
+///
+/// # Safety
+///
+/// `irp` points to a live IRP that is not queued (so `Tail.Overlay` is its active member) and
+/// has a stack location below its current one.
+pub unsafe fn IoGetNextIrpStackLocation(irp: PIRP) -> wdk::PIO_STACK_LOCATION {
+    // SAFETY: 1. `irp` points to a live IRP (contract).
+    let irp = unsafe { &*irp };
+    // SAFETY: 1. `Tail.Overlay` is the active member of an IRP that is not queued (contract).
+    let overlay = unsafe { &irp.Tail.Overlay };
+    // SAFETY: 1. `CurrentStackLocation` is the member `IoAllocateIrp`/`IoReuseIrp` set and the
+    //            I/O manager keeps current.
+    let current = unsafe {
+        overlay
+            .__bindgen_anon_2
+            .__bindgen_anon_1
+            .CurrentStackLocation
+    };
+    // SAFETY: 1. A stack location below the current one exists (contract), inside the IRP's
+    //            allocation.
+    unsafe { current.sub(1) }
 }
 
-/// `WSK_MAJOR_VERSION(V)`: `((UCHAR)((V) >> 8))` (wsk.h).
-pub const fn wsk_major_version(version: u16) -> u8 {
-    (version >> 8) as u8
-}
-
-/// `WSK_MINOR_VERSION(V)`: `((UCHAR)(V))` (wsk.h).
-pub const fn wsk_minor_version(version: u16) -> u8 {
-    version as u8
-}
-
-/// `WSK_NO_WAIT` (wsk.h): `WskCaptureProviderNPI` returns at once.
-pub const WSK_NO_WAIT: u32 = 0;
-/// `WSK_INFINITE_WAIT` (wsk.h): `WskCaptureProviderNPI` waits until the subsystem is ready.
-pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
+// The version macros, wait values and address families of wsk.h/ws2def.h: defined once, in the
+// portable core, and used from there.
+pub use crate::lifecycle::api::{
+    make_wsk_version, wsk_major_version, wsk_minor_version, AF_INET, AF_INET6, WSK_INFINITE_WAIT,
+    WSK_NO_WAIT,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Socket creation constants (wsk.h, ws2def.h)
@@ -61,10 +71,6 @@ pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
 
 /// `WSK_FLAG_LISTEN_SOCKET` (wsk.h).
 pub const WSK_FLAG_LISTEN_SOCKET: u32 = 0x0000_0001;
-/// `AF_INET` (ws2def.h).
-pub const AF_INET: u16 = 2;
-/// `AF_INET6` (ws2def.h).
-pub const AF_INET6: u16 = 23;
 /// `SOCK_STREAM` (ws2def.h).
 pub const SOCK_STREAM: u16 = 1;
 /// `IPPROTO_TCP` (ws2def.h).
@@ -416,16 +422,6 @@ mod tests {
     // target (the driver targets x86_64-pc-windows-msvc and aarch64-pc-windows-msvc; both are
     // LLP64 with 8-byte pointers, like the Linux x86_64/aarch64 hosts the tests run on).
     const _: () = assert!(size_of::<usize>() == 8);
-
-    #[test]
-    fn version_macros() {
-        assert_eq!(make_wsk_version(1, 0), 0x0100);
-        assert_eq!(make_wsk_version(1, 2), 0x0102);
-        assert_eq!(wsk_major_version(0x0102), 1);
-        assert_eq!(wsk_minor_version(0x0102), 2);
-        assert_eq!(WSK_INFINITE_WAIT, u32::MAX);
-        assert_eq!(WSK_NO_WAIT, 0);
-    }
 
     #[test]
     fn client_side_layout() {

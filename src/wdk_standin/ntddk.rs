@@ -599,22 +599,14 @@ pub(crate) unsafe fn complete_irp(irp: PIRP, status: NTSTATUS, information: ULON
         });
         return;
     }
-    // SAFETY: 1. The stand-in keeps `Tail.Overlay` as the active union member of every IRP
-    //            it allocates (`initialize_irp`).
-    let overlay = unsafe { &mut irp_ref.Tail.Overlay };
-    // SAFETY: 1. `CurrentStackLocation` is the active member (set by `initialize_irp`).
-    let current = unsafe {
-        overlay
-            .__bindgen_anon_2
-            .__bindgen_anon_1
-            .CurrentStackLocation
-    };
-    // SAFETY: 1. `CurrentLocation > 1`, so the location below the current one is inside the
-    //            IRP's stack array.
-    let location = unsafe { current.sub(1) };
+    let cancel = irp_ref.Cancel != 0;
+    // SAFETY: 1. The stand-in keeps `Tail.Overlay` as the active union member of every IRP it
+    //            allocates (`initialize_irp`), and `CurrentLocation > 1` leaves a location
+    //            below the caller's current one: the provider's.
+    let location = unsafe { crate::wsk_abi::IoGetNextIrpStackLocation(irp) };
     // SAFETY: 1. `location` points into the live IRP's stack array, owned by the provider now.
     let location = unsafe { &mut *location };
-    let flag = if irp_ref.Cancel != 0 {
+    let flag = if cancel {
         SL_INVOKE_ON_CANCEL
     } else if status >= 0 {
         SL_INVOKE_ON_SUCCESS

@@ -105,6 +105,8 @@ derived_lockfile() { # Cargo.lock with the wdk-build patch applied, remade when 
 # a Rust toolchain's library with itself). It is set for this one command only.
 windows_cargo() {
     local flags=(
+        # Our crates' warnings are errors here too (dependencies' lints are capped by cargo).
+        -Dwarnings
         -Ctarget-feature=+crt-static
         "-Lnative=$PWD/$out/lib"
         # The linker options wdk-build's configure_wdk_binary_build gives a WDM driver.
