@@ -492,17 +492,15 @@ fn initialize_irp(block: &mut IrpBlock, stack_size: usize, status: NTSTATUS) {
     block.irp.CurrentLocation = stack_size as CHAR + 1;
     block.stack = [IO_STACK_LOCATION::default(); MAX_IRP_STACK];
     let past_end = block.stack.as_mut_ptr().wrapping_add(stack_size);
-    block.irp.Tail = _IRP__bindgen_ty_4 {
-        Overlay: _IRP__bindgen_ty_4__bindgen_ty_1 {
-            Thread: core::ptr::null_mut(),
-            __bindgen_anon_2: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2 {
-                ListEntry: [core::ptr::null_mut(); 2],
-                __bindgen_anon_1: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2__bindgen_ty_1 {
-                    CurrentStackLocation: past_end,
-                },
-            },
-        },
+    // All of `Tail` zeroed (its largest member, `Apc`, spans it), then the stack pointer.
+    let mut tail = _IRP__bindgen_ty_4 {
+        Apc: _KAPC::default(),
     };
+    tail.Overlay
+        .__bindgen_anon_2
+        .__bindgen_anon_1
+        .CurrentStackLocation = past_end;
+    block.irp.Tail = tail;
 }
 
 /// `PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)` (wdm.h): an IRP with
