@@ -158,7 +158,7 @@ stamp_inf() { # stamp_inf TEMPLATE OUTPUT: what stampinf does, for an x64 packag
     python3 -c '
 import re, sys
 template, output, date, version = sys.argv[1:]
-text = open(template, encoding="utf-16").read()
+text = open(template, encoding="utf-16", newline="").read()
 text = text.replace("$ARCH$", "amd64")
 text = re.sub(r"(?m)^DriverVer *=[^\r\n]*", f"DriverVer   = {date},{version}.0", text)
 open(output, "w", encoding="utf-16", newline="").write(text)

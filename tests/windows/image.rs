@@ -133,3 +133,32 @@ fn import_table_is_the_reviewed_list() {
         "import table differs from tests/windows/imports.txt:\n  not listed: {new:?}\n  no longer imported: {gone:?}"
     );
 }
+
+/// The stamped INF beside the image: UTF-16LE with a byte order mark, the architecture and
+/// `DriverVer` filled in.
+#[test]
+fn inf_is_stamped() {
+    let Some(path) = build_output("wsktrace_driver.inf") else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE byte order mark");
+    let units: Vec<u16> = bytes[2..]
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let text = String::from_utf16(&units).expect("UTF-16");
+    assert!(!text.contains("$ARCH$"), "architecture stamped");
+    assert!(text.contains("[DefaultInstall.NTamd64]"));
+    let driver_ver = text
+        .lines()
+        .find_map(|line| line.strip_prefix("DriverVer"))
+        .expect("a DriverVer line");
+    let (date, version) = driver_ver
+        .trim_start_matches([' ', '='])
+        .trim()
+        .split_once(',')
+        .expect("DriverVer = date,version");
+    assert_eq!(date.split('/').count(), 3, "mm/dd/yyyy: {date}");
+    assert_eq!(version.split('.').count(), 4, "w.x.y.z: {version}");
+}

@@ -15,9 +15,10 @@
 //!   mingw-w64 10 that the real crates use (see that file).
 //! - Parsing: clang for Cargo's target (`x86_64-pc-windows-msvc`, so the C ABI is the one the
 //!   WDK is compiled for: `int` enums, MSVC bit-field and struct layout) with wdk-build's
-//!   Microsoft-compatibility flags, plus `-fgnuc-version`: mingw-w64's headers were written
-//!   for GCC-compatible compilers and take their MSVC code paths only with MSVC's own
-//!   intrinsics headers, which this machine does not have.
+//!   Microsoft-compatibility flags, plus `-fgnuc-version`: mingw-w64's headers are written for
+//!   GCC-compatible compilers, and without it the intrinsics headers they include do not
+//!   parse. `__tile1024i` (clang's AMX intrinsics, which mingw-w64's `intrin.h` brings in)
+//!   is left out.
 //! - Versions: `_WIN32_WINNT` and `NTDDI_VERSION` are Windows 10 version 2004
 //!   ([`NTDDI_VERSION`]), the driver's stated minimum; mingw-w64's default is older.
 //! - Driver models: WDM only (mingw-w64 has no WDF headers); KMDF and UMDF are errors.
@@ -26,8 +27,9 @@
 //!   `BufferOverflowFastFailK` and `wmilib` static libraries do not exist here, and nothing in
 //!   a Rust driver calls into them.
 //!
-//! Everything else (the bindgen options, blocklists, `must_use` types, enum style, Rust target
-//! and edition, the cfg names) follows wdk-build 0.6.0, so the bindings keep wdk-sys's shape:
+//! Everything else (the bindgen options, the blocklist entries that concern these headers,
+//! `must_use` types, enum style, Rust target and edition, the cfg names) follows wdk-build
+//! 0.6.0, so the bindings keep wdk-sys's shape:
 //! functions in `wdk_sys::ntddk`, types, constants and exported variables at the crate root,
 //! bindgen's names for anonymous members.
 
