@@ -8,6 +8,9 @@
 #   /usr/bin/chromium is missing;
 # - the Windows kernel image: tests/windows/build.sh installs its toolchain and builds
 #   target/windows/wsktrace_driver.sys, which the image and binding tests read;
+# - for the layout test (tests/windows/layout.rs): Debian's mingw-w64 C compiler and DDK
+#   headers, and Wine's headers, extracted from Debian's libwine-dev package into
+#   target/windows/wine-headers/ (not installed: the headers are all the test needs).
 # - the Wine run: tests/windows/wine-run.sh installs Debian's wine64 and mingw-w64's gcc, runs
 #   the image under Wine once per configuration and leaves the ETL files in target/wine-run
 #   for tools/tests/wine_run.rs (docs/wine.md).
@@ -42,6 +45,25 @@ fi
 
 # --- The Windows kernel image ----------------------------------------------------------------
 bash tests/windows/build.sh --if-possible
+
+# --- Independent C headers and the compiler for the layout test ------------------------------
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null || [[ ! -d /usr/x86_64-w64-mingw32/include/ddk ]]; then
+    apt_install gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev \
+        || need "could not install Debian's gcc-mingw-w64-x86-64 and mingw-w64-x86-64-dev"
+fi
+wine_headers=target/windows/wine-headers
+extract_wine_headers() { # Wine's include tree from Debian's libwine-dev, without installing it
+    local deb_dir="$wine_headers.download"
+    rm -rf "$deb_dir" && mkdir -p "$deb_dir"
+    (cd "$deb_dir" && apt-get download libwine-dev >/dev/null 2>&1) \
+        || { apt_update && (cd "$deb_dir" && apt-get download libwine-dev >/dev/null); } \
+        || return 1
+    rm -rf "$wine_headers" && dpkg-deb -x "$deb_dir"/libwine-dev_*.deb "$wine_headers" && rm -rf "$deb_dir"
+}
+if [[ ! -f /usr/include/wine/wine/windows/ddk/wsk.h \
+    && ! -f "$wine_headers/usr/include/wine/wine/windows/ddk/wsk.h" ]]; then
+    extract_wine_headers || need "could not download Debian's libwine-dev for Wine's headers"
+fi
 
 # --- The image under Wine's kernel and WSK (checked by tools/tests/wine_run.rs) --------------
 bash tests/windows/wine-run.sh target/wine-run

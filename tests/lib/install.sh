@@ -14,7 +14,7 @@ need() { # need MESSAGE: fail in CI, warn elsewhere
 }
 
 apt_updated=false
-apt_install() { # apt_install PACKAGE...: Debian packages, as root, no prompts
+apt_update() { # apt_update: refresh Debian's package lists, once per run, as root
     if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
         return 1
     fi
@@ -22,5 +22,9 @@ apt_install() { # apt_install PACKAGE...: Debian packages, as root, no prompts
         DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
         apt_updated=true
     fi
+}
+
+apt_install() { # apt_install PACKAGE...: Debian packages, as root, no prompts
+    apt_update || return 1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }

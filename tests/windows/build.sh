@@ -105,6 +105,8 @@ derived_lockfile() { # Cargo.lock with the wdk-build patch applied, remade when 
 # a Rust toolchain's library with itself). It is set for this one command only.
 windows_cargo() {
     local flags=(
+        # Our crates' warnings are errors here too (dependencies' lints are capped by cargo).
+        -Dwarnings
         -Ctarget-feature=+crt-static
         "-Lnative=$PWD/$out/lib"
         # The linker options wdk-build's configure_wdk_binary_build gives a WDM driver.
@@ -127,8 +129,8 @@ windows_cargo() {
         --config "target.$target.linker=\"$llvm/bin/lld-link\""
 }
 
-# Reads cargo's JSON messages on stdin; prints "image PATH" for the package's cdylib and
-# "bindings DIR" for wdk-sys's OUT_DIR.
+# Reads cargo's JSON messages on stdin; prints "image PATH" for the package's cdylib,
+# "bindings DIR" for wdk-sys's OUT_DIR and "wdk-sys DIR" for its sources.
 artifacts() {
     python3 -c '
 import json, sys
@@ -141,6 +143,9 @@ for line in sys.stdin:
         print("image", *[f for f in message["filenames"] if f.endswith(".dll")])
     if message.get("reason") == "build-script-executed" and "#wdk-sys@" in name:
         print("bindings", message["out_dir"])
+    if message.get("reason") == "compiler-artifact" and "#wdk-sys@" in name \
+            and "lib" in message["target"]["kind"]:
+        print("wdk-sys", message["manifest_path"].rsplit("/", 1)[0])
 ' "$1"
 }
 
@@ -153,7 +158,7 @@ stamp_inf() { # stamp_inf TEMPLATE OUTPUT: what stampinf does, for an x64 packag
     python3 -c '
 import re, sys
 template, output, date, version = sys.argv[1:]
-text = open(template, encoding="utf-16").read()
+text = open(template, encoding="utf-16", newline="").read()
 text = text.replace("$ARCH$", "amd64")
 text = re.sub(r"(?m)^DriverVer *=[^\r\n]*", f"DriverVer   = {date},{version}.0", text)
 open(output, "w", encoding="utf-16", newline="").write(text)
@@ -161,7 +166,7 @@ open(output, "w", encoding="utf-16", newline="").write(text)
 }
 
 build_driver() { # build_driver PACKAGE
-    local package=$1 image="" bindings="" kind path
+    local package=$1 image="" bindings="" wdk_sys="" kind path
     windows_cargo build --release --locked -p "$package" --target "$target" -Zbuild-std=core,alloc \
         --message-format=json-render-diagnostics \
         > "$out/build-messages.json"
@@ -169,6 +174,7 @@ build_driver() { # build_driver PACKAGE
         case "$kind" in
             image) image=$path ;;
             bindings) bindings=$path ;;
+            wdk-sys) wdk_sys=$path ;;
         esac
     done < <(artifacts "$package" < "$out/build-messages.json")
     if [[ -z "$image" ]]; then
@@ -178,9 +184,13 @@ build_driver() { # build_driver PACKAGE
     local lib
     lib="$(basename "$image" .dll)"
     cp "$image" "$out/$lib.sys"
-    if [[ -n "$bindings" ]]; then
-        mkdir -p "$out/bindings"
-        cp "$bindings"/{types,constants,ntddk}.rs "$out/bindings/"
+    # What the glue compiled against, for tests/windows/bindings.rs: wdk-sys's generated files
+    # and the two sources of its crate root that are not generated (lib.rs, constants.rs).
+    if [[ -n "$bindings" && -n "$wdk_sys" ]]; then
+        rm -rf "$out/bindings"
+        mkdir -p "$out/bindings/out" "$out/bindings/src"
+        cp "$bindings"/{types,constants,ntddk}.rs "$out/bindings/out/"
+        cp "$wdk_sys"/src/{lib,constants}.rs "$out/bindings/src/"
     fi
     local manifest_dir template
     manifest_dir="$(dirname "$(package_field "$package" manifest_path)")"

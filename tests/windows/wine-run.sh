@@ -48,7 +48,7 @@ wineserver=/usr/lib/wine/wineserver
 gcc=x86_64-w64-mingw32-gcc
 dlltool=x86_64-w64-mingw32-dlltool
 if [[ ! -x "$wine" || ! -x "$(command -v $gcc || true)" ]]; then
-    apt_install wine64 gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev ||
+    apt_install wine64 gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev ||
         { need "could not install Debian's wine64 and mingw-w64 gcc"; exit 0; }
 fi
 

@@ -13,11 +13,12 @@
 //!   `MINGW_SYSROOT` defaults to Debian's `/usr/x86_64-w64-mingw32`), followed by
 //!   `include/wdk-supplement.h` of this crate, which declares the few kernel items newer than
 //!   mingw-w64 10 that the real crates use (see that file).
-//! - Parsing: clang for `x86_64-w64-mingw32`, the target those headers are written for (as
-//!   `x86_64-pc-windows-msvc` with `-fms-compatibility` they do not parse). The C layout rules
-//!   of the two targets agree for these headers (LLP64, the same alignment rules);
-//!   `tests/windows/layout/` checks the structures the driver hands the kernel with the
-//!   mingw-w64 C compiler.
+//! - Parsing: clang for Cargo's target (`x86_64-pc-windows-msvc`, so the C ABI is the one the
+//!   WDK is compiled for: `int` enums, MSVC bit-field and struct layout) with wdk-build's
+//!   Microsoft-compatibility flags, plus `-fgnuc-version`: mingw-w64's headers are written for
+//!   GCC-compatible compilers, and without it the intrinsics headers they include do not
+//!   parse. `__tile1024i` (clang's AMX intrinsics, which mingw-w64's `intrin.h` brings in)
+//!   is left out.
 //! - Versions: `_WIN32_WINNT` and `NTDDI_VERSION` are Windows 10 version 2004
 //!   ([`NTDDI_VERSION`]), the driver's stated minimum; mingw-w64's default is older.
 //! - Driver models: WDM only (mingw-w64 has no WDF headers); KMDF and UMDF are errors.
@@ -26,8 +27,9 @@
 //!   `BufferOverflowFastFailK` and `wmilib` static libraries do not exist here, and nothing in
 //!   a Rust driver calls into them.
 //!
-//! Everything else (the bindgen options, blocklists, `must_use` types, enum style, Rust target
-//! and edition, the cfg names) follows wdk-build 0.6.0, so the bindings keep wdk-sys's shape:
+//! Everything else (the bindgen options, the blocklist entries that concern these headers,
+//! `must_use` types, enum style, Rust target and edition, the cfg names) follows wdk-build
+//! 0.6.0, so the bindings keep wdk-sys's shape:
 //! functions in `wdk_sys::ntddk`, types, constants and exported variables at the crate root,
 //! bindgen's names for anonymous members.
 
@@ -43,8 +45,6 @@ pub const NTDDI_VERSION: &str = "0x0A000008";
 /// Where Debian's `mingw-w64-x86-64-dev` installs the headers, unless `MINGW_SYSROOT` says
 /// otherwise.
 const DEFAULT_MINGW_SYSROOT: &str = "/usr/x86_64-w64-mingw32";
-/// The clang target the mingw-w64 headers are written for.
-const CLANG_TARGET: &str = "x86_64-w64-mingw32";
 
 /// The driver model, from `[package.metadata.wdk.driver-model]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -253,23 +253,27 @@ impl Config {
         .map(|(key, value)| (key.to_string(), value.map(str::to_string)))
     }
 
-    /// The clang flags for parsing the headers.
+    /// The clang flags for parsing the headers: wdk-build's, and the GCC version mingw-w64's
+    /// headers check for.
     pub fn wdk_bindgen_compiler_flags() -> impl Iterator<Item = String> {
         [
-            // The headers' own target; bindgen's default would be Cargo's TARGET.
-            &format!("--target={CLANG_TARGET}") as &str,
+            "-fms-compatibility",
             "-fms-extensions",
-            // Bit-fields laid out as MSVC lays them out (GCC's default for this target).
-            "-mms-bitfields",
+            "-fdelayed-template-parsing",
+            "-fgnuc-version=4.2.1",
+            "-Wno-nonportable-include-path",
             "-Wno-pragma-pack",
             "-Wno-ignored-attributes",
-            "-Wno-microsoft",
+            "-Wno-ignored-pragma-intrinsic",
+            "-Wno-visibility",
+            "-Wno-switch",
+            "-Wno-comment",
             "-Wno-deprecated-declarations",
+            "-Wno-invalid-token-paste",
+            "-Wno-microsoft",
         ]
         .into_iter()
         .map(str::to_string)
-        .collect::<Vec<_>>()
-        .into_iter()
     }
 
     /// The headers of `api_subset`.
@@ -423,8 +427,8 @@ impl BuilderExt for bindgen::Builder {
             .blocklist_item("ExAllocatePool")
             .opaque_type("_KGDTENTRY64")
             .opaque_type("_KIDTENTRY64")
-            // clang's AMX intrinsics type, which `intrin.h` brings in for this target and
-            // bindgen cannot lay out (a packed and aligned struct); no kernel API uses it.
+            // clang's AMX intrinsics type, which mingw-w64's `intrin.h` brings in (the WDK's
+            // does not) and bindgen cannot lay out (packed and aligned); no kernel API uses it.
             .blocklist_type("__tile1024i.*")
             .must_use_type("NTSTATUS")
             .must_use_type("HRESULT")
