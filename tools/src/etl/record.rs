@@ -405,42 +405,93 @@ impl RecordPrefixInfo {
     }
 }
 
-/// Reads the prefix of the record at the start of `rest` (the record's bytes to the end of
-/// the filled part of its buffer; `offset` is its byte offset, for errors). The one reader of
-/// record kinds and sizes: the full parser, the header walk and the provider peek all start
-/// here.
-///
-/// `None` when it is not a fixed-layout kind (a message, an unknown kind, fewer than 4
-/// bytes): the full parser decides. `Some(Err)` when its size is smaller than its header or
-/// runs past the buffer (the rest of the buffer cannot be trusted).
-#[inline]
-pub fn record_prefix(rest: &[u8], offset: u64) -> Option<Result<RecordPrefixInfo>> {
-    let (prefix, _) = RecordPrefix::ref_from_prefix(rest).ok()?;
-    if prefix.marker_flags & TRACE_HEADER_MARKER != TRACE_HEADER_MARKER {
-        return None;
+/// Why [`record_prefix`] gave no prefix (small and `Copy`: the per-record loops test it
+/// and move on; [`PrefixError::into_error`] makes the reader's error of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrefixError {
+    /// Not a fixed-layout kind (a message, an unknown kind, fewer than 4 bytes): the full
+    /// parser decides.
+    NotFixed,
+    /// The record is too short to hold its size field.
+    NoSize {
+        /// Bytes needed.
+        needed: u32,
+    },
+    /// The size is smaller than the kind's header.
+    TooSmall {
+        /// The size field.
+        size: u32,
+        /// The header size of the kind.
+        header: u32,
+    },
+    /// The size runs past the bytes left in the buffer.
+    TooLarge {
+        /// The size field.
+        size: u32,
+    },
+}
+
+impl PrefixError {
+    /// The reader's error, for a record at byte `offset` with `available` bytes left in its
+    /// buffer; `None` for [`PrefixError::NotFixed`].
+    pub fn into_error(self, offset: u64, available: u32) -> Option<Error> {
+        Some(match self {
+            PrefixError::NotFixed => return None,
+            PrefixError::NoSize { needed } => Error::TruncatedRecord {
+                offset,
+                size: needed,
+                available,
+            },
+            PrefixError::TooSmall { size, header } => Error::RecordTooSmall {
+                offset,
+                size,
+                header,
+            },
+            PrefixError::TooLarge { size } => Error::TruncatedRecord {
+                offset,
+                size,
+                available,
+            },
+        })
     }
-    let kind = HeaderKind::of(prefix.header_type)?;
-    let available = rest.len() as u32;
-    let at = kind.size_at();
-    let Some(size) = rest
-        .get(at..at + 2)
-        .filter(|_| rest.len() >= kind.prefix_size())
-    else {
-        return Some(Err(Error::TruncatedRecord {
-            offset,
-            size: kind.prefix_size() as u32,
-            available,
-        }));
+}
+
+/// Reads the prefix of the record at the start of `rest` (the record's bytes to the end of
+/// the filled part of its buffer): its kind ([`HEADER_LAYOUTS`]) and its size, checked to
+/// cover its header and to fit the bytes left. The one reader of record kinds and sizes: the
+/// full parser, the header walk and the provider peek all start here. An error other than
+/// [`PrefixError::NotFixed`] means the rest of the buffer cannot be trusted.
+#[inline(always)]
+pub fn record_prefix(rest: &[u8]) -> core::result::Result<RecordPrefixInfo, PrefixError> {
+    let Ok((prefix, _)) = RecordPrefix::ref_from_prefix(rest) else {
+        return Err(PrefixError::NotFixed);
     };
-    let size = u32::from(u16::from_le_bytes([size[0], size[1]]));
-    let header = kind.header_size() as u32;
-    Some(
-        checked_size(offset, size, header, available).map(|size| RecordPrefixInfo {
-            kind,
+    let layout = match HEADER_LAYOUTS[usize::from(prefix.header_type)] {
+        Some(l) if prefix.marker_flags & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER => l,
+        _ => return Err(PrefixError::NotFixed),
+    };
+    let at = usize::from(layout.size_at);
+    let size = match rest.get(at..at + 2) {
+        Some(b) if rest.len() >= usize::from(layout.prefix_size) => {
+            u32::from(u16::from_le_bytes([b[0], b[1]]))
+        }
+        _ => {
+            let needed = u32::from(layout.prefix_size);
+            return Err(PrefixError::NoSize { needed });
+        }
+    };
+    let header = u32::from(layout.header_size);
+    if size < header {
+        Err(PrefixError::TooSmall { size, header })
+    } else if size as usize > rest.len() {
+        Err(PrefixError::TooLarge { size })
+    } else {
+        Ok(RecordPrefixInfo {
+            kind: layout.kind,
             header_type: prefix.header_type,
-            size,
-        }),
-    )
+            size: size as usize,
+        })
+    }
 }
 
 /// A record size checked against its header's size and the bytes left in its buffer.
@@ -502,8 +553,8 @@ fn parse_record(data: &[u8], pos: usize, base: u64) -> (usize, Result<Record<'_>
         };
         return (0, Err(e));
     }
-    match record_prefix(rest, offset) {
-        Some(Ok(p)) => {
+    match record_prefix(rest) {
+        Ok(p) => {
             let rec = &rest[..p.size];
             let parsed = match p.kind {
                 HeaderKind::Event => return parse_event(rec, offset, &p),
@@ -525,8 +576,10 @@ fn parse_record(data: &[u8], pos: usize, base: u64) -> (usize, Result<Record<'_>
                 Err(e) => (0, Err(e)),
             }
         }
-        Some(Err(e)) => (0, Err(e)),
-        None => {
+        Err(e) => {
+            if let Some(e) = e.into_error(offset, avail) {
+                return (0, Err(e));
+            }
             let prefix = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
             let size16 = u32::from(u16::from_le_bytes([rest[0], rest[1]]));
             let typed = rest[3] & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER;
@@ -781,8 +834,8 @@ impl Iterator for RecordHeaders<'_> {
     fn next(&mut self) -> Option<Result<RecordHeader>> {
         let rest = self.data.get(self.pos..).filter(|r| !r.is_empty())?;
         let offset = self.base + self.pos as u64;
-        match record_prefix(rest, offset) {
-            Some(Ok(p)) => {
+        match record_prefix(rest) {
+            Ok(p) => {
                 self.pos += p.advance();
                 let at = p.kind.timestamp_at();
                 let ts = i64::from_le_bytes(rest[at..at + 8].try_into().expect("8 bytes"));
@@ -793,12 +846,8 @@ impl Iterator for RecordHeaders<'_> {
                     timestamp: Some(ts),
                 }))
             }
-            Some(Err(e)) => {
-                self.pos = self.data.len();
-                Some(Err(e))
-            }
-            // Messages, unknown kinds and short tails: the full parser decides.
-            None => {
+            Err(PrefixError::NotFixed) => {
+                // Messages, unknown kinds and short tails: the full parser decides.
                 let (adv, r) = parse_record(self.data, self.pos, self.base);
                 if adv == 0 {
                     self.pos = self.data.len();
@@ -811,6 +860,10 @@ impl Iterator for RecordHeaders<'_> {
                     size: adv as u32,
                     timestamp: rec.timestamp(),
                 }))
+            }
+            Err(e) => {
+                self.pos = self.data.len();
+                e.into_error(offset, rest.len() as u32).map(Err)
             }
         }
     }
@@ -826,18 +879,19 @@ pub enum ProviderPeek<'a> {
     },
     /// A kernel record (system, compact, perfinfo): its hook id.
     Kernel { hook_id: u16 },
-    /// A classic record that is not a KernelTraceControl `MetaData` record: its GUID.
+    /// A classic record: its GUID.
     Classic { guid: Guid },
 }
 
 /// The provider of the record at `data[pos..]` and the bytes to advance, for the common
 /// well-formed kinds, checked exactly as [`Records`] checks them (sizes, extended items).
-/// `None` for anything else (messages, instance headers, `MetaData` records, unknown kinds,
-/// any error): parse those with [`Records`]. This is the fast path of `dump --summary`.
+/// `None` for anything else (messages, instance headers, unknown kinds, any error): parse
+/// those with [`Records`]. This is the fast path of `dump --summary` (which still parses
+/// KernelTraceControl `MetaData` records whole, for the provider names they carry).
 #[inline]
 pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>)> {
     let rest = data.get(pos..)?;
-    let p = record_prefix(rest, 0)?.ok()?;
+    let p = record_prefix(rest).ok()?;
     let rec = &rest[..p.size];
     let peek = match p.kind {
         HeaderKind::Event => {
@@ -860,9 +914,6 @@ pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>
         }
         HeaderKind::Classic => {
             let (h, _) = EventTraceHeader::ref_from_prefix(rec).ok()?;
-            if h.guid == crate::etl::names::KTC_METADATA {
-                return None;
-            }
             ProviderPeek::Classic { guid: h.guid }
         }
         HeaderKind::Instance => return None,
@@ -873,7 +924,7 @@ pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>
 /// The provider-traits item among the extended items at the start of `ext`, checked as
 /// [`extended_area_len`] checks them (`None` if any item is malformed: the full parser
 /// reports it).
-#[inline]
+#[inline(always)]
 fn provider_traits(ext: &[u8]) -> Option<Option<&[u8]>> {
     let mut traits = None;
     let mut p = 0usize;

@@ -5,7 +5,9 @@ use wsktrace_driver::ntstatus::NtStatus;
 use super::checker::RECENT_CLOSED;
 use super::*;
 use crate::analysis::testkit::{Seq, MS};
-use crate::analysis::{run, EventSink, LostEvents, TraceContext, WSK_INFINITE_WAIT};
+use wsktrace_driver::lifecycle::WSK_INFINITE_WAIT;
+
+use crate::analysis::{run, EventSink, LostEvents, TraceContext};
 
 fn check(seq: &Seq) -> BalanceReport {
     check_ctx(seq, &TraceContext::default())

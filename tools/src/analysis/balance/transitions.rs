@@ -11,7 +11,9 @@ use super::capture::{CapState, Capture};
 use super::checker::{header_loss, BalanceChecker};
 use super::registration::{held_at_end, Registration};
 use super::rules::Rule;
-use crate::analysis::{EventRef, TraceEvent, WSK_INFINITE_WAIT};
+use wsktrace_driver::lifecycle::WSK_INFINITE_WAIT;
+
+use crate::analysis::{EventRef, TraceEvent};
 use crate::analysis::{EventSink, LostEvents, TraceContext};
 
 impl BalanceChecker {
