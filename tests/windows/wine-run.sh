@@ -23,11 +23,11 @@
 #    error control and Parameters come from the INF). Wine's setupapi has no DIRID 13 (the
 #    driver store), so the binary is then put in C:\windows\system32\drivers and the
 #    service's ImagePath pointed there, absolute; the tap goes beside it.
-# 4. Per configuration: Parameters reset to what the INF installed, then the configuration's
-#    values; a new Wine session (wineserver -p keeps winedevice.exe alive between commands);
-#    `net start`; once the bring-up has ended (the tap has recorded ReleaseProviderNpi, or a
-#    DriverEntry-thread configuration's `net start` has returned) `net stop`; the session
-#    ends; the record becomes NAME.etl (`wsktrace tap-to-etl`).
+# 4. Per configuration: a new Wine session (wineserver -p keeps winedevice.exe alive between
+#    commands); Parameters reset to what the INF installed, then the configuration's values;
+#    `net start`; once the bring-up has ended (the tap has recorded its last event,
+#    ReleaseProviderNpi; at most 10 s) `net stop`; the session ends; the record becomes
+#    NAME.etl (`wsktrace tap-to-etl`).
 #
 # Without a tool it cannot install it warns and writes nothing (the tests then skip), unless
 # CI=true: then it fails.
