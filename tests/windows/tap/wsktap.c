@@ -529,7 +529,8 @@ NTSTATUS NTAPI tap_EtwActivityIdControl(ULONG ControlCode, LPGUID ActivityId)
 }
 
 /* Windows 10 2004's pool allocator over the older one Wine has: zeroed unless asked not to,
- * paged or non-paged as flagged. */
+ * paged or non-paged as flagged. A failure returns NULL (POOL_FLAG_RAISE_ON_FAILURE is not
+ * honoured: wdk-alloc never sets it). */
 PVOID NTAPI tap_ExAllocatePool2(ULONG64 Flags, SIZE_T NumberOfBytes, ULONG Tag)
 {
     POOL_TYPE type = (Flags & POOL_FLAG_PAGED) ? PagedPool : NonPagedPool;
