@@ -8,6 +8,7 @@
 //!   the host event recorder.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 extern crate alloc;
 #[cfg(not(windows))]
@@ -19,11 +20,13 @@ pub mod schema;
 #[cfg(not(windows))]
 pub mod sim;
 
-// Kernel glue (owner: the Windows-glue helper): `glue` is the only code that touches the OS;
-// `wsk_abi` the hand-written WSK structures and NETIO imports; `wdk_standin` the Linux
-// stand-in for the `wdk-sys` items the glue uses.
+// The kernel glue: `glue` is the only code that touches the OS; `wsk_abi` the hand-written
+// WSK structures and NETIO imports; `provider` the ETW provider's registration; `wdk_standin`
+// the Linux stand-in for the `wdk-sys` items the glue uses.
 #[cfg(any(not(windows), feature = "kernel"))]
 pub mod glue;
+#[cfg(any(not(windows), feature = "kernel"))]
+pub mod provider;
 #[cfg(not(windows))]
 pub mod wdk_standin;
 #[cfg(any(not(windows), feature = "kernel"))]

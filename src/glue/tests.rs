@@ -603,7 +603,7 @@ fn kernel_wsk_capture_release_and_query_through_netio() {
         .capture(&registration, 0)
         .expect("captured (ready, no wait)");
     let v6 = ListenParams {
-        address_family: ListenParams::AF_INET6,
+        address_family: crate::lifecycle::AF_INET6,
         port: 0,
     };
     let socket = wsk.socket_listen(&npi, &v6).expect("IPv6 listening socket");

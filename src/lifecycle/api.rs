@@ -8,25 +8,33 @@ use alloc::boxed::Box;
 
 use crate::ntstatus::NtStatus;
 
-/// `MAKE_WSK_VERSION(major, minor)`.
+// The WSK values of `wsk.h` that the core, the kernel glue (`crate::wsk_abi` re-exports them)
+// and the tools share: defined here, once, because this module builds on every host.
+
+/// `MAKE_WSK_VERSION(Mj, Mn)`: `((USHORT)((Mj) << 8) | (USHORT)((Mn) & 0xff))` (wsk.h).
 pub const fn make_wsk_version(major: u8, minor: u8) -> u16 {
     ((major as u16) << 8) | minor as u16
 }
 
-/// `WSK_MAJOR_VERSION(version)`.
+/// `WSK_MAJOR_VERSION(V)`: `((UCHAR)((V) >> 8))` (wsk.h).
 pub const fn wsk_major_version(version: u16) -> u8 {
     (version >> 8) as u8
 }
 
-/// `WSK_MINOR_VERSION(version)`.
+/// `WSK_MINOR_VERSION(V)`: `((UCHAR)(V))` (wsk.h).
 pub const fn wsk_minor_version(version: u16) -> u8 {
     version as u8
 }
 
-/// `WSK_NO_WAIT`.
+/// `WSK_NO_WAIT` (wsk.h): `WskCaptureProviderNPI` returns at once.
 pub const WSK_NO_WAIT: u32 = 0;
-/// `WSK_INFINITE_WAIT`.
+/// `WSK_INFINITE_WAIT` (wsk.h): `WskCaptureProviderNPI` waits until the subsystem is ready.
 pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
+
+/// `AF_INET` (ws2def.h).
+pub const AF_INET: u16 = 2;
+/// `AF_INET6` (ws2def.h).
+pub const AF_INET6: u16 = 23;
 
 /// The `WaitTimeout` argument of `WskCaptureProviderNPI`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,23 +86,16 @@ impl ProviderCharacteristics {
 /// The listening socket the driver sets up with a captured NPI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListenParams {
-    /// `AF_INET` (2) or `AF_INET6` (23).
+    /// [`AF_INET`] or [`AF_INET6`].
     pub address_family: u16,
     /// Local port to bind (host order); 0 = any.
     pub port: u16,
 }
 
-impl ListenParams {
-    /// `AF_INET`.
-    pub const AF_INET: u16 = 2;
-    /// `AF_INET6`.
-    pub const AF_INET6: u16 = 23;
-}
-
 impl Default for ListenParams {
     fn default() -> Self {
         ListenParams {
-            address_family: ListenParams::AF_INET,
+            address_family: AF_INET,
             port: 0,
         }
     }
@@ -171,4 +172,20 @@ pub trait WorkerSpawner: Send + Sync + 'static {
     fn spawn(&self, work: Box<dyn FnOnce() + Send + 'static>) -> Result<Self::Handle, NtStatus>;
     /// Waits until the worker has finished.
     fn join(&self, handle: Self::Handle);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_macros() {
+        assert_eq!(make_wsk_version(1, 0), 0x0100);
+        assert_eq!(make_wsk_version(1, 2), 0x0102);
+        assert_eq!(wsk_major_version(0x0102), 1);
+        assert_eq!(wsk_minor_version(0x0102), 2);
+        assert_eq!(WaitTimeout::from_ms(WSK_NO_WAIT), WaitTimeout::NoWait);
+        assert_eq!(WaitTimeout::from_ms(u32::MAX), WaitTimeout::Infinite);
+        assert_eq!(WaitTimeout::Millis(250).as_ms(), 250);
+    }
 }

@@ -15,7 +15,8 @@ pub use crate::ntstatus::NtStatus;
 pub use crate::schema::{CallingContext, WskEvent};
 pub use api::{
     make_wsk_version, wsk_major_version, wsk_minor_version, Clock, ListenParams,
-    ProviderCharacteristics, WaitTimeout, WorkerSpawner, WskApi, WSK_INFINITE_WAIT, WSK_NO_WAIT,
+    ProviderCharacteristics, WaitTimeout, WorkerSpawner, WskApi, AF_INET, AF_INET6,
+    WSK_INFINITE_WAIT, WSK_NO_WAIT,
 };
 pub use client::{
     negotiate_version, CapturedNpi, Registration, WskClient, MAX_REGISTRATION_ATTEMPTS,
