@@ -10,6 +10,14 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// A kernel driver cannot unwind (wdk-panic bug-checks on a panic, and the kernel has no unwinder):
+// refuse a kernel build that would. The driver builds set it (Makefile.toml,
+// tests/windows/build.sh); Cargo.toml says why the workspace profiles do not.
+#[cfg(all(windows, feature = "kernel", not(test), not(panic = "abort")))]
+compile_error!(
+    "the kernel driver must be built with panic = \"abort\" (CARGO_PROFILE_<NAME>_PANIC=abort, as Makefile.toml sets it)"
+);
+
 extern crate alloc;
 #[cfg(not(windows))]
 extern crate std;

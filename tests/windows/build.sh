@@ -116,7 +116,9 @@ windows_cargo() {
         -Clink-arg=/MANIFEST:NO
     )
     local IFS=$'\x1f'
+    # A kernel driver aborts on panic (Cargo.toml says why the workspace profiles do not).
     RUSTC_BOOTSTRAP=1 \
+        CARGO_PROFILE_RELEASE_PANIC=abort \
         RUSTC="$dist_rustc" RUSTDOC=/usr/bin/rustdoc \
         CARGO_TARGET_DIR="$PWD/$out/cargo" \
         CARGO_ENCODED_RUSTFLAGS="${flags[*]}" \

@@ -194,6 +194,17 @@ fn compiler() -> Option<&'static str> {
     found.then_some(GCC)
 }
 
+/// The compiler and the first of `candidates` that holds `probe`, or `None` (after
+/// [`missing`]).
+fn prerequisites(
+    what: &str,
+    probe: &str,
+    candidates: &[PathBuf],
+) -> Option<(&'static str, PathBuf)> {
+    let gcc = compiler()?;
+    Some((gcc, header_dir(what, probe, candidates)?))
+}
+
 /// A header directory that must contain `probe`: the first of `candidates` that does.
 fn header_dir(what: &str, probe: &str, candidates: &[PathBuf]) -> Option<PathBuf> {
     let found = candidates
@@ -235,12 +246,8 @@ fn include_flag(dir: &Path) -> String {
 
 #[test]
 fn kernel_structures_match_mingw_w64_ddk() {
-    let Some(gcc) = compiler() else { return };
-    let Some(ddk) = header_dir(
-        "mingw-w64's DDK headers",
-        "ntddk.h",
-        &[PathBuf::from("/usr/x86_64-w64-mingw32/include/ddk")],
-    ) else {
+    let ddk_dirs = [PathBuf::from("/usr/x86_64-w64-mingw32/include/ddk")];
+    let Some((gcc, ddk)) = prerequisites("mingw-w64's DDK headers", "ntddk.h", &ddk_dirs) else {
         return;
     };
     let source = c_source("#include <ntddk.h>\n", &kernel_structures(), &[]);
@@ -257,14 +264,14 @@ fn kernel_structures_match_mingw_w64_ddk() {
 
 #[test]
 fn kernel_and_wsk_structures_match_wine_headers() {
-    let Some(gcc) = compiler() else { return };
-    let Some(windows) = header_dir(
+    let wine_dirs = [
+        PathBuf::from("/usr/include/wine/wine/windows"),
+        repo().join("target/windows/wine-headers/usr/include/wine/wine/windows"),
+    ];
+    let Some((gcc, windows)) = prerequisites(
         "Wine's headers (Debian libwine-dev)",
         "ddk/wsk.h",
-        &[
-            PathBuf::from("/usr/include/wine/wine/windows"),
-            repo().join("target/windows/wine-headers/usr/include/wine/wine/windows"),
-        ],
+        &wine_dirs,
     ) else {
         return;
     };
