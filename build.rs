@@ -8,8 +8,10 @@
 //!
 //! Everywhere else it does nothing: `wdk-build` is a Windows-only build dependency (it refuses
 //! non-Windows hosts), and the host build of this package is the portable core, the kernel
-//! glue over its Linux stand-ins and the tests. A build script runs on the host, so the host
-//! is tested with `cfg(windows)` and the target with `CARGO_CFG_TARGET_OS`.
+//! glue over its Linux stand-ins and the tests. The Linux build of the Windows image
+//! (`tests/windows/build.sh`) gives the linker the same options itself. A build script runs on
+//! the host, so the host is tested with `cfg(windows)` and the target with
+//! `CARGO_CFG_TARGET_OS`.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");

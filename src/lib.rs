@@ -8,6 +8,15 @@
 //!   the host event recorder.
 #![no_std]
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+// A kernel driver cannot unwind (wdk-panic bug-checks on a panic, and the kernel has no unwinder):
+// refuse a kernel build that would. The driver builds set it (Makefile.toml,
+// tests/windows/build.sh); Cargo.toml says why the workspace profiles do not.
+#[cfg(all(windows, feature = "kernel", not(test), not(panic = "abort")))]
+compile_error!(
+    "the kernel driver must be built with panic = \"abort\" (CARGO_PROFILE_<NAME>_PANIC=abort, as Makefile.toml sets it)"
+);
 
 extern crate alloc;
 #[cfg(not(windows))]
@@ -20,11 +29,13 @@ pub mod schema;
 #[cfg(not(windows))]
 pub mod sim;
 
-// Kernel glue (owner: the Windows-glue helper): `glue` is the only code that touches the OS;
-// `wsk_abi` the hand-written WSK structures and NETIO imports; `wdk_standin` the Linux
-// stand-in for the `wdk-sys` items the glue uses.
+// The kernel glue: `glue` is the only code that touches the OS; `wsk_abi` the hand-written
+// WSK structures and NETIO imports; `provider` the ETW provider's registration; `wdk_standin`
+// the Linux stand-in for the `wdk-sys` items the glue uses.
 #[cfg(any(not(windows), feature = "kernel"))]
 pub mod glue;
+#[cfg(any(not(windows), feature = "kernel"))]
+pub mod provider;
 #[cfg(not(windows))]
 pub mod wdk_standin;
 #[cfg(any(not(windows), feature = "kernel"))]

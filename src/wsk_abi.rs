@@ -4,9 +4,11 @@
 //! `wdk-sys` does not generate bindings for `wsk.h`, so the structures the registration
 //! functions and the provider dispatch take are written out here, field for field, in the
 //! order and with the types `wsk.h` (Windows 10 WDK, `NTDDI_VERSION >= NTDDI_WIN7`) declares
-//! them. The tests at the bottom pin their size and every field offset to the documented
-//! x64 layout (LLP64: pointers 8 bytes, `ULONG` 4, `USHORT` 2), so a transcription error
-//! fails here on Linux rather than as a bug check on Windows.
+//! them. `tests/windows/layout.rs` compiles their size and every field offset, with the
+//! constants below, as `_Static_assert`s against Wine's independent `ddk/wsk.h` with the
+//! mingw-w64 C compiler, so a transcription error fails on Linux rather than as a bug check
+//! on Windows. `WSK_PROVIDER_CHARACTERISTICS` is missing from Wine's header: the test below
+//! pins it to Microsoft's documentation.
 //!
 //! Definitions only: no function here is called by this module. The NETIO functions are
 //! declared at the bottom: on Windows as `extern "system"` imports from `netio.lib`; on any
@@ -31,29 +33,39 @@ pub type NTSTATUS = i32;
 /// `PIRP`: the IRP type of `wdk-sys` (or of its stand-in).
 pub type PIRP = *mut wdk::IRP;
 
-// ---------------------------------------------------------------------------------------------
-// Versions and wait values (wsk.h)
-// ---------------------------------------------------------------------------------------------
-
-/// `MAKE_WSK_VERSION(Mj, Mn)`: `((USHORT)((Mj) << 8) | (USHORT)((Mn) & 0xff))` (wsk.h).
-pub const fn make_wsk_version(major: u8, minor: u8) -> u16 {
-    ((major as u16) << 8) | (minor as u16)
+/// `IoGetNextIrpStackLocation(Irp)` (wdm.h; an inline function, so bindgen leaves it out of
+/// `wdk-sys`): `Irp->Tail.Overlay.CurrentStackLocation - 1`, the stack location of the driver
+/// the IRP goes to next. A WSK client sets its completion routine there before the call
+/// (`IoSetCompletionRoutine`), and the provider completes the IRP through it.
+///
+/// # Safety
+///
+/// `irp` points to a live IRP that is not queued (so `Tail.Overlay` is its active member) and
+/// has a stack location below its current one.
+pub unsafe fn IoGetNextIrpStackLocation(irp: PIRP) -> wdk::PIO_STACK_LOCATION {
+    // SAFETY: 1. `irp` points to a live IRP (contract).
+    let irp = unsafe { &*irp };
+    // SAFETY: 1. `Tail.Overlay` is the active member of an IRP that is not queued (contract).
+    let overlay = unsafe { &irp.Tail.Overlay };
+    // SAFETY: 1. `CurrentStackLocation` is the member `IoAllocateIrp`/`IoReuseIrp` set and the
+    //            I/O manager keeps current.
+    let current = unsafe {
+        overlay
+            .__bindgen_anon_2
+            .__bindgen_anon_1
+            .CurrentStackLocation
+    };
+    // SAFETY: 1. A stack location below the current one exists (contract), inside the IRP's
+    //            allocation.
+    unsafe { current.sub(1) }
 }
 
-/// `WSK_MAJOR_VERSION(V)`: `((UCHAR)((V) >> 8))` (wsk.h).
-pub const fn wsk_major_version(version: u16) -> u8 {
-    (version >> 8) as u8
-}
-
-/// `WSK_MINOR_VERSION(V)`: `((UCHAR)(V))` (wsk.h).
-pub const fn wsk_minor_version(version: u16) -> u8 {
-    version as u8
-}
-
-/// `WSK_NO_WAIT` (wsk.h): `WskCaptureProviderNPI` returns at once.
-pub const WSK_NO_WAIT: u32 = 0;
-/// `WSK_INFINITE_WAIT` (wsk.h): `WskCaptureProviderNPI` waits until the subsystem is ready.
-pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
+// The version macros, wait values and address families of wsk.h/ws2def.h: defined once, in the
+// portable core, and used from there.
+pub use crate::lifecycle::api::{
+    make_wsk_version, wsk_major_version, wsk_minor_version, AF_INET, AF_INET6, WSK_INFINITE_WAIT,
+    WSK_NO_WAIT,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Socket creation constants (wsk.h, ws2def.h)
@@ -61,10 +73,6 @@ pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
 
 /// `WSK_FLAG_LISTEN_SOCKET` (wsk.h).
 pub const WSK_FLAG_LISTEN_SOCKET: u32 = 0x0000_0001;
-/// `AF_INET` (ws2def.h).
-pub const AF_INET: u16 = 2;
-/// `AF_INET6` (ws2def.h).
-pub const AF_INET6: u16 = 23;
 /// `SOCK_STREAM` (ws2def.h).
 pub const SOCK_STREAM: u16 = 1;
 /// `IPPROTO_TCP` (ws2def.h).
@@ -412,101 +420,30 @@ mod tests {
     use super::*;
     use core::mem::{offset_of, size_of};
 
-    // The x64 layout these definitions must have. The tests only make sense for a 64-bit
-    // target (the driver targets x86_64-pc-windows-msvc and aarch64-pc-windows-msvc; both are
-    // LLP64 with 8-byte pointers, like the Linux x86_64/aarch64 hosts the tests run on).
+    // The layouts checked here and in tests/windows/layout.rs are the x64 ones: a 64-bit host
+    // lays these structures out as x86_64-pc-windows-msvc does (explicit widths, 8-byte
+    // pointers).
     const _: () = assert!(size_of::<usize>() == 8);
 
     #[test]
-    fn version_macros() {
-        assert_eq!(make_wsk_version(1, 0), 0x0100);
-        assert_eq!(make_wsk_version(1, 2), 0x0102);
-        assert_eq!(wsk_major_version(0x0102), 1);
-        assert_eq!(wsk_minor_version(0x0102), 2);
-        assert_eq!(WSK_INFINITE_WAIT, u32::MAX);
-        assert_eq!(WSK_NO_WAIT, 0);
-    }
-
-    #[test]
-    fn client_side_layout() {
-        assert_eq!(size_of::<WSK_CLIENT_DISPATCH>(), 16);
-        assert_eq!(offset_of!(WSK_CLIENT_DISPATCH, Version), 0);
-        assert_eq!(offset_of!(WSK_CLIENT_DISPATCH, Reserved), 2);
-        assert_eq!(offset_of!(WSK_CLIENT_DISPATCH, WskClientEvent), 8);
-
-        assert_eq!(size_of::<WSK_CLIENT_NPI>(), 16);
-        assert_eq!(offset_of!(WSK_CLIENT_NPI, ClientContext), 0);
-        assert_eq!(offset_of!(WSK_CLIENT_NPI, Dispatch), 8);
-
-        assert_eq!(size_of::<WSK_REGISTRATION>(), 24);
-        assert_eq!(offset_of!(WSK_REGISTRATION, ReservedRegistrationState), 0);
-        assert_eq!(offset_of!(WSK_REGISTRATION, ReservedRegistrationContext), 8);
-        assert_eq!(offset_of!(WSK_REGISTRATION, ReservedRegistrationLock), 16);
-    }
-
-    #[test]
-    fn provider_side_layout() {
-        assert_eq!(size_of::<WSK_PROVIDER_NPI>(), 16);
-        assert_eq!(offset_of!(WSK_PROVIDER_NPI, Client), 0);
-        assert_eq!(offset_of!(WSK_PROVIDER_NPI, Dispatch), 8);
-
-        assert_eq!(size_of::<WSK_PROVIDER_DISPATCH>(), 56);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, Version), 0);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, Reserved), 2);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskSocket), 8);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskSocketConnect), 16);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskControlClient), 24);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskGetAddressInfo), 32);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskFreeAddressInfo), 40);
-        assert_eq!(offset_of!(WSK_PROVIDER_DISPATCH, WskGetNameInfo), 48);
-
+    fn provider_characteristics_layout() {
+        // Not in Wine's wsk.h: Microsoft documents `USHORT HighestVersion; USHORT
+        // LowestVersion;`, highest first.
         assert_eq!(size_of::<WSK_PROVIDER_CHARACTERISTICS>(), 4);
         assert_eq!(offset_of!(WSK_PROVIDER_CHARACTERISTICS, HighestVersion), 0);
         assert_eq!(offset_of!(WSK_PROVIDER_CHARACTERISTICS, LowestVersion), 2);
-
-        assert_eq!(size_of::<WSK_SOCKET>(), 8);
-        assert_eq!(offset_of!(WSK_SOCKET, Dispatch), 0);
-
-        assert_eq!(size_of::<WSK_PROVIDER_BASIC_DISPATCH>(), 16);
-        assert_eq!(offset_of!(WSK_PROVIDER_BASIC_DISPATCH, WskControlSocket), 0);
-        assert_eq!(offset_of!(WSK_PROVIDER_BASIC_DISPATCH, WskCloseSocket), 8);
-
-        assert_eq!(size_of::<WSK_PROVIDER_LISTEN_DISPATCH>(), 48);
-        assert_eq!(offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, Basic), 0);
-        assert_eq!(offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskBind), 16);
-        assert_eq!(offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskAccept), 24);
-        assert_eq!(
-            offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskInspectComplete),
-            32
-        );
-        assert_eq!(
-            offset_of!(WSK_PROVIDER_LISTEN_DISPATCH, WskGetLocalAddress),
-            40
-        );
     }
 
     #[test]
-    fn socket_address_layout() {
-        assert_eq!(size_of::<SOCKADDR>(), 16);
-        assert_eq!(size_of::<SOCKADDR_IN>(), 16);
-        assert_eq!(offset_of!(SOCKADDR_IN, sin_family), 0);
-        assert_eq!(offset_of!(SOCKADDR_IN, sin_port), 2);
-        assert_eq!(offset_of!(SOCKADDR_IN, sin_addr), 4);
-        assert_eq!(offset_of!(SOCKADDR_IN, sin_zero), 8);
+    fn loopback_addresses_are_in_network_byte_order() {
         let lo = SOCKADDR_IN::loopback(0x1234);
         // Network byte order in memory: 12 34, 7f 00 00 01.
         assert_eq!(lo.sin_family, AF_INET);
         assert_eq!(lo.sin_port.to_ne_bytes(), [0x12, 0x34]);
         assert_eq!(lo.sin_addr.to_ne_bytes(), [0x7f, 0, 0, 1]);
         assert_eq!(lo.sin_zero, [0; 8]);
-
-        assert_eq!(size_of::<SOCKADDR_IN6>(), 28);
-        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_family), 0);
-        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_port), 2);
-        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_flowinfo), 4);
-        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_addr), 8);
-        assert_eq!(offset_of!(SOCKADDR_IN6, sin6_scope_id), 24);
         let lo6 = SOCKADDR_IN6::loopback(80);
+        assert_eq!(lo6.sin6_family, AF_INET6);
         assert_eq!(lo6.sin6_port.to_ne_bytes(), [0, 80]);
         assert_eq!(lo6.sin6_addr[15], 1);
     }

@@ -1,6 +1,7 @@
-//! The INF template `inf/wsktrace_driver.inx`: encoding, sections, the service binary, the
-//! three start types, and the `Parameters` defaults, whose names and values must be exactly
-//! those the kernel glue reads (`wsktrace_driver::glue::params`).
+//! The INF template `inf/wsktrace_driver.inx`: encoding, sections, the one install section and
+//! service, the stated minimum Windows version against the image's imports, and the
+//! `Parameters` defaults, whose names and values must be exactly those the kernel glue reads
+//! (`wsktrace_driver::glue::params`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -118,56 +119,141 @@ fn version_and_files() {
     );
 }
 
-/// The three install sections, their services and start types.
+/// One install section, `[DefaultInstall.NT$ARCH$]` (what `pnputil /add-driver ... /install`
+/// runs for a primitive driver), installing one demand-start kernel service; no other section
+/// installs a service (InfVerif flags unreachable install sections and a service defined more
+/// than once). The start type is changed with `sc config`, which the INF documents.
 #[test]
-fn services_with_each_start_type() {
-    let (_, inf) = read_inf();
+fn one_install_section_installs_the_service() {
+    let (text, inf) = read_inf();
     let binary = binary_name();
-    let service_name = value(&inf, "Strings", "ServiceName");
-    assert_eq!(service_name, "\"wsktrace\"");
-    // (install section, service section, StartType: SERVICE_DEMAND_START 3,
-    // SERVICE_SYSTEM_START 1, SERVICE_BOOT_START 0)
-    let installs = [
-        ("DefaultInstall.NT$ARCH$", "WskTrace_Service_DemandStart", 3),
-        (
-            "WskTrace_SystemStart.NT$ARCH$",
-            "WskTrace_Service_SystemStart",
-            1,
-        ),
-        (
-            "WskTrace_BootStart.NT$ARCH$",
-            "WskTrace_Service_BootStart",
-            0,
-        ),
-    ];
-    for (install, service, start_type) in installs {
-        let copy = value(&inf, install, "CopyFiles");
-        assert!(
-            section(&inf, copy)
+    assert_eq!(value(&inf, "Strings", "ServiceName"), "\"wsktrace\"");
+    let install = "DefaultInstall.NT$ARCH$";
+    let copy = value(&inf, install, "CopyFiles");
+    assert!(
+        section(&inf, copy)
+            .iter()
+            .any(|l| l.key.is_none() && l.value == binary),
+        "[{copy}] copies {binary}"
+    );
+    let add_services: Vec<(&String, &Line)> = inf
+        .iter()
+        .flat_map(|(name, lines)| lines.iter().map(move |line| (name, line)))
+        .filter(|(_, line)| {
+            line.key
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case("AddService"))
+        })
+        .collect();
+    assert_eq!(
+        add_services.len(),
+        1,
+        "one AddService in the INF: {add_services:?}"
+    );
+    let (services_section, add) = add_services[0];
+    assert_eq!(
+        *services_section,
+        format!("{install}.Services").to_lowercase()
+    );
+    let parts: Vec<&str> = add.value.split(',').map(str::trim).collect();
+    assert_eq!(parts[0], "%ServiceName%");
+    let service = *parts.last().expect("a service section");
+    let install_sections: Vec<&String> = inf
+        .keys()
+        .filter(|name| {
+            inf[*name]
                 .iter()
-                .any(|l| l.key.is_none() && l.value == binary),
-            "[{copy}] copies {binary}"
+                .any(|l| l.key.as_deref() == Some("CopyFiles"))
+        })
+        .collect();
+    assert_eq!(
+        install_sections,
+        [&install.to_lowercase()],
+        "one install section"
+    );
+    assert_eq!(
+        number(value(&inf, service, "ServiceType")),
+        1,
+        "SERVICE_KERNEL_DRIVER"
+    );
+    assert_eq!(
+        number(value(&inf, service, "StartType")),
+        3,
+        "SERVICE_DEMAND_START"
+    );
+    assert_eq!(number(value(&inf, service, "ErrorControl")), 1);
+    assert_eq!(
+        value(&inf, service, "ServiceBinary"),
+        format!("%13%\\{binary}")
+    );
+    assert_eq!(value(&inf, service, "AddReg"), "WskTrace_Parameters");
+    for start in ["system", "boot", "demand"] {
+        assert!(
+            text.contains(&format!("sc config wsktrace start= {start}")),
+            "the INF documents `sc config wsktrace start= {start}`"
         );
-        let add = value(&inf, &format!("{install}.Services"), "AddService");
-        let parts: Vec<&str> = add.split(',').map(str::trim).collect();
-        assert_eq!(parts[0], "%ServiceName%", "{install}");
-        assert_eq!(parts.last().copied(), Some(service), "{install}");
-        assert_eq!(
-            number(value(&inf, service, "ServiceType")),
-            1,
-            "SERVICE_KERNEL_DRIVER"
+    }
+    assert!(
+        !text.contains("InstallHinfSection"),
+        "no setupapi install route"
+    );
+}
+
+/// The first Windows release documented for each import in `tests/windows/imports.txt`,
+/// oldest first, with how the INF and the docs name it.
+const RELEASES: [(&str, &str); 6] = [
+    ("2000", "Windows 2000"),
+    ("Vista", "Windows Vista"),
+    ("7", "Windows 7"),
+    ("8", "Windows 8"),
+    ("10", "Windows 10"),
+    ("10-2004", "Windows 10 version 2004 (build 19041)"),
+];
+
+/// The driver's minimum Windows version: the newest release among its imports.
+fn minimum_windows() -> &'static str {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/windows/imports.txt");
+    let list = std::fs::read_to_string(path).expect("tests/windows/imports.txt");
+    let newest = list
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let since = line
+                .split_whitespace()
+                .nth(2)
+                .expect("MODULE FUNCTION SINCE");
+            RELEASES
+                .iter()
+                .position(|(key, _)| *key == since)
+                .unwrap_or_else(|| panic!("imports.txt: unknown release {since:?} in {line:?}"))
+        })
+        .max()
+        .expect("imports listed");
+    RELEASES[newest].1
+}
+
+#[test]
+fn stated_minimum_windows_version_is_what_the_imports_need() {
+    let minimum = minimum_windows();
+    assert_eq!(minimum, "Windows 10 version 2004 (build 19041)");
+    let (text, _) = read_inf();
+    let flat = text.replace("\r\n; ", " ").replace("\r\n", " ");
+    assert!(
+        flat.contains(minimum),
+        "the INF states the minimum: {minimum}"
+    );
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/windows-build.md");
+    let docs = std::fs::read_to_string(docs).expect("docs/windows-build.md");
+    assert!(
+        docs.replace('\n', " ").contains(minimum),
+        "docs/windows-build.md states {minimum}"
+    );
+    for older in ["1903", "1909"] {
+        assert!(
+            !flat.contains(older),
+            "the INF still names Windows 10 {older}"
         );
-        assert_eq!(
-            number(value(&inf, service, "StartType")),
-            start_type,
-            "{service}"
-        );
-        assert_eq!(number(value(&inf, service, "ErrorControl")), 1);
-        assert_eq!(
-            value(&inf, service, "ServiceBinary"),
-            format!("%13%\\{binary}")
-        );
-        assert_eq!(value(&inf, service, "AddReg"), "WskTrace_Parameters");
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use roxmltree::{Document, Node};
 use wsktrace_driver::schema::{self, EventDescriptor, PROVIDER_GUID_STR, PROVIDER_NAME};
+use wsktrace_tools::kernel_pnp;
 
 /// Microsoft-Windows-Kernel-PnP.
 const KERNEL_PNP_GUID: &str = "9c205a39-1250-487d-abd7-e831c6290539";
@@ -107,6 +108,50 @@ fn wprp_enables_the_provider_by_guid_with_every_keyword() {
         .map(|(id, _)| *id)
         .collect();
     assert_eq!(pnp.len(), 1, "Microsoft-Windows-Kernel-PnP by its GUID");
+    assert_eq!(
+        KERNEL_PNP_GUID,
+        kernel_pnp::PROVIDER_GUID.to_string(),
+        "the GUID the boot analysis decodes"
+    );
+
+    // Both providers write from kernel mode: WPR must give them non-paged buffers.
+    for provider in [ours, providers[pnp[0]]] {
+        assert_eq!(
+            provider.attribute("NonPagedMemory"),
+            Some("true"),
+            "{} is a kernel-mode provider: NonPagedMemory=\"true\"",
+            attr(provider, "Id")
+        );
+    }
+
+    // Kernel-PnP: exactly the keyword of DriverInit 226/227, the events the boot analysis
+    // reads, and not Performance, which most of the provider's boot events also carry.
+    let pnp_keywords: Vec<u64> = providers[pnp[0]]
+        .descendants()
+        .filter(|n| n.has_tag_name("Keyword"))
+        .map(|n| hex(attr(n, "Value")))
+        .collect();
+    assert_eq!(
+        pnp_keywords,
+        [kernel_pnp::KEYWORD_DRIVER_INIT],
+        "Kernel-PnP keywords"
+    );
+    let driver_init_keywords = kernel_pnp::KEYWORD_PERFORMANCE | kernel_pnp::KEYWORD_DRIVER_INIT;
+    assert_ne!(
+        pnp_keywords[0] & driver_init_keywords,
+        0,
+        "DriverInit events enabled"
+    );
+    assert_eq!(
+        pnp_keywords[0] & kernel_pnp::KEYWORD_PERFORMANCE,
+        0,
+        "not Performance"
+    );
+    let pnp_level: u8 = attr(providers[pnp[0]], "Level").parse().expect("level");
+    assert!(
+        pnp_level >= 4,
+        "DriverInit events are level 4 (informational)"
+    );
 
     // Every reference resolves; the normal and boot profiles exist in both logging modes.
     let ids: BTreeSet<&str> = doc
@@ -232,8 +277,10 @@ fn regions_reference_only_schema_events_and_fields() {
         let start = event_in("Start");
         let stop = event_in("Stop");
         for payload in region.descendants().filter(|n| n.has_tag_name("Payload")) {
+            // Both attributes, as WPA's regions schema documents a payload match: the start
+            // event's field and the stop event's.
             let field = attr(payload, "FieldName");
-            let target = payload.attribute("TargetFieldName").unwrap_or(field);
+            let target = attr(payload, "TargetFieldName");
             assert!(has_field(start, field), "{} has {field}", start.variant);
             assert!(has_field(stop, target), "{} has {target}", stop.variant);
         }

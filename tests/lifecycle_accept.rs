@@ -225,7 +225,7 @@ fn listen_parameters_from_configuration() {
         ("0.0.0.0".into(), 8080)
     );
     let v6 = ListenParams::from_config(Some(" ::1 "), Some(1)).unwrap();
-    assert_eq!(v6.address_family(), ListenParams::AF_INET6);
+    assert_eq!(v6.address_family(), AF_INET6);
     // Not an address, or a port out of range: the defaults, never a wider bind.
     let bad = ListenParams::from_config(Some("localhost"), Some(70_000)).unwrap();
     assert_eq!(bad, ListenParams::DEFAULT);

@@ -5,34 +5,20 @@
 # - .venv: a Python virtualenv with the pinned tests/requirements.txt (dissect.etl, the
 #   independent parser of the ETL writer's differential test);
 # - Debian's `chromium` (headless rendering test of `wsktrace report`), only when
-#   /usr/bin/chromium is missing.
+#   /usr/bin/chromium is missing;
+# - the Windows kernel image: tests/windows/build.sh installs its toolchain and builds
+#   target/windows/wsktrace_driver.sys, which the image and binding tests read;
+# - for the layout test (tests/windows/layout.rs): Debian's mingw-w64 C compiler and DDK
+#   headers, and Wine's headers, extracted from Debian's libwine-dev package into
+#   target/windows/wine-headers/ (not installed: the headers are all the test needs).
+# - the Wine run: tests/windows/wine-run.sh installs Debian's wine64 and mingw-w64's gcc, runs
+#   the image under Wine once per configuration and leaves the ETL files in target/wine-run
+#   for tools/tests/wine_run.rs (docs/wine.md).
 # Without CI=true a step that cannot be done (no network, not root) only warns, and the tests
 # that need it say so and skip; with CI=true it fails the run, and so do those tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-ci=false
-if [[ "${CI:-}" == "true" ]]; then ci=true; fi
-
-need() { # need MESSAGE: fail in CI, warn elsewhere
-    if $ci; then
-        echo "tests/run.sh: $1 (required with CI=true)" >&2
-        exit 1
-    fi
-    echo "tests/run.sh: warning: $1; the tests that need it will skip" >&2
-}
-
-apt_updated=false
-apt_install() { # apt_install PACKAGE...: Debian packages, as root, no prompts
-    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
-        return 1
-    fi
-    if ! $apt_updated; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq || return 1
-        apt_updated=true
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
+source tests/lib/install.sh
 
 # --- Python virtualenv with the pinned test tools ---------------------------------------------
 venv=.venv
@@ -56,5 +42,30 @@ fi
 if [[ ! -x /usr/bin/chromium ]]; then
     apt_install chromium || need "could not install Debian's chromium"
 fi
+
+# --- The Windows kernel image ----------------------------------------------------------------
+bash tests/windows/build.sh --if-possible
+
+# --- Independent C headers and the compiler for the layout test ------------------------------
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null || [[ ! -d /usr/x86_64-w64-mingw32/include/ddk ]]; then
+    apt_install gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev \
+        || need "could not install Debian's gcc-mingw-w64-x86-64 and mingw-w64-x86-64-dev"
+fi
+wine_headers=target/windows/wine-headers
+extract_wine_headers() { # Wine's include tree from Debian's libwine-dev, without installing it
+    local deb_dir="$wine_headers.download"
+    rm -rf "$deb_dir" && mkdir -p "$deb_dir"
+    (cd "$deb_dir" && apt-get download libwine-dev >/dev/null 2>&1) \
+        || { apt_update && (cd "$deb_dir" && apt-get download libwine-dev >/dev/null); } \
+        || return 1
+    rm -rf "$wine_headers" && dpkg-deb -x "$deb_dir"/libwine-dev_*.deb "$wine_headers" && rm -rf "$deb_dir"
+}
+if [[ ! -f /usr/include/wine/wine/windows/ddk/wsk.h \
+    && ! -f "$wine_headers/usr/include/wine/wine/windows/ddk/wsk.h" ]]; then
+    extract_wine_headers || need "could not download Debian's libwine-dev for Wine's headers"
+fi
+
+# --- The image under Wine's kernel and WSK (checked by tools/tests/wine_run.rs) --------------
+bash tests/windows/wine-run.sh target/wine-run
 
 cargo test --locked --workspace

@@ -140,21 +140,11 @@ unsafe extern "C" fn signal_event(_device: PDEVICE_OBJECT, _irp: PIRP, context: 
 /// `irp` is a live IRP the caller owns, with at least one stack location below the current
 /// one (an `IoAllocateIrp(1, ...)` IRP before it is passed on).
 unsafe fn set_completion_routine(irp: PIRP, routine: PIO_COMPLETION_ROUTINE, context: PVOID) {
-    // SAFETY: 1. `irp` is live and owned by the caller (contract): no other reference exists.
-    let irp = unsafe { &mut *irp };
-    // SAFETY: 1. A driver-allocated IRP that is not queued uses the `Tail.Overlay` member.
-    let overlay = unsafe { &mut irp.Tail.Overlay };
-    // SAFETY: 1. `CurrentStackLocation` is the member `IoAllocateIrp`/`IoReuseIrp` set.
-    let current = unsafe {
-        overlay
-            .__bindgen_anon_2
-            .__bindgen_anon_1
-            .CurrentStackLocation
-    };
-    // SAFETY: 1. The IRP has a stack location below the current one (contract), inside the
-    //            IRP's allocation.
-    let next = unsafe { current.sub(1) };
-    // SAFETY: 1. `next` points into the IRP's stack array, which the caller owns.
+    // SAFETY: 1. `irp` is live, owned by the caller and not queued, with a location below the
+    //            current one (contract).
+    let next = unsafe { wsk_abi::IoGetNextIrpStackLocation(irp) };
+    // SAFETY: 1. `next` points into the IRP's stack array, which the caller owns; no other
+    //            reference to it exists.
     let next = unsafe { &mut *next };
     next.CompletionRoutine = routine;
     next.Context = context;

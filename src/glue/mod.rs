@@ -32,31 +32,6 @@ type DriverSink = crate::lifecycle::EtwSink;
 #[cfg(not(windows))]
 type DriverSink = crate::wdk_standin::host::HostEtwSink;
 
-/// Registers and unregisters the driver's ETW provider (the `tracelogging` provider of
-/// [`crate::schema`]); implemented by each platform's event sink (`DriverSink`).
-pub trait ProviderRegistration {
-    /// Registers the provider.
-    ///
-    /// # Safety
-    ///
-    /// Not registered already; unregistered ([`ProviderRegistration::unregister_provider`])
-    /// before the driver image unloads.
-    unsafe fn register_provider();
-    /// Unregisters the provider.
-    fn unregister_provider();
-}
-
-impl ProviderRegistration for crate::lifecycle::EtwSink {
-    unsafe fn register_provider() {
-        // SAFETY: 1. Passed on from the caller: not registered yet, unregistered before the
-        //            image unloads.
-        let _ = unsafe { schema::etw_provider().register() };
-    }
-    fn unregister_provider() {
-        let _ = schema::etw_provider().unregister();
-    }
-}
-
 // `wdk-alloc` and `wdk-panic` make the `no_std` crate a kernel binary.
 #[cfg(all(windows, not(test)))]
 extern crate wdk_panic;
@@ -84,7 +59,7 @@ use wdk::{DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING, STATUS_SUCCESS};
 
 use crate::fallible::try_box;
 use crate::lifecycle::{Driver, ListenParams, Policy, WskClient};
-use crate::schema;
+use crate::provider::ProviderRegistration;
 
 /// The driver as loaded on this platform.
 pub type KernelDriver = Driver<KernelWsk, DriverSink, QpcClock, SystemThreadSpawner>;

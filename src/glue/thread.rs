@@ -2,6 +2,11 @@
 //! (`ObReferenceObjectByHandle`), which unload waits on (`KeWaitForSingleObject`): the object
 //! is signalled only once the thread has left the driver's code entirely, so the image can
 //! unload after that wait.
+//!
+//! The reference is taken with a `NULL` object type, as Microsoft's `echosrv` WSK sample does
+//! for its thread handle: the handle is the one `PsCreateSystemThread` just returned, so there
+//! is no type to check, and the driver needs no data import of `PsThreadType` (an exported
+//! variable, which the linker reaches only through its `__imp_` pointer).
 
 use alloc::boxed::Box;
 use core::mem::size_of;
@@ -9,7 +14,7 @@ use core::mem::size_of;
 use super::wdk;
 use wdk::ntddk::{
     KeWaitForSingleObject, ObReferenceObjectByHandle, ObfDereferenceObject, PsCreateSystemThread,
-    PsThreadType, ZwClose, ZwWaitForSingleObject,
+    ZwClose, ZwWaitForSingleObject,
 };
 use wdk::{
     _KWAIT_REASON, _MODE, BOOLEAN, FALSE, HANDLE, KPROCESSOR_MODE, OBJECT_ATTRIBUTES,
@@ -87,20 +92,16 @@ impl WorkerSpawner for SystemThreadSpawner {
             drop(unsafe { Box::from_raw(context) });
             return Err(NtStatus(status));
         }
-        // SAFETY: 1. `PsThreadType` is an exported kernel variable, set before any driver
-        //            loads and never changed.
-        let thread_type_slot = unsafe { PsThreadType };
-        // SAFETY: 1. The slot points to the kernel's `POBJECT_TYPE` for threads.
-        let thread_type = unsafe { *thread_type_slot };
         let mut object: PVOID = core::ptr::null_mut();
-        // SAFETY: 1. `handle` is the kernel handle just returned; `thread_type` the thread type.
+        // SAFETY: 1. `handle` is the thread's kernel handle just returned; a `NULL` object type
+        //            skips the type check, which this handle does not need.
         //         2. `KernelMode` access on a kernel handle; `object` is writable storage.
         //         3. A NULL handle-information pointer is allowed.
         let referenced = unsafe {
             ObReferenceObjectByHandle(
                 handle,
                 SYNCHRONIZE,
-                thread_type,
+                core::ptr::null_mut(),
                 _MODE::KernelMode as KPROCESSOR_MODE,
                 &mut object,
                 core::ptr::null_mut(),

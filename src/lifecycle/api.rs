@@ -1,33 +1,42 @@
 //! What the lifecycle core needs from its platform: the WSK registration functions, the
 //! provider dispatch and the socket calls ([`WskApi`]), a clock ([`Clock`]), a way to start
-//! the worker thread ([`WorkerSpawner`]) and a lock and an event ([`Locking`]). On Windows the kernel glue implements them over NETIO's WSK imports,
-//! `KeQueryPerformanceCounter` and `PsCreateSystemThread`; on other hosts the simulator in
-//! [`crate::sim`] does.
+//! the worker thread ([`WorkerSpawner`]) and a lock and an event ([`Locking`]). On Windows
+//! the kernel glue implements them over NETIO's WSK imports, `KeQueryPerformanceCounter`,
+//! `PsCreateSystemThread` and kernel locks; on other hosts the simulator in [`crate::sim`]
+//! does.
 
 use alloc::boxed::Box;
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::ntstatus::NtStatus;
 
-/// `MAKE_WSK_VERSION(major, minor)`.
+// The WSK values of `wsk.h` that the core, the kernel glue (`crate::wsk_abi` re-exports them)
+// and the tools share: defined here, once, because this module builds on every host.
+
+/// `MAKE_WSK_VERSION(Mj, Mn)`: `((USHORT)((Mj) << 8) | (USHORT)((Mn) & 0xff))` (wsk.h).
 pub const fn make_wsk_version(major: u8, minor: u8) -> u16 {
     ((major as u16) << 8) | minor as u16
 }
 
-/// `WSK_MAJOR_VERSION(version)`.
+/// `WSK_MAJOR_VERSION(V)`: `((UCHAR)((V) >> 8))` (wsk.h).
 pub const fn wsk_major_version(version: u16) -> u8 {
     (version >> 8) as u8
 }
 
-/// `WSK_MINOR_VERSION(version)`.
+/// `WSK_MINOR_VERSION(V)`: `((UCHAR)(V))` (wsk.h).
 pub const fn wsk_minor_version(version: u16) -> u8 {
     version as u8
 }
 
-/// `WSK_NO_WAIT`.
+/// `WSK_NO_WAIT` (wsk.h): `WskCaptureProviderNPI` returns at once.
 pub const WSK_NO_WAIT: u32 = 0;
-/// `WSK_INFINITE_WAIT`.
+/// `WSK_INFINITE_WAIT` (wsk.h): `WskCaptureProviderNPI` waits until the subsystem is ready.
 pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
+
+/// `AF_INET` (ws2def.h).
+pub const AF_INET: u16 = 2;
+/// `AF_INET6` (ws2def.h).
+pub const AF_INET6: u16 = 23;
 
 /// The `WaitTimeout` argument of `WskCaptureProviderNPI`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -90,10 +99,6 @@ pub struct ListenParams {
 }
 
 impl ListenParams {
-    /// `AF_INET`.
-    pub const AF_INET: u16 = 2;
-    /// `AF_INET6`.
-    pub const AF_INET6: u16 = 23;
     /// The port listened on when `ListenPort` is absent.
     pub const DEFAULT_PORT: u16 = 40123;
     /// The address bound when `ListenAddress` is absent or not an IP address.
@@ -120,11 +125,11 @@ impl ListenParams {
         Some(ListenParams { address, port })
     }
 
-    /// The address family of [`ListenParams::address`] (`AF_INET` or `AF_INET6`).
+    /// The address family of [`ListenParams::address`] ([`AF_INET`] or [`AF_INET6`]).
     pub const fn address_family(&self) -> u16 {
         match self.address {
-            IpAddr::V4(_) => ListenParams::AF_INET,
-            IpAddr::V6(_) => ListenParams::AF_INET6,
+            IpAddr::V4(_) => AF_INET,
+            IpAddr::V6(_) => AF_INET6,
         }
     }
 }
@@ -269,4 +274,20 @@ pub trait WorkerSpawner: Send + Sync + 'static {
     fn spawn(&self, work: Box<dyn FnOnce() + Send + 'static>) -> Result<Self::Handle, NtStatus>;
     /// Waits until the worker has finished.
     fn join(&self, handle: Self::Handle);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_macros() {
+        assert_eq!(make_wsk_version(1, 0), 0x0100);
+        assert_eq!(make_wsk_version(1, 2), 0x0102);
+        assert_eq!(wsk_major_version(0x0102), 1);
+        assert_eq!(wsk_minor_version(0x0102), 2);
+        assert_eq!(WaitTimeout::from_ms(WSK_NO_WAIT), WaitTimeout::NoWait);
+        assert_eq!(WaitTimeout::from_ms(u32::MAX), WaitTimeout::Infinite);
+        assert_eq!(WaitTimeout::Millis(250).as_ms(), 250);
+    }
 }

@@ -22,7 +22,7 @@ pub use crate::schema::{CallingContext, WskEvent};
 pub use api::{
     make_wsk_version, wsk_major_version, wsk_minor_version, Accepted, Clock, Event, IpAddr,
     Ipv4Addr, Ipv6Addr, ListenParams, Lock, Locking, ProviderCharacteristics, SocketAddr,
-    WaitTimeout, WorkerSpawner, WskApi, WSK_INFINITE_WAIT, WSK_NO_WAIT,
+    WaitTimeout, WorkerSpawner, WskApi, AF_INET, AF_INET6, WSK_INFINITE_WAIT, WSK_NO_WAIT,
 };
 pub use client::{
     negotiate_version, CapturedNpi, Registration, SharedRegistration, WskClient,

@@ -6,7 +6,9 @@
 use core::fmt::{self, Write};
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::lifecycle::api::{Accepted, Clock, IpAddr, ListenParams, SocketAddr, WskApi};
+use crate::lifecycle::api::{
+    Accepted, Clock, IpAddr, ListenParams, SocketAddr, WskApi, AF_INET, AF_INET6,
+};
 use crate::lifecycle::client::{SharedRegistration, KW_SOCKET};
 use crate::lifecycle::sink::{ActivityId, EventSink};
 use crate::ntstatus::NtStatus;
@@ -246,8 +248,8 @@ pub(crate) fn record_created<A: WskApi, S: EventSink, C: Clock>(
     address: &IpAddr,
 ) {
     let address_family = match address {
-        IpAddr::V4(_) => ListenParams::AF_INET,
-        IpAddr::V6(_) => ListenParams::AF_INET6,
+        IpAddr::V4(_) => AF_INET,
+        IpAddr::V6(_) => AF_INET6,
     };
     registration.client.info(KW_SOCKET, &ActivityId::NONE, || {
         WskEventRef::SocketCreated {

@@ -1,6 +1,6 @@
 //! The simulated WSK subsystem.
 //!
-//! Answers as the WSK registration documentation (`shared/seeds/`) says:
+//! Answers as Microsoft's WSK documentation ("Registering a Winsock Kernel Application") says:
 //! - `WskCaptureProviderNPI`: `WSK_NO_WAIT` returns at once; a timeout in ms waits at most
 //!   that long; `WSK_INFINITE_WAIT` waits until ready. Not ready in time →
 //!   `STATUS_DEVICE_NOT_READY`; ready but the registration's version unsupported →

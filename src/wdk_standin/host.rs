@@ -12,8 +12,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::objects::{self, RegValue};
 use super::{REG_DWORD, REG_SZ};
-use crate::glue::ProviderRegistration;
 use crate::lifecycle::{ActivityId, EtwSink, EventSink};
+use crate::provider::ProviderRegistration;
 use crate::schema::WskEventRef;
 use crate::sim::{Recorder, SimWsk};
 

@@ -22,7 +22,12 @@
 //!   Linux's `c_ulong`), the same `unsafe`-ness (unions stay unions, so a union read needs an
 //!   `unsafe` block here as it does on Windows) and `#[must_use]` on `NTSTATUS` results, as
 //!   bindgen's `must_use_type("NTSTATUS")` gives them. Each item cites the WDK declaration it
-//!   mirrors.
+//!   mirrors. Structures have the WDK's size and every field they declare sits at the WDK's
+//!   offset; parts the stand-in never looks into are storage of the right size
+//!   (`storage!`), and structures only pointed to are declared without fields (`opaque!`).
+//!   `tests/windows/bindings.rs` checks all of this, for every item the glue uses, against
+//!   the wdk-sys bindings the Windows build (`tests/windows/build.sh`) compiles the glue
+//!   against.
 //! - Behaviour as documented for the real routine, for the arguments the glue passes:
 //!   events and thread objects are waitable dispatcher objects; `PsCreateSystemThread` starts
 //!   a real thread whose object is signalled when its start routine returns; IRPs have real
@@ -33,10 +38,9 @@
 //!   IRP completed without `STATUS_MORE_PROCESSING_REQUIRED` from its completion routine, or
 //!   a provider dispatch call through a released NPI).
 //!
-//! What they leave out on purpose: structure fields the glue never touches (a stand-in
-//! `DRIVER_OBJECT` has `DriverUnload` and `DriverName`, not the dispatch table; an
-//! `IO_STACK_LOCATION` has no `Parameters`), IRQL, and access checks. They are a faithful
-//! surface for this driver's glue, not a kernel.
+//! What they leave out on purpose: IRQL, access checks, object types (only a `NULL` object
+//! type is accepted by `ObReferenceObjectByHandle`), and every routine the glue does not
+//! call. They are a faithful surface for this driver's glue, not a kernel.
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
@@ -96,18 +100,107 @@ pub type PWCH = *mut u16;
 pub type KPROCESSOR_MODE = CCHAR;
 /// `typedef LONG KPRIORITY` (wdm.h).
 pub type KPRIORITY = LONG;
-/// `typedef CLIENT_ID *PCLIENT_ID` (opaque here: the glue passes `NULL`).
-pub type PCLIENT_ID = *mut c_void;
-/// `typedef struct _OBJECT_TYPE *POBJECT_TYPE` (wdm.h; opaque).
+/// `typedef UCHAR KIRQL` (wdm.h).
+pub type KIRQL = UCHAR;
+/// `typedef CHAR *PCHAR`.
+pub type PCHAR = *mut CHAR;
+/// `typedef CLIENT_ID *PCLIENT_ID` (wdm.h; the glue passes `NULL`).
+pub type PCLIENT_ID = *mut _CLIENT_ID;
+/// `typedef struct _OBJECT_TYPE *POBJECT_TYPE` (wdm.h).
 pub type POBJECT_TYPE = *mut _OBJECT_TYPE;
-/// `POBJECT_HANDLE_INFORMATION` (opaque here: the glue passes `NULL`).
-pub type POBJECT_HANDLE_INFORMATION = *mut c_void;
+/// `typedef OBJECT_HANDLE_INFORMATION *POBJECT_HANDLE_INFORMATION` (wdm.h; the glue passes
+/// `NULL`).
+pub type POBJECT_HANDLE_INFORMATION = *mut _OBJECT_HANDLE_INFORMATION;
+/// `typedef struct _ETHREAD *PETHREAD` (wdm.h).
+pub type PETHREAD = *mut _ETHREAD;
 
-/// `struct _OBJECT_TYPE` (opaque in the WDK too).
-#[repr(C)]
-pub struct _OBJECT_TYPE {
-    _opaque: [u8; 0],
+/// Structures the glue reaches only through pointers it passes on or leaves `NULL`: declared
+/// without fields (a single zero-sized `_opaque`), so only their names are compared with
+/// wdk-sys (`tests/windows/bindings.rs`).
+macro_rules! opaque {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[repr(C)]
+        pub struct $name {
+            _opaque: [u8; 0],
+        }
+    )*};
 }
+
+opaque! {
+    /// `struct _OBJECT_TYPE` (opaque in the WDK too).
+    _OBJECT_TYPE;
+    /// `CLIENT_ID` (wdm.h).
+    _CLIENT_ID;
+    /// `OBJECT_HANDLE_INFORMATION` (wdm.h).
+    _OBJECT_HANDLE_INFORMATION;
+    /// `struct _ETHREAD` (opaque in the WDK too).
+    _ETHREAD;
+    /// `MDL` (wdm.h).
+    _MDL;
+    /// `FILE_OBJECT` (wdm.h).
+    _FILE_OBJECT;
+    /// `DEVICE_OBJECT` (wdm.h; WSK IRPs of a client have no device object).
+    _DEVICE_OBJECT;
+    /// `DRIVER_EXTENSION` (wdm.h).
+    _DRIVER_EXTENSION;
+    /// `FAST_IO_DISPATCH` (wdm.h).
+    _FAST_IO_DISPATCH;
+}
+
+/// Storage the stand-in never looks into: `$words` pointer-sized words, so that the
+/// structures holding it keep the WDK's size and offsets (compared by size and alignment only).
+macro_rules! storage {
+    ($($(#[$doc:meta])* $name:ident = $words:literal;)*) => {$(
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        pub struct $name {
+            _opaque: [u64; $words],
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name { _opaque: [0; $words] }
+            }
+        }
+    )*};
+}
+
+storage! {
+    /// `KAPC` (wdm.h), 88 bytes on x64: `Tail.Apc` of an IRP.
+    _KAPC = 11;
+    /// `Overlay` of an IRP (`AsynchronousParameters` / `AllocationSize`), 16 bytes.
+    _IRP__bindgen_ty_3 = 2;
+    /// `union { KDEVICE_QUEUE_ENTRY DeviceQueueEntry; PVOID DriverContext[4]; }` of
+    /// `Tail.Overlay`, 32 bytes.
+    _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_1 = 4;
+    /// `Parameters` of an `IO_STACK_LOCATION` (a union of one structure per request), 32
+    /// bytes.
+    _IO_STACK_LOCATION__bindgen_ty_1 = 4;
+}
+
+/// `LIST_ENTRY` (ntdef.h): a doubly linked list link.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _LIST_ENTRY {
+    /// `struct _LIST_ENTRY *Flink`.
+    pub Flink: *mut _LIST_ENTRY,
+    /// `struct _LIST_ENTRY *Blink`.
+    pub Blink: *mut _LIST_ENTRY,
+}
+
+impl Default for _LIST_ENTRY {
+    fn default() -> Self {
+        _LIST_ENTRY {
+            Flink: core::ptr::null_mut(),
+            Blink: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// `typedef struct _LIST_ENTRY LIST_ENTRY`.
+pub type LIST_ENTRY = _LIST_ENTRY;
 
 /// `LARGE_INTEGER` (winnt.h): a union of `QuadPart` and its two halves. Reading a field is
 /// `unsafe` (a union read), as with bindgen's `_LARGE_INTEGER`.
@@ -210,16 +303,19 @@ pub type POBJECT_ATTRIBUTES = *mut OBJECT_ATTRIBUTES;
 // Dispatcher objects (wdm.h)
 // ---------------------------------------------------------------------------------------------
 
-/// `DISPATCHER_HEADER` (wdm.h), reduced to what waiting needs: the object type
-/// (`EventNotificationObject` 0, `EventSynchronizationObject` 1, `ThreadObject` 6) and
+/// `DISPATCHER_HEADER` (wdm.h), with the WDK's size and the fields waiting needs: the object
+/// type (`EventNotificationObject` 0, `EventSynchronizationObject` 1, `ThreadObject` 6) and
 /// `SignalState`. The glue never reads it; the stand-in wait routines do.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct _DISPATCHER_HEADER {
-    /// `UCHAR Type`.
+    /// `UCHAR Type`: the first byte of the header's anonymous union, as C names it (bindgen's
+    /// `__bindgen_anon_1.__bindgen_anon_1.Type`).
     pub Type: UCHAR,
     /// `LONG SignalState` (atomic here: several host threads wait and signal).
     pub SignalState: AtomicI32,
+    /// `LIST_ENTRY WaitListHead` (unused by the stand-in).
+    pub WaitListHead: LIST_ENTRY,
 }
 
 /// `KEVENT` (wdm.h): `DISPATCHER_HEADER Header`. Initialise with `KeInitializeEvent`.
@@ -304,14 +400,80 @@ pub type PDRIVER_UNLOAD = Option<unsafe extern "C" fn(DriverObject: *mut _DRIVER
 /// `typedef PDRIVER_UNLOAD DRIVER_UNLOAD` (bindgen renders both as the pointer type).
 pub type DRIVER_UNLOAD = PDRIVER_UNLOAD;
 
-/// `DRIVER_OBJECT` (wdm.h), the fields the glue uses.
+/// `PDRIVER_INITIALIZE` (wdm.h): `NTSTATUS DriverEntry(PDRIVER_OBJECT, PUNICODE_STRING)`.
+pub type PDRIVER_INITIALIZE = Option<
+    unsafe extern "C" fn(
+        DriverObject: *mut _DRIVER_OBJECT,
+        RegistryPath: PUNICODE_STRING,
+    ) -> NTSTATUS,
+>;
+/// `PDRIVER_STARTIO` (wdm.h).
+pub type PDRIVER_STARTIO =
+    Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP)>;
+/// `PDRIVER_DISPATCH` (wdm.h).
+pub type PDRIVER_DISPATCH =
+    Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP) -> NTSTATUS>;
+/// `PDRIVER_CANCEL` (wdm.h).
+pub type PDRIVER_CANCEL =
+    Option<unsafe extern "C" fn(DeviceObject: *mut _DEVICE_OBJECT, Irp: *mut _IRP)>;
+
+/// `DRIVER_OBJECT` (wdm.h). The glue sets `DriverUnload`; the stand-in's tests read
+/// `DriverName`.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct _DRIVER_OBJECT {
+    /// `CSHORT Type` (`IO_TYPE_DRIVER`).
+    pub Type: CSHORT,
+    /// `CSHORT Size`.
+    pub Size: CSHORT,
+    /// `PDEVICE_OBJECT DeviceObject`.
+    pub DeviceObject: PDEVICE_OBJECT,
+    /// `ULONG Flags`.
+    pub Flags: ULONG,
+    /// `PVOID DriverStart`.
+    pub DriverStart: PVOID,
+    /// `ULONG DriverSize`.
+    pub DriverSize: ULONG,
+    /// `PVOID DriverSection`.
+    pub DriverSection: PVOID,
+    /// `PDRIVER_EXTENSION DriverExtension`.
+    pub DriverExtension: *mut _DRIVER_EXTENSION,
     /// `UNICODE_STRING DriverName`.
     pub DriverName: UNICODE_STRING,
+    /// `PUNICODE_STRING HardwareDatabase`.
+    pub HardwareDatabase: PUNICODE_STRING,
+    /// `PFAST_IO_DISPATCH FastIoDispatch`.
+    pub FastIoDispatch: *mut _FAST_IO_DISPATCH,
+    /// `PDRIVER_INITIALIZE DriverInit`.
+    pub DriverInit: PDRIVER_INITIALIZE,
+    /// `PDRIVER_STARTIO DriverStartIo`.
+    pub DriverStartIo: PDRIVER_STARTIO,
     /// `PDRIVER_UNLOAD DriverUnload`.
     pub DriverUnload: PDRIVER_UNLOAD,
+    /// `PDRIVER_DISPATCH MajorFunction[IRP_MJ_MAXIMUM_FUNCTION + 1]` (0x1b + 1 = 28).
+    pub MajorFunction: [PDRIVER_DISPATCH; 28],
+}
+
+impl Default for _DRIVER_OBJECT {
+    fn default() -> Self {
+        _DRIVER_OBJECT {
+            Type: 4, // IO_TYPE_DRIVER
+            Size: core::mem::size_of::<_DRIVER_OBJECT>() as CSHORT,
+            DeviceObject: core::ptr::null_mut(),
+            Flags: 0,
+            DriverStart: core::ptr::null_mut(),
+            DriverSize: 0,
+            DriverSection: core::ptr::null_mut(),
+            DriverExtension: core::ptr::null_mut(),
+            DriverName: UNICODE_STRING::default(),
+            HardwareDatabase: core::ptr::null_mut(),
+            FastIoDispatch: core::ptr::null_mut(),
+            DriverInit: None,
+            DriverStartIo: None,
+            DriverUnload: None,
+            MajorFunction: [None; 28],
+        }
+    }
 }
 
 /// `typedef struct _DRIVER_OBJECT DRIVER_OBJECT`.
@@ -319,11 +481,6 @@ pub type DRIVER_OBJECT = _DRIVER_OBJECT;
 /// `typedef DRIVER_OBJECT *PDRIVER_OBJECT`.
 pub type PDRIVER_OBJECT = *mut DRIVER_OBJECT;
 
-/// `DEVICE_OBJECT` (opaque here; WSK IRPs of a client have no device object).
-#[repr(C)]
-pub struct _DEVICE_OBJECT {
-    _opaque: [u8; 0],
-}
 /// `typedef struct _DEVICE_OBJECT *PDEVICE_OBJECT`.
 pub type PDEVICE_OBJECT = *mut _DEVICE_OBJECT;
 
@@ -355,9 +512,10 @@ pub union _IO_STATUS_BLOCK__bindgen_ty_1 {
 /// `typedef struct _IO_STATUS_BLOCK IO_STATUS_BLOCK`.
 pub type IO_STATUS_BLOCK = _IO_STATUS_BLOCK;
 
-/// `IO_STACK_LOCATION` (wdm.h), the fields completion uses.
+/// `IO_STACK_LOCATION` (wdm.h). The glue and the stand-in's completion use `Control`,
+/// `CompletionRoutine` and `Context`; `Parameters` is storage only.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct _IO_STACK_LOCATION {
     /// `UCHAR MajorFunction`.
     pub MajorFunction: UCHAR,
@@ -367,8 +525,12 @@ pub struct _IO_STACK_LOCATION {
     pub Flags: UCHAR,
     /// `UCHAR Control` (`SL_INVOKE_ON_*`).
     pub Control: UCHAR,
+    /// `union { ... } Parameters`.
+    pub Parameters: _IO_STACK_LOCATION__bindgen_ty_1,
     /// `PDEVICE_OBJECT DeviceObject`.
     pub DeviceObject: PDEVICE_OBJECT,
+    /// `PFILE_OBJECT FileObject`.
+    pub FileObject: *mut _FILE_OBJECT,
     /// `PIO_COMPLETION_ROUTINE CompletionRoutine`.
     pub CompletionRoutine: PIO_COMPLETION_ROUTINE,
     /// `PVOID Context`.
@@ -382,7 +544,9 @@ impl Default for _IO_STACK_LOCATION {
             MinorFunction: 0,
             Flags: 0,
             Control: 0,
+            Parameters: _IO_STACK_LOCATION__bindgen_ty_1::default(),
             DeviceObject: core::ptr::null_mut(),
+            FileObject: core::ptr::null_mut(),
             CompletionRoutine: None,
             Context: core::ptr::null_mut(),
         }
@@ -393,17 +557,28 @@ pub type IO_STACK_LOCATION = _IO_STACK_LOCATION;
 /// `typedef IO_STACK_LOCATION *PIO_STACK_LOCATION`.
 pub type PIO_STACK_LOCATION = *mut IO_STACK_LOCATION;
 
-/// `IRP` (wdm.h), the fields allocation and completion use, with bindgen's names for the
-/// anonymous members: the current stack location is
-/// `Tail.Overlay.__bindgen_anon_2.__bindgen_anon_1.CurrentStackLocation`.
+/// `IRP` (wdm.h), every field at the WDK's offset, with bindgen's names for the anonymous
+/// members: the current stack location is
+/// `Tail.Overlay.__bindgen_anon_2.__bindgen_anon_1.CurrentStackLocation`. Allocation and
+/// completion use `Type`, `Size`, `IoStatus`, the stack counters, `Cancel` and that location.
 #[repr(C)]
 pub struct _IRP {
     /// `CSHORT Type` (`IO_TYPE_IRP` = 6).
     pub Type: CSHORT,
     /// `USHORT Size`.
     pub Size: USHORT,
+    /// `PMDL MdlAddress`.
+    pub MdlAddress: *mut _MDL,
+    /// `ULONG Flags`.
+    pub Flags: ULONG,
+    /// `union { PIRP MasterIrp; LONG IrpCount; PVOID SystemBuffer; } AssociatedIrp`.
+    pub AssociatedIrp: _IRP__bindgen_ty_1,
+    /// `LIST_ENTRY ThreadListEntry`.
+    pub ThreadListEntry: LIST_ENTRY,
     /// `IO_STATUS_BLOCK IoStatus`.
     pub IoStatus: IO_STATUS_BLOCK,
+    /// `KPROCESSOR_MODE RequestorMode`.
+    pub RequestorMode: KPROCESSOR_MODE,
     /// `BOOLEAN PendingReturned`.
     pub PendingReturned: BOOLEAN,
     /// `CHAR StackCount`.
@@ -412,17 +587,46 @@ pub struct _IRP {
     pub CurrentLocation: CHAR,
     /// `BOOLEAN Cancel`.
     pub Cancel: BOOLEAN,
+    /// `KIRQL CancelIrql`.
+    pub CancelIrql: KIRQL,
+    /// `CCHAR ApcEnvironment`.
+    pub ApcEnvironment: CCHAR,
+    /// `UCHAR AllocationFlags`.
+    pub AllocationFlags: UCHAR,
+    /// `PIO_STATUS_BLOCK UserIosb`.
+    pub UserIosb: *mut IO_STATUS_BLOCK,
+    /// `PKEVENT UserEvent`.
+    pub UserEvent: PKEVENT,
+    /// `union { ... } Overlay` (storage only).
+    pub Overlay: _IRP__bindgen_ty_3,
+    /// `PDRIVER_CANCEL CancelRoutine`.
+    pub CancelRoutine: PDRIVER_CANCEL,
+    /// `PVOID UserBuffer`.
+    pub UserBuffer: PVOID,
     /// `union { struct { ... } Overlay; KAPC Apc; PVOID CompletionKey; } Tail`.
     pub Tail: _IRP__bindgen_ty_4,
+}
+
+/// `AssociatedIrp` of [`_IRP`].
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _IRP__bindgen_ty_1 {
+    /// `struct _IRP *MasterIrp`.
+    pub MasterIrp: *mut _IRP,
+    /// `LONG IrpCount`.
+    pub IrpCount: LONG,
+    /// `PVOID SystemBuffer`.
+    pub SystemBuffer: PVOID,
 }
 
 /// The `Tail` union of [`_IRP`].
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub union _IRP__bindgen_ty_4 {
-    /// `struct { ...; struct { LIST_ENTRY ListEntry; union { PIO_STACK_LOCATION
-    /// CurrentStackLocation; ULONG PacketType; }; }; ... } Overlay`.
+    /// `struct { ... } Overlay`: what a driver-allocated IRP that is not queued uses.
     pub Overlay: _IRP__bindgen_ty_4__bindgen_ty_1,
+    /// `KAPC Apc`.
+    pub Apc: _KAPC,
     /// `PVOID CompletionKey`.
     pub CompletionKey: PVOID,
 }
@@ -431,18 +635,24 @@ pub union _IRP__bindgen_ty_4 {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct _IRP__bindgen_ty_4__bindgen_ty_1 {
+    /// `union { KDEVICE_QUEUE_ENTRY DeviceQueueEntry; PVOID DriverContext[4]; }`.
+    pub __bindgen_anon_1: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_1,
     /// `PETHREAD Thread` (`NULL` for a driver-allocated IRP).
-    pub Thread: PVOID,
+    pub Thread: PETHREAD,
+    /// `PCHAR AuxiliaryBuffer`.
+    pub AuxiliaryBuffer: PCHAR,
     /// The anonymous `{ LIST_ENTRY ListEntry; union { ... }; }` struct.
     pub __bindgen_anon_2: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2,
+    /// `struct _FILE_OBJECT *OriginalFileObject`.
+    pub OriginalFileObject: *mut _FILE_OBJECT,
 }
 
 /// `Tail.Overlay.__bindgen_anon_2` of [`_IRP`].
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2 {
-    /// `LIST_ENTRY ListEntry` (two pointers).
-    pub ListEntry: [PVOID; 2],
+    /// `LIST_ENTRY ListEntry`.
+    pub ListEntry: LIST_ENTRY,
     /// The anonymous `CurrentStackLocation`/`PacketType` union.
     pub __bindgen_anon_1: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2__bindgen_ty_1,
 }

@@ -165,14 +165,6 @@ pub unsafe extern "C" fn KeQueryPerformanceCounter(
 // Threads and object references
 // ---------------------------------------------------------------------------------------------
 
-static mut THREAD_TYPE_OBJECT: _OBJECT_TYPE = _OBJECT_TYPE { _opaque: [] };
-static mut THREAD_TYPE: POBJECT_TYPE = &raw mut THREAD_TYPE_OBJECT;
-
-/// `extern POBJECT_TYPE *PsThreadType` (wdm.h): the thread object type, for
-/// `ObReferenceObjectByHandle`. Like the bindgen declaration of an imported variable, reading
-/// it is `unsafe`.
-pub static mut PsThreadType: *mut POBJECT_TYPE = &raw mut THREAD_TYPE;
-
 /// Carries a raw pointer value into the thread the stand-in starts.
 struct SendPtr(usize);
 
@@ -231,7 +223,9 @@ pub unsafe extern "C" fn PsCreateSystemThread(
 
 /// `NTSTATUS ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAccess, POBJECT_TYPE
 /// ObjectType, KPROCESSOR_MODE AccessMode, PVOID *Object, POBJECT_HANDLE_INFORMATION
-/// HandleInformation)` (wdm.h): a counted reference to a thread object.
+/// HandleInformation)` (wdm.h): a counted reference to a thread object. With a `NULL`
+/// `ObjectType` the type is not checked (what the glue passes); the stand-in has no object
+/// types to check against, so any other value is reported as a violation.
 ///
 /// # Safety
 ///
@@ -245,13 +239,18 @@ pub unsafe extern "C" fn ObReferenceObjectByHandle(
     Object: *mut PVOID,
     _HandleInformation: POBJECT_HANDLE_INFORMATION,
 ) -> NTSTATUS {
-    let thread_type: POBJECT_TYPE = &raw mut THREAD_TYPE_OBJECT;
     let referenced = objects::with(|s| {
         if s.faults.fail_object_reference {
             return Err(STATUS_OBJECT_TYPE_MISMATCH);
         }
+        if !ObjectType.is_null() {
+            s.violation(format!(
+                "ObReferenceObjectByHandle with object type {ObjectType:p}: not modelled"
+            ));
+            return Err(STATUS_OBJECT_TYPE_MISMATCH);
+        }
         match s.handles.get(&(Handle as usize)) {
-            Some(HandleTarget::Thread(thread)) if ObjectType == thread_type => {
+            Some(HandleTarget::Thread(thread)) => {
                 let pointer = Arc::into_raw(Arc::clone(thread)) as usize;
                 s.references.push(pointer);
                 Ok(pointer)
@@ -493,17 +492,15 @@ fn initialize_irp(block: &mut IrpBlock, stack_size: usize, status: NTSTATUS) {
     block.irp.CurrentLocation = stack_size as CHAR + 1;
     block.stack = [IO_STACK_LOCATION::default(); MAX_IRP_STACK];
     let past_end = block.stack.as_mut_ptr().wrapping_add(stack_size);
-    block.irp.Tail = _IRP__bindgen_ty_4 {
-        Overlay: _IRP__bindgen_ty_4__bindgen_ty_1 {
-            Thread: core::ptr::null_mut(),
-            __bindgen_anon_2: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2 {
-                ListEntry: [core::ptr::null_mut(); 2],
-                __bindgen_anon_1: _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_2__bindgen_ty_1 {
-                    CurrentStackLocation: past_end,
-                },
-            },
-        },
+    // All of `Tail` zeroed (its largest member, `Apc`, spans it), then the stack pointer.
+    let mut tail = _IRP__bindgen_ty_4 {
+        Apc: _KAPC::default(),
     };
+    tail.Overlay
+        .__bindgen_anon_2
+        .__bindgen_anon_1
+        .CurrentStackLocation = past_end;
+    block.irp.Tail = tail;
 }
 
 /// `PIRP IoAllocateIrp(CCHAR StackSize, BOOLEAN ChargeQuota)` (wdm.h): an IRP with
@@ -600,22 +597,14 @@ pub(crate) unsafe fn complete_irp(irp: PIRP, status: NTSTATUS, information: ULON
         });
         return;
     }
-    // SAFETY: 1. The stand-in keeps `Tail.Overlay` as the active union member of every IRP
-    //            it allocates (`initialize_irp`).
-    let overlay = unsafe { &mut irp_ref.Tail.Overlay };
-    // SAFETY: 1. `CurrentStackLocation` is the active member (set by `initialize_irp`).
-    let current = unsafe {
-        overlay
-            .__bindgen_anon_2
-            .__bindgen_anon_1
-            .CurrentStackLocation
-    };
-    // SAFETY: 1. `CurrentLocation > 1`, so the location below the current one is inside the
-    //            IRP's stack array.
-    let location = unsafe { current.sub(1) };
+    let cancel = irp_ref.Cancel != 0;
+    // SAFETY: 1. The stand-in keeps `Tail.Overlay` as the active union member of every IRP it
+    //            allocates (`initialize_irp`), and `CurrentLocation > 1` leaves a location
+    //            below the caller's current one: the provider's.
+    let location = unsafe { crate::wsk_abi::IoGetNextIrpStackLocation(irp) };
     // SAFETY: 1. `location` points into the live IRP's stack array, owned by the provider now.
     let location = unsafe { &mut *location };
-    let flag = if irp_ref.Cancel != 0 {
+    let flag = if cancel {
         SL_INVOKE_ON_CANCEL
     } else if status >= 0 {
         SL_INVOKE_ON_SUCCESS

@@ -5,7 +5,6 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::AtomicI32;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -19,12 +18,19 @@ pub(crate) struct ThreadObject {
     pub(crate) header: _DISPATCHER_HEADER,
 }
 
+// SAFETY: 1. Threads share the object only through its header's atomic `SignalState` and the
+//            dispatcher lock; `Type` is written once, before the object is shared, and the
+//            header's `WaitListHead` pointers stay `NULL` and unused.
+unsafe impl Send for ThreadObject {}
+// SAFETY: 1. As for `Send`.
+unsafe impl Sync for ThreadObject {}
+
 impl ThreadObject {
     pub(crate) fn new() -> Arc<ThreadObject> {
         Arc::new(ThreadObject {
             header: _DISPATCHER_HEADER {
                 Type: THREAD_OBJECT,
-                SignalState: AtomicI32::new(0),
+                ..Default::default()
             },
         })
     }

@@ -109,17 +109,9 @@ fn irp_completion_runs_the_routine_and_flags_misuse() {
     // SAFETY: 1. `irp` is live and ours.
     let irp_ref = unsafe { &mut *irp };
     assert_eq!((irp_ref.StackCount, irp_ref.CurrentLocation), (1, 2));
-    // SAFETY: 1. `Tail.Overlay` is the member the stand-in initialises.
-    let overlay = unsafe { &mut irp_ref.Tail.Overlay };
-    // SAFETY: 1. `CurrentStackLocation` is the initialised member.
-    let current = unsafe {
-        overlay
-            .__bindgen_anon_2
-            .__bindgen_anon_1
-            .CurrentStackLocation
-    };
-    // SAFETY: 1. One location below the current one exists (StackCount 1).
-    let next = unsafe { current.sub(1) };
+    // SAFETY: 1. `irp` is live, ours and not queued; StackCount 1 leaves one location below
+    //            the current one.
+    let next = unsafe { crate::wsk_abi::IoGetNextIrpStackLocation(irp) };
     // SAFETY: 1. `next` points into the live IRP's stack array.
     let next = unsafe { &mut *next };
     next.CompletionRoutine = Some(lets_it_go);
@@ -164,17 +156,13 @@ fn system_thread_object_is_signalled_when_the_routine_returns() {
         )
     };
     assert_eq!(status, STATUS_SUCCESS);
-    // SAFETY: 1. Reading the exported type pointer.
-    let slot = unsafe { PsThreadType };
-    // SAFETY: 1. The slot points to the thread type.
-    let thread_type = unsafe { *slot };
     let mut object: PVOID = core::ptr::null_mut();
-    // SAFETY: 1. A live thread handle, the thread type, a valid out pointer.
+    // SAFETY: 1. A live thread handle, no object type (as the glue passes), a valid out pointer.
     let status = unsafe {
         ObReferenceObjectByHandle(
             handle,
             SYNCHRONIZE,
-            thread_type,
+            core::ptr::null_mut(),
             0,
             &mut object,
             core::ptr::null_mut(),

@@ -8,23 +8,31 @@
 #![cfg(not(windows))]
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wsktrace_driver::glue;
-use wsktrace_driver::lifecycle::Clock;
 use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::WskEvent;
-use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use wsktrace_driver::wdk_standin::host::{self, Snapshot};
-use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
+use wsktrace_driver::sim::{SimConfig, SimWsk};
+use wsktrace_driver::wdk_standin::host;
 use wsktrace_tools::analysis::balance::{BalanceChecker, Verdict};
 use wsktrace_tools::analysis::{EventSink, LostEvents, TraceContext, TraceEvent};
-use wsktrace_tools::cli::source::read_file;
+use wsktrace_tools::pipeline::{read_file, ReadOptions, TraceError};
 use wsktrace_tools::scenario::{self, SimTrace};
 
-const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
+#[path = "support/glue_host.rs"]
+mod glue_host;
+
+/// The service's `Parameters`: capture on the worker, without a time limit, for WSK 1.0.
+const PARAMETERS: [(&str, u32); 3] = [
+    (glue::params::WAIT_TIMEOUT_MS, 0xFFFF_FFFF),
+    (glue::params::WAIT_ON_WORKER, 1),
+    (glue::params::NPI_VERSION, 0x0100),
+];
+
+fn run_driver(config: SimConfig, between: impl FnOnce(&SimWsk)) -> SimTrace {
+    glue_host::run_driver(config, &PARAMETERS, between)
+}
 
 /// Collects the events read back and runs the balance check on them.
 #[derive(Default)]
@@ -51,62 +59,6 @@ impl EventSink for Collect {
     }
 }
 
-/// Runs DriverEntry, `between` (with the simulator), then DriverUnload (bounded in time);
-/// returns the recorder's trace.
-fn run_driver(config: SimConfig, between: impl FnOnce(&SimWsk)) -> SimTrace {
-    let clock = HostClock::new();
-    let sim = SimWsk::new(config, clock);
-    let recorder = Arc::new(Recorder::new(clock));
-    host::install_wsk(sim.clone());
-    host::install_recorder(recorder.clone());
-    let parameters = format!(r"{SERVICE_KEY}\{}", glue::params::PARAMETERS_KEY);
-    host::set_registry_dword(&parameters, glue::params::WAIT_TIMEOUT_MS, 0xFFFF_FFFF);
-    host::set_registry_dword(&parameters, glue::params::WAIT_ON_WORKER, 1);
-    host::set_registry_dword(&parameters, glue::params::NPI_VERSION, 0x0100);
-
-    let mut driver = DRIVER_OBJECT::default();
-    let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let registry_path = UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: path.as_mut_ptr(),
-    };
-    // SAFETY: 1. A valid driver object and registry path, alive for the call, as the I/O
-    //            manager passes them.
-    let status = unsafe { glue::driver_entry(&mut driver, &registry_path) };
-    assert_eq!(status, STATUS_SUCCESS);
-
-    between(&sim);
-
-    let unload = driver.DriverUnload.expect("DriverUnload installed");
-    let address = &mut driver as *mut DRIVER_OBJECT as usize;
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        // SAFETY: 1. Once, after a successful DriverEntry; the driver object outlives the
-        //            call (the test waits for it below).
-        unsafe { unload(address as *mut DRIVER_OBJECT) };
-        let _ = done.send(());
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("DriverUnload returns");
-
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left behind"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
-    assert_eq!(sim.violations(), Vec::new());
-    SimTrace {
-        records: recorder.records(),
-        lost_events: recorder.lost_events(),
-        pnp: Vec::new(),
-        end_ns: clock.now_ns(),
-    }
-}
-
 /// Writes the trace as ETL, reads it back with the tools, and checks it event by event
 /// against what the driver recorded; returns the events and the balance verdict.
 fn through_etl(trace: &SimTrace, name: &str) -> (Vec<WskEvent>, Verdict) {
@@ -116,10 +68,12 @@ fn through_etl(trace: &SimTrace, name: &str) -> (Vec<WskEvent>, Verdict) {
     scenario::write_etl(trace, file, scenario::session_config(name)).expect("write ETL");
     let mut sink = Collect::default();
     let mut errors = Vec::new();
-    let outcome =
-        read_file(&path, &mut sink, &mut |e| errors.push(e.to_string())).expect("read ETL");
+    let outcome = read_file(&path, &mut sink, ReadOptions::default(), &mut |e| {
+        errors.push(e.clone())
+    })
+    .expect("read ETL");
     let _ = std::fs::remove_file(&path);
-    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(errors, Vec::<TraceError>::new());
     assert_eq!(outcome.undecodable, 0);
     assert!(sink.lost.is_empty());
     let events: Vec<WskEvent> = sink.events.iter().map(|e| e.event.clone()).collect();

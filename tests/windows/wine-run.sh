@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Runs the driver image under Wine's kernel (winedevice.exe with Wine's ntoskrnl.exe, hal.dll
+# and netio.sys), once per configuration of tests/windows/wine-configurations.txt, and writes
+# what the driver logged as ETL files:
+#
+#   bash tests/windows/wine-run.sh OUT_DIR
+#
+# OUT_DIR gets, per configuration NAME:
+#   NAME.etl        the driver's TraceLogging events, as ETW would have written them
+#   NAME.tap        the ETW tap's record they were converted from (tools/src/etw_tap)
+#   NAME.wine.log   Wine's log of the run (every process of the Wine session)
+# and service.reg, the service key as Wine's setupapi installed it from the INF, and
+# wine-run.ok once everything ran. tools/tests/wine_run.rs checks them (docs/wine.md).
+#
+# Steps:
+# 1. Installs Debian's wine64 (Wine 8.0) and mingw-w64's gcc unless present.
+# 2. Builds the driver image (tests/windows/build.sh: a no-op when up to date), the tap
+#    (tests/windows/tap/wsktap.c) and the image whose Etw*/ExAllocatePool2 imports resolve to
+#    the tap (tests/windows/wine_imports.rs with tests/windows/wine-imports.txt: only the
+#    import directory differs).
+# 3. Makes a fresh prefix (OUT_DIR/prefix) and installs the driver from the stamped INF with
+#    Wine's setupapi (`InstallHinfSection DefaultInstall`: the service's type, start type,
+#    error control and Parameters come from the INF). Wine's setupapi has no DIRID 13 (the
+#    driver store), so the binary is then put in C:\windows\system32\drivers and the
+#    service's ImagePath pointed there, absolute; the tap goes beside it.
+# 4. Per configuration: a new Wine session (wineserver -p keeps winedevice.exe alive between
+#    commands); Parameters reset to what the INF installed, then the configuration's values;
+#    `net start`; once the bring-up has ended (the tap has recorded its last event,
+#    ReleaseProviderNpi; at most 10 s) `net stop`; the session ends; the record becomes
+#    NAME.etl (`wsktrace tap-to-etl`).
+#
+# Without a tool it cannot install it warns and writes nothing (the tests then skip), unless
+# CI=true: then it fails.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tests/lib/install.sh
+
+if [[ $# -ne 1 ]]; then
+    echo "usage: bash tests/windows/wine-run.sh OUT_DIR" >&2
+    exit 2
+fi
+mkdir -p "$1"
+out="$(cd "$1" && pwd)"
+rm -f "$out/wine-run.ok"
+
+wine=/usr/lib/wine/wine64
+wineserver=/usr/lib/wine/wineserver
+gcc=x86_64-w64-mingw32-gcc
+dlltool=x86_64-w64-mingw32-dlltool
+if [[ ! -x "$wine" || ! -x "$(command -v $gcc || true)" ]]; then
+    apt_install wine64 gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev ||
+        { need "could not install Debian's wine64 and mingw-w64 gcc"; exit 0; }
+fi
+
+# --- The image, the tap, the image as Wine runs it --------------------------------------------
+bash tests/windows/build.sh --if-possible
+image=target/windows/wsktrace_driver.sys
+inf=target/windows/wsktrace_driver.inf
+if [[ ! -f "$image" || ! -f "$inf" ]]; then
+    need "no driver image ($image, $inf)"
+    exit 0
+fi
+build=target/windows/wine
+mkdir -p "$build"
+for def in ntoskrnl hal; do
+    "$dlltool" --input-def "tests/windows/tap/$def.def" --output-lib "$build/lib$def.a"
+done
+# A kernel-mode DLL: native subsystem, no C runtime, only the imports of the .def files.
+"$gcc" -std=c11 -O2 -Wall -Wextra -Werror -ffreestanding -fno-stack-protector -fno-builtin \
+    -mno-stack-arg-probe -I/usr/x86_64-w64-mingw32/include/ddk -shared -nostdlib -nostartfiles -s \
+    -Wl,--subsystem,native -Wl,--entry,DriverEntry -o "$build/wsktap.sys" \
+    tests/windows/tap/wsktap.c tests/windows/tap/wsktap.def -L"$build" -lntoskrnl -lhal
+cargo build --locked --quiet -p wsktrace-tools --bin wsktrace
+cargo build --locked --quiet -p wsktrace-driver --example wine_imports
+wsktrace=target/debug/wsktrace
+stage="$build/package"
+rm -rf "$stage" && mkdir -p "$stage"
+cp "$inf" "$stage/"
+echo "wine-run: image and tap ready (${SECONDS} s); imports of $image moved for Wine:"
+target/debug/examples/wine_imports tests/windows/wine-imports.txt "$image" \
+    "$stage/wsktrace_driver.sys" | sed 's/^/  /'
+
+# --- A fresh prefix with the driver installed -------------------------------------------------
+export WINEPREFIX="$out/prefix" WINEARCH=win64
+# No Mono or Gecko (nothing here needs .NET or HTML), no display.
+export WINEDLLOVERRIDES="mscoree,mshtml=" DISPLAY=
+winpath() { # winpath PATH: the Windows path of a file (Wine maps Z: to /)
+    local abs
+    abs="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+    printf 'Z:%s' "${abs//\//\\}"
+}
+session_end() { "$wineserver" -k 2>/dev/null || true; "$wineserver" -w; }
+"$wineserver" -k 2>/dev/null || true
+rm -rf "$WINEPREFIX"
+WINEDEBUG=-all "$wine" wineboot --init >/dev/null 2>&1
+system32="$WINEPREFIX/drive_c/windows/system32"
+service='HKEY_LOCAL_MACHINE\System\CurrentControlSet\Services\wsktrace'
+WINEDEBUG=-all "$wine" rundll32 setupapi.dll,InstallHinfSection DefaultInstall 128 \
+    "$(winpath "$stage/wsktrace_driver.inf")"
+cp "$stage/wsktrace_driver.sys" "$build/wsktap.sys" "$system32/drivers/"
+# Wine's sc.exe has no `config`; services.exe reads the new ImagePath when the next session
+# starts it.
+printf 'REGEDIT4\r\n\r\n[%s]\r\n"ImagePath"="%s"\r\n' "$service" \
+    'C:\\windows\\system32\\drivers\\wsktrace_driver.sys' >"$build/image-path.reg"
+WINEDEBUG=-all "$wine" regedit /S "$(winpath "$build/image-path.reg")"
+WINEDEBUG=-all "$wine" regedit /E "$(winpath "$out/service.reg")" "$service"
+WINEDEBUG=-all "$wine" regedit /E "$(winpath "$build/parameters.reg")" "$service\\Parameters"
+session_end
+
+echo "wine-run: prefix made and driver installed (${SECONDS} s)"
+
+# --- One run per configuration ----------------------------------------------------------------
+record="$WINEPREFIX/drive_c/wsktrace-tap.bin"
+# Wine's log: errors and FIXMEs of every channel, the loader's warnings (unresolved imports),
+# which module each process loads, each line prefixed with its process and thread id.
+log_channels="+pid,err+all,fixme+all,warn+module,+loaddll"
+# What the INF put in Parameters, as REGEDIT4 lines (the export is UTF-16 with a header line).
+inf_parameters="$(iconv -f UTF-16LE -t UTF-8 "$build/parameters.reg" | sed '1d; s/\r$//')"
+parameters_reg() { # parameters_reg TIMEOUT WORKER VERSION: Parameters as the INF made it, then
+    # the values that are not `-`
+    printf 'REGEDIT4\r\n\r\n[-%s\\Parameters]\r\n' "$service"
+    printf '%s\r\n' "$inf_parameters"
+    printf '\r\n[%s\\Parameters]\r\n' "$service"
+    local name value
+    for name in WaitTimeoutMs WaitOnWorker NpiVersion; do
+        value="$1"; shift
+        [[ "$value" == - ]] || printf '"%s"=dword:%08x\r\n' "$name" "$value"
+    done
+}
+brought_up() { # brought_up: the driver's bring-up has ended (its last event is recorded)
+    [[ -f "$record" ]] && grep -aq ReleaseProviderNpi "$record"
+}
+ran=0
+# (The configurations come in on descriptor 3: the Wine commands must not read them.)
+while read -r name timeout worker version _ <&3; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    echo "wine-run: $name (WaitTimeoutMs=$timeout WaitOnWorker=$worker NpiVersion=$version)"
+    rm -f "$record" "$out/$name".{etl,tap,wine.log}
+    parameters_reg "$timeout" "$worker" "$version" >"$build/$name.reg"
+    "$wineserver" -p
+    # The session's first process starts services.exe, which starts winedevice.exe: they
+    # inherit its WINEDEBUG and its stderr, the log. (The driver reads Parameters in
+    # DriverEntry, so setting them in this session is soon enough.)
+    log="$out/$name.wine.log"
+    export WINEDEBUG="$log_channels"
+    "$wine" regedit /S "$(winpath "$build/$name.reg")" >>"$log" 2>&1
+    # Bounded: a driver that hangs fails its configuration, not the whole CI run.
+    timeout 120 "$wine" net start wsktrace >>"$log" 2>&1 || true
+    for _ in $(seq 200); do brought_up && break; sleep 0.05; done
+    timeout 120 "$wine" net stop wsktrace >>"$log" 2>&1 || true
+    session_end
+    unset WINEDEBUG
+    if [[ -f "$record" ]]; then
+        cp "$record" "$out/$name.tap"
+        "$wsktrace" tap-to-etl "$out/$name.tap" -o "$out/$name.etl"
+    else
+        echo "wine-run: $name: the tap wrote no record (see $log)" >&2
+    fi
+    ran=$((ran + 1))
+done 3<tests/windows/wine-configurations.txt
+touch "$out/wine-run.ok"
+echo "wine-run: $ran configurations in $out (${SECONDS} s)"

@@ -1,0 +1,647 @@
+//! The Wine run's acceptance: what `tests/windows/wine-run.sh OUT_DIR` wrote, checked.
+//!
+//! For every configuration of `tests/windows/wine-configurations.txt` the driver image ran
+//! under Wine's kernel against Wine's WSK, its ETW calls answered by the tap and turned into
+//! `NAME.etl` (docs/wine.md). Here, per configuration:
+//!
+//! - `wsktrace check` says ok (exit 0); `wsktrace latency` and `wsktrace boot` give the
+//!   capture's wait;
+//! - the events equal, event by event and field by field (durations aside), what the same
+//!   driver code records when the host runs it on the `wdk-sys` stand-ins and the simulator,
+//!   with the same `Parameters` and the simulator configured as Wine's netio.sys behaves;
+//! - dissect.etl (an independent reader) finds the same records;
+//! - Wine's log has no call into an unimplemented function, no unhandled exception, no
+//!   unresolved import, and shows the driver and the tap loaded in winedevice.exe;
+//! - when the driver unregistered its provider (last in its unload), the worker thread it
+//!   started had ended;
+//! - the service was installed from the INF with the INF's values.
+//!
+//! The run's directory is `$WSKTRACE_WINE_OUT`, else `target/wine-run` (where `tests/run.sh`
+//! puts it). Without it the tests say so and pass, unless `CI=true`: then they fail.
+
+#![cfg(not(windows))]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wsktrace_driver::glue::{self, params};
+use wsktrace_driver::lifecycle::{make_wsk_version, ProviderCharacteristics};
+use wsktrace_driver::schema::FieldKind;
+use wsktrace_driver::schema::{CallingContext, FieldValue, WskEvent, DESCRIPTORS};
+use wsktrace_driver::sim::SimConfig;
+use wsktrace_driver::wdk_standin::host;
+use wsktrace_tools::analysis::{latency, EventSink, TraceEvent};
+use wsktrace_tools::etw_tap::{self, TapCall, ThreadState};
+use wsktrace_tools::pipeline::{read_file, ReadOptions};
+
+#[path = "support/glue_host.rs"]
+mod glue_host;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Wine run's output directory, if the run completed.
+fn out_dir(test: &str) -> Option<PathBuf> {
+    // A relative `$WSKTRACE_WINE_OUT` is taken from the repository root, like the script's.
+    let dir = std::env::var_os("WSKTRACE_WINE_OUT")
+        .map(|d| repo().join(d))
+        .unwrap_or_else(|| repo().join("target/wine-run"));
+    if dir.join("wine-run.ok").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{test}: no completed Wine run in {} (tests/run.sh runs tests/windows/wine-run.sh; \
+         required with CI=true)",
+        dir.display()
+    );
+    eprintln!(
+        "{test}: no completed Wine run in {} (run `bash tests/windows/wine-run.sh {}`): skipped",
+        dir.display(),
+        dir.display()
+    );
+    None
+}
+
+/// One line of `tests/windows/wine-configurations.txt`: the `Parameters` values it sets
+/// (`None`: as the INF installed it).
+#[derive(Clone, Debug)]
+struct Configuration {
+    name: String,
+    values: [(&'static str, Option<u32>); 3],
+}
+
+fn configurations() -> Vec<Configuration> {
+    let path = repo().join("tests/windows/wine-configurations.txt");
+    let text = std::fs::read_to_string(&path).expect("wine-configurations.txt");
+    let value = |word: &str| {
+        (word != "-").then(|| match word.strip_prefix("0x") {
+            Some(hex) => u32::from_str_radix(hex, 16).expect("a hexadecimal number"),
+            None => word.parse::<u32>().expect("a number or -"),
+        })
+    };
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(
+                words.len(),
+                4,
+                "name WaitTimeoutMs WaitOnWorker NpiVersion: {line}"
+            );
+            // The columns are the value names the driver reads, in its order.
+            let names = params::VALUE_NAMES;
+            Configuration {
+                name: words[0].to_owned(),
+                values: [
+                    (names[0], value(words[1])),
+                    (names[1], value(words[2])),
+                    (names[2], value(words[3])),
+                ],
+            }
+        })
+        .collect()
+}
+
+/// One configuration's output of the Wine run.
+struct Run {
+    c: Configuration,
+    dir: PathBuf,
+}
+
+impl Run {
+    /// `NAME.<extension>` of the configuration.
+    fn file(&self, extension: &str) -> PathBuf {
+        self.dir.join(format!("{}.{extension}", self.c.name))
+    }
+}
+
+/// Every configuration's output; none (after a skip notice) without a completed Wine run.
+fn runs(test: &str) -> Vec<Run> {
+    let Some(dir) = out_dir(test) else {
+        return Vec::new();
+    };
+    configurations()
+        .into_iter()
+        .map(|c| Run {
+            c,
+            dir: dir.clone(),
+        })
+        .collect()
+}
+
+/// Runs `wsktrace ARGS`; returns the exit code and stdout.
+fn wsktrace(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsktrace"))
+        .args(args)
+        .output()
+        .expect("wsktrace runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("UTF-8"),
+    )
+}
+
+/// The provider's events of an ETL file, in the reader's (timestamp) order.
+fn read_events(path: &Path) -> Vec<TraceEvent> {
+    #[derive(Default)]
+    struct Collect(Vec<TraceEvent>);
+    impl EventSink for Collect {
+        fn event(&mut self, ev: &TraceEvent) {
+            self.0.push(ev.clone());
+        }
+    }
+    let mut sink = Collect::default();
+    let mut errors = Vec::new();
+    let outcome = read_file(path, &mut sink, ReadOptions::default(), &mut |e| {
+        errors.push(e.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(errors, Vec::<String>::new(), "{}", path.display());
+    assert_eq!(outcome.undecodable, 0, "{}", path.display());
+    sink.0
+}
+
+// ---- The expected run: the same glue on the stand-ins and the simulator ----------------------
+
+/// The simulator configured as Wine 8.0's netio.sys behaves for this driver:
+/// `WskCaptureProviderNPI` returns at once with success whatever the timeout (the subsystem is
+/// "ready" from the start: `ready_after` zero) and whatever version the client registered
+/// (Wine never looks at it: every version a driver can ask for is "supported", so the
+/// `STATUS_NOINTERFACE` fallback, and with it the characteristics stub, is never reached);
+/// `WskSocket`, `WskBind` (of the IPv4 wildcard address the driver binds: Wine passes
+/// `sizeof(SOCKADDR)`, which fits IPv4 only) and `WskCloseSocket` succeed. `WskDeregister` not
+/// waiting makes no difference here: nothing is outstanding when the driver deregisters.
+fn wine_netio() -> SimConfig {
+    SimConfig {
+        ready_after: Some(Duration::ZERO),
+        supported: ProviderCharacteristics {
+            lowest_version: make_wsk_version(1, 0),
+            highest_version: u16::MAX,
+        },
+        ..SimConfig::default()
+    }
+}
+
+/// What the host records when it loads the driver with `configuration`'s `Parameters`, waits
+/// for its bring-up to end (as the Wine run waits for it before `net stop`) and unloads it:
+/// (thread number, activity id, event) in the order the recorder saw them.
+fn expected(configuration: &Configuration) -> Vec<(u32, [u8; 16], WskEvent)> {
+    let _serial = host::serial();
+    // The registry as the Wine run leaves it: the INF's defaults (tests/kernel_inf.rs checks
+    // that they are these), then the configuration's values.
+    let parameters: Vec<(&str, u32)> = params::default_values()
+        .iter()
+        .zip(&configuration.values)
+        .map(|((name, default), (same, value))| {
+            assert_eq!(name, same);
+            (*name, value.unwrap_or(*default))
+        })
+        .collect();
+    let trace = glue_host::run_driver(wine_netio(), &parameters, |_| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while glue::bring_up_status().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "{}: bring-up",
+                configuration.name
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    trace
+        .records
+        .into_iter()
+        .map(|r| (r.thread_id, r.activity_id, r.event))
+        .collect()
+}
+
+// ---- Comparing two runs -----------------------------------------------------------------------
+
+/// An event with its durations taken out: name, opcode and every field but the `U64`
+/// (nanosecond) ones, with the activity id as the order in which it first appeared (so two
+/// runs compare by which events share an activity, not by the ids' random bits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Comparable {
+    event: String,
+    fields: Vec<(&'static str, String)>,
+    activity: Option<usize>,
+}
+
+/// The runs' events in an order scheduling cannot change: up to `DriverUnload` Start, each
+/// thread's events together (threads in the order they first logged), then the unload's
+/// events in order. Only the interleaving of the DriverEntry thread and the worker depends on
+/// scheduling; each thread's own order, and everything before or after unload, does not.
+fn canonical(events: &[(u32, [u8; 16], WskEvent)]) -> Vec<Comparable> {
+    let unload = events
+        .iter()
+        .position(|(_, _, e)| matches!(e, WskEvent::DriverUnloadStart {}))
+        .unwrap_or(events.len());
+    let mut threads: Vec<u32> = Vec::new();
+    for (tid, _, _) in &events[..unload] {
+        if !threads.contains(tid) {
+            threads.push(*tid);
+        }
+    }
+    let mut ordered: Vec<&(u32, [u8; 16], WskEvent)> = events[..unload].iter().collect();
+    ordered.sort_by_key(|(tid, _, _)| threads.iter().position(|t| t == tid));
+    ordered.extend(&events[unload..]);
+    let mut activities: Vec<[u8; 16]> = Vec::new();
+    ordered
+        .into_iter()
+        .map(|(_, activity, event)| {
+            let activity = (*activity != [0; 16]).then(|| {
+                activities
+                    .iter()
+                    .position(|a| a == activity)
+                    .unwrap_or_else(|| {
+                        activities.push(*activity);
+                        activities.len() - 1
+                    })
+            });
+            comparable(event, activity)
+        })
+        .collect()
+}
+
+fn comparable(event: &WskEvent, activity: Option<usize>) -> Comparable {
+    let d = event.descriptor();
+    let kinds = &DESCRIPTORS
+        .iter()
+        .find(|x| x.variant == d.variant)
+        .expect("descriptor")
+        .fields;
+    let fields = event
+        .fields()
+        .into_iter()
+        .zip(kinds.iter())
+        .filter(|(_, f)| f.kind != FieldKind::U64)
+        .map(|((name, value), f)| (name, shown(value, f.kind)))
+        .collect();
+    Comparable {
+        event: format!("{}/{}", d.name, d.opcode),
+        fields,
+        activity,
+    }
+}
+
+/// A field's value as its TraceLogging out-type shows it (statuses and versions in hex).
+fn shown(value: FieldValue<'_>, kind: FieldKind) -> String {
+    let number = match value {
+        FieldValue::Str(s) => return s.to_owned(),
+        FieldValue::U8(x) => u64::from(x),
+        FieldValue::U16(x) => u64::from(x),
+        FieldValue::U32(x) => u64::from(x),
+        FieldValue::U64(x) => x,
+    };
+    match kind {
+        FieldKind::Status => format!("{number:#010x}"),
+        FieldKind::U16Hex => format!("{number:#06x}"),
+        FieldKind::Bool => (number != 0).to_string(),
+        _ => number.to_string(),
+    }
+}
+
+// ---- The tests ---------------------------------------------------------------------------------
+
+#[test]
+fn check_says_ok_for_every_configuration() {
+    for run in runs("wine check") {
+        let c = &run.c;
+        let etl = run.file("etl");
+        let (code, stdout) = wsktrace(&["check", "--require-events", etl.to_str().unwrap()]);
+        assert_eq!(code, 0, "{}: wsktrace check:\n{stdout}", c.name);
+        assert!(stdout.contains(": ok ("), "{}: {stdout}", c.name);
+    }
+}
+
+#[test]
+fn latency_and_boot_give_the_capture_wait() {
+    for run in runs("wine latency/boot") {
+        let c = &run.c;
+        let etl = run.file("etl");
+        let events = read_events(&etl);
+        let (wait_ns, timeout, context) = capture(&events);
+        let (code, stdout) = wsktrace(&["latency", "--json", etl.to_str().unwrap()]);
+        assert_eq!(code, 0, "{}: wsktrace latency", c.name);
+        let latency: Value = serde_json::from_str(&stdout).expect("latency JSON");
+        let groups = &latency["files"][0]["latency"]["groups"];
+        assert_eq!(
+            groups.as_array().map(Vec::len),
+            Some(1),
+            "{}: {groups}",
+            c.name
+        );
+        let g = &groups[0];
+        // The group is the capture's: its wait mode and calling context as the ETL says.
+        assert_eq!(
+            g["wait_mode"],
+            latency::wait_mode(timeout).as_str(),
+            "{}: {g}",
+            c.name
+        );
+        assert_eq!(g["outcome"], "STATUS_SUCCESS", "{}", c.name);
+        assert_eq!(
+            g["calling_context"],
+            latency::context_name(context),
+            "{}",
+            c.name
+        );
+        assert_eq!(g["wait"]["count"], 1, "{}", c.name);
+        assert_eq!(
+            g["wait"]["max"], wait_ns,
+            "{}: the capture's WaitNs",
+            c.name
+        );
+
+        let (code, stdout) = wsktrace(&["boot", "--json", etl.to_str().unwrap()]);
+        assert_eq!(code, 0, "{}: wsktrace boot", c.name);
+        let boot: Value = serde_json::from_str(&stdout).expect("boot JSON");
+        let client = &boot["files"][0]["boot"]["clients"][0];
+        assert_eq!(client["client"], "wsktrace", "{}: {client}", c.name);
+        assert!(
+            client["driver_entry_duration_ns"].is_u64(),
+            "{}: {client}",
+            c.name
+        );
+        assert!(client["wsk_ready_ns"].is_u64(), "{}: {client}", c.name);
+        // Blocked in capture on the DriverEntry thread: the whole wait there, none on a worker.
+        let on_entry_thread = CallingContext::from_u8(context) == CallingContext::DriverEntry;
+        let blocked = if on_entry_thread { wait_ns } else { 0 };
+        assert_eq!(
+            client["blocked_in_capture_ns"], blocked,
+            "{}: {client}",
+            c.name
+        );
+    }
+}
+
+/// The one capture's `WaitNs`, wait timeout and calling context.
+fn capture(events: &[TraceEvent]) -> (u64, u32, u8) {
+    let start = events.iter().find_map(|e| match &e.event {
+        WskEvent::CaptureProviderNpiStart {
+            wait_timeout_ms,
+            calling_context,
+            ..
+        } => Some((*wait_timeout_ms, *calling_context)),
+        _ => None,
+    });
+    let stop = events.iter().find_map(|e| match &e.event {
+        WskEvent::CaptureProviderNpiStop { wait_ns, .. } => Some(*wait_ns),
+        _ => None,
+    });
+    let ((timeout, context), wait) = start.zip(stop).expect("one capture");
+    (wait, timeout, context)
+}
+
+#[test]
+fn events_are_the_simulators_event_by_event() {
+    for run in runs("wine event sequence") {
+        let c = &run.c;
+        let wine: Vec<(u32, [u8; 16], WskEvent)> = read_events(&run.file("etl"))
+            .into_iter()
+            .map(|e| (e.tid, e.activity, e.event))
+            .collect();
+        let host = expected(c);
+        let (wine, host) = (canonical(&wine), canonical(&host));
+        for (i, (w, h)) in wine.iter().zip(&host).enumerate() {
+            assert_eq!(w, h, "{}: event {i} (Wine, then the simulator)", c.name);
+        }
+        assert_eq!(
+            wine.len(),
+            host.len(),
+            "{}: {wine:#?}\nvs {host:#?}",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn unload_leaves_no_thread_behind() {
+    for run in runs("wine threads") {
+        let c = &run.c;
+        let tap = etw_tap::read(&run.file("tap")).expect("tap record");
+        let events = read_events(&run.file("etl"));
+        let entry_thread = events
+            .iter()
+            .find(|e| matches!(e.event, WskEvent::DriverEntryStart { .. }))
+            .map(|e| e.tid)
+            .expect("DriverEntry Start");
+        let workers: Vec<u32> = events
+            .iter()
+            .filter(|e| {
+                matches!(e.event, WskEvent::CaptureProviderNpiStart { calling_context, .. }
+                    if CallingContext::from_u8(calling_context) == CallingContext::Worker)
+            })
+            .map(|e| e.tid)
+            .collect();
+        let unregisters: Vec<&Vec<(u32, ThreadState)>> = tap
+            .records
+            .iter()
+            .filter_map(|r| match &r.call {
+                TapCall::Unregister { threads } => Some(threads),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(unregisters.len(), 1, "{}: one EtwUnregister", c.name);
+        let states: BTreeMap<u32, ThreadState> = unregisters[0].iter().copied().collect();
+        for worker in &workers {
+            assert_ne!(
+                *worker, entry_thread,
+                "{}: the worker is a thread of its own",
+                c.name
+            );
+            assert_eq!(
+                states.get(worker),
+                Some(&ThreadState::Ended),
+                "{}: worker",
+                c.name
+            );
+        }
+        // Every other thread that logged is Wine's: the one that ran DriverEntry, and the one
+        // running the unload (which unregisters).
+        for (tid, state) in &states {
+            if !workers.contains(tid) {
+                assert!(
+                    *tid == entry_thread || *state == ThreadState::Caller,
+                    "{}: thread {tid:#x} ({state:?}) is neither the worker nor Wine's",
+                    c.name
+                );
+            }
+        }
+        let expect_worker = c.values[1].1.unwrap_or(1) == 1;
+        assert_eq!(
+            workers.len(),
+            usize::from(expect_worker),
+            "{}: workers",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn wine_log_is_clean() {
+    for run in runs("wine log") {
+        let c = &run.c;
+        let path = run.file("wine.log");
+        let log = std::fs::read_to_string(&path).expect("Wine log");
+        // What Wine prints for a call into a stub ("Call from ... to unimplemented function",
+        // "Unimplemented function ... called ..., starting debugger"), an import it cannot
+        // resolve (warn:module "No implementation for ..."), an exception nobody handles, a
+        // module that does not load, a crash dump.
+        for bad in [
+            "unimplemented function",
+            "no implementation for",
+            "unhandled exception",
+            "unhandled page fault",
+            "unhandled illegal instruction",
+            "unhandled stack overflow",
+            "starting debugger",
+            "err:seh",
+            "err:module",
+            "backtrace:",
+        ] {
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| l.to_lowercase().contains(bad))
+                .collect();
+            assert!(
+                lines.is_empty(),
+                "{}: Wine log has {bad:?}:\n{}",
+                c.name,
+                lines.join("\n")
+            );
+        }
+        // The lines come from the process that loaded the driver and the tap: winedevice.exe.
+        let loaded = |module: &str| {
+            log.lines()
+                .find(|l| l.contains("Loaded") && l.to_lowercase().contains(module))
+                .and_then(|l| l.split(':').next())
+                .map(str::to_owned)
+        };
+        let driver = loaded(r"drivers\\wsktrace_driver.sys").expect("driver loaded");
+        assert_eq!(
+            loaded(r"drivers\\wsktap.sys"),
+            Some(driver.clone()),
+            "{}",
+            c.name
+        );
+        let in_driver_process = |what: &str, module: &str| {
+            log.lines().any(|l| {
+                l.starts_with(&format!("{driver}:")) && l.contains(what) && l.contains(module)
+            })
+        };
+        assert!(
+            in_driver_process("Loaded", "winedevice.exe"),
+            "{}: the driver's process {driver} is not winedevice.exe",
+            c.name
+        );
+        // `net stop` unloaded the image (after DriverUnload returned), and the tap with it.
+        assert!(
+            in_driver_process("Unloaded", "wsktrace_driver.sys"),
+            "{}",
+            c.name
+        );
+        assert!(in_driver_process("Unloaded", "wsktap.sys"), "{}", c.name);
+    }
+}
+
+#[test]
+fn the_service_is_installed_from_the_inf() {
+    let Some(dir) = out_dir("wine service") else {
+        return;
+    };
+    let bytes = std::fs::read(dir.join("service.reg")).expect("service.reg");
+    let units: Vec<u16> = bytes[2..]
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let text = String::from_utf16(&units).expect("UTF-16 export");
+    let dword = |name: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("\"{name}\"=dword:")))
+            .unwrap_or_else(|| panic!("{name} in service.reg:\n{text}"));
+        u32::from_str_radix(line.rsplit(':').next().unwrap().trim(), 16).unwrap()
+    };
+    // SERVICE_KERNEL_DRIVER, SERVICE_DEMAND_START, SERVICE_ERROR_NORMAL.
+    assert_eq!(
+        (dword("Type"), dword("Start"), dword("ErrorControl")),
+        (1, 3, 1)
+    );
+    for (name, value) in params::default_values() {
+        assert_eq!(
+            dword(name),
+            value,
+            "Parameters\\{name} as the INF writes it"
+        );
+    }
+    assert!(
+        text.contains(r#""ImagePath"="C:\\windows\\system32\\drivers\\wsktrace_driver.sys""#),
+        "{text}"
+    );
+}
+
+#[test]
+fn dissect_reads_the_same_records() {
+    let runs = runs("wine dissect.etl");
+    if runs.is_empty() {
+        return;
+    }
+    let python = std::env::var_os("WSKTRACE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    let has_dissect = Command::new(&python)
+        .args(["-c", "import dissect.etl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_dissect {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} with dissect.etl not found (tests/run.sh creates it; required with CI=true)",
+            python.display()
+        );
+        eprintln!(
+            "wine dissect.etl: {} has no dissect.etl: skipped",
+            python.display()
+        );
+        return;
+    }
+    for run in &runs {
+        let (c, etl) = (&run.c, run.file("etl"));
+        let out = Command::new(&python)
+            .arg(repo().join("tests/dissect_diff.py"))
+            .arg(&etl)
+            .output()
+            .expect("runs dissect_diff.py");
+        assert!(
+            out.status.success(),
+            "{}: dissect_diff.py: {}",
+            c.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        // Ours: every record `wsktrace dump` prints, by provider.
+        let (code, dump) = wsktrace(&["dump", etl.to_str().unwrap()]);
+        assert_eq!(code, 0, "{}: wsktrace dump", c.name);
+        let mut providers: BTreeMap<String, u64> = BTreeMap::new();
+        for line in dump.lines() {
+            let record: Value = serde_json::from_str(line).expect("JSON line");
+            let guid = record["provider_guid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            *providers.entry(guid).or_default() += 1;
+        }
+        let records: u64 = providers.values().sum();
+        assert_eq!(theirs["events"], records, "{}: records", c.name);
+        let theirs: BTreeMap<String, u64> =
+            serde_json::from_value(theirs["providers"].clone()).expect("providers");
+        assert_eq!(theirs, providers, "{}: records per provider", c.name);
+    }
+}
