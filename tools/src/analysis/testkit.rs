@@ -279,6 +279,29 @@ impl Seq {
         self.close_start(tid, reg, sock);
         self.close_stop(tid, reg, sock)
     }
+    /// A listening socket's whole life, as the driver's accept loop records it: created
+    /// through capture `cap` and bound; each of `connections` (socket ids) accepted and
+    /// closed; the last accept armed, then cancelled by the socket's close.
+    pub fn listener(
+        &mut self,
+        tid: u32,
+        reg: u32,
+        cap: u32,
+        sock: u32,
+        connections: &[u32],
+    ) -> &mut Self {
+        self.socket(tid, reg, cap, sock).bind(tid, reg, sock);
+        for &c in connections {
+            self.accept_start(tid, reg, sock)
+                .accept_stop(tid, reg, sock, NtStatus::SUCCESS, c)
+                .socket(tid, reg, 0, c)
+                .close(tid, reg, c);
+        }
+        self.accept_start(tid, reg, sock);
+        self.close_start(tid + 1, reg, sock)
+            .accept_stop(tid, reg, sock, NtStatus::CANCELLED, 0)
+            .close_stop(tid + 1, reg, sock)
+    }
     /// A whole clean lifecycle: DriverEntry on `tid` that captures with a 100 ms timeout after
     /// `wait_ns`, creates a socket, releases, deregisters and unloads.
     pub fn clean(&mut self, tid: u32, reg: u32, cap: u32, wait_ns: u64) -> &mut Self {

@@ -123,7 +123,11 @@ pub fn report(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> 
                     fmt_ts(x.ts_ns),
                     x.tid,
                     r.registration,
-                    x.capture.map_or("-".to_string(), |c| c.to_string()),
+                    match (x.capture, x.socket) {
+                        (Some(c), _) => c.to_string(),
+                        (None, Some(s)) => format!("socket {s}"),
+                        (None, None) => "-".to_string(),
+                    },
                     x.rule.id()
                 );
             }
