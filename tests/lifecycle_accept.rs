@@ -12,7 +12,7 @@ use wsktrace_driver::lifecycle::*;
 use wsktrace_driver::schema::{socket_kind, WskEvent};
 use wsktrace_driver::sim::alloc_faults::Plan;
 use wsktrace_driver::sim::{
-    SimConfig, SimDriver, SimHarness, StdSpawner, IRPS_PER_LISTENING_SOCKET,
+    SimConfig, SimDriver, SimHarness, StdSpawner, IRPS_PER_CONNECTION, IRPS_PER_LISTENING_SOCKET,
 };
 
 const REMOTE: &str = "127.0.0.1:50001";
@@ -339,4 +339,36 @@ fn every_irp_reservation_fails_cleanly() {
         );
         assert_eq!(count(&events, |e| e.socket_id().is_some()), 0);
     }
+    // The socket's IRPs were had, each accept's connection IRP is not: the accepts fail
+    // before `WskAccept` is called, the loop gives up, unload closes the socket.
+    let h = harness(SimConfig::default());
+    h.sim
+        .set_irp_allocations_left(Some(IRPS_PER_LISTENING_SOCKET + IRPS_PER_CONNECTION - 1));
+    let driver = load(&h, WaitOn::DriverEntryThread).expect("loaded");
+    let failed = |events: &[WskEvent]| {
+        count(events, |e| {
+            matches!(
+                e,
+                WskEvent::AcceptStop {
+                    status: NtStatus::INSUFFICIENT_RESOURCES,
+                    ..
+                }
+            )
+        })
+    };
+    for _ in 0..1_000 {
+        if failed(&h.recorder.events()) == listener::MAX_ACCEPT_FAILURES as usize {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    unload(driver);
+    assert_nothing_left(&h);
+    let events = h.recorder.events();
+    assert_eq!(failed(&events), listener::MAX_ACCEPT_FAILURES as usize);
+    assert_eq!(h.sim.snapshot().accepted, 0);
+    assert_eq!(
+        count(&events, |e| matches!(e, WskEvent::CloseSocketStop { .. })),
+        1
+    );
 }

@@ -108,6 +108,16 @@ impl<A: WskApi, S: EventSink, C: Clock> ListenSocket<A, S, C> {
     /// One `WskAccept`, recorded as an `Accept` Start/Stop pair; `issued` as for
     /// [`WskApi::accept`]. A connection gets its socket id here.
     pub fn accept(&self, issued: &dyn Fn()) -> Result<Connection<A, S, C>, NtStatus> {
+        self.accept_then(issued, || {})
+    }
+
+    /// [`ListenSocket::accept`], with `before_stop` run between the accept's completion and
+    /// its `Accept` Stop.
+    pub(crate) fn accept_then(
+        &self,
+        issued: &dyn Fn(),
+        before_stop: impl FnOnce(),
+    ) -> Result<Connection<A, S, C>, NtStatus> {
         let client = &self.registration.client;
         let registration_id = self.registration.id;
         let span = client.start(KW_SOCKET, || WskEventRef::AcceptStart {
@@ -132,6 +142,7 @@ impl<A: WskApi, S: EventSink, C: Clock> ListenSocket<A, S, C> {
             None => (0, None),
         };
         let address = remote.map(|r| AddressText::of(&r.ip()));
+        before_stop();
         client.stop(KW_SOCKET, &span, |wait_ns| WskEventRef::AcceptStop {
             registration_id,
             socket_id: self.id,

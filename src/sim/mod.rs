@@ -20,7 +20,7 @@ mod wsk;
 pub use recorder::{Record, Recorder};
 pub use wsk::{
     SimConfig, SimConnection, SimProviderNpi, SimRegistration, SimSnapshot, SimSocket,
-    SimViolation, SimWsk, IRPS_PER_LISTENING_SOCKET,
+    SimViolation, SimWsk, IRPS_PER_CONNECTION, IRPS_PER_LISTENING_SOCKET,
 };
 
 use std::boxed::Box;

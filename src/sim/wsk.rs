@@ -10,8 +10,9 @@
 //!   every waiting capture has returned. It has no timeout, like the real one: past
 //!   [`SimConfig::deregister_watchdog`] the hang is recorded ([`SimViolation::DeregisterHung`])
 //!   and the call goes on waiting, until the test ends it ([`SimWsk::end_hangs`]).
-//! - Sockets: `WskSocket` reserves the IRPs the socket's later calls need (a fault knob makes
-//!   that fail), `WskBind`, `WskAccept` and `WskCloseSocket` complete on another thread when
+//! - Sockets: `WskSocket` reserves the IRPs the socket's later calls need, and each
+//!   `WskAccept` the close IRP of the connection it may return (a fault knob makes either
+//!   fail), `WskBind`, `WskAccept` and `WskCloseSocket` complete on another thread when
 //!   [`SimConfig::complete_on_other_thread`] is set (the default, as they may on Windows);
 //!   `WskAccept` waits for a connection the test makes ([`SimWsk::connect`]) and is cancelled
 //!   by the listening socket's close, which completes only after the accept has.
@@ -59,6 +60,8 @@ pub struct SimConfig {
     pub accept_status: Option<NtStatus>,
     /// What `WskCloseSocket` completes with (the socket is closed regardless).
     pub close_status: NtStatus,
+    /// How long a `WskCloseSocket` takes to complete (a graceful disconnect).
+    pub close_delay: Duration,
 }
 
 impl Default for SimConfig {
@@ -79,6 +82,7 @@ impl Default for SimConfig {
             complete_on_other_thread: true,
             accept_status: None,
             close_status: NtStatus::SUCCESS,
+            close_delay: Duration::ZERO,
         }
     }
 }
@@ -242,10 +246,12 @@ pub struct SimConnection {
     registration: u32,
 }
 
-/// IRPs a listening socket reserves when it is created: one for its calls (accept, and the
-/// close of each accepted connection, reused), one for its own close (needed while an accept
-/// is pending).
+/// IRPs a listening socket reserves when it is created: one for its calls (`WskSocket`,
+/// `WskBind`, each `WskAccept`), one for its own close (needed while an accept is pending).
 pub const IRPS_PER_LISTENING_SOCKET: u32 = 2;
+/// IRPs each `WskAccept` reserves before it is called: the close IRP of the connection it
+/// may return (so the connection's close cannot fail for want of one).
+pub const IRPS_PER_CONNECTION: u32 = 1;
 
 impl SimWsk {
     /// A subsystem configured by `config`; `ready_after` counts from now.
@@ -425,6 +431,19 @@ impl SimWsk {
                     .push(SimViolation::SocketCallAfterClose { socket, call });
                 false
             }
+        }
+    }
+
+    /// Takes `n` IRPs from the fault budget, or fails with `STATUS_INSUFFICIENT_RESOURCES`
+    /// (taking none).
+    fn reserve_irps(state: &mut State, n: u32) -> Result<(), NtStatus> {
+        match &mut state.irps_left {
+            Some(left) if *left < n => Err(NtStatus::INSUFFICIENT_RESOURCES),
+            Some(left) => {
+                *left -= n;
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
@@ -616,14 +635,7 @@ impl WskApi for SimWsk {
                 state.violations.push(v);
             }
             // The socket's IRPs are reserved before `WskSocket` is called.
-            match &mut state.irps_left {
-                Some(left) if *left < IRPS_PER_LISTENING_SOCKET => {
-                    *left = 0;
-                    return Err(NtStatus::INSUFFICIENT_RESOURCES);
-                }
-                Some(left) => *left -= IRPS_PER_LISTENING_SOCKET,
-                None => {}
-            }
+            SimWsk::reserve_irps(&mut state, IRPS_PER_LISTENING_SOCKET)?;
         }
         self.complete(move |wsk| {
             let status = wsk.inner.config.socket_status;
@@ -675,6 +687,8 @@ impl WskApi for SimWsk {
         let registration = socket.registration;
         {
             let mut state = self.lock();
+            // The connection's close IRP is reserved before `WskAccept` is called.
+            SimWsk::reserve_irps(&mut state, IRPS_PER_CONNECTION)?;
             if !SimWsk::begin_call(&mut state, id, "WskAccept") {
                 return Err(NtStatus::INVALID_DEVICE_STATE);
             }
@@ -748,6 +762,9 @@ impl WskApi for SimWsk {
             if let Some(l) = state.listeners.get_mut(&id) {
                 l.closed = true;
             }
+            drop(state);
+            std::thread::sleep(wsk.inner.config.close_delay);
+            let mut state = wsk.lock();
             wsk.notify();
             // The pending accept is cancelled and completed before the close completes.
             while state.listeners.get(&id).is_some_and(|l| l.accept_pending) {
@@ -762,6 +779,7 @@ impl WskApi for SimWsk {
 
     fn close_connection(&self, connection: SimConnection) -> NtStatus {
         let status = self.complete(move |wsk| {
+            std::thread::sleep(wsk.inner.config.close_delay);
             let mut state = wsk.lock();
             wsk.close_counted(&mut state, connection.registration)
         });

@@ -111,6 +111,9 @@ fn clean_scenarios_have_no_findings() {
         "deregister-during-capture",
         "unload-during-wait",
         "concurrent-captures",
+        "accept-connection",
+        "unload-pending-accept",
+        "unload-open-connection",
         "boot-driver-entry",
         "boot-worker",
     ] {
@@ -142,6 +145,54 @@ fn each_broken_client_gives_exactly_its_finding() {
         assert!(f.tid >= scenario::FIRST_TID, "{name}");
         assert!(f.ts_ns > 0, "{name}");
         assert!(f.events.len() >= 3, "{name}: {:?}", f.events);
+    }
+}
+
+#[test]
+fn each_broken_socket_client_gives_exactly_its_finding() {
+    for (name, rule, events) in [
+        (
+            "socket-open-at-deregister",
+            Rule::SocketOpenAtDeregister,
+            ["SocketCreated", "WskDeregister"].as_slice(),
+        ),
+        (
+            "socket-call-after-close",
+            Rule::SocketCallAfterClose,
+            ["CloseSocket", "CloseSocket", "SocketBind"].as_slice(),
+        ),
+        (
+            "accept-after-close",
+            Rule::AcceptAfterClose,
+            ["CloseSocket", "CloseSocket", "Accept"].as_slice(),
+        ),
+    ] {
+        let a = analysed(name);
+        assert_eq!(findings(&a), vec![(rule, Severity::Violation)], "{name}");
+        let b = a.balance.as_ref().unwrap();
+        assert_eq!(b.verdict, Verdict::Violation, "{name}");
+        let f = b.findings().next().unwrap();
+        assert_eq!(f.registration, Some(1), "{name}");
+        assert_eq!((f.capture, f.socket), (None, Some(1)), "{name}");
+        let names: Vec<&str> = f.events.iter().map(|e| e.name).collect();
+        assert_eq!(names, events, "{name}");
+        // The exit code and the text output.
+        let (code, out, _) = wsktrace(&["check", trace(name).to_str().unwrap()]);
+        assert_eq!(code, 1, "{name}: {out}");
+        assert!(
+            out.contains(&format!("socket 1: violation[{}]", rule.id())),
+            "{name}: {out}"
+        );
+    }
+    // The accept scenarios check clean through the binary.
+    for name in [
+        "accept-connection",
+        "unload-pending-accept",
+        "unload-open-connection",
+    ] {
+        let (code, out, _) =
+            wsktrace(&["check", "--require-events", trace(name).to_str().unwrap()]);
+        assert_eq!(code, 0, "{name}: {out}");
     }
 }
 
