@@ -8,7 +8,8 @@
 //! - [`Reserved`]: memory for one `T`, allocated before the value exists (so a resource that
 //!   must not leak, such as a WSK registration, is acquired only once its holder's memory is
 //!   there); [`Reserved::arc`] moves the value in without allocating.
-//! - [`try_box`]: `Box::new` that can fail.
+//! - [`try_box`]: `Box::new` that can fail; [`BoxSlot`]: a box's memory, reserved first;
+//!   [`try_string`]: a `String`'s memory, reserved.
 //! - [`TryArc`]: a strong-count-only `Arc` whose creation can fail (`alloc::sync::Arc` has no
 //!   stable fallible constructor: `Arc::from(Box)` allocates again).
 //!
@@ -115,6 +116,42 @@ fn free(ptr: NonNull<u8>, layout: Layout) {
     }
 }
 
+/// Memory for a `Box<T>`, reserved before the value exists (so a value that must not be
+/// dropped unused, such as a loaded driver, is made only once its box is there).
+pub struct BoxSlot<T> {
+    ptr: NonNull<T>,
+}
+
+// SAFETY: 1. A `BoxSlot` owns uninitialised memory only.
+unsafe impl<T: Send> Send for BoxSlot<T> {}
+
+impl<T> BoxSlot<T> {
+    /// Reserves memory for one `T`.
+    pub fn new(site: &'static str) -> Result<BoxSlot<T>, AllocError> {
+        Ok(BoxSlot {
+            ptr: raw_alloc(Layout::new::<T>(), site)?.cast::<T>(),
+        })
+    }
+
+    /// Moves `value` into the reserved memory (no allocation).
+    pub fn fill(self, value: T) -> Box<T> {
+        let ptr = self.ptr;
+        core::mem::forget(self);
+        // SAFETY: 1. `ptr` is a fresh allocation of `Layout::new::<T>()` (or a dangling
+        //            aligned pointer for a zero-sized `T`), owned by this slot, now forgotten.
+        unsafe { ptr.as_ptr().write(value) };
+        // SAFETY: 1. `ptr` holds an initialised `T` in memory from the global allocator with
+        //            `T`'s layout, owned by nobody else.
+        unsafe { Box::from_raw(ptr.as_ptr()) }
+    }
+}
+
+impl<T> Drop for BoxSlot<T> {
+    fn drop(&mut self) {
+        free(self.ptr.cast::<u8>(), Layout::new::<T>());
+    }
+}
+
 /// `Box::new(value)`, or an error instead of a panic when the allocation fails.
 pub fn try_box<T>(value: T, site: &'static str) -> Result<Box<T>, AllocError> {
     let ptr = raw_alloc(Layout::new::<T>(), site)?.cast::<T>();
@@ -124,6 +161,21 @@ pub fn try_box<T>(value: T, site: &'static str) -> Result<Box<T>, AllocError> {
     // SAFETY: 1. `ptr` holds an initialised `T` in memory from the global allocator with
     //            `T`'s layout, owned by nobody else: exactly what `Box::from_raw` requires.
     Ok(unsafe { Box::from_raw(ptr.as_ptr()) })
+}
+
+/// An empty `String` with room for `capacity` bytes, or an error when the allocation fails.
+pub fn try_string(
+    capacity: usize,
+    site: &'static str,
+) -> Result<alloc::string::String, AllocError> {
+    #[cfg(not(windows))]
+    if crate::sim::alloc_faults::should_fail(site) {
+        return Err(AllocError { site });
+    }
+    let mut text = alloc::string::String::new();
+    text.try_reserve_exact(capacity)
+        .map_err(|_| AllocError { site })?;
+    Ok(text)
 }
 
 /// A shared, reference-counted `T` whose creation can fail. Like `Arc` without weak

@@ -201,8 +201,9 @@ fn one_install_section_installs_the_service() {
 
 /// The first Windows release documented for each import in `tests/windows/imports.txt`,
 /// oldest first, with how the INF and the docs name it.
-const RELEASES: [(&str, &str); 6] = [
+const RELEASES: [(&str, &str); 7] = [
     ("2000", "Windows 2000"),
+    ("XP", "Windows XP"),
     ("Vista", "Windows Vista"),
     ("7", "Windows 7"),
     ("8", "Windows 8"),
@@ -258,9 +259,14 @@ fn stated_minimum_windows_version_is_what_the_imports_need() {
 }
 
 /// `HKR,Parameters,<name>,<flags>,<value>`: exactly the names the glue reads, with the
-/// defaults the code uses for absent values, as `REG_DWORD`s.
+/// defaults the code uses for absent values, each of its registry type (`REG_DWORD` numbers,
+/// `REG_SZ` quoted strings), none overwriting what an administrator set.
 #[test]
 fn parameters_are_exactly_what_the_glue_reads() {
+    const FLG_ADDREG_TYPE_MASK: u32 = 0xFFFF_0001;
+    const FLG_ADDREG_TYPE_SZ: u32 = 0;
+    const FLG_ADDREG_TYPE_DWORD: u32 = 0x0001_0001;
+    const FLG_ADDREG_NOCLOBBER: u32 = 0x2;
     let (text, inf) = read_inf();
     let mut written = BTreeMap::new();
     for line in section(&inf, "WskTrace_Parameters") {
@@ -270,15 +276,21 @@ fn parameters_are_exactly_what_the_glue_reads() {
         assert_eq!(parts[0], "HKR");
         assert_eq!(parts[1], params::PARAMETERS_KEY);
         let flags = number(parts[3]);
-        assert_eq!(
-            flags & 0x0001_0001,
-            0x0001_0001,
-            "FLG_ADDREG_TYPE_DWORD for {}",
+        assert_ne!(
+            flags & FLG_ADDREG_NOCLOBBER,
+            0,
+            "FLG_ADDREG_NOCLOBBER for {}",
             parts[2]
         );
-        assert!(written
-            .insert(parts[2].to_string(), number(parts[4]))
-            .is_none());
+        let value = match flags & FLG_ADDREG_TYPE_MASK {
+            FLG_ADDREG_TYPE_DWORD => params::Default::Dword(number(parts[4])),
+            FLG_ADDREG_TYPE_SZ => {
+                let quoted = parts[4].strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                params::Default::Text(quoted.expect("a quoted string").to_string().leak())
+            }
+            other => panic!("{}: registry type flags {other:#x}", parts[2]),
+        };
+        assert!(written.insert(parts[2].to_string(), value).is_none());
     }
     let names: BTreeSet<&str> = written.keys().map(String::as_str).collect();
     let read: BTreeSet<&str> = params::VALUE_NAMES.into_iter().collect();

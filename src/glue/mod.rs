@@ -7,7 +7,10 @@
 //!   deregister, which cancels a capture still waiting, wait for the worker) and unregisters
 //!   the provider last.
 //! - [`KernelWsk`]: the core's [`crate::lifecycle::WskApi`] over the NETIO imports and the
-//!   provider dispatch, each socket call with its own IRP and completion routine.
+//!   provider dispatch; each socket owns the IRPs its calls need, reserved when it is set up
+//!   ([`sockets`]), and every call completes through a completion routine ([`irp`]).
+//! - [`KernelLock`] and [`KernelEvent`]: the core's lock (an in-stack queued spin lock) and
+//!   events (`KEVENT`s).
 //! - [`QpcClock`]: durations from `KeQueryPerformanceCounter`.
 //! - [`SystemThreadSpawner`]: the worker from `PsCreateSystemThread`, joined by waiting on its
 //!   referenced thread object.
@@ -41,14 +44,17 @@ static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
 // -----------------------------------------------------------------------------------------------
 
 mod clock;
+mod irp;
 mod kwsk;
 pub mod params;
 mod registry;
+mod sockets;
 mod sync;
 mod thread;
 
 pub use clock::QpcClock;
-pub use kwsk::{KernelConnection, KernelNpi, KernelRegistration, KernelSocket, KernelWsk};
+pub use kwsk::{KernelNpi, KernelRegistration, KernelWsk};
+pub use sockets::{KernelConnection, KernelSocket};
 pub use sync::{KernelEvent, KernelLock};
 pub use thread::{SystemThread, SystemThreadSpawner};
 
@@ -57,8 +63,9 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use wdk::{DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING, STATUS_SUCCESS};
 
-use crate::fallible::try_box;
-use crate::lifecycle::{Driver, ListenParams, Policy, WskClient};
+use crate::fallible::BoxSlot;
+use crate::lifecycle::{Driver, Policy, WskClient};
+use crate::ntstatus::NtStatus;
 use crate::provider::ProviderRegistration;
 
 /// The driver as loaded on this platform.
@@ -95,22 +102,25 @@ pub unsafe extern "system" fn driver_entry(
 
     // SAFETY: 1. `registry_path` is the service key path the I/O manager passes.
     let raw = unsafe { registry::read_parameters(registry_path) };
-    // SAFETY: 1. Same `registry_path` as above.
-    let client_name = unsafe { registry::client_name(registry_path) };
     let policy: Policy = raw.policy();
 
-    let clock = QpcClock::new();
-    let loaded = WskClient::new(KernelWsk, DriverSink::default(), clock)
-        .and_then(|client| {
-            KernelDriver::driver_entry(
+    // The loaded driver's box is reserved first: a driver that brought WSK up must not be
+    // dropped for want of the memory to keep it.
+    // SAFETY: 1. Same `registry_path` as above.
+    let loaded = unsafe { registry::client_name(registry_path) }
+        .and_then(|name| Ok((name, BoxSlot::<KernelDriver>::new("KernelDriver")?)))
+        .map_err(NtStatus::from)
+        .and_then(|(client_name, slot)| {
+            let client = WskClient::new(KernelWsk, DriverSink::default(), QpcClock::new())?;
+            let loaded = KernelDriver::driver_entry(
                 client,
                 SystemThreadSpawner,
                 &client_name,
                 policy,
-                Some(ListenParams::default()),
-            )
-        })
-        .and_then(|loaded| Ok(try_box(loaded, "KernelDriver")?));
+                raw.listen(),
+            )?;
+            Ok(slot.fill(loaded))
+        });
     match loaded {
         Ok(loaded) => {
             let previous = LOADED.swap(Box::into_raw(loaded), Ordering::AcqRel);

@@ -309,14 +309,16 @@ impl<A: WskApi, S: EventSink, C: Clock, W: Locking> Shared<A, S, C, W> {
             },
             Err(status) => return status,
         };
-        let refused = self.slot.with(|s| {
+        // Nothing is dropped under the lock (in the kernel it is a spin lock: a drop that
+        // closed a socket there would call WSK at DISPATCH_LEVEL).
+        let (refused, replaced) = self.slot.with(|s| {
             if s.unloading {
-                Some(listener.clone())
+                (Some(listener.clone()), None)
             } else {
-                s.listener = Some(listener.clone());
-                None
+                (None, s.listener.replace(listener.clone()))
             }
         });
+        drop(replaced);
         match refused {
             Some(listener) => {
                 listener.close();

@@ -19,8 +19,8 @@ mod wsk;
 
 pub use recorder::{Record, Recorder};
 pub use wsk::{
-    SimConfig, SimConnection, SimProviderNpi, SimRegistration, SimSnapshot, SimSocket,
-    SimViolation, SimWsk, IRPS_PER_CONNECTION, IRPS_PER_LISTENING_SOCKET,
+    PendingAccept, SimConfig, SimConnection, SimProviderNpi, SimRegistration, SimSnapshot,
+    SimSocket, SimViolation, SimWsk, IRPS_PER_CONNECTION, IRPS_PER_LISTENING_SOCKET,
 };
 
 use std::boxed::Box;

@@ -683,56 +683,11 @@ impl WskApi for SimWsk {
         socket: &SimSocket,
         issued: &dyn Fn(),
     ) -> Result<Accepted<SimConnection>, NtStatus> {
-        let id = socket.id;
-        let registration = socket.registration;
-        {
-            let mut state = self.lock();
-            // The connection's close IRP is reserved before `WskAccept` is called.
-            SimWsk::reserve_irps(&mut state, IRPS_PER_CONNECTION)?;
-            if !SimWsk::begin_call(&mut state, id, "WskAccept") {
-                return Err(NtStatus::INVALID_DEVICE_STATE);
-            }
-            if let Some(l) = state.listeners.get_mut(&id) {
-                l.accept_pending = true;
-            }
-            state.counts.accepts_pending += 1;
-            SimWsk::end_call(&mut state, id);
-        }
+        let pending = self.begin_accept(socket)?;
         // `WskAccept` returned `STATUS_PENDING`; the IRP completes when a connection comes
         // (made by the test on its thread) or the socket is closed (on the unload thread).
         issued();
-        let fault = self.inner.config.accept_status;
-        let mut state = self.lock();
-        let result = loop {
-            let Some(l) = state.listeners.get_mut(&id) else {
-                break Err(NtStatus::INVALID_DEVICE_STATE);
-            };
-            if l.closed {
-                break Err(NtStatus::CANCELLED);
-            }
-            if let Some(remote) = l.backlog.pop_front() {
-                if let Some(status) = fault {
-                    break Err(status);
-                }
-                match state.regs.get_mut(&registration) {
-                    Some(reg) => reg.sockets += 1,
-                    None => break Err(NtStatus::INVALID_DEVICE_STATE),
-                }
-                state.counts.accepted += 1;
-                break Ok(Accepted {
-                    connection: SimConnection { registration },
-                    remote,
-                });
-            }
-            state = self.wait(state, None);
-        };
-        if let Some(l) = state.listeners.get_mut(&id) {
-            l.accept_pending = false;
-        }
-        state.counts.accepts_pending -= 1;
-        drop(state);
-        self.notify();
-        result
+        pending.wait()
     }
 
     fn close_socket(&self, socket: &SimSocket) -> NtStatus {
@@ -785,6 +740,87 @@ impl WskApi for SimWsk {
         });
         self.notify();
         status
+    }
+}
+
+/// A `WskAccept` the simulator has taken (its IRP pending): [`PendingAccept::wait`] gives
+/// its completion.
+#[derive(Debug)]
+pub struct PendingAccept {
+    wsk: SimWsk,
+    socket: u32,
+    registration: u32,
+}
+
+impl SimWsk {
+    /// The first half of `WskAccept`: reserves the connection's close IRP, checks the socket
+    /// and marks the accept pending, without waiting. A close of the socket from now on
+    /// cancels it.
+    pub fn begin_accept(&self, socket: &SimSocket) -> Result<PendingAccept, NtStatus> {
+        let id = socket.id;
+        let mut state = self.lock();
+        // The connection's close IRP is reserved before `WskAccept` is called.
+        SimWsk::reserve_irps(&mut state, IRPS_PER_CONNECTION)?;
+        if !SimWsk::begin_call(&mut state, id, "WskAccept") {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        if let Some(l) = state.listeners.get_mut(&id) {
+            l.accept_pending = true;
+        }
+        state.counts.accepts_pending += 1;
+        SimWsk::end_call(&mut state, id);
+        drop(state);
+        self.notify();
+        Ok(PendingAccept {
+            wsk: self.clone(),
+            socket: id,
+            registration: socket.registration,
+        })
+    }
+}
+
+impl PendingAccept {
+    /// The accept's completion: a connection (from the backlog the test fills with
+    /// [`SimWsk::connect`]), `STATUS_CANCELLED` once the socket is closed, or the configured
+    /// accept fault.
+    pub fn wait(self) -> Result<Accepted<SimConnection>, NtStatus> {
+        let PendingAccept {
+            wsk,
+            socket: id,
+            registration,
+        } = self;
+        let fault = wsk.inner.config.accept_status;
+        let mut state = wsk.lock();
+        let result = loop {
+            let Some(l) = state.listeners.get_mut(&id) else {
+                break Err(NtStatus::INVALID_DEVICE_STATE);
+            };
+            if l.closed {
+                break Err(NtStatus::CANCELLED);
+            }
+            if let Some(remote) = l.backlog.pop_front() {
+                if let Some(status) = fault {
+                    break Err(status);
+                }
+                match state.regs.get_mut(&registration) {
+                    Some(reg) => reg.sockets += 1,
+                    None => break Err(NtStatus::INVALID_DEVICE_STATE),
+                }
+                state.counts.accepted += 1;
+                break Ok(Accepted {
+                    connection: SimConnection { registration },
+                    remote,
+                });
+            }
+            state = wsk.wait(state, None);
+        };
+        if let Some(l) = state.listeners.get_mut(&id) {
+            l.accept_pending = false;
+        }
+        state.counts.accepts_pending -= 1;
+        drop(state);
+        wsk.notify();
+        result
     }
 }
 

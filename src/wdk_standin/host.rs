@@ -124,6 +124,12 @@ pub struct Snapshot {
     pub sockets: usize,
 }
 
+/// IRPs `IoAllocateIrp` has handed out so far (a test counts a run's, then fails each one
+/// in turn with [`Faults::irp_allocations_left`]).
+pub fn irps_allocated() -> u64 {
+    objects::with(|s| s.irps_allocated)
+}
+
 /// The current accounting.
 pub fn snapshot() -> Snapshot {
     objects::with(|s| Snapshot {

@@ -38,9 +38,15 @@
 //!   IRP completed without `STATUS_MORE_PROCESSING_REQUIRED` from its completion routine, or
 //!   a provider dispatch call through a released NPI).
 //!
-//! What they leave out on purpose: IRQL, access checks, object types (only a `NULL` object
-//! type is accepted by `ObReferenceObjectByHandle`), and every routine the glue does not
-//! call. They are a faithful surface for this driver's glue, not a kernel.
+//! - IRQL, as far as the glue can change it: a spin lock raises its holder to
+//!   `DISPATCH_LEVEL` ([`irql`]), and every routine documented for `PASSIVE_LEVEL` (or at most
+//!   `APC_LEVEL`) reports a call at a higher IRQL as a violation, as the kernel's verifier
+//!   would bug-check; re-acquiring a spin lock the thread holds (a deadlock in the kernel) is
+//!   reported and panics instead of hanging.
+//!
+//! What they leave out on purpose: access checks, object types (only a `NULL` object type is
+//! accepted by `ObReferenceObjectByHandle`), and every routine the glue does not call. They
+//! are a faithful surface for this driver's glue, not a kernel.
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
@@ -52,6 +58,7 @@ pub mod netio;
 pub mod ntddk;
 
 mod dispatcher;
+pub(crate) mod irql;
 mod objects;
 #[cfg(test)]
 mod tests;
@@ -298,6 +305,54 @@ impl Default for _OBJECT_ATTRIBUTES {
 pub type OBJECT_ATTRIBUTES = _OBJECT_ATTRIBUTES;
 /// `typedef OBJECT_ATTRIBUTES *POBJECT_ATTRIBUTES`.
 pub type POBJECT_ATTRIBUTES = *mut OBJECT_ATTRIBUTES;
+
+// ---------------------------------------------------------------------------------------------
+// Spin locks (wdm.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `typedef ULONG_PTR KSPIN_LOCK` (wdm.h): 0 when free. The stand-in keeps its holder's
+/// thread tag in it while held.
+pub type KSPIN_LOCK = ULONG_PTR;
+/// `typedef KSPIN_LOCK *PKSPIN_LOCK`.
+pub type PKSPIN_LOCK = *mut ULONG_PTR;
+
+/// `KSPIN_LOCK_QUEUE` (wdm.h): a queued spin lock's queue entry.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct _KSPIN_LOCK_QUEUE {
+    /// `struct _KSPIN_LOCK_QUEUE * volatile Next`.
+    pub Next: *mut _KSPIN_LOCK_QUEUE,
+    /// `PKSPIN_LOCK volatile Lock`.
+    pub Lock: PKSPIN_LOCK,
+}
+
+impl Default for _KSPIN_LOCK_QUEUE {
+    fn default() -> Self {
+        _KSPIN_LOCK_QUEUE {
+            Next: core::ptr::null_mut(),
+            Lock: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// `typedef struct _KSPIN_LOCK_QUEUE KSPIN_LOCK_QUEUE`.
+pub type KSPIN_LOCK_QUEUE = _KSPIN_LOCK_QUEUE;
+
+/// `KLOCK_QUEUE_HANDLE` (wdm.h): what `KeAcquireInStackQueuedSpinLock` fills in and
+/// `KeReleaseInStackQueuedSpinLock` takes back.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct _KLOCK_QUEUE_HANDLE {
+    /// `KSPIN_LOCK_QUEUE LockQueue`.
+    pub LockQueue: KSPIN_LOCK_QUEUE,
+    /// `KIRQL OldIrql`.
+    pub OldIrql: KIRQL,
+}
+
+/// `typedef struct _KLOCK_QUEUE_HANDLE KLOCK_QUEUE_HANDLE`.
+pub type KLOCK_QUEUE_HANDLE = _KLOCK_QUEUE_HANDLE;
+/// `typedef KLOCK_QUEUE_HANDLE *PKLOCK_QUEUE_HANDLE`.
+pub type PKLOCK_QUEUE_HANDLE = *mut KLOCK_QUEUE_HANDLE;
 
 // ---------------------------------------------------------------------------------------------
 // Dispatcher objects (wdm.h)

@@ -63,6 +63,8 @@ pub(crate) struct State {
     pub(crate) registry: BTreeMap<String, BTreeMap<String, RegValue>>,
     /// IRPs allocated and not freed.
     pub(crate) irps: HashSet<usize>,
+    /// IRPs allocated since the state was created (never decreases).
+    pub(crate) irps_allocated: u64,
     /// Rule violations seen (a test asserts there are none).
     pub(crate) violations: Vec<String>,
     /// Fault knobs.
@@ -85,9 +87,10 @@ pub struct Faults {
     /// `IoAllocateIrp` returns `NULL` once this many IRPs have been allocated (counting
     /// from when it was set).
     pub irp_allocations_left: Option<u32>,
-    /// The simulated provider completes `WskSocket` on another thread and returns
-    /// `STATUS_PENDING`.
-    pub complete_socket_async: bool,
+    /// The simulated provider completes `WskSocket`, `WskBind` and `WskCloseSocket` on the
+    /// calling thread instead of returning `STATUS_PENDING` and completing them on another
+    /// (which it does by default, as a provider may).
+    pub complete_inline: bool,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);

@@ -9,6 +9,8 @@
 #   NAME.etl        the driver's TraceLogging events, as ETW would have written them
 #   NAME.tap        the ETW tap's record they were converted from (tools/src/etw_tap)
 #   NAME.wine.log   Wine's log of the run (every process of the Wine session)
+#   NAME.port       the loopback port the driver listened on (ListenPort, picked free)
+#   NAME.clients    the port each TCP client connected from, one a line
 # and service.reg, the service key as Wine's setupapi installed it from the INF, and
 # wine-run.ok once everything ran. tools/tests/wine_run.rs checks them (docs/wine.md).
 #
@@ -24,10 +26,13 @@
 #    driver store), so the binary is then put in C:\windows\system32\drivers and the
 #    service's ImagePath pointed there, absolute; the tap goes beside it.
 # 4. Per configuration: a new Wine session (wineserver -p keeps winedevice.exe alive between
-#    commands); Parameters reset to what the INF installed, then the configuration's values;
-#    `net start`; once the bring-up has ended (the tap has recorded its last event,
-#    ReleaseProviderNpi; at most 10 s) `net stop`; the session ends; the record becomes
-#    NAME.etl (`wsktrace tap-to-etl`).
+#    commands); Parameters reset to what the INF installed, then the configuration's values
+#    and a free ListenPort; `net start`; once the bring-up has ended (the tap has recorded
+#    ReleaseProviderNpi) the configuration's TCP clients connect from Linux one after the
+#    other (Wine's sockets are the host's), each waiting until the driver has closed the
+#    connection; once the driver has armed its next accept (the record converted so far
+#    holds one Accept Start per client, plus one; at most 10 s) `net stop`; the session ends;
+#    the record becomes NAME.etl (`wsktrace tap-to-etl`).
 #
 # Without a tool it cannot install it warns and writes nothing (the tests then skip), unless
 # CI=true: then it fails.
@@ -116,13 +121,13 @@ record="$WINEPREFIX/drive_c/wsktrace-tap.bin"
 log_channels="+pid,err+all,fixme+all,warn+module,+loaddll"
 # What the INF put in Parameters, as REGEDIT4 lines (the export is UTF-16 with a header line).
 inf_parameters="$(iconv -f UTF-16LE -t UTF-8 "$build/parameters.reg" | sed '1d; s/\r$//')"
-parameters_reg() { # parameters_reg TIMEOUT WORKER VERSION: Parameters as the INF made it, then
-    # the values that are not `-`
+parameters_reg() { # parameters_reg TIMEOUT WORKER VERSION PORT: Parameters as the INF made
+    # it, then the values that are not `-`, and the listening port
     printf 'REGEDIT4\r\n\r\n[-%s\\Parameters]\r\n' "$service"
     printf '%s\r\n' "$inf_parameters"
     printf '\r\n[%s\\Parameters]\r\n' "$service"
     local name value
-    for name in WaitTimeoutMs WaitOnWorker NpiVersion; do
+    for name in WaitTimeoutMs WaitOnWorker NpiVersion ListenPort; do
         value="$1"; shift
         [[ "$value" == - ]] || printf '"%s"=dword:%08x\r\n' "$name" "$value"
     done
@@ -130,13 +135,37 @@ parameters_reg() { # parameters_reg TIMEOUT WORKER VERSION: Parameters as the IN
 brought_up() { # brought_up: the driver's bring-up has ended (its last event is recorded)
     [[ -f "$record" ]] && grep -aq ReleaseProviderNpi "$record"
 }
+free_port() { # free_port: a loopback TCP port no one listens on now
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+connect_client() { # connect_client PORT: connects to the driver from Linux, prints the client's
+    # own port, and returns once the driver has closed the connection (end of stream)
+    timeout 20 python3 -c '
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15) as s:
+    print(s.getsockname()[1], flush=True)
+    s.recv(1)
+' "$1"
+}
+accepts_armed() { # accepts_armed: Accept Start events in the record so far (0 if it does not
+    # convert yet, e.g. while a record is half written)
+    cp "$record" "$build/partial.tap" 2>/dev/null || { echo 0; return; }
+    "$wsktrace" tap-to-etl "$build/partial.tap" -o "$build/partial.etl" >/dev/null 2>&1 ||
+        { echo 0; return; }
+    "$wsktrace" dump --json "$build/partial.etl" |
+        grep -c '"opcode":1,.*"event_name":"Accept"' || true
+}
 ran=0
 # (The configurations come in on descriptor 3: the Wine commands must not read them.)
-while read -r name timeout worker version _ <&3; do
+while read -r name timeout worker version clients _ <&3; do
     [[ -z "$name" || "$name" == \#* ]] && continue
-    echo "wine-run: $name (WaitTimeoutMs=$timeout WaitOnWorker=$worker NpiVersion=$version)"
-    rm -f "$record" "$out/$name".{etl,tap,wine.log}
-    parameters_reg "$timeout" "$worker" "$version" >"$build/$name.reg"
+    port="$(free_port)"
+    echo "wine-run: $name (WaitTimeoutMs=$timeout WaitOnWorker=$worker NpiVersion=$version" \
+        "ListenPort=$port, $clients client(s))"
+    rm -f "$record" "$out/$name".{etl,tap,wine.log,port,clients}
+    echo "$port" >"$out/$name.port"
+    : >"$out/$name.clients"
+    parameters_reg "$timeout" "$worker" "$version" "$port" >"$build/$name.reg"
     "$wineserver" -p
     # The session's first process starts services.exe, which starts winedevice.exe: they
     # inherit its WINEDEBUG and its stderr, the log. (The driver reads Parameters in
@@ -147,6 +176,14 @@ while read -r name timeout worker version _ <&3; do
     # Bounded: a driver that hangs fails its configuration, not the whole CI run.
     timeout 120 "$wine" net start wsktrace >>"$log" 2>&1 || true
     for _ in $(seq 200); do brought_up && break; sleep 0.05; done
+    for _ in $(seq "$clients"); do
+        connect_client "$port" >>"$out/$name.clients" 2>>"$log" ||
+            echo "wine-run: $name: a client was not accepted and closed (see $log)" >&2
+    done
+    for _ in $(seq 200); do
+        (( $(accepts_armed) > clients )) && break
+        sleep 0.05
+    done
     timeout 120 "$wine" net stop wsktrace >>"$log" 2>&1 || true
     session_end
     unset WINEDEBUG

@@ -22,16 +22,17 @@
 #![cfg(not(windows))]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::lifecycle::{make_wsk_version, ProviderCharacteristics};
 use wsktrace_driver::schema::FieldKind;
 use wsktrace_driver::schema::{CallingContext, FieldValue, WskEvent, DESCRIPTORS};
-use wsktrace_driver::sim::SimConfig;
+use wsktrace_driver::sim::{SimConfig, SimSnapshot};
 use wsktrace_driver::wdk_standin::host;
 use wsktrace_tools::analysis::{latency, EventSink, TraceEvent};
 use wsktrace_tools::etw_tap::{self, TapCall, ThreadState};
@@ -68,11 +69,12 @@ fn out_dir(test: &str) -> Option<PathBuf> {
 }
 
 /// One line of `tests/windows/wine-configurations.txt`: the `Parameters` values it sets
-/// (`None`: as the INF installed it).
+/// (`None`: as the INF installed it) and how many TCP clients connect to the listener.
 #[derive(Clone, Debug)]
 struct Configuration {
     name: String,
     values: [(&'static str, Option<u32>); 3],
+    clients: usize,
 }
 
 fn configurations() -> Vec<Configuration> {
@@ -91,8 +93,8 @@ fn configurations() -> Vec<Configuration> {
             let words: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(
                 words.len(),
-                4,
-                "name WaitTimeoutMs WaitOnWorker NpiVersion: {line}"
+                5,
+                "name WaitTimeoutMs WaitOnWorker NpiVersion Clients: {line}"
             );
             // The columns are the value names the driver reads, in its order.
             let names = params::VALUE_NAMES;
@@ -103,6 +105,7 @@ fn configurations() -> Vec<Configuration> {
                     (names[1], value(words[2])),
                     (names[2], value(words[3])),
                 ],
+                clients: words[4].parse().expect("a number of clients"),
             }
         })
         .collect()
@@ -118,6 +121,28 @@ impl Run {
     /// `NAME.<extension>` of the configuration.
     fn file(&self, extension: &str) -> PathBuf {
         self.dir.join(format!("{}.{extension}", self.c.name))
+    }
+
+    /// The numbers of `NAME.<extension>`, one a line.
+    fn numbers(&self, extension: &str) -> Vec<u16> {
+        let path = self.file(extension);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .map(|l| l.trim().parse().expect("a port number"))
+            .collect()
+    }
+
+    /// The port the script picked for the listener (`ListenPort`).
+    fn listen_port(&self) -> u16 {
+        self.numbers("port")[0]
+    }
+
+    /// The ports the TCP clients connected from, in order.
+    fn client_ports(&self) -> Vec<u16> {
+        let ports = self.numbers("clients");
+        assert_eq!(ports.len(), self.c.clients, "{}: clients", self.c.name);
+        ports
     }
 }
 
@@ -188,30 +213,51 @@ fn wine_netio() -> SimConfig {
     }
 }
 
-/// What the host records when it loads the driver with `configuration`'s `Parameters`, waits
-/// for its bring-up to end (as the Wine run waits for it before `net stop`) and unloads it:
-/// (thread number, activity id, event) in the order the recorder saw them.
-fn expected(configuration: &Configuration) -> Vec<(u32, [u8; 16], WskEvent)> {
+/// What the host records when it loads the driver with the run's `Parameters`, waits for its
+/// bring-up to end and its accept to be armed (as the Wine run waits for them), connects the
+/// run's clients from their ports one after the other (each accepted and closed, the next
+/// accept armed), and unloads it: (thread number, activity id, event) in the order the
+/// recorder saw them.
+fn expected(run: &Run) -> Vec<(u32, [u8; 16], WskEvent)> {
+    let configuration = &run.c;
     let _serial = host::serial();
     // The registry as the Wine run leaves it: the INF's defaults (tests/kernel_inf.rs checks
-    // that they are these), then the configuration's values.
-    let parameters: Vec<(&str, u32)> = params::default_values()
-        .iter()
-        .zip(&configuration.values)
-        .map(|((name, default), (same, value))| {
-            assert_eq!(name, same);
-            (*name, value.unwrap_or(*default))
-        })
-        .collect();
-    let trace = glue_host::run_driver(wine_netio(), &parameters, |_| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while glue::bring_up_status().is_none() {
+    // that they are these), the configuration's values, the port the run picked.
+    let mut parameters: Vec<(&str, params::Default)> = params::default_values().to_vec();
+    for (name, value) in &configuration.values {
+        if let Some(value) = value {
+            let slot = parameters
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .expect("a value");
+            slot.1 = params::Default::Dword(*value);
+        }
+    }
+    let port = parameters
+        .iter_mut()
+        .find(|(n, _)| *n == params::LISTEN_PORT)
+        .expect("ListenPort");
+    port.1 = params::Default::Dword(u32::from(run.listen_port()));
+    let clients = run.client_ports();
+    let name = &configuration.name;
+    let trace = glue_host::run_driver(wine_netio(), &parameters, |sim| {
+        let until = |what: &str, done: &dyn Fn(&SimSnapshot) -> bool| {
             assert!(
-                Instant::now() < deadline,
-                "{}: bring-up",
-                configuration.name
+                sim.wait_until(Duration::from_secs(10), done),
+                "{name}: {what}"
             );
-            std::thread::sleep(Duration::from_millis(2));
+        };
+        until("bring-up", &|_| glue::bring_up_status().is_some());
+        until("the accept armed", &|s| s.accepts_pending == 1);
+        for (k, port) in clients.iter().enumerate() {
+            let client = SocketAddr::from(([127, 0, 0, 1], *port));
+            assert!(
+                sim.connect(None, client),
+                "{name}: a listener to connect to"
+            );
+            until("the connection accepted and closed", &|s| {
+                s.closes == k as u32 + 1 && s.accepts_pending == 1
+            });
         }
     });
     trace
@@ -407,7 +453,7 @@ fn events_are_the_simulators_event_by_event() {
             .into_iter()
             .map(|e| (e.tid, e.activity, e.event))
             .collect();
-        let host = expected(c);
+        let host = expected(&run);
         let (wine, host) = (canonical(&wine), canonical(&host));
         for (i, (w, h)) in wine.iter().zip(&host).enumerate() {
             assert_eq!(w, h, "{}: event {i} (Wine, then the simulator)", c.name);
@@ -432,14 +478,20 @@ fn unload_leaves_no_thread_behind() {
             .find(|e| matches!(e.event, WskEvent::DriverEntryStart { .. }))
             .map(|e| e.tid)
             .expect("DriverEntry Start");
-        let workers: Vec<u32> = events
+        let unload_thread = events
             .iter()
-            .filter(|e| {
-                matches!(e.event, WskEvent::CaptureProviderNpiStart { calling_context, .. }
-                    if CallingContext::from_u8(calling_context) == CallingContext::Worker)
-            })
+            .find(|e| matches!(e.event, WskEvent::DriverUnloadStart {}))
             .map(|e| e.tid)
+            .expect("DriverUnload Start");
+        // The driver's own threads: every thread that logged but the I/O manager's two (the
+        // DriverEntry thread and the unload's).
+        let mut own: Vec<u32> = events
+            .iter()
+            .map(|e| e.tid)
+            .filter(|tid| *tid != entry_thread && *tid != unload_thread)
             .collect();
+        own.sort_unstable();
+        own.dedup();
         let unregisters: Vec<&Vec<(u32, ThreadState)>> = tap
             .records
             .iter()
@@ -450,37 +502,32 @@ fn unload_leaves_no_thread_behind() {
             .collect();
         assert_eq!(unregisters.len(), 1, "{}: one EtwUnregister", c.name);
         let states: BTreeMap<u32, ThreadState> = unregisters[0].iter().copied().collect();
-        for worker in &workers {
-            assert_ne!(
-                *worker, entry_thread,
-                "{}: the worker is a thread of its own",
-                c.name
-            );
+        for thread in &own {
             assert_eq!(
-                states.get(worker),
+                states.get(thread),
                 Some(&ThreadState::Ended),
-                "{}: worker",
+                "{}: the driver's thread {thread:#x} ended before unregistration",
                 c.name
             );
         }
-        // Every other thread that logged is Wine's: the one that ran DriverEntry, and the one
-        // running the unload (which unregisters).
         for (tid, state) in &states {
-            if !workers.contains(tid) {
+            if !own.contains(tid) {
                 assert!(
                     *tid == entry_thread || *state == ThreadState::Caller,
-                    "{}: thread {tid:#x} ({state:?}) is neither the worker nor Wine's",
+                    "{}: thread {tid:#x} ({state:?}) is neither the driver's nor Wine's",
                     c.name
                 );
             }
         }
+        // One thread of its own: the worker that captured and then accepts, or (capturing on
+        // the DriverEntry thread) the accept loop's.
+        assert_eq!(own.len(), 1, "{}: the driver's threads {own:x?}", c.name);
+        let worker_captured = events.iter().any(|e| {
+            matches!(e.event, WskEvent::CaptureProviderNpiStart { calling_context, .. }
+                if CallingContext::from_u8(calling_context) == CallingContext::Worker)
+        });
         let expect_worker = c.values[1].1.unwrap_or(1) == 1;
-        assert_eq!(
-            workers.len(),
-            usize::from(expect_worker),
-            "{}: workers",
-            c.name
-        );
+        assert_eq!(worker_captured, expect_worker, "{}: worker", c.name);
     }
 }
 
@@ -575,11 +622,17 @@ fn the_service_is_installed_from_the_inf() {
         (1, 3, 1)
     );
     for (name, value) in params::default_values() {
-        assert_eq!(
-            dword(name),
-            value,
-            "Parameters\\{name} as the INF writes it"
-        );
+        match value {
+            params::Default::Dword(value) => assert_eq!(
+                dword(name),
+                value,
+                "Parameters\\{name} as the INF writes it"
+            ),
+            params::Default::Text(value) => assert!(
+                text.contains(&format!("\"{name}\"=\"{value}\"")),
+                "Parameters\\{name} as the INF writes it: {text}"
+            ),
+        }
     }
     assert!(
         text.contains(r#""ImagePath"="C:\\windows\\system32\\drivers\\wsktrace_driver.sys""#),

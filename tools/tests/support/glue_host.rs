@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wsktrace_driver::glue;
+use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::lifecycle::Clock;
 use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use wsktrace_driver::wdk_standin::host::{self, Snapshot};
@@ -17,14 +17,14 @@ use wsktrace_tools::scenario::SimTrace;
 /// The service key the driver is loaded with (its last component is the client name).
 pub const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
 
-/// Sets `parameters` (value name, `REG_DWORD`) in the service's `Parameters` key, runs
+/// Sets `parameters` (value name, `REG_DWORD` or `REG_SZ`) in the service's `Parameters` key, runs
 /// `DriverEntry` (which must succeed), `between` (with the simulator), then `DriverUnload`
 /// (on another thread, failing the test if it does not return within 10 s); checks that
 /// nothing is left behind and returns the recorder's trace. The caller holds
 /// `host::serial()`.
 pub fn run_driver(
     config: SimConfig,
-    parameters: &[(&str, u32)],
+    parameters: &[(&str, params::Default)],
     between: impl FnOnce(&SimWsk),
 ) -> SimTrace {
     let clock = HostClock::new();
@@ -34,7 +34,10 @@ pub fn run_driver(
     host::install_recorder(recorder.clone());
     let key = format!(r"{SERVICE_KEY}\{}", glue::params::PARAMETERS_KEY);
     for (name, value) in parameters {
-        host::set_registry_dword(&key, name, *value);
+        match value {
+            params::Default::Dword(value) => host::set_registry_dword(&key, name, *value),
+            params::Default::Text(value) => host::set_registry_string(&key, name, value),
+        }
     }
 
     let mut driver = DRIVER_OBJECT::default();

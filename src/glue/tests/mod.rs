@@ -17,19 +17,21 @@ use crate::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use crate::wdk_standin::host::{self, Faults, Snapshot};
 use crate::wdk_standin::{REG_DWORD, REG_SZ, UNICODE_STRING};
 
+mod accept;
+
 const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
 
-fn parameters_key() -> String {
+pub(super) fn parameters_key() -> String {
     alloc::format!(r"{SERVICE_KEY}\Parameters")
 }
 
 /// The world a test drives the glue in: the simulated subsystem and the recorder.
-struct World {
-    sim: SimWsk,
-    recorder: Arc<Recorder>,
+pub(super) struct World {
+    pub(super) sim: SimWsk,
+    pub(super) recorder: Arc<Recorder>,
 }
 
-fn world(config: SimConfig) -> World {
+pub(super) fn world(config: SimConfig) -> World {
     let clock = HostClock::new();
     let sim = SimWsk::new(config, clock);
     let recorder = Arc::new(Recorder::new(clock));
@@ -38,7 +40,7 @@ fn world(config: SimConfig) -> World {
     World { sim, recorder }
 }
 
-fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_version: u32) {
+pub(super) fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_version: u32) {
     let key = parameters_key();
     host::set_registry_dword(&key, WAIT_TIMEOUT_MS, wait_timeout_ms);
     host::set_registry_dword(&key, WAIT_ON_WORKER, wait_on_worker);
@@ -46,7 +48,7 @@ fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_version: u32) {
 }
 
 /// Calls `DriverEntry` the way the I/O manager does.
-fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
+pub(super) fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
     let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
     let bytes = (path.len() * 2) as u16;
     let registry_path = UNICODE_STRING {
@@ -61,16 +63,19 @@ fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
 
 /// Calls the `DriverUnload` that `DriverEntry` installed, on another thread, failing the
 /// test (instead of hanging it) if it does not return within `limit`.
-fn unload(driver: &mut DRIVER_OBJECT, limit: Duration) {
+pub(super) fn unload(driver: &mut DRIVER_OBJECT, limit: Duration) {
     let unload = driver
         .DriverUnload
         .expect("DriverEntry installs DriverUnload");
     let address = driver as *mut DRIVER_OBJECT as usize;
     let (done, finished) = mpsc::channel();
+    let plan = crate::sim::alloc_faults::current();
     std::thread::spawn(move || {
-        // SAFETY: 1. Called once after a successful DriverEntry; the driver object outlives
-        //            the call (the test waits for `finished` before returning).
-        unsafe { unload(address as *mut DRIVER_OBJECT) };
+        crate::sim::alloc_faults::inherit(plan, || {
+            // SAFETY: 1. Called once after a successful DriverEntry; the driver object
+            //            outlives the call (the test waits for `finished` before returning).
+            unsafe { unload(address as *mut DRIVER_OBJECT) }
+        });
         let _ = done.send(());
     });
     finished
@@ -78,7 +83,7 @@ fn unload(driver: &mut DRIVER_OBJECT, limit: Duration) {
         .expect("DriverUnload returned in time");
 }
 
-fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+pub(super) fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ready() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -87,7 +92,7 @@ fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 /// Event names with opcodes (`DriverEntry/1`, ...), for readable order checks.
-fn names(events: &[WskEvent]) -> Vec<String> {
+pub(super) fn names(events: &[WskEvent]) -> Vec<String> {
     events
         .iter()
         .map(|e| alloc::format!("{}/{}", e.descriptor().name, e.descriptor().opcode))
@@ -95,7 +100,7 @@ fn names(events: &[WskEvent]) -> Vec<String> {
 }
 
 /// `expected` occurs in `events` in this order (other events may come between).
-fn assert_in_order(events: &[String], expected: &[&str]) {
+pub(super) fn assert_in_order(events: &[String], expected: &[&str]) {
     let mut rest = events.iter();
     for want in expected {
         assert!(
@@ -105,7 +110,7 @@ fn assert_in_order(events: &[String], expected: &[&str]) {
     }
 }
 
-fn assert_clean(world: &World) {
+pub(super) fn assert_clean(world: &World) {
     assert!(
         !host::provider_registered(),
         "the ETW provider is unregistered at the end"
@@ -145,12 +150,17 @@ fn worker_captures_creates_socket_and_unload_cleans_up() {
         bring_up_status().is_some()
     });
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
-    // Loaded: one registration, the listening socket open, the worker's thread object still
-    // referenced (for unload's wait), its handle closed, no IRP outstanding.
+    // Loaded: one registration, the listening socket open with its accept pending, the
+    // worker's thread object still referenced (for unload's wait), its handle closed. IRPs:
+    // the socket's two (its calls, the pending accept's; its close) and the one the pending
+    // accept reserved for its connection's close.
+    wait_for(Duration::from_secs(10), "the accept", || {
+        world.sim.snapshot().accepts_pending == 1
+    });
     let loaded = host::snapshot();
     assert_eq!(
         (loaded.registrations, loaded.sockets, loaded.irps),
-        (1, 1, 0)
+        (1, 1, 3)
     );
     assert_eq!((loaded.references, loaded.handles), (1, 0));
 
@@ -398,11 +408,11 @@ fn no_service_key_at_all_takes_the_defaults() {
 }
 
 #[test]
-fn socket_completed_asynchronously_through_the_completion_routine() {
+fn socket_calls_completed_inline_through_the_completion_routine() {
     let _serial = host::serial();
     let world = world(SimConfig::default());
     host::set_faults(Faults {
-        complete_socket_async: true,
+        complete_inline: true,
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
@@ -609,6 +619,7 @@ fn kernel_wsk_capture_release_and_query_through_netio() {
     let socket = wsk.socket_listen(&npi, &v6).expect("IPv6 listening socket");
     assert_eq!(wsk.bind(&socket, &v6), NtStatus::SUCCESS);
     assert_eq!(wsk.close_socket(&socket), NtStatus::SUCCESS);
+    drop(socket);
     wsk.release(&registration);
     wsk.deregister(&registration);
     drop(registration);
