@@ -60,6 +60,28 @@ pub unsafe fn IoGetNextIrpStackLocation(irp: PIRP) -> wdk::PIO_STACK_LOCATION {
     unsafe { current.sub(1) }
 }
 
+/// `IoGetCurrentIrpStackLocation(Irp)` (wdm.h; an inline function, so bindgen leaves it out
+/// of `wdk-sys`): `Irp->Tail.Overlay.CurrentStackLocation`, the stack location of the driver
+/// the I/O manager dispatched the IRP to.
+///
+/// # Safety
+///
+/// `irp` points to a live IRP dispatched to the caller (so `Tail.Overlay` is its active member
+/// and its current location is the caller's).
+pub unsafe fn IoGetCurrentIrpStackLocation(irp: PIRP) -> wdk::PIO_STACK_LOCATION {
+    // SAFETY: 1. `irp` points to a live IRP (contract).
+    let irp = unsafe { &*irp };
+    // SAFETY: 1. `Tail.Overlay` is the active member of an IRP being dispatched (contract).
+    let overlay = unsafe { &irp.Tail.Overlay };
+    // SAFETY: 1. `CurrentStackLocation` is the member the I/O manager keeps current.
+    unsafe {
+        overlay
+            .__bindgen_anon_2
+            .__bindgen_anon_1
+            .CurrentStackLocation
+    }
+}
+
 // The version macros, wait values and address families of wsk.h/ws2def.h: defined once, in the
 // portable core, and used from there.
 pub use crate::lifecycle::api::{

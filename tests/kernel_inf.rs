@@ -58,8 +58,13 @@ fn parse(text: &str) -> Inf {
 }
 
 fn read_inf() -> (String, Inf) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/inf/wsktrace_driver.inx");
-    let bytes = std::fs::read(path).expect("inf/wsktrace_driver.inx");
+    read_inf_at("inf/wsktrace_driver.inx")
+}
+
+/// An INF template of the repository (`name` from its root).
+fn read_inf_at(name: &str) -> (String, Inf) {
+    let path = format!("{}/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE byte order mark");
     assert_eq!(bytes.len() % 2, 0);
     let units: Vec<u16> = bytes[2..]
@@ -211,10 +216,10 @@ const RELEASES: [(&str, &str); 7] = [
     ("10-2004", "Windows 10 version 2004 (build 19041)"),
 ];
 
-/// The driver's minimum Windows version: the newest release among its imports.
-fn minimum_windows() -> &'static str {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/windows/imports.txt");
-    let list = std::fs::read_to_string(path).expect("tests/windows/imports.txt");
+/// A driver's minimum Windows version: the newest release among the imports of its list.
+fn minimum_windows(imports: &str) -> &'static str {
+    let path = format!("{}/{imports}", env!("CARGO_MANIFEST_DIR"));
+    let list = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let newest = list
         .lines()
         .map(str::trim)
@@ -236,7 +241,13 @@ fn minimum_windows() -> &'static str {
 
 #[test]
 fn stated_minimum_windows_version_is_what_the_imports_need() {
-    let minimum = minimum_windows();
+    // The example driver's INF states its own image's minimum.
+    let (text, _) = read_inf_at("examples/subcomponent/inf/wsktrace_subcomponent.inx");
+    let minimum = minimum_windows("examples/subcomponent/imports.txt");
+    let flat = text.replace("\r\n; ", " ").replace("\r\n", " ");
+    assert!(flat.contains(minimum), "the example's INF states {minimum}");
+
+    let minimum = minimum_windows("tests/windows/imports.txt");
     assert_eq!(minimum, "Windows 10 version 2004 (build 19041)");
     let (text, _) = read_inf();
     let flat = text.replace("\r\n; ", " ").replace("\r\n", " ");

@@ -29,11 +29,13 @@ use crate::wdk_standin as wdk;
 use wdk_sys as wdk;
 
 /// Where the driver's events go: the kernel-mode `tracelogging` provider on Windows; on other
-/// hosts the stand-in that also feeds the test recorder.
+/// hosts the stand-in that also feeds the test recorder. A driver that embeds this crate
+/// registers it ([`crate::provider::ProviderRegistration`]) in its own `DriverEntry`.
 #[cfg(windows)]
-type DriverSink = crate::lifecycle::EtwSink;
+pub type DriverSink = crate::lifecycle::EtwSink;
+/// Where the driver's events go (see the Windows definition).
 #[cfg(not(windows))]
-type DriverSink = crate::wdk_standin::host::HostEtwSink;
+pub type DriverSink = crate::wdk_standin::host::HostEtwSink;
 
 // `wdk-alloc` and `wdk-panic` make the `no_std` crate a kernel binary.
 #[cfg(all(windows, not(test)))]
@@ -88,8 +90,12 @@ static LOADED: AtomicPtr<KernelDriver> = AtomicPtr::new(core::ptr::null_mut());
 // SAFETY: 1. "DriverEntry" is the symbol name the kernel's image loader calls; no other item in
 //            this crate exports it, so the export cannot clash.
 //         2. The attribute is off for tests (and there is no export off Windows), where the
-//            function is called as an ordinary Rust function.
-#[cfg_attr(all(windows, not(test)), unsafe(export_name = "DriverEntry"))]
+//            function is called as an ordinary Rust function, and without the `driver-entry`
+//            feature (another driver, embedding this crate, has the `DriverEntry`).
+#[cfg_attr(
+    all(windows, not(test), feature = "driver-entry"),
+    unsafe(export_name = "DriverEntry")
+)]
 pub unsafe extern "system" fn driver_entry(
     driver: &mut DRIVER_OBJECT,
     registry_path: PCUNICODE_STRING,

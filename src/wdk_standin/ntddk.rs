@@ -751,3 +751,139 @@ pub(crate) unsafe fn complete_irp(irp: PIRP, status: NTSTATUS, information: ULON
         }),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Device objects, symbolic links and the completion of dispatched IRPs
+// ---------------------------------------------------------------------------------------------
+
+/// `NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
+/// PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType, ULONG DeviceCharacteristics, BOOLEAN
+/// Exclusive, PDEVICE_OBJECT *DeviceObject)` (wdm.h): a named device of the driver; a name in
+/// use fails with `STATUS_OBJECT_NAME_COLLISION`. Device extensions are not modelled (0 only).
+///
+/// # Safety
+///
+/// `DriverObject` is the caller's driver object; `DeviceName` a valid `UNICODE_STRING`;
+/// `DeviceObject` writable storage for a `PDEVICE_OBJECT`.
+#[must_use]
+pub unsafe extern "C" fn IoCreateDevice(
+    DriverObject: PDRIVER_OBJECT,
+    DeviceExtensionSize: ULONG,
+    DeviceName: PUNICODE_STRING,
+    _DeviceType: ULONG,
+    _DeviceCharacteristics: ULONG,
+    _Exclusive: BOOLEAN,
+    DeviceObject: *mut PDEVICE_OBJECT,
+) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoCreateDevice");
+    if DeviceExtensionSize != 0 {
+        objects::with(|s| s.violation(String::from("IoCreateDevice: a device extension")));
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: 1. `DeviceName` is a valid `UNICODE_STRING` (contract).
+    let Some(name) = (unsafe { unicode_to_string(DeviceName) }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    let name = name.to_lowercase();
+    let created = objects::with(|s| {
+        if s.devices.values().any(|(n, _)| *n == name) {
+            return Err(STATUS_OBJECT_NAME_COLLISION);
+        }
+        let device = Box::into_raw(Box::new(_DEVICE_OBJECT::default())) as usize;
+        s.devices.insert(device, (name, DriverObject as usize));
+        Ok(device)
+    });
+    match created {
+        Ok(device) => {
+            // SAFETY: 1. Writable storage for a `PDEVICE_OBJECT` (contract).
+            unsafe { DeviceObject.write(device as PDEVICE_OBJECT) };
+            STATUS_SUCCESS
+        }
+        Err(status) => status,
+    }
+}
+
+/// `VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject)` (wdm.h).
+///
+/// # Safety
+///
+/// `DeviceObject` came from `IoCreateDevice` and is deleted once.
+pub unsafe extern "C" fn IoDeleteDevice(DeviceObject: PDEVICE_OBJECT) {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoDeleteDevice");
+    let device = DeviceObject as usize;
+    if objects::with(|s| s.devices.remove(&device)).is_none() {
+        objects::with(|s| s.violation(format!("IoDeleteDevice of unknown device {device:#x}")));
+        return;
+    }
+    // SAFETY: 1. `device` is the `Box::into_raw` of `IoCreateDevice`, whose entry was just
+    //            removed, so it is freed once.
+    drop(unsafe { Box::from_raw(device as *mut _DEVICE_OBJECT) });
+}
+
+/// `NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING
+/// DeviceName)` (wdm.h).
+///
+/// # Safety
+///
+/// Both are valid `UNICODE_STRING`s.
+#[must_use]
+pub unsafe extern "C" fn IoCreateSymbolicLink(
+    SymbolicLinkName: PUNICODE_STRING,
+    DeviceName: PUNICODE_STRING,
+) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoCreateSymbolicLink");
+    // SAFETY: 1. A valid `UNICODE_STRING` (contract).
+    let link = unsafe { unicode_to_string(SymbolicLinkName) };
+    // SAFETY: 1. A valid `UNICODE_STRING` (contract).
+    let device = unsafe { unicode_to_string(DeviceName) };
+    let (Some(link), Some(device)) = (link, device) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    objects::with(|s| {
+        let link = link.to_lowercase();
+        if s.symbolic_links.contains_key(&link) {
+            return STATUS_OBJECT_NAME_COLLISION;
+        }
+        s.symbolic_links.insert(link, device.to_lowercase());
+        STATUS_SUCCESS
+    })
+}
+
+/// `NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)` (wdm.h).
+///
+/// # Safety
+///
+/// `SymbolicLinkName` is a valid `UNICODE_STRING`.
+#[must_use]
+pub unsafe extern "C" fn IoDeleteSymbolicLink(SymbolicLinkName: PUNICODE_STRING) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoDeleteSymbolicLink");
+    // SAFETY: 1. A valid `UNICODE_STRING` (contract).
+    let Some(link) = (unsafe { unicode_to_string(SymbolicLinkName) }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    objects::with(|s| match s.symbolic_links.remove(&link.to_lowercase()) {
+        Some(_) => STATUS_SUCCESS,
+        None => STATUS_OBJECT_NAME_NOT_FOUND,
+    })
+}
+
+/// `VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)` (wdm.h; `IoCompleteRequest` is a
+/// macro for it): a driver completes an IRP the I/O manager dispatched to it. The stand-in
+/// records the status for the dispatching side ([`super::host::dispatch`]).
+///
+/// # Safety
+///
+/// `Irp` is an IRP dispatched to the caller, completed once.
+pub unsafe extern "C" fn IofCompleteRequest(Irp: PIRP, _PriorityBoost: CCHAR) {
+    super::irql::require(super::irql::DISPATCH_LEVEL, "IofCompleteRequest");
+    // SAFETY: 1. `Irp` is a live IRP dispatched to the caller (contract).
+    let irp_ref = unsafe { &*Irp };
+    // SAFETY: 1. The driver set `Status` before completing (every bit pattern is an `i32`).
+    let status = unsafe { irp_ref.IoStatus.__bindgen_anon_1.Status };
+    let irp = Irp as usize;
+    objects::with(|s| {
+        if s.completed.insert(irp, status).is_some() {
+            s.violation(format!("IofCompleteRequest of IRP {irp:#x} twice"));
+        }
+    });
+}

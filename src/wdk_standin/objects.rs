@@ -75,6 +75,14 @@ pub(crate) struct State {
     pub(crate) registrations_alive: usize,
     /// WSK sockets created and not closed.
     pub(crate) sockets_alive: usize,
+    /// Device objects `IoCreateDevice` made and `IoDeleteDevice` has not deleted: the address
+    /// of each, with its name and its driver object's address.
+    pub(crate) devices: BTreeMap<usize, (String, usize)>,
+    /// Symbolic links: link name (lower case) -> device name.
+    pub(crate) symbolic_links: BTreeMap<String, String>,
+    /// IRPs completed with `IofCompleteRequest`, and their status, until the I/O manager's
+    /// side (the test) looks.
+    pub(crate) completed: BTreeMap<usize, i32>,
 }
 
 /// Fault injection for the error-path tests.

@@ -11,8 +11,13 @@
 #   NAME.wine.log   Wine's log of the run (every process of the Wine session)
 #   NAME.port       the loopback port the driver listened on (ListenPort, picked free)
 #   NAME.clients    the port each TCP client connected from, one a line
-# and service.reg, the service key as Wine's setupapi installed it from the INF, and
-# wine-run.ok once everything ran. tools/tests/wine_run.rs checks them (docs/wine.md).
+# and service.reg, the service key as Wine's setupapi installed it from the INF; for the
+# example driver (examples/subcomponent), whose subcomponent a user-mode program activates
+# and deactivates:
+#   subcomponent.etl, subcomponent.tap, subcomponent.wine.log  as above
+#   subcomponent.out  the program's output (examples/subcomponent/client/wsksub.c)
+# and wine-run.ok once everything ran. tools/tests/wine_run.rs and
+# examples/subcomponent/tests/wine.rs check them (docs/wine.md).
 #
 # Steps:
 # 1. Installs Debian's wine64 (Wine 8.0) and mingw-w64's gcc unless present.
@@ -33,6 +38,10 @@
 #    connection; once the driver has armed its next accept (the record converted so far
 #    holds one Accept Start per client, plus one; at most 10 s) `net stop`; the session ends;
 #    the record becomes NAME.etl (`wsktrace tap-to-etl`).
+#
+# 5. The example driver: built and rewritten the same way, installed from its INF beside the
+#    first, started; wsksub.exe (built with mingw-w64's gcc) sends its IOCTLs, activating and
+#    deactivating the subcomponent three times; stopped; its record becomes subcomponent.etl.
 #
 # Without a tool it cannot install it warns and writes nothing (the tests then skip), unless
 # CI=true: then it fails.
@@ -58,13 +67,20 @@ if [[ ! -x "$wine" || ! -x "$(command -v $gcc || true)" ]]; then
 fi
 
 # --- The image, the tap, the image as Wine runs it --------------------------------------------
+# (The example first: tests/run.sh has just built it, so only one of the two relinks the
+# driver crate's cdylib: see build.sh.)
+bash tests/windows/build.sh --if-possible wsktrace-subcomponent
 bash tests/windows/build.sh --if-possible
 image=target/windows/wsktrace_driver.sys
 inf=target/windows/wsktrace_driver.inf
-if [[ ! -f "$image" || ! -f "$inf" ]]; then
-    need "no driver image ($image, $inf)"
-    exit 0
-fi
+sub_image=target/windows/wsktrace_subcomponent.sys
+sub_inf=target/windows/wsktrace_subcomponent.inf
+for file in "$image" "$inf" "$sub_image" "$sub_inf"; do
+    if [[ ! -f "$file" ]]; then
+        need "no driver image ($file)"
+        exit 0
+    fi
+done
 build=target/windows/wine
 mkdir -p "$build"
 for def in ntoskrnl hal; do
@@ -80,10 +96,14 @@ cargo build --locked --quiet -p wsktrace-driver --example wine_imports
 wsktrace=target/debug/wsktrace
 stage="$build/package"
 rm -rf "$stage" && mkdir -p "$stage"
-cp "$inf" "$stage/"
-echo "wine-run: image and tap ready (${SECONDS} s); imports of $image moved for Wine:"
-target/debug/examples/wine_imports tests/windows/wine-imports.txt "$image" \
-    "$stage/wsktrace_driver.sys" | sed 's/^/  /'
+cp "$inf" "$sub_inf" "$stage/"
+echo "wine-run: images and tap ready (${SECONDS} s); imports moved for Wine:"
+for sys in "$image" "$sub_image"; do
+    target/debug/examples/wine_imports tests/windows/wine-imports.txt "$sys" \
+        "$stage/$(basename "$sys")" | sed "s|^|  $(basename "$sys"): |"
+done
+"$gcc" -std=c11 -O2 -Wall -Wextra -Werror -o "$build/wsksub.exe" \
+    examples/subcomponent/client/wsksub.c
 
 # --- A fresh prefix with the driver installed -------------------------------------------------
 export WINEPREFIX="$out/prefix" WINEARCH=win64
@@ -100,19 +120,25 @@ rm -rf "$WINEPREFIX"
 WINEDEBUG=-all "$wine" wineboot --init >/dev/null 2>&1
 system32="$WINEPREFIX/drive_c/windows/system32"
 service='HKEY_LOCAL_MACHINE\System\CurrentControlSet\Services\wsktrace'
-WINEDEBUG=-all "$wine" rundll32 setupapi.dll,InstallHinfSection DefaultInstall 128 \
-    "$(winpath "$stage/wsktrace_driver.inf")"
-cp "$stage/wsktrace_driver.sys" "$build/wsktap.sys" "$system32/drivers/"
+sub_service='HKEY_LOCAL_MACHINE\System\CurrentControlSet\Services\wsktracesub'
+for driver in wsktrace_driver wsktrace_subcomponent; do
+    WINEDEBUG=-all "$wine" rundll32 setupapi.dll,InstallHinfSection DefaultInstall 128 \
+        "$(winpath "$stage/$driver.inf")"
+    cp "$stage/$driver.sys" "$system32/drivers/"
+done
+cp "$build/wsktap.sys" "$system32/drivers/"
 # Wine's sc.exe has no `config`; services.exe reads the new ImagePath when the next session
 # starts it.
-printf 'REGEDIT4\r\n\r\n[%s]\r\n"ImagePath"="%s"\r\n' "$service" \
-    'C:\\windows\\system32\\drivers\\wsktrace_driver.sys' >"$build/image-path.reg"
+printf 'REGEDIT4\r\n\r\n[%s]\r\n"ImagePath"="%s"\r\n\r\n[%s]\r\n"ImagePath"="%s"\r\n' \
+    "$service" 'C:\\windows\\system32\\drivers\\wsktrace_driver.sys' \
+    "$sub_service" 'C:\\windows\\system32\\drivers\\wsktrace_subcomponent.sys' \
+    >"$build/image-path.reg"
 WINEDEBUG=-all "$wine" regedit /S "$(winpath "$build/image-path.reg")"
 WINEDEBUG=-all "$wine" regedit /E "$(winpath "$out/service.reg")" "$service"
 WINEDEBUG=-all "$wine" regedit /E "$(winpath "$build/parameters.reg")" "$service\\Parameters"
 session_end
 
-echo "wine-run: prefix made and driver installed (${SECONDS} s)"
+echo "wine-run: prefix made and drivers installed (${SECONDS} s)"
 
 # --- One run per configuration ----------------------------------------------------------------
 record="$WINEPREFIX/drive_c/wsktrace-tap.bin"
@@ -195,5 +221,25 @@ while read -r name timeout worker version clients _ <&3; do
     fi
     ran=$((ran + 1))
 done 3<tests/windows/wine-configurations.txt
+
+# --- The example driver: its subcomponent activated from user mode -----------------------------
+name=subcomponent
+echo "wine-run: $name (wsktracesub, three activations and deactivations by wsksub.exe)"
+rm -f "$record" "$out/$name".{etl,tap,wine.log,out}
+"$wineserver" -p
+log="$out/$name.wine.log"
+export WINEDEBUG="$log_channels"
+timeout 120 "$wine" net start wsktracesub >>"$log" 2>&1 || true
+timeout 120 "$wine" "$build/wsksub.exe" activate deactivate activate deactivate activate \
+    deactivate >"$out/$name.out" 2>>"$log" || true
+timeout 120 "$wine" net stop wsktracesub >>"$log" 2>&1 || true
+session_end
+unset WINEDEBUG
+if [[ -f "$record" ]]; then
+    cp "$record" "$out/$name.tap"
+    "$wsktrace" tap-to-etl "$out/$name.tap" -o "$out/$name.etl"
+else
+    echo "wine-run: $name: the tap wrote no record (see $log)" >&2
+fi
 touch "$out/wine-run.ok"
-echo "wine-run: $ran configurations in $out (${SECONDS} s)"
+echo "wine-run: $ran configurations and the example driver in $out (${SECONDS} s)"

@@ -534,68 +534,149 @@ fn unload_leaves_no_thread_behind() {
 #[test]
 fn wine_log_is_clean() {
     for run in runs("wine log") {
-        let c = &run.c;
-        let path = run.file("wine.log");
-        let log = std::fs::read_to_string(&path).expect("Wine log");
-        // What Wine prints for a call into a stub ("Call from ... to unimplemented function",
-        // "Unimplemented function ... called ..., starting debugger"), an import it cannot
-        // resolve (warn:module "No implementation for ..."), an exception nobody handles, a
-        // module that does not load, a crash dump.
-        for bad in [
-            "unimplemented function",
-            "no implementation for",
-            "unhandled exception",
-            "unhandled page fault",
-            "unhandled illegal instruction",
-            "unhandled stack overflow",
-            "starting debugger",
-            "err:seh",
-            "err:module",
-            "backtrace:",
-        ] {
-            let lines: Vec<&str> = log
-                .lines()
-                .filter(|l| l.to_lowercase().contains(bad))
-                .collect();
-            assert!(
-                lines.is_empty(),
-                "{}: Wine log has {bad:?}:\n{}",
-                c.name,
-                lines.join("\n")
-            );
-        }
-        // The lines come from the process that loaded the driver and the tap: winedevice.exe.
-        let loaded = |module: &str| {
-            log.lines()
-                .find(|l| l.contains("Loaded") && l.to_lowercase().contains(module))
-                .and_then(|l| l.split(':').next())
-                .map(str::to_owned)
-        };
-        let driver = loaded(r"drivers\\wsktrace_driver.sys").expect("driver loaded");
-        assert_eq!(
-            loaded(r"drivers\\wsktap.sys"),
-            Some(driver.clone()),
-            "{}",
-            c.name
-        );
-        let in_driver_process = |what: &str, module: &str| {
-            log.lines().any(|l| {
-                l.starts_with(&format!("{driver}:")) && l.contains(what) && l.contains(module)
-            })
-        };
-        assert!(
-            in_driver_process("Loaded", "winedevice.exe"),
-            "{}: the driver's process {driver} is not winedevice.exe",
-            c.name
-        );
-        // `net stop` unloaded the image (after DriverUnload returned), and the tap with it.
-        assert!(
-            in_driver_process("Unloaded", "wsktrace_driver.sys"),
-            "{}",
-            c.name
-        );
-        assert!(in_driver_process("Unloaded", "wsktap.sys"), "{}", c.name);
+        assert_log_is_clean(&run.c.name, &run.file("wine.log"), "wsktrace_driver.sys");
     }
+}
+
+/// Wine's log of a run: no call into a stub, no unresolved import, no unhandled exception;
+/// the driver `image` and the tap loaded in a `winedevice.exe` process, and unloaded.
+fn assert_log_is_clean(name: &str, path: &Path, image: &str) {
+    let log = std::fs::read_to_string(path).expect("Wine log");
+    // What Wine prints for a call into a stub ("Call from ... to unimplemented function",
+    // "Unimplemented function ... called ..., starting debugger"), an import it cannot
+    // resolve (warn:module "No implementation for ..."), an exception nobody handles, a
+    // module that does not load, a crash dump.
+    for bad in [
+        "unimplemented function",
+        "no implementation for",
+        "unhandled exception",
+        "unhandled page fault",
+        "unhandled illegal instruction",
+        "unhandled stack overflow",
+        "starting debugger",
+        "err:seh",
+        "err:module",
+        "backtrace:",
+    ] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.to_lowercase().contains(bad))
+            .collect();
+        assert!(
+            lines.is_empty(),
+            "{name}: Wine log has {bad:?}:\n{}",
+            lines.join("\n")
+        );
+    }
+    // The lines come from the process that loaded the driver and the tap: winedevice.exe.
+    let loaded = |module: &str| {
+        log.lines()
+            .find(|l| l.contains("Loaded") && l.to_lowercase().contains(module))
+            .and_then(|l| l.split(':').next())
+            .map(str::to_owned)
+    };
+    let driver = loaded(&format!(r"drivers\\{image}")).expect("driver loaded");
+    assert_eq!(
+        loaded(r"drivers\\wsktap.sys"),
+        Some(driver.clone()),
+        "{name}"
+    );
+    let in_driver_process = |what: &str, module: &str| {
+        log.lines()
+            .any(|l| l.starts_with(&format!("{driver}:")) && l.contains(what) && l.contains(module))
+    };
+    assert!(
+        in_driver_process("Loaded", "winedevice.exe"),
+        "{name}: the driver's process {driver} is not winedevice.exe"
+    );
+    // `net stop` unloaded the image (after DriverUnload returned), and the tap with it.
+    assert!(in_driver_process("Unloaded", image), "{name}");
+    assert!(in_driver_process("Unloaded", "wsktap.sys"), "{name}");
+}
+
+// ---- The example driver: its subcomponent activated by a user-mode program ------------------
+
+/// What `wsksub.exe` sent (tests/windows/wine-run.sh), in order.
+const ACTIVATIONS: usize = 3;
+
+/// The host replay of the example driver's Wine run: its glue (`DriverEntry`, the IOCTLs from
+/// user mode, the unload) on the stand-ins and the simulator configured as Wine's netio.sys:
+/// (thread, activity, event) as recorded.
+fn subcomponent_expected() -> Vec<(u32, [u8; 16], WskEvent)> {
+    use wsktrace_driver::sim::{HostClock, Recorder, SimWsk};
+    use wsktrace_driver::wdk_standin::{
+        DRIVER_OBJECT, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, STATUS_SUCCESS,
+    };
+    use wsktrace_subcomponent::driver::{
+        driver_entry, DEVICE_NAME, IOCTL_ACTIVATE, IOCTL_DEACTIVATE,
+    };
+    let _serial = host::serial();
+    let clock = HostClock::new();
+    let recorder = std::sync::Arc::new(Recorder::new(clock));
+    host::install_wsk(SimWsk::new(wine_netio(), clock));
+    host::install_recorder(recorder.clone());
+    let mut driver = DRIVER_OBJECT::default();
+    // SAFETY: 1. A valid driver object, as the I/O manager passes it (the registry path is not
+    //            read).
+    assert_eq!(
+        unsafe { driver_entry(&mut driver, std::ptr::null()) },
+        STATUS_SUCCESS
+    );
+    let send = |major, code| host::dispatch(DEVICE_NAME, major, code);
+    assert_eq!(send(IRP_MJ_CREATE, 0), Some(STATUS_SUCCESS));
+    for _ in 0..ACTIVATIONS {
+        assert_eq!(
+            send(IRP_MJ_DEVICE_CONTROL, IOCTL_ACTIVATE),
+            Some(STATUS_SUCCESS)
+        );
+        assert_eq!(
+            send(IRP_MJ_DEVICE_CONTROL, IOCTL_DEACTIVATE),
+            Some(STATUS_SUCCESS)
+        );
+    }
+    assert_eq!(send(IRP_MJ_CLOSE, 0), Some(STATUS_SUCCESS));
+    let unload = driver.DriverUnload.expect("DriverUnload installed");
+    // SAFETY: 1. Once, after a successful DriverEntry.
+    unsafe { unload(&mut driver) };
+    assert_eq!(host::take_violations(), Vec::<String>::new());
+    recorder
+        .records()
+        .into_iter()
+        .map(|r| (r.thread_id, r.activity_id, r.event))
+        .collect()
+}
+
+#[test]
+fn the_subcomponent_is_activated_from_user_mode() {
+    let Some(dir) = out_dir("wine subcomponent") else {
+        return;
+    };
+    let out = std::fs::read_to_string(dir.join("subcomponent.out")).expect("wsksub's output");
+    let lines: Vec<&str> = out.lines().collect();
+    let want: Vec<&str> = ["activate 0x00000000", "deactivate 0x00000000"].repeat(ACTIVATIONS);
+    assert_eq!(lines, want, "every IOCTL succeeded");
+    let etl = dir.join("subcomponent.etl");
+    let (code, stdout) = wsktrace(&["check", "--require-events", etl.to_str().unwrap()]);
+    assert_eq!(code, 0, "wsktrace check:\n{stdout}");
+    assert!(
+        stdout.contains("registrations: 3 ok, 0 violation"),
+        "{stdout}"
+    );
+    // Event by event as the same glue records them on the host.
+    let wine: Vec<(u32, [u8; 16], WskEvent)> = read_events(&etl)
+        .into_iter()
+        .map(|e| (e.tid, e.activity, e.event))
+        .collect();
+    let (wine, host) = (canonical(&wine), canonical(&subcomponent_expected()));
+    for (i, (w, h)) in wine.iter().zip(&host).enumerate() {
+        assert_eq!(w, h, "subcomponent: event {i} (Wine, then the simulator)");
+    }
+    assert_eq!(wine.len(), host.len(), "{wine:#?}\nvs {host:#?}");
+    assert_log_is_clean(
+        "subcomponent",
+        &dir.join("subcomponent.wine.log"),
+        "wsktrace_subcomponent.sys",
+    );
 }
 
 #[test]
