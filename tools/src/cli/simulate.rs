@@ -1,6 +1,6 @@
 //! `wsktrace simulate --scenario NAME -o FILE` (and `--list`): runs the driver's lifecycle core
 //! on the simulated WSK subsystem and writes its trace as an ETL file (see
-//! [`crate::scenario`]).
+//! [`wsktrace_tools::scenario`]).
 //!
 //! Exit status: 0 written (or listed), 2 error (unknown scenario, file not writable); never 1.
 //! The success line (what was written) goes to stderr, since stdout may be the trace itself.

@@ -19,7 +19,7 @@ use crate::etl::names::{
     traits_name_bytes, KTC_METADATA,
 };
 use crate::etl::record::{peek_provider, ProviderPeek, Records};
-use crate::etl::{EtlReader, LogfileInfo, Record};
+use crate::etl::{Buffer, EtlReader, LogfileInfo, Record};
 
 /// The `--provider` filter.
 #[derive(Debug, Clone, Default)]
@@ -254,98 +254,13 @@ fn summarize_open<R: Read>(
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    let mut s = FileSummary {
-        info: reader.info().clone(),
-        events: 0,
-        providers: ProviderCounts::default(),
-        buffers: 0,
-        compressed_buffers: 0,
-        buffers_with_lost_events: 0,
-        errors: 0,
-        first_buffer_size: 0,
-        learned_names: HashMap::new(),
-    };
-    let unfiltered = filter.is_empty();
+    let mut s = FileSummary::new(reader.info().clone());
     while let Some(b) = reader.next_buffer() {
-        let b = match b {
-            Ok(b) => b,
+        match b {
+            Ok(b) => s.count_buffer(&b, filter, on_error),
             Err(e) => {
                 s.errors += 1;
                 on_error(&TraceError::etl(e, Some(reader.buffer_index())));
-                continue;
-            }
-        };
-        if s.first_buffer_size == 0 {
-            s.first_buffer_size = b.disk_size;
-        }
-        // Fast path for the common kinds; anything else (and any error) goes through the
-        // full record parser, one record at a time.
-        let data = b.data;
-        let mut pos = BUFFER_HEADER_SIZE;
-        while pos < data.len() {
-            let peeked = peek_provider(data, pos).filter(|(_, peek)| {
-                // MetaData records name other providers: parsed whole below.
-                !matches!(peek, ProviderPeek::Classic { guid } if *guid == KTC_METADATA)
-            });
-            if let Some((adv, peek)) = peeked {
-                pos += adv;
-                if let (
-                    true,
-                    ProviderPeek::Event {
-                        guid,
-                        traits: Some(t),
-                    },
-                ) = (unfiltered, peek)
-                {
-                    s.events += 1;
-                    s.providers.add_traits(guid, t);
-                    continue;
-                }
-                let (g, n): (Guid, Option<&[u8]>) = match peek {
-                    ProviderPeek::Event { guid, traits } => {
-                        (guid, traits.and_then(traits_name_bytes))
-                    }
-                    ProviderPeek::Kernel { hook_id } => {
-                        let (g, n) = kernel_provider(hook_id);
-                        (g, n.map(str::as_bytes))
-                    }
-                    ProviderPeek::Classic { guid } => {
-                        (guid, classic_name(&guid).map(str::as_bytes))
-                    }
-                };
-                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
-                    s.events += 1;
-                    s.providers.add_bytes(g, n);
-                }
-                continue;
-            }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
-            let Some(r) = r else { break };
-            match r {
-                Ok(rec) => {
-                    if let Record::Classic(c) = &rec {
-                        if let Some((g, n)) = metadata_provider_name(c) {
-                            s.learned_names.entry(g).or_insert(n);
-                        }
-                    }
-                    let (g, n) = record_provider_bytes(&rec);
-                    if unfiltered
-                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
-                    {
-                        s.events += 1;
-                        s.providers.add_bytes(g, n);
-                    }
-                }
-                Err(e) => {
-                    s.errors += 1;
-                    on_error(&TraceError::etl(e, Some(b.index)));
-                }
             }
         }
     }
@@ -354,6 +269,111 @@ fn summarize_open<R: Read>(
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
     Ok(s)
+}
+
+impl FileSummary {
+    /// Nothing counted yet, for a file with this logfile header.
+    fn new(info: LogfileInfo) -> Self {
+        FileSummary {
+            info,
+            events: 0,
+            providers: ProviderCounts::default(),
+            buffers: 0,
+            compressed_buffers: 0,
+            buffers_with_lost_events: 0,
+            errors: 0,
+            first_buffer_size: 0,
+            learned_names: HashMap::new(),
+        }
+    }
+
+    /// Counts the records of one buffer: the common kinds through the header peek, anything
+    /// else (and any error) through the full record parser, one record at a time.
+    ///
+    /// The hot loop of `dump --summary` (one iteration per record): kept in one piece.
+    fn count_buffer(
+        &mut self,
+        b: &Buffer<'_>,
+        filter: &ProviderFilter,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = b.disk_size;
+        }
+        let unfiltered = filter.is_empty();
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        while pos < data.len() {
+            match peek_provider(data, pos) {
+                Some((
+                    adv,
+                    ProviderPeek::Event {
+                        guid,
+                        traits: Some(t),
+                    },
+                )) if unfiltered => {
+                    pos += adv;
+                    self.events += 1;
+                    self.providers.add_traits(guid, t);
+                    continue;
+                }
+                // MetaData records name other providers: parsed whole below.
+                Some((_, ProviderPeek::Classic { guid })) if guid == KTC_METADATA => {}
+                Some((adv, peek)) => {
+                    pos += adv;
+                    let (g, n) = peeked_provider(peek);
+                    self.count(filter, g, n);
+                    continue;
+                }
+                None => {}
+            }
+            let mut one = Records::new(data, pos, b.offset);
+            let r = one.next();
+            pos = if one.position() > pos {
+                one.position()
+            } else {
+                data.len()
+            };
+            match r {
+                None => break,
+                Some(Ok(rec)) => {
+                    if let Record::Classic(c) = &rec {
+                        if let Some((g, n)) = metadata_provider_name(c) {
+                            self.learned_names.entry(g).or_insert(n);
+                        }
+                    }
+                    let (g, n) = record_provider_bytes(&rec);
+                    self.count(filter, g, n);
+                }
+                Some(Err(e)) => {
+                    self.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
+                }
+            }
+        }
+    }
+
+    /// Counts one record of provider `(g, n)` if it passes the filter.
+    #[inline(always)]
+    fn count(&mut self, filter: &ProviderFilter, g: Guid, n: Option<&[u8]>) {
+        if filter.is_empty() || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
+            self.events += 1;
+            self.providers.add_bytes(g, n);
+        }
+    }
+}
+
+/// The provider of a peeked record: its GUID and name bytes.
+#[inline(always)]
+fn peeked_provider(peek: ProviderPeek<'_>) -> (Guid, Option<&[u8]>) {
+    match peek {
+        ProviderPeek::Event { guid, traits } => (guid, traits.and_then(traits_name_bytes)),
+        ProviderPeek::Kernel { hook_id } => {
+            let (g, n) = kernel_provider(hook_id);
+            (g, n.map(str::as_bytes))
+        }
+        ProviderPeek::Classic { guid } => (guid, classic_name(&guid).map(str::as_bytes)),
+    }
 }
 
 /// Provider names from a trace's KernelTraceControl `MetaData` events (a first pass over the
