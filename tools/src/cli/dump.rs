@@ -49,10 +49,12 @@ use zerocopy::FromBytes;
 use super::files::expand;
 use super::{report_error, to_stdout, ExitStatus};
 
+/// The exit statuses of `dump`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read completely; 2 an input (or part \
+of one) could not be read, no file was found, or the output could not be written. Never 1: \
+dump reports no findings.";
+
 /// Arguments of `wsktrace dump`.
-///
-/// Exit status: 0 every file read completely, 2 a file (or part of one) could not be read
-/// (`dump` reports no findings, so never 1).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
     /// ETL files, or directories to search for `*.etl`.
