@@ -5,12 +5,14 @@ use std::path::Path;
 
 use super::decode::KnownLayouts;
 use super::error::{ErrorKind, FileStart, TraceError};
+use super::mapped::MappedFile;
 use super::order::Orderer;
+use super::parallel::{in_order, warm, Framed, Plan};
 use super::step::Batch;
 use super::walk::{walk, WalkContext, Walker};
 use crate::analysis::{EventSink, TraceContext};
 use crate::etl::header::{filetime_to_rfc3339, LogfileInfo};
-use crate::etl::{self, EtlReader};
+use crate::etl::{self, EtlReader, ReadStats, SliceReader};
 
 /// How a read uses threads. The results are the same either way (a test holds them together).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -144,17 +146,26 @@ pub fn read<R: Read + Send, S: EventSink>(
     Ok(read_open(reader, sink, options, on_error))
 }
 
-/// [`read`] from bytes in memory.
+/// [`read`] from bytes in memory: no copy, and with [`Threads::Auto`] the buffers are walked
+/// on every core (see [`super::parallel`]).
 pub fn read_bytes<S: EventSink>(
     bytes: &[u8],
     sink: &mut S,
     options: ReadOptions,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<ReadOutcome, TraceError> {
-    read(bytes, sink, options, on_error)
+    read_slice(
+        bytes,
+        sink,
+        Plan::of(options.threads),
+        on_error,
+        &mut |_| {},
+    )
 }
 
-/// [`read`] from a file (`Err` with [`ErrorKind::Open`] when it cannot be opened).
+/// [`read`] from a file (`Err` with [`ErrorKind::Open`] when it cannot be opened). With
+/// [`Threads::Auto`] a large regular file is read through a memory map, as
+/// [`read_bytes`] reads; otherwise it is streamed.
 pub fn read_file<S: EventSink>(
     path: &Path,
     sink: &mut S,
@@ -162,7 +173,71 @@ pub fn read_file<S: EventSink>(
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<ReadOutcome, TraceError> {
     let file = std::fs::File::open(path).map_err(TraceError::open)?;
+    let plan = Plan::of(options.threads);
+    if plan.workers > 1 {
+        if let Some(map) = MappedFile::new(&file) {
+            let done = &mut |end| map.done_before(end);
+            return read_slice(map.bytes(), sink, plan, on_error, done);
+        }
+    }
     read(file, sink, options, on_error)
+}
+
+/// Opens a trace held in memory (see [`open`] for the errors).
+pub(crate) fn open_slice(bytes: &[u8]) -> Result<SliceReader<'_>, TraceError> {
+    SliceReader::new(bytes).map_err(|cause| {
+        let start = FileStart::of(&bytes[..bytes.len().min(START_BYTES)]);
+        TraceError::new(ErrorKind::NotEtl { start, cause }, Some(0))
+    })
+}
+
+/// Reads a trace held in memory into `sink` as `plan` says; `done(end)` is told when the
+/// bytes before `end` are no longer needed.
+pub(super) fn read_slice<S: EventSink>(
+    bytes: &[u8],
+    sink: &mut S,
+    plan: Plan,
+    on_error: &mut dyn FnMut(&TraceError),
+    done: &mut dyn FnMut(u64),
+) -> Result<ReadOutcome, TraceError> {
+    let mut reader = open_slice(bytes)?;
+    let info = reader.info().clone();
+    let trace = trace_context(&info);
+    sink.begin(&trace);
+    let known = KnownLayouts::default();
+    let ctx = WalkContext::new(&info, &known);
+    let mut ord = Orderer::new(sink, info.number_of_processors);
+    let mut records = 0;
+    let init = || (Walker::decoding(ctx), Vec::new(), ReadStats::default());
+    let apply = |(mut batch, n): (Batch, u64), end: u64| {
+        ord.apply(&mut batch, &known, on_error);
+        records += n;
+        done(end);
+    };
+    in_order(&mut reader, plan, init, walk_job, apply);
+    Ok(finish(ord, trace, records, &info))
+}
+
+/// The steps of one job's buffers, and the records read.
+fn walk_job(
+    (walker, scratch, stats): &mut (Walker<'_>, Vec<u8>, ReadStats),
+    buffers: &[Framed<'_>],
+) -> (Batch, u64) {
+    let mut batch = Batch::default();
+    let mut records = 0;
+    for framed in buffers {
+        match framed {
+            Ok(raw) => match raw.open(scratch, stats) {
+                Ok(b) => {
+                    warm(b.data);
+                    records += walker.buffer(&b, &mut batch);
+                }
+                Err(e) => walker.bad_buffer(e, raw.index(), &mut batch),
+            },
+            Err((e, index)) => walker.bad_buffer(e.clone(), *index, &mut batch),
+        }
+    }
+    (batch, records)
 }
 
 /// True when a second thread is worth starting.
@@ -194,6 +269,16 @@ fn read_open<R: Read + Send, S: EventSink>(
         flush(&mut batch);
         records
     };
+    finish(ord, trace, records, &info)
+}
+
+/// Hands on what is still held, and tells the sink the trace's end.
+fn finish<S: EventSink>(
+    mut ord: Orderer<'_, S>,
+    trace: TraceContext,
+    records: u64,
+    info: &LogfileInfo,
+) -> ReadOutcome {
     ord.release_until(u64::MAX);
     let out = ReadOutcome {
         trace,

@@ -80,6 +80,10 @@ impl<'k> WalkContext<'k> {
 pub(super) struct Walker<'k> {
     ctx: WalkContext<'k>,
     cache: SchemaCache,
+    /// Events of ours with a known layout are left to the side that feeds the sink to
+    /// decode ([`Step::Known`]): when one thread walks and one feeds, decoding there
+    /// balances the two; when several walk, they decode.
+    defer_known: bool,
 }
 
 /// Where the walk of one buffer is.
@@ -96,11 +100,21 @@ struct InBuffer<'b> {
 }
 
 impl<'k> Walker<'k> {
-    /// A walker for a file with this context.
+    /// A walker for a file with this context, leaving known layouts to the side that feeds
+    /// the sink.
     pub fn new(ctx: WalkContext<'k>) -> Self {
         Walker {
             ctx,
             cache: SchemaCache::new(),
+            defer_known: true,
+        }
+    }
+
+    /// A walker that decodes every event of ours itself.
+    pub fn decoding(ctx: WalkContext<'k>) -> Self {
+        Walker {
+            defer_known: false,
+            ..Walker::new(ctx)
         }
     }
 
@@ -203,7 +217,8 @@ impl<'k> Walker<'k> {
         let opcode = ev.header.event_descriptor.opcode;
         let layout = ev
             .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
-            .and_then(|m| self.ctx.known.find_index(m.data, opcode));
+            .and_then(|m| self.ctx.known.find_index(m.data, opcode))
+            .filter(|_| self.defer_known);
         if let Some(layout) = layout {
             let start = batch.bytes.len();
             batch.bytes.extend_from_slice(ev.user_data);
