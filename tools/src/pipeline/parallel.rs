@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::{channel, sync_channel, Receiver};
 use std::sync::Mutex;
 
 use crate::etl::{self, RawBuffer, SliceReader};
@@ -26,8 +26,8 @@ pub const JOB_BYTES: u64 = 4 << 20;
 /// Jobs out at once per worker.
 pub const IN_FLIGHT: usize = 2;
 
-/// The threads worth starting for one input: every core (the calling thread frames and
-/// applies, which leaves room on a core for the workers).
+/// The threads worth using for one input: one per core (the calling thread, which frames and
+/// applies, walks jobs too when it would otherwise wait).
 pub(super) fn workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -63,8 +63,8 @@ pub(super) fn in_order<'a, W, R: Send>(
     work: impl Fn(&mut W, &[Framed<'a>]) -> R + Sync,
     mut apply: impl FnMut(R, u64),
 ) {
+    let mut state = init();
     if plan.workers <= 1 {
-        let mut state = init();
         loop {
             let (buffers, end) = take_job(reader, plan.job);
             if buffers.is_empty() {
@@ -73,13 +73,15 @@ pub(super) fn in_order<'a, W, R: Send>(
             apply(work(&mut state, &buffers), end);
         }
     }
-    let workers = plan.workers;
-    let (job_tx, job_rx) = sync_channel::<(u64, Vec<Framed<'a>>)>(workers * IN_FLIGHT);
+    let cap = (plan.workers * IN_FLIGHT) as u64;
+    let (job_tx, job_rx) = sync_channel::<(u64, Vec<Framed<'a>>)>(cap as usize);
     let mut job_tx = Some(job_tx);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = channel::<(u64, std::thread::Result<R>)>();
     std::thread::scope(|s| {
-        for _ in 0..workers {
+        // The calling thread is one of the workers: it walks jobs too while the next
+        // result in order is not ready.
+        for _ in 1..plan.workers {
             let done_tx = done_tx.clone();
             let (job_rx, init, work) = (&job_rx, &init, &work);
             s.spawn(move || {
@@ -99,7 +101,7 @@ pub(super) fn in_order<'a, W, R: Send>(
         let mut results: BTreeMap<u64, R> = BTreeMap::new();
         let (mut sent, mut next, mut more) = (0u64, 0u64, true);
         loop {
-            while more && sent - next < (workers * IN_FLIGHT) as u64 {
+            while more && sent - next < cap {
                 let (buffers, end) = take_job(reader, plan.job);
                 let Some(tx) = job_tx.as_ref().filter(|_| !buffers.is_empty()) else {
                     more = false;
@@ -113,16 +115,18 @@ pub(super) fn in_order<'a, W, R: Send>(
             if next == sent {
                 break;
             }
-            let Ok((seq, result)) = done_rx.recv() else {
-                break;
-            };
-            match result {
-                Ok(r) => results.insert(seq, r),
-                Err(panic) => {
-                    job_tx = None;
-                    resume_unwind(panic);
+            if !results.contains_key(&next) {
+                match next_result(&job_rx, &done_rx, &mut state, &work) {
+                    Some((seq, Ok(r))) => {
+                        results.insert(seq, r);
+                    }
+                    Some((_, Err(panic))) => {
+                        job_tx = None;
+                        resume_unwind(panic);
+                    }
+                    None => break,
                 }
-            };
+            }
             while let Some(r) = results.remove(&next) {
                 apply(r, ends.remove(&next).unwrap_or(0));
                 next += 1;
@@ -130,6 +134,25 @@ pub(super) fn in_order<'a, W, R: Send>(
         }
         job_tx = None;
     });
+}
+
+/// A job's result: one a worker finished, or, when none is and a job is still queued, one
+/// walked here. `None` when every worker is gone.
+fn next_result<'a, W, R>(
+    jobs: &Mutex<Receiver<(u64, Vec<Framed<'a>>)>>,
+    done: &Receiver<(u64, std::thread::Result<R>)>,
+    state: &mut W,
+    work: &impl Fn(&mut W, &[Framed<'a>]) -> R,
+) -> Option<(u64, std::thread::Result<R>)> {
+    if let Ok(finished) = done.try_recv() {
+        return Some(finished);
+    }
+    // A worker holding the lock is waiting for a job: then none is queued.
+    let queued = jobs.try_lock().ok().and_then(|rx| rx.try_recv().ok());
+    match queued {
+        Some((seq, buffers)) => Some((seq, Ok(work(state, &buffers)))),
+        None => done.recv().ok(),
+    }
 }
 
 /// Reads one byte of every cache line of `data`, so that the walk after it finds the lines in
@@ -140,8 +163,8 @@ pub(super) fn in_order<'a, W, R: Send>(
 pub(super) fn warm(data: &[u8]) {
     const LINE: usize = 64;
     let mut x = 0u8;
-    for i in (0..data.len()).step_by(LINE) {
-        x ^= data[i];
+    for line in data.chunks(LINE) {
+        x ^= line[0];
     }
     std::hint::black_box(x);
 }

@@ -208,7 +208,12 @@ pub(super) fn read_slice<S: EventSink>(
     let ctx = WalkContext::new(&info, &known);
     let mut ord = Orderer::new(sink, info.number_of_processors);
     let mut records = 0;
-    let init = || (Walker::decoding(ctx), Vec::new(), ReadStats::default());
+    let init = || JobWalker {
+        walker: Walker::decoding(ctx),
+        scratch: Vec::new(),
+        stats: ReadStats::default(),
+        sizes: (0, 0),
+    };
     let apply = |(mut batch, n): (Batch, u64), end: u64| {
         ord.apply(&mut batch, &known, on_error);
         records += n;
@@ -218,25 +223,37 @@ pub(super) fn read_slice<S: EventSink>(
     Ok(finish(ord, trace, records, &info))
 }
 
+/// What a thread walking jobs keeps from one job to the next.
+struct JobWalker<'k> {
+    walker: Walker<'k>,
+    /// Where compressed buffers are decompressed.
+    scratch: Vec<u8>,
+    stats: ReadStats,
+    /// The sizes of the last job's batch (steps, bytes): the next one is made that large at
+    /// once, not grown step by step.
+    sizes: (usize, usize),
+}
+
 /// The steps of one job's buffers, and the records read.
-fn walk_job(
-    (walker, scratch, stats): &mut (Walker<'_>, Vec<u8>, ReadStats),
-    buffers: &[Framed<'_>],
-) -> (Batch, u64) {
-    let mut batch = Batch::default();
+fn walk_job(w: &mut JobWalker<'_>, buffers: &[Framed<'_>]) -> (Batch, u64) {
+    let mut batch = Batch {
+        steps: Vec::with_capacity(w.sizes.0),
+        bytes: Vec::with_capacity(w.sizes.1),
+    };
     let mut records = 0;
     for framed in buffers {
         match framed {
-            Ok(raw) => match raw.open(scratch, stats) {
+            Ok(raw) => match raw.open(&mut w.scratch, &mut w.stats) {
                 Ok(b) => {
                     warm(b.data);
-                    records += walker.buffer(&b, &mut batch);
+                    records += w.walker.buffer(&b, &mut batch);
                 }
-                Err(e) => walker.bad_buffer(e, raw.index(), &mut batch),
+                Err(e) => w.walker.bad_buffer(e, raw.index(), &mut batch),
             },
-            Err((e, index)) => walker.bad_buffer(e.clone(), *index, &mut batch),
+            Err((e, index)) => w.walker.bad_buffer(e.clone(), *index, &mut batch),
         }
     }
+    w.sizes = (batch.steps.len(), batch.bytes.len());
     (batch, records)
 }
 

@@ -5,8 +5,8 @@
 
 use std::io::Read;
 
-use super::decode::{decode_wsk, pointer_size, KnownLayouts};
-use super::error::{ErrorKind, TraceError};
+use super::decode::{decode_general, decode_known, pointer_size, KnownLayouts};
+use super::error::{DecodeFailure, ErrorKind, TraceError};
 use super::step::{At, Batch, Item, KnownEvent, Step};
 use crate::analysis::{LostEvents, PnpDriverInit, TraceEvent};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
@@ -215,11 +215,9 @@ impl<'k> Walker<'k> {
         let tid = ev.header.thread_id.get();
         let activity = ev.header.activity_id.to_bytes_le();
         let opcode = ev.header.event_descriptor.opcode;
-        let layout = ev
-            .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
-            .and_then(|m| self.ctx.known.find_index(m.data, opcode))
-            .filter(|_| self.defer_known);
-        if let Some(layout) = layout {
+        let meta = ev.extended_item(EXT_TYPE_EVENT_SCHEMA_TL);
+        let layout = meta.and_then(|m| self.ctx.known.find_index(m.data, opcode));
+        if let (Some(layout), true) = (layout, self.defer_known) {
             let start = batch.bytes.len();
             batch.bytes.extend_from_slice(ev.user_data);
             return Step::Known(KnownEvent {
@@ -235,7 +233,16 @@ impl<'k> Walker<'k> {
                 payload: start..batch.bytes.len(),
             });
         }
-        match decode_wsk(ev, self.ctx.known, &mut self.cache) {
+        let decoded = match (meta, layout) {
+            (Some(m), Some(layout)) => {
+                let desc = self.ctx.known.metas[layout].1;
+                decode_known(desc, ev.user_data)
+                    .map_or_else(|| decode_general(ev, m.data, &mut self.cache), Ok)
+            }
+            (Some(m), None) => decode_general(ev, m.data, &mut self.cache),
+            (None, _) => Err(DecodeFailure::NoMetadata),
+        };
+        match decoded {
             Ok(event) => Step::Push {
                 cpu: Some(at.cpu),
                 ts: At::Exact(ts),
