@@ -37,20 +37,24 @@ use wsktrace_tools::etl::format::{
 use wsktrace_tools::etl::header::write_filetime_rfc3339;
 use wsktrace_tools::etl::merge::{default_window, SortedRecords};
 use wsktrace_tools::etl::names::record_provider;
+use wsktrace_tools::etl::record::{ClassicRecord, EventRecord, MessageRecord, SystemRecord};
 use wsktrace_tools::etl::{Clock, LogfileInfo, Record};
 use wsktrace_tools::pipeline::summary::{
     provider_names, summarize_file, FileSummary, ProviderFilter,
 };
 use wsktrace_tools::pipeline::{open_file, TraceError};
 use wsktrace_tools::tracelogging::{self, PointerSize, SchemaCache};
+use zerocopy::FromBytes;
 
 use super::files::expand;
 use super::{report_error, to_stdout, ExitStatus};
 
+/// The exit statuses of `dump`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read completely; 2 an input (or part \
+of one) could not be read, no file was found, or the output could not be written. Never 1: \
+dump reports no findings.";
+
 /// Arguments of `wsktrace dump`.
-///
-/// Exit status: 0 every file read completely, 2 a file (or part of one) could not be read
-/// (`dump` reports no findings, so never 1).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
     /// ETL files, or directories to search for `*.etl`.
@@ -143,7 +147,7 @@ impl EventWriter {
         }
     }
 
-    /// Appends one JSON line for `rec` to `out`.
+    /// Appends one JSON line for `rec` to `out` (the keys of the module doc, in that order).
     pub fn write(
         &mut self,
         out: &mut Vec<u8>,
@@ -153,15 +157,34 @@ impl EventWriter {
         name: Option<&str>,
     ) {
         self.written += 1;
+        self.common(out, rec, cpu, guid, name);
+        match rec {
+            Record::Event(e) => self.event(out, e),
+            Record::System(s) => system(out, s),
+            Record::Classic(c) => classic(out, c),
+            Record::Message(m) => message(out, m),
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// The keys every record has: file, offset, times, CPU, kind, provider.
+    fn common(
+        &self,
+        out: &mut Vec<u8>,
+        rec: &Record<'_>,
+        cpu: u16,
+        guid: &Guid,
+        name: Option<&str>,
+    ) {
         let _ = write!(
             out,
             "{{\"file\":{},\"offset\":{},\"timestamp\":",
             self.file,
             rec.offset()
         );
-        let mut ts = String::with_capacity(32);
         match rec.timestamp() {
             Some(raw) => {
+                let mut ts = String::with_capacity(32);
                 write_filetime_rfc3339(&mut ts, self.clock.filetime(raw));
                 let _ = write!(
                     out,
@@ -183,119 +206,125 @@ impl EventWriter {
             Some(n) => push_json_str(out, n),
             None => out.extend_from_slice(b"null"),
         }
-        match rec {
-            Record::Event(e) => {
-                let h = e.header;
-                let d = &h.event_descriptor;
-                let _ = write!(
-                    out,
-                    ",\"id\":{},\"version\":{},\"channel\":{},\"level\":{},\"opcode\":{},\"task\":{},\"keywords\":\"{:#x}\"",
-                    d.id.get(),
-                    d.version,
-                    d.channel,
-                    d.level,
-                    d.opcode,
-                    d.task.get(),
-                    d.keyword.get()
-                );
-                let _ = write!(
-                    out,
-                    ",\"pid\":{},\"tid\":{},\"activity_id\":",
-                    h.process_id.get(),
-                    h.thread_id.get()
-                );
-                push_opt_guid(out, Some(&h.activity_id));
-                out.extend_from_slice(b",\"related_activity_id\":");
-                let rel = e
-                    .extended_item(EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID)
-                    .and_then(|i| {
-                        use zerocopy::FromBytes;
-                        Guid::read_from_prefix(i.data).ok().map(|(g, _)| g)
-                    });
-                push_opt_guid(out, rel.as_ref());
-                let meta = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL);
-                let mut done = false;
-                if let Some(meta) = meta {
-                    let ps = if e.pointer_size() == 4 {
-                        PointerSize::Four
-                    } else {
-                        PointerSize::Eight
-                    };
-                    match self.cache.get(meta.data) {
-                        Ok(schema) => match tracelogging::decode(schema, e.user_data, ps) {
-                            Ok(ev) => {
-                                out.extend_from_slice(b",\"event_name\":");
-                                push_json_str(out, ev.name);
-                                out.extend_from_slice(b",\"fields\":");
-                                let _ = serde_json::to_writer(&mut *out, &ev.fields_json());
-                                done = true;
-                            }
-                            Err(err) => {
-                                out.extend_from_slice(b",\"decode_error\":");
-                                push_json_str(out, &err.to_string());
-                            }
-                        },
-                        Err(err) => {
-                            out.extend_from_slice(b",\"decode_error\":");
-                            push_json_str(out, &err.to_string());
-                        }
-                    }
-                }
-                if !done {
-                    out.extend_from_slice(b",\"payload_hex\":");
-                    push_hex(out, e.user_data);
-                }
+    }
+
+    /// An `EVENT_HEADER` record: descriptor, ids, activity ids, then the TraceLogging fields
+    /// or the payload.
+    fn event(&mut self, out: &mut Vec<u8>, e: &EventRecord<'_>) {
+        let h = e.header;
+        let d = &h.event_descriptor;
+        let _ = write!(
+            out,
+            ",\"id\":{},\"version\":{},\"channel\":{},\"level\":{},\"opcode\":{},\"task\":{},\"keywords\":\"{:#x}\"",
+            d.id.get(),
+            d.version,
+            d.channel,
+            d.level,
+            d.opcode,
+            d.task.get(),
+            d.keyword.get()
+        );
+        let _ = write!(
+            out,
+            ",\"pid\":{},\"tid\":{},\"activity_id\":",
+            h.process_id.get(),
+            h.thread_id.get()
+        );
+        push_opt_guid(out, Some(&h.activity_id));
+        out.extend_from_slice(b",\"related_activity_id\":");
+        let rel = e
+            .extended_item(EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID)
+            .and_then(|i| Guid::read_from_prefix(i.data).ok().map(|(g, _)| g));
+        push_opt_guid(out, rel.as_ref());
+        if !self.tracelogging(out, e) {
+            out.extend_from_slice(b",\"payload_hex\":");
+            push_hex(out, e.user_data);
+        }
+    }
+
+    /// `event_name` and `fields` of a TraceLogging event; false (after a `decode_error` if
+    /// its metadata or payload is bad) when it is not one.
+    fn tracelogging(&mut self, out: &mut Vec<u8>, e: &EventRecord<'_>) -> bool {
+        let Some(meta) = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL) else {
+            return false;
+        };
+        let ps = if e.pointer_size() == 4 {
+            PointerSize::Four
+        } else {
+            PointerSize::Eight
+        };
+        let decoded = match self.cache.get(meta.data) {
+            Ok(schema) => tracelogging::decode(schema, e.user_data, ps),
+            Err(err) => Err(err.clone()),
+        };
+        match decoded {
+            Ok(ev) => {
+                out.extend_from_slice(b",\"event_name\":");
+                push_json_str(out, ev.name);
+                out.extend_from_slice(b",\"fields\":");
+                let _ = serde_json::to_writer(&mut *out, &ev.fields_json());
+                true
             }
-            Record::System(s) => {
-                let _ = write!(
-                    out,
-                    ",\"hook_id\":\"{:#06x}\",\"opcode\":{},\"version\":{},\"pid\":",
-                    s.hook_id,
-                    s.event_type(),
-                    s.version
-                );
-                push_opt_u32(out, s.process_id);
-                out.extend_from_slice(b",\"tid\":");
-                push_opt_u32(out, s.thread_id);
-                out.extend_from_slice(b",\"payload_hex\":");
-                push_hex(out, s.payload);
-            }
-            Record::Classic(c) => {
-                let h = c.header;
-                let _ = write!(
-                    out,
-                    ",\"opcode\":{},\"level\":{},\"version\":{},\"pid\":{},\"tid\":{}",
-                    h.class_type,
-                    h.class_level,
-                    h.class_version.get(),
-                    h.process_id.get(),
-                    h.thread_id.get()
-                );
-                if let Some(i) = c.instance {
-                    let _ = write!(
-                        out,
-                        ",\"instance_id\":{},\"parent_instance_id\":{},\"parent_guid\":",
-                        i.instance_id.get(),
-                        i.parent_instance_id.get()
-                    );
-                    push_opt_guid(out, Some(&i.parent_guid));
-                }
-                out.extend_from_slice(b",\"payload_hex\":");
-                push_hex(out, c.payload);
-            }
-            Record::Message(m) => {
-                let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
-                push_opt_u32(out, m.process_id);
-                out.extend_from_slice(b",\"tid\":");
-                push_opt_u32(out, m.thread_id);
-                out.extend_from_slice(b",\"sequence\":");
-                push_opt_u32(out, m.sequence);
-                out.extend_from_slice(b",\"payload_hex\":");
-                push_hex(out, m.payload);
+            Err(err) => {
+                out.extend_from_slice(b",\"decode_error\":");
+                push_json_str(out, &err.to_string());
+                false
             }
         }
-        out.extend_from_slice(b"}\n");
     }
+}
+
+/// A kernel logger record: hook id, type, version, ids, payload.
+fn system(out: &mut Vec<u8>, s: &SystemRecord<'_>) {
+    let _ = write!(
+        out,
+        ",\"hook_id\":\"{:#06x}\",\"opcode\":{},\"version\":{},\"pid\":",
+        s.hook_id,
+        s.event_type(),
+        s.version
+    );
+    push_opt_u32(out, s.process_id);
+    out.extend_from_slice(b",\"tid\":");
+    push_opt_u32(out, s.thread_id);
+    out.extend_from_slice(b",\"payload_hex\":");
+    push_hex(out, s.payload);
+}
+
+/// A classic (MOF) record: type, level, version, ids, instance ids, payload.
+fn classic(out: &mut Vec<u8>, c: &ClassicRecord<'_>) {
+    let h = c.header;
+    let _ = write!(
+        out,
+        ",\"opcode\":{},\"level\":{},\"version\":{},\"pid\":{},\"tid\":{}",
+        h.class_type,
+        h.class_level,
+        h.class_version.get(),
+        h.process_id.get(),
+        h.thread_id.get()
+    );
+    if let Some(i) = c.instance {
+        let _ = write!(
+            out,
+            ",\"instance_id\":{},\"parent_instance_id\":{},\"parent_guid\":",
+            i.instance_id.get(),
+            i.parent_instance_id.get()
+        );
+        push_opt_guid(out, Some(&i.parent_guid));
+    }
+    out.extend_from_slice(b",\"payload_hex\":");
+    push_hex(out, c.payload);
+}
+
+/// A WPP message record: message number, ids, sequence, payload.
+fn message(out: &mut Vec<u8>, m: &MessageRecord<'_>) {
+    let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
+    push_opt_u32(out, m.process_id);
+    out.extend_from_slice(b",\"tid\":");
+    push_opt_u32(out, m.thread_id);
+    out.extend_from_slice(b",\"sequence\":");
+    push_opt_u32(out, m.sequence);
+    out.extend_from_slice(b",\"payload_hex\":");
+    push_hex(out, m.payload);
 }
 
 fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::Result<()> {

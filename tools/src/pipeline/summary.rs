@@ -11,7 +11,9 @@ use std::io::Read;
 use std::path::Path;
 
 use super::error::TraceError;
-use super::read::open;
+use super::mapped::MappedFile;
+use super::parallel::{in_order, warm, Framed, Plan};
+use super::read::{open, open_slice, Threads};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::names::{
@@ -19,7 +21,7 @@ use crate::etl::names::{
     traits_name_bytes, KTC_METADATA,
 };
 use crate::etl::record::{peek_provider, ProviderPeek, Records};
-use crate::etl::{EtlReader, LogfileInfo, Record};
+use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
 
 /// The `--provider` filter.
 #[derive(Debug, Clone, Default)]
@@ -105,27 +107,39 @@ impl ProviderCounts {
     }
 
     fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
+        self.add_n(guid, name, 1);
+    }
+
+    /// Counts `n` records of one key.
+    fn add_n(&mut self, guid: Guid, name: Option<&[u8]>, n: u64) {
         if self.entries.len() <= 16 {
             if let Some(i) = self
                 .entries
                 .iter()
                 .position(|e| e.0 == guid && e.1.as_deref() == name)
             {
-                self.entries[i].3 += 1;
+                self.entries[i].3 += n;
                 self.last = i;
                 return;
             }
         }
         let idx = self.by_guid.entry(guid).or_default();
         if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
-            self.entries[i].3 += 1;
+            self.entries[i].3 += n;
             self.last = i;
             return;
         }
         idx.push(self.entries.len());
         self.last = self.entries.len();
         let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
-        self.entries.push((guid, name.map(Into::into), text, 1));
+        self.entries.push((guid, name.map(Into::into), text, n));
+    }
+
+    /// Adds the counts of `other`.
+    pub fn merge(&mut self, other: &ProviderCounts) {
+        for (guid, name, _, n) in &other.entries {
+            self.add_n(*guid, name.as_deref(), *n);
+        }
     }
 
     /// `(guid, name, count)`, most frequent first, then by GUID and name.
@@ -230,23 +244,98 @@ pub fn summarize<R: Read>(
     summarize_open(open(src)?, filter, on_error)
 }
 
-/// [`summarize`] a file.
+/// [`summarize`] a file: a large regular file through a memory map, its buffers counted on
+/// every core (as [`summarize_bytes`]); other files streamed.
 pub fn summarize_file(
     path: &Path,
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
     let file = std::fs::File::open(path).map_err(TraceError::open)?;
+    let plan = Plan::of(Threads::Auto);
+    if plan.workers > 1 {
+        if let Some(map) = MappedFile::new(&file) {
+            let done = &mut |end| map.done_before(end);
+            return summarize_slice(map.bytes(), filter, plan, on_error, done);
+        }
+    }
     summarize(file, filter, on_error)
 }
 
-/// [`summarize`] bytes in memory.
+/// [`summarize`] bytes in memory: no copy, the buffers counted on every core.
 pub fn summarize_bytes(
     bytes: &[u8],
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    summarize(bytes, filter, on_error)
+    summarize_slice(
+        bytes,
+        filter,
+        Plan::of(Threads::Auto),
+        on_error,
+        &mut |_| {},
+    )
+}
+
+/// What one job of buffers counted, merged into the file's summary in file order.
+struct Part {
+    counts: FileSummary,
+    errors: Vec<TraceError>,
+    stats: ReadStats,
+}
+
+/// [`summarize_bytes`] as `plan` says; `done(end)` is told when the bytes before `end` are
+/// no longer needed.
+pub(super) fn summarize_slice(
+    bytes: &[u8],
+    filter: &ProviderFilter,
+    plan: Plan,
+    on_error: &mut dyn FnMut(&TraceError),
+    done: &mut dyn FnMut(u64),
+) -> Result<FileSummary, TraceError> {
+    let mut reader = open_slice(bytes)?;
+    let mut s = FileSummary::new(reader.info().clone());
+    let mut stats = ReadStats::default();
+    let work = |scratch: &mut Vec<u8>, buffers: &[Framed<'_>]| count_job(scratch, buffers, filter);
+    let apply = |part: Part, end: u64| {
+        s.merge(part.counts, &part.errors, on_error);
+        stats.add(&part.stats);
+        done(end);
+    };
+    in_order(&mut reader, plan, Vec::new, work, apply);
+    s.buffers = stats.buffers;
+    s.compressed_buffers = stats.compressed_buffers;
+    s.buffers_with_lost_events = stats.buffers_with_lost_events;
+    Ok(s)
+}
+
+/// Counts one job's buffers (`scratch`: where compressed buffers are decompressed).
+fn count_job(scratch: &mut Vec<u8>, buffers: &[Framed<'_>], filter: &ProviderFilter) -> Part {
+    let mut part = Part {
+        counts: FileSummary::new(LogfileInfo::default()),
+        errors: Vec::new(),
+        stats: ReadStats::default(),
+    };
+    let mut on_error = |e: &TraceError| part.errors.push(e.clone());
+    for framed in buffers {
+        let opened = match framed {
+            Ok(raw) => raw
+                .open(scratch, &mut part.stats)
+                .map_err(|e| TraceError::etl(e, Some(raw.index()))),
+            Err((e, index)) => Err(TraceError::etl(e.clone(), Some(*index))),
+        };
+        match opened {
+            Ok(b) => {
+                warm(b.data);
+                part.counts.count_buffer(&b, filter, &mut on_error);
+            }
+            Err(e) => {
+                part.counts.errors += 1;
+                on_error(&e);
+            }
+        }
+    }
+    part
 }
 
 fn summarize_open<R: Read>(
@@ -254,98 +343,13 @@ fn summarize_open<R: Read>(
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    let mut s = FileSummary {
-        info: reader.info().clone(),
-        events: 0,
-        providers: ProviderCounts::default(),
-        buffers: 0,
-        compressed_buffers: 0,
-        buffers_with_lost_events: 0,
-        errors: 0,
-        first_buffer_size: 0,
-        learned_names: HashMap::new(),
-    };
-    let unfiltered = filter.is_empty();
+    let mut s = FileSummary::new(reader.info().clone());
     while let Some(b) = reader.next_buffer() {
-        let b = match b {
-            Ok(b) => b,
+        match b {
+            Ok(b) => s.count_buffer(&b, filter, on_error),
             Err(e) => {
                 s.errors += 1;
                 on_error(&TraceError::etl(e, Some(reader.buffer_index())));
-                continue;
-            }
-        };
-        if s.first_buffer_size == 0 {
-            s.first_buffer_size = b.disk_size;
-        }
-        // Fast path for the common kinds; anything else (and any error) goes through the
-        // full record parser, one record at a time.
-        let data = b.data;
-        let mut pos = BUFFER_HEADER_SIZE;
-        while pos < data.len() {
-            let peeked = peek_provider(data, pos).filter(|(_, peek)| {
-                // MetaData records name other providers: parsed whole below.
-                !matches!(peek, ProviderPeek::Classic { guid } if *guid == KTC_METADATA)
-            });
-            if let Some((adv, peek)) = peeked {
-                pos += adv;
-                if let (
-                    true,
-                    ProviderPeek::Event {
-                        guid,
-                        traits: Some(t),
-                    },
-                ) = (unfiltered, peek)
-                {
-                    s.events += 1;
-                    s.providers.add_traits(guid, t);
-                    continue;
-                }
-                let (g, n): (Guid, Option<&[u8]>) = match peek {
-                    ProviderPeek::Event { guid, traits } => {
-                        (guid, traits.and_then(traits_name_bytes))
-                    }
-                    ProviderPeek::Kernel { hook_id } => {
-                        let (g, n) = kernel_provider(hook_id);
-                        (g, n.map(str::as_bytes))
-                    }
-                    ProviderPeek::Classic { guid } => {
-                        (guid, classic_name(&guid).map(str::as_bytes))
-                    }
-                };
-                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
-                    s.events += 1;
-                    s.providers.add_bytes(g, n);
-                }
-                continue;
-            }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
-            let Some(r) = r else { break };
-            match r {
-                Ok(rec) => {
-                    if let Record::Classic(c) = &rec {
-                        if let Some((g, n)) = metadata_provider_name(c) {
-                            s.learned_names.entry(g).or_insert(n);
-                        }
-                    }
-                    let (g, n) = record_provider_bytes(&rec);
-                    if unfiltered
-                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
-                    {
-                        s.events += 1;
-                        s.providers.add_bytes(g, n);
-                    }
-                }
-                Err(e) => {
-                    s.errors += 1;
-                    on_error(&TraceError::etl(e, Some(b.index)));
-                }
             }
         }
     }
@@ -354,6 +358,130 @@ fn summarize_open<R: Read>(
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
     Ok(s)
+}
+
+impl FileSummary {
+    /// Nothing counted yet, for a file with this logfile header.
+    fn new(info: LogfileInfo) -> Self {
+        FileSummary {
+            info,
+            events: 0,
+            providers: ProviderCounts::default(),
+            buffers: 0,
+            compressed_buffers: 0,
+            buffers_with_lost_events: 0,
+            errors: 0,
+            first_buffer_size: 0,
+            learned_names: HashMap::new(),
+        }
+    }
+
+    /// Adds what a later part of the file counted (`errors`: those it met, in order).
+    fn merge(
+        &mut self,
+        part: FileSummary,
+        errors: &[TraceError],
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        errors.iter().for_each(&mut *on_error);
+        self.events += part.events;
+        self.errors += part.errors;
+        self.providers.merge(&part.providers);
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = part.first_buffer_size;
+        }
+        for (g, n) in part.learned_names {
+            self.learned_names.entry(g).or_insert(n);
+        }
+    }
+
+    /// Counts the records of one buffer: the common kinds through the header peek, anything
+    /// else (and any error) through the full record parser, one record at a time.
+    ///
+    /// The hot loop of `dump --summary` (one iteration per record): kept in one piece.
+    fn count_buffer(
+        &mut self,
+        b: &Buffer<'_>,
+        filter: &ProviderFilter,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = b.disk_size;
+        }
+        let unfiltered = filter.is_empty();
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        while pos < data.len() {
+            match peek_provider(data, pos) {
+                Some((
+                    adv,
+                    ProviderPeek::Event {
+                        guid,
+                        traits: Some(t),
+                    },
+                )) if unfiltered => {
+                    pos += adv;
+                    self.events += 1;
+                    self.providers.add_traits(guid, t);
+                    continue;
+                }
+                // MetaData records name other providers: parsed whole below.
+                Some((_, ProviderPeek::Classic { guid })) if guid == KTC_METADATA => {}
+                Some((adv, peek)) => {
+                    pos += adv;
+                    let (g, n) = peeked_provider(peek);
+                    self.count(filter, g, n);
+                    continue;
+                }
+                None => {}
+            }
+            let mut one = Records::new(data, pos, b.offset);
+            let r = one.next();
+            pos = if one.position() > pos {
+                one.position()
+            } else {
+                data.len()
+            };
+            match r {
+                None => break,
+                Some(Ok(rec)) => {
+                    if let Record::Classic(c) = &rec {
+                        if let Some((g, n)) = metadata_provider_name(c) {
+                            self.learned_names.entry(g).or_insert(n);
+                        }
+                    }
+                    let (g, n) = record_provider_bytes(&rec);
+                    self.count(filter, g, n);
+                }
+                Some(Err(e)) => {
+                    self.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
+                }
+            }
+        }
+    }
+
+    /// Counts one record of provider `(g, n)` if it passes the filter.
+    #[inline(always)]
+    fn count(&mut self, filter: &ProviderFilter, g: Guid, n: Option<&[u8]>) {
+        if filter.is_empty() || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
+            self.events += 1;
+            self.providers.add_bytes(g, n);
+        }
+    }
+}
+
+/// The provider of a peeked record: its GUID and name bytes.
+#[inline(always)]
+fn peeked_provider(peek: ProviderPeek<'_>) -> (Guid, Option<&[u8]>) {
+    match peek {
+        ProviderPeek::Event { guid, traits } => (guid, traits.and_then(traits_name_bytes)),
+        ProviderPeek::Kernel { hook_id } => {
+            let (g, n) = kernel_provider(hook_id);
+            (g, n.map(str::as_bytes))
+        }
+        ProviderPeek::Classic { guid } => (guid, classic_name(&guid).map(str::as_bytes)),
+    }
 }
 
 /// Provider names from a trace's KernelTraceControl `MetaData` events (a first pass over the
