@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod cli;
 pub mod corpus;
 pub mod etl;
+pub mod export;
 pub mod kernel_pnp;
 pub mod report;
 pub mod scenario;

@@ -25,6 +25,8 @@ enum Command {
     Latency(cli::latency::LatencyArgs),
     /// Startup-wait impact per boot trace, and a fleet summary across traces.
     Boot(cli::boot::BootArgs),
+    /// Export the analyses as Parquet (or CSV) tables for DuckDB, Spark or a spreadsheet.
+    Export(cli::export::ExportArgs),
     /// Write a self-contained HTML report (timelines, histogram, boot impact).
     Report(cli::report::ReportArgs),
     /// Run the driver's lifecycle core on the simulated WSK subsystem and write its trace as ETL.
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(&args).into(),
         Command::Latency(args) => cli::latency::run(&args).into(),
         Command::Boot(args) => cli::boot::run(&args).into(),
+        Command::Export(args) => cli::export::run(&args).into(),
         Command::Report(args) => cli::report::run(&args).into(),
         Command::Simulate(args) => ExitCode::from(cli::simulate::run(&args)),
     }

@@ -3,7 +3,9 @@
 pub mod boot;
 pub mod check;
 pub mod dump;
+pub mod export;
 pub mod files;
+pub mod fleet;
 pub mod latency;
 pub mod report;
 pub mod simulate;

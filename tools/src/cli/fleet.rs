@@ -1,0 +1,142 @@
+//! The one place where `export` and `compare` read traces: every file of `FILE|DIR…` through
+//! the trace pipeline into [`TraceRows`], files in parallel, a progress bar on a terminal.
+
+use std::io::{self, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use super::files::{expand, report_error};
+use super::source::{read_file_with, Threads};
+use crate::analysis::balance::BalanceConfig;
+use crate::etl::reader::EtlReader;
+use crate::export::collect::{unreadable_file, BatchSink, HeaderFacts, Tables, TraceRows};
+use crate::report::FileStatus;
+
+/// How one file went, for the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileOutcome {
+    /// As `check` would say.
+    pub status: FileStatus,
+    /// Errors were met while reading (the rest was read).
+    pub read_errors: bool,
+}
+
+impl FileOutcome {
+    /// The file could not be read, or not completely.
+    pub fn failed(&self) -> bool {
+        self.status == FileStatus::Error || self.read_errors
+    }
+}
+
+/// Reads one trace into rows (`file_id` names it in every table).
+pub fn trace_rows(
+    path: &Path,
+    file_id: u32,
+    tables: Tables,
+    balance: &BalanceConfig,
+    threads: Threads,
+    out: &mut dyn BatchSink,
+    on_error: &mut dyn FnMut(&str),
+) -> FileOutcome {
+    let shown = path.display().to_string();
+    // The header facts the pipeline does not hand on; a file without a valid header fails
+    // the read below with the same error.
+    let header = EtlReader::open(path)
+        .ok()
+        .map(|r| HeaderFacts::of(r.info()));
+    let mut rows = TraceRows::new(file_id, header, tables, balance.clone(), out);
+    match read_file_with(path, &mut rows, on_error, threads) {
+        Ok(read) => {
+            let file = rows.finish(&shown, read);
+            let read_errors = file.result.as_ref().is_ok_and(|a| !a.errors.is_empty());
+            FileOutcome {
+                status: file.status(),
+                read_errors,
+            }
+        }
+        Err(e) => {
+            drop(rows);
+            on_error(&e);
+            unreadable_file(file_id, &shown, &e, out);
+            FileOutcome {
+                status: FileStatus::Error,
+                read_errors: false,
+            }
+        }
+    }
+}
+
+/// Rows of every file of `inputs`, in parallel; `sink` gives each file its batch sink.
+/// Errors are printed as they happen. Outcomes keep input order.
+pub fn fleet_rows<S: BatchSink>(
+    inputs: &[PathBuf],
+    tables: Tables,
+    balance: &BalanceConfig,
+    sink: &(dyn Fn() -> S + Sync),
+) -> Vec<FileOutcome> {
+    let paths = expand(inputs);
+    let pb = progress_bar(paths.len() as u64);
+    let print = Mutex::new(());
+    let threads = if paths.len() == 1 {
+        Threads::Pipelined
+    } else {
+        Threads::One
+    };
+    let outcomes = paths
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let file_id = u32::try_from(i).unwrap_or(u32::MAX);
+            let mut out = sink();
+            let outcome = match p {
+                Err((path, e)) => {
+                    let shown = path.display().to_string();
+                    let _g = print.lock();
+                    pb.suspend(|| report_error(&shown, e));
+                    unreadable_file(file_id, &shown, e, &mut out);
+                    FileOutcome {
+                        status: FileStatus::Error,
+                        read_errors: false,
+                    }
+                }
+                Ok(path) => {
+                    let shown = path.display().to_string();
+                    let mut on_error = |e: &str| {
+                        let _g = print.lock();
+                        pb.suspend(|| report_error(&shown, &e));
+                    };
+                    trace_rows(
+                        path,
+                        file_id,
+                        tables,
+                        balance,
+                        threads,
+                        &mut out,
+                        &mut on_error,
+                    )
+                }
+            };
+            pb.inc(1);
+            outcome
+        })
+        .collect();
+    pb.finish_and_clear();
+    outcomes
+}
+
+/// A files-done bar on stderr when it is a terminal (hidden otherwise, and for one file).
+fn progress_bar(files: u64) -> ProgressBar {
+    let target = if io::stderr().is_terminal() && files > 1 {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let pb = ProgressBar::with_draw_target(Some(files), target);
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} files {wide_msg}") {
+        pb.set_style(style);
+    }
+    pb
+}
