@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod compare;
 pub mod corpus;
 pub mod etl;
 pub mod export;

@@ -27,6 +27,8 @@ enum Command {
     Boot(cli::boot::BootArgs),
     /// Export the analyses as Parquet (or CSV) tables for DuckDB, Spark or a spreadsheet.
     Export(cli::export::ExportArgs),
+    /// Compare two fleets (files, directories of traces or exports) with gates for CI.
+    Compare(cli::compare::CompareArgs),
     /// Write a self-contained HTML report (timelines, histogram, boot impact).
     Report(cli::report::ReportArgs),
     /// Run the driver's lifecycle core on the simulated WSK subsystem and write its trace as ETL.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Latency(args) => cli::latency::run(&args).into(),
         Command::Boot(args) => cli::boot::run(&args).into(),
         Command::Export(args) => cli::export::run(&args).into(),
+        Command::Compare(args) => cli::compare::run(&args).into(),
         Command::Report(args) => cli::report::run(&args).into(),
         Command::Simulate(args) => ExitCode::from(cli::simulate::run(&args)),
     }

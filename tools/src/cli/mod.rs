@@ -2,6 +2,7 @@
 
 pub mod boot;
 pub mod check;
+pub mod compare;
 pub mod dump;
 pub mod export;
 pub mod files;

@@ -623,9 +623,41 @@ table! {
     }
 }
 
+/// How DuckDB and Spark type a column (for the docs).
+fn engine_types(dt: &DataType) -> (&'static str, &'static str, &'static str) {
+    match dt {
+        DataType::UInt8 => ("UInt8", "UTINYINT", "smallint"),
+        DataType::UInt16 => ("UInt16", "USMALLINT", "int"),
+        DataType::UInt32 => ("UInt32", "UINTEGER", "bigint"),
+        DataType::Int64 => ("Int64", "BIGINT", "bigint"),
+        DataType::Boolean => ("Boolean", "BOOLEAN", "boolean"),
+        DataType::Utf8 => ("Utf8", "VARCHAR", "string"),
+        DataType::Timestamp(..) => ("Timestamp(µs, UTC)", "TIMESTAMPTZ", "timestamp"),
+        _ => ("?", "?", "?"),
+    }
+}
+
+/// The column list of `table` as the Markdown table `docs/export.md` shows.
+pub fn columns_markdown(table: TableId) -> String {
+    let mut out = String::from(
+        "| column | Arrow / Parquet | DuckDB | Spark | null | what |\n|---|---|---|---|---|---|\n",
+    );
+    for c in table.columns() {
+        let (arrow, duck, spark) = engine_types(&c.data_type);
+        out.push_str(&format!(
+            "| `{}` | {arrow} | {duck} | {spark} | {} | {} |\n",
+            c.name,
+            if c.nullable { "yes" } else { "" },
+            c.doc.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::Array;
 
     #[test]
     fn builders_make_batches_of_the_schema() {
@@ -666,6 +698,30 @@ mod tests {
                     assert!(c.name.ends_with("_utc"), "{}", c.name);
                 }
             }
+        }
+    }
+
+    /// `docs/export.md` lists every column as the schema defines it (run with
+    /// `WSKTRACE_UPDATE_DOCS=1` to rewrite the lists after a schema change).
+    #[test]
+    fn docs_list_the_columns() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/export.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/export.md");
+        let mut updated = doc.clone();
+        for t in TableId::ALL {
+            let open = format!("<!-- columns: {} -->\n", t.name());
+            let close = "<!-- /columns -->";
+            let start = updated.find(&open).expect("column list marker") + open.len();
+            let end = start + updated[start..].find(close).expect("end marker");
+            updated.replace_range(start..end, &columns_markdown(t));
+        }
+        if std::env::var("WSKTRACE_UPDATE_DOCS").as_deref() == Ok("1") {
+            std::fs::write(&path, &updated).unwrap();
+        } else {
+            assert!(
+                doc == updated,
+                "docs/export.md lists other columns than the schema: rerun with WSKTRACE_UPDATE_DOCS=1"
+            );
         }
     }
 }
