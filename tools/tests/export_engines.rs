@@ -276,7 +276,15 @@ fn check_engine(engine: &str, module: &str) {
             !want.is_empty(),
             "{name}: the fleet gives it something to answer"
         );
-        assert_eq!(sorted(got), sorted(want), "{engine}: {name}");
+        let (got, want) = (sorted(got), sorted(want));
+        let only =
+            |a: &Rows, b: &Rows| -> Rows { a.iter().filter(|r| !b.contains(r)).cloned().collect() };
+        assert!(
+            got == want,
+            "{engine}: {name}: rows only in the engine's answer: {:?}; only in wsktrace's: {:?}",
+            only(&got, &want),
+            only(&want, &got)
+        );
     }
 }
 

@@ -361,8 +361,8 @@ impl<'o> TraceRows<'o> {
         }
     }
 
-    /// Follows captures; a capture's row is made at its release, failed return, the
-    /// deregistration of its registration, or the trace's end.
+    /// Follows captures; a capture's row is made at its release, failed return, the end of
+    /// its registration's deregistration (once returned), or the trace's end.
     fn capture_event(&mut self, ev: &TraceEvent) {
         match &ev.event {
             WskEvent::CaptureProviderNpiStart {
@@ -426,12 +426,14 @@ impl<'o> TraceRows<'o> {
         }
     }
 
+    /// The captures of a registration that deregistered and have returned (held ones, never
+    /// released); a wait its deregistration cancels still returns afterwards.
     fn emit_registration_captures(&mut self, registration: u32) {
         let mut keys: Vec<(u32, u32)> = self
             .open_captures
-            .keys()
-            .filter(|k| k.0 == registration)
-            .copied()
+            .iter()
+            .filter(|(k, c)| k.0 == registration && c.stop.is_some())
+            .map(|(k, _)| *k)
             .collect();
         keys.sort_unstable();
         for key in keys {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::table::TableId;
@@ -27,7 +27,7 @@ pub fn detect(dir: &Path) -> Option<Format> {
 fn check_schema(path: &Path, table: TableId, found: &Schema) -> Result<(), ExportError> {
     for want in table.schema().fields() {
         match found.field_with_name(want.name()) {
-            Ok(f) if f.data_type() == want.data_type() => {}
+            Ok(f) if same_type(f.data_type(), want.data_type()) => {}
             Ok(f) => {
                 return Err(ExportError::Schema {
                     path: path.to_path_buf(),
@@ -50,6 +50,14 @@ fn check_schema(path: &Path, table: TableId, found: &Schema) -> Result<(), Expor
         }
     }
     Ok(())
+}
+
+/// Equal types; timestamps of any UTC spelling (`UTC`, `+00:00`) alike.
+fn same_type(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::Timestamp(ua, Some(_)), DataType::Timestamp(ub, Some(_))) => ua == ub,
+        _ => a == b,
+    }
 }
 
 /// `table`'s schema with every column nullable (CSV reads an empty field as null).

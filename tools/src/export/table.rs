@@ -7,7 +7,7 @@
 //! times since trace start or boot and counts are `Int64` (nanoseconds where the name ends in
 //! `_ns`; a value above 2^63 − 1, 292 years, can only come from a corrupt field and is
 //! stored as 2^63 − 1), ids and NTSTATUS codes `UInt32`, UTC instants
-//! `Timestamp(Microsecond, "UTC")` (Spark reads no nanosecond timestamps; the exact instant
+//! `Timestamp(Microsecond, "+00:00")` (Spark reads no nanosecond timestamps; the exact instant
 //! is the `_ns` column beside it).
 
 use std::sync::Arc;
@@ -102,7 +102,7 @@ impl Kind for Text {
     }
 }
 
-/// `Timestamp(Microsecond, "UTC")`; the value is microseconds since 1970-01-01T00:00:00Z.
+/// `Timestamp(Microsecond, "+00:00")`; the value is microseconds since 1970-01-01T00:00:00Z.
 #[derive(Debug)]
 pub struct Utc;
 impl Kind for Utc {
@@ -122,7 +122,9 @@ impl Kind for Utc {
     }
 }
 
-const UTC: &str = "UTC";
+/// The time zone of the UTC columns, as an offset: Arrow's CSV writer formats named zones
+/// only with the (large) time-zone database compiled in.
+const UTC: &str = "+00:00";
 
 /// The nullable form of `K`: `None` is a null.
 #[derive(Debug)]
@@ -632,7 +634,7 @@ fn engine_types(dt: &DataType) -> (&'static str, &'static str, &'static str) {
         DataType::Int64 => ("Int64", "BIGINT", "bigint"),
         DataType::Boolean => ("Boolean", "BOOLEAN", "boolean"),
         DataType::Utf8 => ("Utf8", "VARCHAR", "string"),
-        DataType::Timestamp(..) => ("Timestamp(µs, UTC)", "TIMESTAMPTZ", "timestamp"),
+        DataType::Timestamp(..) => ("Timestamp(µs, +00:00)", "TIMESTAMPTZ", "timestamp"),
         _ => ("?", "?", "?"),
     }
 }
