@@ -3,15 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::files::{to_file, to_stdout, ExitStatus};
+use wsktrace_tools::analysis::balance::BalanceConfig;
+use wsktrace_tools::compare::metrics::{FleetMetrics, MetricsBuilder, SharedMetrics};
+use wsktrace_tools::compare::{Comparison, Gates, MaxIncrease};
+use wsktrace_tools::export::collect::{BatchSink, Tables};
+use wsktrace_tools::export::read::{detect, read_table};
+use wsktrace_tools::export::table::TableId;
+use wsktrace_tools::export::Format;
+use wsktrace_tools::report::compare::{self as render, Inputs};
+
 use super::fleet::fleet_rows;
-use crate::analysis::balance::BalanceConfig;
-use crate::compare::metrics::{FleetMetrics, MetricsBuilder, SharedMetrics};
-use crate::compare::{Comparison, Gates, MaxIncrease};
-use crate::export::collect::{BatchSink, Tables};
-use crate::export::read::{detect, read_table};
-use crate::export::table::TableId;
-use crate::report::compare::{self as render, Inputs};
+use super::{report, to_file, to_stdout, ExitStatus};
 
 /// Compare two fleets: files, registrations, findings by rule, capture-wait percentiles per
 /// wait mode and calling context, DriverEntry duration, time blocked on the DriverEntry
@@ -59,7 +61,7 @@ struct Side {
     complete: bool,
 }
 
-fn from_export(dir: &Path, format: crate::export::Format) -> Result<Side, String> {
+fn from_export(dir: &Path, format: Format) -> Result<Side, String> {
     let mut m = MetricsBuilder::default();
     for table in TableId::ALL {
         if table == TableId::Events {
@@ -103,8 +105,8 @@ fn side(path: &Path, long_wait_ms: u32) -> Result<Side, String> {
 
 /// Runs `compare`.
 pub fn run(args: &CompareArgs) -> ExitStatus {
-    let sides = [&args.baseline, &args.new]
-        .map(|p| side(p, args.long_wait_ms).inspect_err(|e| eprintln!("wsktrace: {e}")));
+    let sides =
+        [&args.baseline, &args.new].map(|p| side(p, args.long_wait_ms).inspect_err(|e| report(e)));
     let [Ok(baseline), Ok(new)] = sides else {
         return ExitStatus::Error;
     };

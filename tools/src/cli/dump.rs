@@ -1,4 +1,4 @@
-//! `wsktrace dump FILE…`: every record of ETL files as JSON Lines, or a per-file summary.
+//! `wsktrace dump FILE|DIR…`: every record of ETL files as JSON Lines, or a per-file summary.
 //!
 //! # Output
 //!
@@ -23,32 +23,37 @@
 //! (`[{guid, name, count}]`, most frequent first), `header` (logfile header facts), `buffers`,
 //! `errors`. On a terminal both print as tables unless `--json` is given.
 //!
-//! Errors print as `wsktrace: <path>: <error>` on stderr and the run goes on; the exit status is
+//! Directories are walked for `*.etl` files, as by the other commands. Errors print as
+//! `wsktrace: <path>: offset 0x…: <error>` on stderr and the run goes on; the exit status is
 //! 2 if any file had an error, else 0.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::etl::format::BUFFER_HEADER_SIZE;
-use crate::etl::format::{
+use wsktrace_tools::etl::format::{
     Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
 };
-use crate::etl::header::write_filetime_rfc3339;
-use crate::etl::merge::{default_window, SortedRecords};
-use crate::etl::names::{
-    classic_name, kernel_provider, metadata_provider_name, record_provider, record_provider_bytes,
-    traits_name_bytes,
+use wsktrace_tools::etl::header::write_filetime_rfc3339;
+use wsktrace_tools::etl::merge::{default_window, SortedRecords};
+use wsktrace_tools::etl::names::record_provider;
+use wsktrace_tools::etl::{Clock, LogfileInfo, Record};
+use wsktrace_tools::pipeline::summary::{
+    provider_names, summarize_file, FileSummary, ProviderFilter,
 };
-use crate::etl::record::{peek_provider, ProviderPeek, Records};
-use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
-use crate::tracelogging::{self, PointerSize, SchemaCache};
+use wsktrace_tools::pipeline::{open_file, TraceError};
+use wsktrace_tools::tracelogging::{self, PointerSize, SchemaCache};
+
+use super::files::expand;
+use super::{report_error, to_stdout, ExitStatus};
 
 /// Arguments of `wsktrace dump`.
+///
+/// Exit status: 0 every file read completely, 2 a file (or part of one) could not be read
+/// (`dump` reports no findings, so never 1).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
-    /// ETL files to read.
-    #[arg(required = true, value_name = "FILE")]
+    /// ETL files, or directories to search for `*.etl`.
+    #[arg(required = true, value_name = "FILE|DIR")]
     pub files: Vec<PathBuf>,
     /// Only records of this provider (name or GUID; repeatable; names compare case-insensitively).
     #[arg(long, value_name = "NAME|GUID")]
@@ -68,344 +73,6 @@ pub struct DumpArgs {
     pub window: Option<usize>,
 }
 
-/// The `--provider` filter.
-#[derive(Debug, Clone, Default)]
-pub struct ProviderFilter {
-    guids: Vec<Guid>,
-    names: Vec<String>,
-}
-
-impl ProviderFilter {
-    /// From `--provider` values: GUIDs (with or without braces) or names.
-    pub fn new(values: &[String]) -> Self {
-        let mut f = ProviderFilter::default();
-        for v in values {
-            match tracelogging::Guid::parse(v) {
-                Some(g) => {
-                    use zerocopy::FromBytes;
-                    f.guids
-                        .push(Guid::read_from_bytes(&g.to_bytes_le()[..]).unwrap_or_default())
-                }
-                None => f.names.push(v.to_ascii_lowercase()),
-            }
-        }
-        f
-    }
-
-    /// True when no filter was given.
-    pub fn is_empty(&self) -> bool {
-        self.guids.is_empty() && self.names.is_empty()
-    }
-
-    /// Does a provider pass?
-    pub fn matches(&self, guid: &Guid, name: Option<&str>) -> bool {
-        self.is_empty()
-            || self.guids.contains(guid)
-            || name.is_some_and(|n| self.names.iter().any(|f| f.eq_ignore_ascii_case(n)))
-    }
-}
-
-/// (GUID, name bytes as in the file, name as text, count).
-type CountEntry = (Guid, Option<Box<[u8]>>, Option<Box<str>>, u64);
-
-/// Per-provider counts, keyed by (GUID, name).
-///
-/// Records come in runs of one provider, so the last key is checked first; other keys are
-/// found through a map from GUID to the few names seen with it.
-#[derive(Debug, Default, Clone)]
-pub struct ProviderCounts {
-    entries: Vec<CountEntry>,
-    by_guid: HashMap<Guid, Vec<usize>>,
-    last: usize,
-}
-
-impl ProviderCounts {
-    /// Counts one record.
-    #[inline]
-    pub fn add(&mut self, guid: Guid, name: Option<&str>) {
-        self.add_bytes(guid, name.map(str::as_bytes));
-    }
-
-    /// Counts one `EVENT_HEADER` record with a provider-traits item: the last key is checked
-    /// against the item's bytes directly, before the name is located.
-    #[inline]
-    pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) {
-        if let Some(e) = self.entries.get_mut(self.last) {
-            if let (true, Some(n)) = (e.0 == guid, e.1.as_deref()) {
-                let end = 2 + n.len();
-                if traits.len() > end && traits[end] == 0 && &traits[2..end] == n {
-                    e.3 += 1;
-                    return;
-                }
-            }
-        }
-        self.add_bytes(guid, traits_name_bytes(traits));
-    }
-
-    /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
-    /// only when the key is new).
-    #[inline]
-    pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) {
-        if let Some(e) = self.entries.get_mut(self.last) {
-            if e.0 == guid && e.1.as_deref() == name {
-                e.3 += 1;
-                return;
-            }
-        }
-        self.add_slow(guid, name);
-    }
-
-    fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
-        if self.entries.len() <= 16 {
-            if let Some(i) = self
-                .entries
-                .iter()
-                .position(|e| e.0 == guid && e.1.as_deref() == name)
-            {
-                self.entries[i].3 += 1;
-                self.last = i;
-                return;
-            }
-        }
-        let idx = self.by_guid.entry(guid).or_default();
-        if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
-            self.entries[i].3 += 1;
-            self.last = i;
-            return;
-        }
-        idx.push(self.entries.len());
-        self.last = self.entries.len();
-        let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
-        self.entries.push((guid, name.map(Into::into), text, 1));
-    }
-
-    /// `(guid, name, count)`, most frequent first, then by GUID and name.
-    pub fn sorted(&self) -> Vec<(Guid, Option<&str>, u64)> {
-        let mut out: Vec<_> = self
-            .entries
-            .iter()
-            .map(|(g, _, n, c)| (*g, n.as_deref(), *c))
-            .collect();
-        out.sort_by(|a, b| {
-            b.2.cmp(&a.2)
-                .then(a.0.to_string().cmp(&b.0.to_string()))
-                .then(a.1.cmp(&b.1))
-        });
-        out
-    }
-}
-
-/// What one file gave: counts and facts (the `--summary` object).
-#[derive(Debug, Clone)]
-pub struct FileSummary {
-    pub info: LogfileInfo,
-    pub events: u64,
-    pub providers: ProviderCounts,
-    pub buffers: u64,
-    pub compressed_buffers: u64,
-    pub buffers_with_lost_events: u64,
-    pub errors: u64,
-    pub first_buffer_size: u32,
-    /// Provider names the file gives in KernelTraceControl `MetaData` events.
-    pub learned_names: HashMap<Guid, String>,
-}
-
-impl FileSummary {
-    /// `(guid, name, count)`, most frequent first; records without a name of their own get
-    /// the name the file's `MetaData` events give their GUID.
-    pub fn providers(&self) -> Vec<(Guid, Option<String>, u64)> {
-        let mut merged: Vec<(Guid, Option<String>, u64)> = Vec::new();
-        for (g, n, c) in self.providers.sorted() {
-            let name = n
-                .map(str::to_string)
-                .or_else(|| self.learned_names.get(&g).cloned());
-            match merged
-                .iter_mut()
-                .find(|(mg, mn, _)| *mg == g && *mn == name)
-            {
-                Some(e) => e.2 += c,
-                None => merged.push((g, name, c)),
-            }
-        }
-        merged.sort_by(|a, b| {
-            b.2.cmp(&a.2)
-                .then(a.0.to_string().cmp(&b.0.to_string()))
-                .then(a.1.cmp(&b.1))
-        });
-        merged
-    }
-
-    /// `--summary` JSON object.
-    pub fn to_json(&self, file: &str) -> serde_json::Value {
-        let info = &self.info;
-        let ft = |t: i64| {
-            let mut s = String::new();
-            write_filetime_rfc3339(&mut s, t);
-            s
-        };
-        let providers: Vec<_> = self
-            .providers()
-            .into_iter()
-            .map(|(g, n, c)| serde_json::json!({"guid": g.to_string(), "name": n, "count": c}))
-            .collect();
-        serde_json::json!({
-            "file": file,
-            "events": self.events,
-            "lost_events": info.events_lost,
-            "buffers_lost": info.buffers_lost,
-            "buffers_with_lost_events": self.buffers_with_lost_events,
-            "providers": providers,
-            "header": header_json(info, self.first_buffer_size, &ft),
-            "buffers": self.buffers,
-            "compressed_buffers": self.compressed_buffers,
-            "errors": self.errors,
-        })
-    }
-}
-
-fn header_json(
-    info: &LogfileInfo,
-    first_buffer_size: u32,
-    ft: &dyn Fn(i64) -> String,
-) -> serde_json::Value {
-    serde_json::json!({
-        "logger": info.logger_name,
-        "logfile": info.log_file_name,
-        "buffer_size": info.buffer_size,
-        "first_buffer_size": first_buffer_size,
-        "buffers_written": info.buffers_written,
-        "pointer_size": info.pointer_size,
-        "start": ft(info.start_time),
-        "end": ft(info.end_time),
-        "boot_time": ft(info.boot_time),
-        "os_version": info.os_version(),
-        "os_major": info.os_major,
-        "os_minor": info.os_minor,
-        "os_build": info.os_build,
-        "processors": info.number_of_processors,
-        "log_file_mode": format!("{:#x}", info.log_file_mode),
-        "clock_type": info.clock_type.name(),
-        "clock_frequency": info.clock_frequency(),
-        "cpu_speed_mhz": info.cpu_speed_mhz,
-        "timer_resolution": info.timer_resolution,
-        "events_lost": info.events_lost,
-        "buffers_lost": info.buffers_lost,
-        "time_zone": {
-            "bias_minutes": info.time_zone.bias_minutes,
-            "standard_name": info.time_zone.standard_name,
-            "standard_bias_minutes": info.time_zone.standard_bias_minutes,
-            "daylight_name": info.time_zone.daylight_name,
-            "daylight_bias_minutes": info.time_zone.daylight_bias_minutes,
-        },
-    })
-}
-
-/// Reads a whole file and counts records per provider (what `--summary` prints).
-/// Errors are passed to `on_error` and counted; the file goes on.
-pub fn summarize(
-    path: &std::path::Path,
-    filter: &ProviderFilter,
-    on_error: &mut dyn FnMut(&crate::etl::Error),
-) -> Result<FileSummary, crate::etl::Error> {
-    let mut reader = EtlReader::open(path)?;
-    let mut s = FileSummary {
-        info: reader.info().clone(),
-        events: 0,
-        providers: ProviderCounts::default(),
-        buffers: 0,
-        compressed_buffers: 0,
-        buffers_with_lost_events: 0,
-        errors: 0,
-        first_buffer_size: 0,
-        learned_names: HashMap::new(),
-    };
-    let unfiltered = filter.is_empty();
-    while let Some(b) = reader.next_buffer() {
-        let b = match b {
-            Ok(b) => b,
-            Err(e) => {
-                s.errors += 1;
-                on_error(&e);
-                continue;
-            }
-        };
-        if s.first_buffer_size == 0 {
-            s.first_buffer_size = b.disk_size;
-        }
-        // Fast path for the common kinds; anything else (and any error) goes through the
-        // full record parser, one record at a time.
-        let data = b.data;
-        let mut pos = BUFFER_HEADER_SIZE;
-        while pos < data.len() {
-            if let Some((adv, peek)) = peek_provider(data, pos) {
-                pos += adv;
-                if let (
-                    true,
-                    ProviderPeek::Event {
-                        guid,
-                        traits: Some(t),
-                    },
-                ) = (unfiltered, peek)
-                {
-                    s.events += 1;
-                    s.providers.add_traits(guid, t);
-                    continue;
-                }
-                let (g, n): (Guid, Option<&[u8]>) = match peek {
-                    ProviderPeek::Event { guid, traits } => {
-                        (guid, traits.and_then(traits_name_bytes))
-                    }
-                    ProviderPeek::Kernel { hook_id } => {
-                        let (g, n) = kernel_provider(hook_id);
-                        (g, n.map(str::as_bytes))
-                    }
-                    ProviderPeek::Classic { guid } => {
-                        (guid, classic_name(&guid).map(str::as_bytes))
-                    }
-                };
-                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
-                    s.events += 1;
-                    s.providers.add_bytes(g, n);
-                }
-                continue;
-            }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
-            let Some(r) = r else { break };
-            match r {
-                Ok(rec) => {
-                    if let Record::Classic(c) = &rec {
-                        if let Some((g, n)) = metadata_provider_name(c) {
-                            s.learned_names.entry(g).or_insert(n);
-                        }
-                    }
-                    let (g, n) = record_provider_bytes(&rec);
-                    if unfiltered
-                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
-                    {
-                        s.events += 1;
-                        s.providers.add_bytes(g, n);
-                    }
-                }
-                Err(e) => {
-                    s.errors += 1;
-                    on_error(&e);
-                }
-            }
-        }
-    }
-    let st = reader.stats();
-    s.buffers = st.buffers;
-    s.compressed_buffers = st.compressed_buffers;
-    s.buffers_with_lost_events = st.buffers_with_lost_events;
-    Ok(s)
-}
-
 /// Writes JSON for records: holds the schema cache and the output buffer.
 pub struct EventWriter {
     cache: SchemaCache,
@@ -416,7 +83,7 @@ pub struct EventWriter {
 }
 
 fn kind_name(rec: &Record<'_>) -> &'static str {
-    use crate::etl::format::*;
+    use wsktrace_tools::etl::format::*;
     match rec {
         Record::Event(_) => "event",
         Record::System(s) => match s.header_type {
@@ -631,109 +298,6 @@ impl EventWriter {
     }
 }
 
-/// Provider names from the file's KernelTraceControl `MetaData` events (a first pass over the
-/// file, so that records before those events get the names too). Read errors are left to the
-/// main pass.
-pub fn learn_provider_names(path: &std::path::Path) -> HashMap<Guid, String> {
-    let mut names = HashMap::new();
-    let Ok(mut reader) = EtlReader::open(path) else {
-        return names;
-    };
-    while let Some(b) = reader.next_buffer() {
-        let Ok(b) = b else { continue };
-        for r in b.records() {
-            if let Ok(Record::Classic(c)) = r {
-                if let Some((g, n)) = metadata_provider_name(&c) {
-                    names.entry(g).or_insert(n);
-                }
-            }
-        }
-    }
-    names
-}
-
-fn report(path: &std::path::Path, e: &dyn std::fmt::Display) {
-    eprintln!("wsktrace: {}: {}", path.display(), e);
-}
-
-/// Writes every record of `path` as JSON Lines into `out` (flushing to `sink` as it goes).
-/// Returns the number of errors met.
-pub fn dump_file(
-    path: &std::path::Path,
-    filter: &ProviderFilter,
-    sorted: Option<Option<usize>>,
-    sink: &mut dyn Write,
-) -> std::io::Result<u64> {
-    let mut errors = 0u64;
-    let reader = match EtlReader::open(path) {
-        Ok(r) => r,
-        Err(e) => {
-            report(path, &e);
-            return Ok(1);
-        }
-    };
-    let file = path.display().to_string();
-    let learned = learn_provider_names(path);
-    let mut w = EventWriter::new(&file, reader.info());
-    let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
-    let mut emit = |out: &mut Vec<u8>,
-                    w: &mut EventWriter,
-                    rec: &Record<'_>,
-                    cpu: u16|
-     -> std::io::Result<()> {
-        let (g, n) = record_provider(rec);
-        let n = n.or_else(|| learned.get(&g).map(String::as_str));
-        if filter.matches(&g, n) {
-            w.write(out, rec, cpu, &g, n);
-            if out.len() >= 1 << 16 {
-                sink.write_all(out)?;
-                out.clear();
-            }
-        }
-        Ok(())
-    };
-    match sorted {
-        None => {
-            let mut reader = reader;
-            while let Some(b) = reader.next_buffer() {
-                let b = match b {
-                    Ok(b) => b,
-                    Err(e) => {
-                        errors += 1;
-                        report(path, &e);
-                        continue;
-                    }
-                };
-                let cpu = b.processor();
-                for r in b.records() {
-                    match r {
-                        Ok(rec) => emit(&mut out, &mut w, &rec, cpu)?,
-                        Err(e) => {
-                            errors += 1;
-                            report(path, &e);
-                        }
-                    }
-                }
-            }
-        }
-        Some(window) => {
-            let window = window.unwrap_or_else(|| default_window(reader.info().buffer_size));
-            let mut merged = SortedRecords::new(reader, window);
-            while let Some(r) = merged.next() {
-                match r {
-                    Ok(sr) => emit(&mut out, &mut w, &sr.record, sr.processor)?,
-                    Err(e) => {
-                        errors += 1;
-                        report(path, &e);
-                    }
-                }
-            }
-        }
-    }
-    sink.write_all(&out)?;
-    Ok(errors)
-}
-
 fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::Result<()> {
     let i = &s.info;
     let mut start = String::new();
@@ -769,76 +333,153 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
     Ok(())
 }
 
-/// Runs `wsktrace dump`; returns the exit status (0 clean, 2 if any file had an error).
-pub fn run(args: &DumpArgs) -> u8 {
+/// Writes every record of one file as JSON Lines into `sink` (in buffered chunks), with
+/// provider names the file's `MetaData` events give. Errors go to `report_error`; returns
+/// whether there was any.
+fn dump_file(
+    path: &Path,
+    filter: &ProviderFilter,
+    sorted: Option<Option<usize>>,
+    sink: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let mut failed = false;
+    let mut fail = |e: &TraceError| {
+        failed = true;
+        report_error(path, e);
+    };
+    let reader = match open_file(path) {
+        Ok(r) => r,
+        Err(e) => {
+            fail(&e);
+            return Ok(true);
+        }
+    };
+    let learned = std::fs::File::open(path)
+        .map(provider_names)
+        .unwrap_or_default();
+    let file = path.display().to_string();
+    let mut w = EventWriter::new(&file, reader.info());
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut emit = |rec: &Record<'_>, cpu: u16| -> std::io::Result<()> {
+        let (g, n) = record_provider(rec);
+        let n = n.or_else(|| learned.get(&g).map(String::as_str));
+        if filter.matches(&g, n) {
+            w.write(&mut out, rec, cpu, &g, n);
+            if out.len() >= 1 << 16 {
+                sink.write_all(&out)?;
+                out.clear();
+            }
+        }
+        Ok(())
+    };
+    match sorted {
+        None => {
+            let mut reader = reader;
+            while let Some(b) = reader.next_buffer() {
+                let b = match b {
+                    Ok(b) => b,
+                    Err(e) => {
+                        fail(&TraceError::etl(e, Some(reader.buffer_index())));
+                        continue;
+                    }
+                };
+                let cpu = b.processor();
+                for r in b.records() {
+                    match r {
+                        Ok(rec) => emit(&rec, cpu)?,
+                        Err(e) => fail(&TraceError::etl(e, Some(b.index))),
+                    }
+                }
+            }
+        }
+        Some(window) => {
+            let window = window.unwrap_or_else(|| default_window(reader.info().buffer_size));
+            let mut merged = SortedRecords::new(reader, window);
+            while let Some(r) = merged.next() {
+                match r {
+                    Ok(sr) => emit(&sr.record, sr.processor)?,
+                    Err(e) => fail(&TraceError::etl(e, None)),
+                }
+            }
+        }
+    }
+    sink.write_all(&out)?;
+    Ok(failed)
+}
+
+/// One file's summary, as a table or a JSON line; returns whether there was any error.
+fn summary_file(
+    path: &Path,
+    filter: &ProviderFilter,
+    human: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let mut failed = false;
+    let summary = summarize_file(path, filter, &mut |e| {
+        failed = true;
+        report_error(path, e);
+    });
+    let s = match summary {
+        Ok(s) => s,
+        Err(e) => {
+            report_error(path, &e);
+            return Ok(true);
+        }
+    };
+    let file = path.display().to_string();
+    if human {
+        table_summary(&file, &s, out)?;
+    } else {
+        serde_json::to_writer(&mut *out, &s.to_json(&file))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(failed)
+}
+
+/// Runs `wsktrace dump`.
+pub fn run(args: &DumpArgs) -> ExitStatus {
     let filter = ProviderFilter::new(&args.provider);
-    let stdout = std::io::stdout();
-    let human = !args.json && stdout.is_terminal();
-    let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut status = 0u8;
-    for path in &args.files {
-        let file = path.display().to_string();
-        let res = if args.summary {
-            let mut nerr = 0u64;
-            match summarize(path, &filter, &mut |e| {
-                nerr += 1;
-                report(path, e)
-            }) {
-                Ok(s) => {
-                    if nerr > 0 {
-                        status = 2;
-                    }
-                    if human {
-                        table_summary(&file, &s, &mut lock)
-                    } else {
-                        serde_json::to_writer(&mut lock, &s.to_json(&file))
-                            .map_err(std::io::Error::other)
-                            .and_then(|_| lock.write_all(b"\n"))
-                    }
+    let human = !args.json && std::io::stdout().is_terminal();
+    let sorted = args.sorted.then_some(args.window);
+    let mut status = ExitStatus::Success;
+    let written = to_stdout(|out| {
+        for input in expand(&args.files) {
+            let path = match input {
+                Ok(path) => path,
+                Err((path, e)) => {
+                    report_error(&path, &e);
+                    status = ExitStatus::Error;
+                    continue;
                 }
-                Err(e) => {
-                    report(path, &e);
-                    status = 2;
-                    Ok(())
-                }
+            };
+            let failed = if args.summary {
+                summary_file(&path, &filter, human, out)?
+            } else if human {
+                dump_table(&path, &filter, sorted, out)?
+            } else {
+                dump_file(&path, &filter, sorted, out)?
+            };
+            if failed {
+                status = ExitStatus::Error;
             }
-        } else if human {
-            dump_table(path, &filter, args.sorted.then_some(args.window), &mut lock).map(|n| {
-                if n > 0 {
-                    status = 2;
-                }
-            })
-        } else {
-            dump_file(path, &filter, args.sorted.then_some(args.window), &mut lock).map(|n| {
-                if n > 0 {
-                    status = 2;
-                }
-            })
-        };
-        if let Err(e) = res {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return status;
-            }
-            report(path, &e);
-            return 2;
         }
+        Ok(())
+    });
+    match written {
+        Ok(()) => status,
+        // A closed pipe (`| head`) ends the run; what was read until then stands.
+        Err(ExitStatus::Success) => status,
+        Err(s) => s,
     }
-    if let Err(e) = lock.flush() {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("wsktrace: {e}");
-            return 2;
-        }
-    }
-    status
 }
 
 /// Human table of records: time since start, CPU, provider, ids and a short payload view.
 fn dump_table(
-    path: &std::path::Path,
+    path: &Path,
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
     sink: &mut dyn Write,
-) -> std::io::Result<u64> {
+) -> std::io::Result<bool> {
     writeln!(
         sink,
         "{:>14}  {:>3}  {:<36}  {:>5}  {:>6}  {:>6}  event",
@@ -848,9 +489,9 @@ fn dump_table(
         pending: Vec::new(),
         sink,
     };
-    let errors = dump_file(path, filter, sorted, &mut table)?;
+    let failed = dump_file(path, filter, sorted, &mut table)?;
     table.flush()?;
-    Ok(errors)
+    Ok(failed)
 }
 
 /// Turns the JSON lines written into it into table rows, line by line (bounded memory).

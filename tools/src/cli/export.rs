@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::files::ExitStatus;
+use wsktrace_tools::analysis::balance::BalanceConfig;
+use wsktrace_tools::export::collect::Tables;
+use wsktrace_tools::export::write::TableWriters;
+use wsktrace_tools::export::Format;
+
 use super::fleet::fleet_rows;
-use crate::analysis::balance::BalanceConfig;
-use crate::export::collect::Tables;
-use crate::export::write::TableWriters;
-use crate::export::Format;
+use super::{report, ExitStatus};
 
 /// Export traces as tables for DuckDB, Spark or a spreadsheet: `files`, `events`,
 /// `registrations`, `captures`, `findings` and `boot` (one `<table>.parquet` or `.csv` each in
@@ -37,7 +38,7 @@ pub fn run(args: &ExportArgs) -> ExitStatus {
     let writers = match TableWriters::create(&args.output, args.format) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("wsktrace: {e}");
+            report(&e);
             return ExitStatus::Error;
         }
     };
@@ -47,7 +48,7 @@ pub fn run(args: &ExportArgs) -> ExitStatus {
     };
     let outcomes = fleet_rows(&args.files, Tables::ALL, &balance, &|| writers.sink());
     if let Err(e) = writers.finish() {
-        eprintln!("wsktrace: {e}");
+        report(&e);
         return ExitStatus::Error;
     }
     if outcomes.iter().any(|o| o.failed()) {

@@ -8,12 +8,13 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use super::files::{expand, report_error};
-use super::source::{read_file_with, Threads};
-use crate::analysis::balance::BalanceConfig;
-use crate::etl::reader::EtlReader;
-use crate::export::collect::{unreadable_file, BatchSink, HeaderFacts, Tables, TraceRows};
-use crate::report::FileStatus;
+use wsktrace_tools::analysis::balance::BalanceConfig;
+use wsktrace_tools::export::collect::{unreadable_file, BatchSink, HeaderFacts, Tables, TraceRows};
+use wsktrace_tools::pipeline::{self, ReadOptions, Threads, TraceError};
+use wsktrace_tools::report::FileStatus;
+
+use super::files::expand;
+use super::report_error;
 
 /// How one file went, for the exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,24 +38,23 @@ pub fn trace_rows(
     file_id: u32,
     tables: Tables,
     balance: &BalanceConfig,
-    threads: Threads,
+    options: ReadOptions,
     out: &mut dyn BatchSink,
-    on_error: &mut dyn FnMut(&str),
+    on_error: &mut dyn FnMut(&TraceError),
 ) -> FileOutcome {
     let shown = path.display().to_string();
     // The header facts the pipeline does not hand on; a file without a valid header fails
     // the read below with the same error.
-    let header = EtlReader::open(path)
+    let header = pipeline::open_file(path)
         .ok()
         .map(|r| HeaderFacts::of(r.info()));
     let mut rows = TraceRows::new(file_id, header, tables, balance.clone(), out);
-    match read_file_with(path, &mut rows, on_error, threads) {
+    match pipeline::read_file(path, &mut rows, options, on_error) {
         Ok(read) => {
             let file = rows.finish(&shown, read);
-            let read_errors = file.result.as_ref().is_ok_and(|a| !a.errors.is_empty());
             FileOutcome {
                 status: file.status(),
-                read_errors,
+                read_errors: !file.errors().is_empty(),
             }
         }
         Err(e) => {
@@ -80,10 +80,13 @@ pub fn fleet_rows<S: BatchSink>(
     let paths = expand(inputs);
     let pb = progress_bar(paths.len() as u64);
     let print = Mutex::new(());
-    let threads = if paths.len() == 1 {
-        Threads::Pipelined
-    } else {
-        Threads::One
+    // One file: its reading may use both cores; several: one thread per file.
+    let options = ReadOptions {
+        threads: if paths.len() == 1 {
+            Threads::Auto
+        } else {
+            Threads::One
+        },
     };
     let outcomes = paths
         .par_iter()
@@ -93,27 +96,25 @@ pub fn fleet_rows<S: BatchSink>(
             let mut out = sink();
             let outcome = match p {
                 Err((path, e)) => {
-                    let shown = path.display().to_string();
                     let _g = print.lock();
-                    pb.suspend(|| report_error(&shown, e));
-                    unreadable_file(file_id, &shown, e, &mut out);
+                    pb.suspend(|| report_error(path, e));
+                    unreadable_file(file_id, &path.display().to_string(), e, &mut out);
                     FileOutcome {
                         status: FileStatus::Error,
                         read_errors: false,
                     }
                 }
                 Ok(path) => {
-                    let shown = path.display().to_string();
-                    let mut on_error = |e: &str| {
+                    let mut on_error = |e: &TraceError| {
                         let _g = print.lock();
-                        pb.suspend(|| report_error(&shown, &e));
+                        pb.suspend(|| report_error(path, e));
                     };
                     trace_rows(
                         path,
                         file_id,
                         tables,
                         balance,
-                        threads,
+                        options,
                         &mut out,
                         &mut on_error,
                     )

@@ -12,7 +12,7 @@ mod tests;
 pub mod write;
 pub mod xpress;
 
-pub use error::{Error, Result};
+pub use error::{Error, IoError, Result};
 pub use header::{Clock, ClockType, LogfileInfo};
 pub use reader::{Buffer, EtlReader, ReadStats};
 pub use record::{

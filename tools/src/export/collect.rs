@@ -24,8 +24,8 @@ use crate::analysis::stats::fmt_ts;
 use crate::analysis::{
     opcode_name, EventSink, LostEvents, PnpDriverInit, TraceContext, TraceEvent,
 };
-use crate::cli::source::ReadOutcome;
 use crate::etl::header::LogfileInfo;
+use crate::pipeline::{ReadOutcome, TraceError};
 use crate::report::{FileAnalysis, FileResult};
 
 /// Rows per batch handed on (and so the most rows a table holds before they are written).
@@ -546,10 +546,10 @@ impl EventSink for TraceRows<'_> {
 }
 
 /// The `files` row of a file that could not be read (`error` says why).
-pub fn unreadable_file(file_id: u32, path: &str, error: &str, out: &mut dyn BatchSink) {
+pub fn unreadable_file(file_id: u32, path: &str, error: &TraceError, out: &mut dyn BatchSink) {
     let file = FileResult {
         path: path.to_string(),
-        result: Err(error.to_string()),
+        result: Err(error.clone()),
     };
     let none = HashMap::new();
     let rows = FileRows {
@@ -694,7 +694,12 @@ impl FileRows<'_> {
     fn file_row(&self, file: &FileResult, extra: &ReadExtra, out: &mut dyn BatchSink) {
         let status = file.status();
         let h = self.header;
-        let error;
+        let errors = file.errors();
+        let error = errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
         let mut row = FileRow {
             file_id: self.file_id,
             path: &file.path,
@@ -714,15 +719,12 @@ impl FileRows<'_> {
             duration_ns: extra.end_ns,
             ..Default::default()
         };
-        match &file.result {
-            Err(e) => {
-                row.error = Some(e);
-                row.read_errors = 1;
-            }
-            Ok(a) => {
-                error = a.errors.join("; ");
-                row.error = (!a.errors.is_empty()).then_some(error.as_str());
-                row.read_errors = u32::try_from(a.errors.len()).unwrap_or(u32::MAX);
+        row.read_errors = u32::try_from(errors.len()).unwrap_or(u32::MAX);
+        row.error = (!errors.is_empty()).then_some(error.as_str());
+        row.error_id = errors.first().map(TraceError::id);
+        row.error_offset = errors.first().and_then(TraceError::offset);
+        if let Ok(a) = &file.result {
+            {
                 row.start_since_boot_ns = a.trace.start_since_boot_ns;
                 row.records = Some(a.records);
                 row.events = Some(a.events);

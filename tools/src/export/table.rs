@@ -344,7 +344,11 @@ table! {
         /// Why the file could not be read, or the errors met while reading it (the rest was
         /// read), joined by `; `.
         error: Opt<Text>,
-        /// Errors met while reading (0 for a clean read).
+        /// Stable id of the first error (`not-etl`, `truncated`, …; see docs/pipeline.md).
+        error_id: Opt<Text>,
+        /// Byte offset in the file of the first error, when it has one.
+        error_offset: Opt<I64>,
+        /// Errors met (0 for a clean read; 1 for a file that could not be read at all).
         read_errors: U32,
         /// Windows version that wrote the trace (`10.0`).
         os_version: Opt<Text>,
