@@ -19,6 +19,10 @@ use wsktrace_tools::export::table::TableId;
 use wsktrace_tools::export::Format;
 use wsktrace_tools::scenario::{self, SCENARIOS};
 
+#[path = "support/venv.rs"]
+mod venv;
+use venv::python_with;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -208,31 +212,6 @@ fn expected(f: &Fleet) -> BTreeMap<&'static str, Rows> {
         ]],
     );
     out
-}
-
-/// The venv's Python with `module`, or `None` after saying why (a failure with `CI=true`).
-fn python_with(module: &str) -> Option<PathBuf> {
-    let python = std::env::var_os("WSKTRACE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let ok = python.exists()
-        && Command::new(&python)
-            .args(["-c", &format!("import {module}")])
-            .status()
-            .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} with {module} not found (tests/run.sh creates it; required with CI=true)",
-        python.display()
-    );
-    eprintln!(
-        "skipping: {} with {module} not found (run tests/run.sh to create it)",
-        python.display()
-    );
-    None
 }
 
 fn check_engine(engine: &str, module: &str) {

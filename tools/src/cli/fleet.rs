@@ -1,19 +1,17 @@
 //! The one place where `export` and `compare` read traces: every file of `FILE|DIR…` through
 //! the trace pipeline into [`TraceRows`], files in parallel, a progress bar on a terminal.
 
-use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use wsktrace_tools::analysis::balance::BalanceConfig;
 use wsktrace_tools::export::collect::{unreadable_file, BatchSink, HeaderFacts, Tables, TraceRows};
-use wsktrace_tools::pipeline::{self, ReadOptions, Threads, TraceError};
+use wsktrace_tools::pipeline::{self, ReadOptions, TraceError};
 use wsktrace_tools::report::FileStatus;
 
-use super::files::expand;
+use super::files::{expand, progress_bar, read_options};
 use super::report_error;
 
 /// How one file went, for the exit status.
@@ -78,16 +76,9 @@ pub fn fleet_rows<S: BatchSink>(
     sink: &(dyn Fn() -> S + Sync),
 ) -> Vec<FileOutcome> {
     let paths = expand(inputs);
-    let pb = progress_bar(paths.len() as u64);
+    let pb = progress_bar(paths.len());
     let print = Mutex::new(());
-    // One file: its reading may use both cores; several: one thread per file.
-    let options = ReadOptions {
-        threads: if paths.len() == 1 {
-            Threads::Auto
-        } else {
-            Threads::One
-        },
-    };
+    let options = read_options(paths.len());
     let outcomes = paths
         .par_iter()
         .enumerate()
@@ -126,18 +117,4 @@ pub fn fleet_rows<S: BatchSink>(
         .collect();
     pb.finish_and_clear();
     outcomes
-}
-
-/// A files-done bar on stderr when it is a terminal (hidden otherwise, and for one file).
-fn progress_bar(files: u64) -> ProgressBar {
-    let target = if io::stderr().is_terminal() && files > 1 {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let pb = ProgressBar::with_draw_target(Some(files), target);
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} files {wide_msg}") {
-        pb.set_style(style);
-    }
-    pb
 }

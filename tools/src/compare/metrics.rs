@@ -99,22 +99,6 @@ fn column<'b, T: 'static>(
         })
 }
 
-fn text<'b>(
-    b: &'b RecordBatch,
-    table: TableId,
-    name: &'static str,
-) -> Result<&'b StringArray, ColumnError> {
-    column::<StringArray>(b, table, name)
-}
-
-fn int<'b>(
-    b: &'b RecordBatch,
-    table: TableId,
-    name: &'static str,
-) -> Result<&'b Int64Array, ColumnError> {
-    column::<Int64Array>(b, table, name)
-}
-
 /// A count or duration column's value (a negative one can only come from a foreign file).
 fn value(a: &Int64Array, i: usize) -> Option<u64> {
     a.is_valid(i)
@@ -134,7 +118,7 @@ impl MetricsBuilder {
     }
 
     fn add_files(&mut self, b: &RecordBatch) -> Result<(), ColumnError> {
-        let status = text(b, TableId::Files, "status")?;
+        let status = column::<StringArray>(b, TableId::Files, "status")?;
         let errors = column::<UInt32Array>(b, TableId::Files, "read_errors")?;
         for i in 0..b.num_rows() {
             self.files += 1;
@@ -146,7 +130,7 @@ impl MetricsBuilder {
     }
 
     fn add_registrations(&mut self, b: &RecordBatch) -> Result<(), ColumnError> {
-        let verdict = text(b, TableId::Registrations, "verdict")?;
+        let verdict = column::<StringArray>(b, TableId::Registrations, "verdict")?;
         for i in 0..b.num_rows() {
             self.registrations += 1;
             *self
@@ -158,8 +142,8 @@ impl MetricsBuilder {
     }
 
     fn add_findings(&mut self, b: &RecordBatch) -> Result<(), ColumnError> {
-        let rule = text(b, TableId::Findings, "rule")?;
-        let severity = text(b, TableId::Findings, "severity")?;
+        let rule = column::<StringArray>(b, TableId::Findings, "rule")?;
+        let severity = column::<StringArray>(b, TableId::Findings, "severity")?;
         for i in 0..b.num_rows() {
             let r = self
                 .findings
@@ -178,9 +162,9 @@ impl MetricsBuilder {
     }
 
     fn add_captures(&mut self, b: &RecordBatch) -> Result<(), ColumnError> {
-        let mode = text(b, TableId::Captures, "wait_mode")?;
-        let ctx = text(b, TableId::Captures, "calling_context")?;
-        let wait = int(b, TableId::Captures, "wait_ns")?;
+        let mode = column::<StringArray>(b, TableId::Captures, "wait_mode")?;
+        let ctx = column::<StringArray>(b, TableId::Captures, "calling_context")?;
+        let wait = column::<Int64Array>(b, TableId::Captures, "wait_ns")?;
         for i in 0..b.num_rows() {
             let Some(w) = value(wait, i) else { continue };
             for c in [ctx.value(i), ANY] {
@@ -195,10 +179,10 @@ impl MetricsBuilder {
 
     fn add_boot(&mut self, b: &RecordBatch) -> Result<(), ColumnError> {
         let index = column::<UInt32Array>(b, TableId::Boot, "client_index")?;
-        let duration = int(b, TableId::Boot, "driver_entry_duration_ns")?;
-        let blocked = int(b, TableId::Boot, "blocked_in_capture_ns")?;
+        let duration = column::<Int64Array>(b, TableId::Boot, "driver_entry_duration_ns")?;
+        let blocked = column::<Int64Array>(b, TableId::Boot, "blocked_in_capture_ns")?;
         let delayed = column::<UInt32Array>(b, TableId::Boot, "drivers_delayed")?;
-        let delay = int(b, TableId::Boot, "total_delay_ns")?;
+        let delay = column::<Int64Array>(b, TableId::Boot, "total_delay_ns")?;
         for i in (0..b.num_rows()).filter(|&i| index.value(i) == 0) {
             self.durations.extend(value(duration, i));
             self.blocked.extend(value(blocked, i));

@@ -192,10 +192,21 @@ fn row(metric: &'static str, group: Option<String>, b: Option<u64>, n: Option<u6
     }
 }
 
+/// The `<base>.p50`, `.p90`, `.p99` and `.max` metric names (as [`METRICS`] spells them).
+fn stat_names(base: &str) -> [&'static str; 4] {
+    ["p50", "p90", "p99", "max"].map(|stat| {
+        METRICS
+            .iter()
+            .map(|m| m.0)
+            .find(|m| m.strip_prefix(base).and_then(|r| r.strip_prefix('.')) == Some(stat))
+            .expect("every distribution metric is listed")
+    })
+}
+
 /// p50, p90, p99 and max rows of a distribution (`None`: empty on that side).
 fn summary_rows(
     out: &mut Vec<Delta>,
-    names: [&'static str; 4],
+    base: &str,
     group: Option<String>,
     b: Option<&Summary>,
     n: Option<&Summary>,
@@ -204,7 +215,7 @@ fn summary_rows(
         s.filter(|s| s.count > 0)
             .map(|s| [s.p50, s.p90, s.p99, s.max][k])
     };
-    for (k, name) in names.into_iter().enumerate() {
+    for (k, name) in stat_names(base).into_iter().enumerate() {
         out.push(row(name, group.clone(), pick(b, k), pick(n, k)));
     }
 }
@@ -271,59 +282,18 @@ fn deltas(b: &FleetMetrics, n: &FleetMetrics) -> Vec<Delta> {
             bs.as_ref().map(|s| s.count),
             ns.as_ref().map(|s| s.count),
         ));
-        summary_rows(
-            &mut out,
-            [
-                "capture_wait.p50",
-                "capture_wait.p90",
-                "capture_wait.p99",
-                "capture_wait.max",
-            ],
-            group,
-            bs.as_ref(),
-            ns.as_ref(),
-        );
+        summary_rows(&mut out, "capture_wait", group, bs.as_ref(), ns.as_ref());
     }
-    let boot: [([&'static str; 4], fn(&FleetMetrics) -> &Summary); 4] = [
-        (
-            [
-                "driver_entry_duration.p50",
-                "driver_entry_duration.p90",
-                "driver_entry_duration.p99",
-                "driver_entry_duration.max",
-            ],
-            |m| &m.driver_entry_duration,
-        ),
-        (
-            [
-                "blocked_on_driver_entry_thread.p50",
-                "blocked_on_driver_entry_thread.p90",
-                "blocked_on_driver_entry_thread.p99",
-                "blocked_on_driver_entry_thread.max",
-            ],
-            |m| &m.blocked_on_driver_entry_thread,
-        ),
-        (
-            [
-                "drivers_delayed.p50",
-                "drivers_delayed.p90",
-                "drivers_delayed.p99",
-                "drivers_delayed.max",
-            ],
-            |m| &m.drivers_delayed,
-        ),
-        (
-            [
-                "total_delay.p50",
-                "total_delay.p90",
-                "total_delay.p99",
-                "total_delay.max",
-            ],
-            |m| &m.total_delay,
-        ),
+    let boot: [(&str, fn(&FleetMetrics) -> &Summary); 4] = [
+        ("driver_entry_duration", |m| &m.driver_entry_duration),
+        ("blocked_on_driver_entry_thread", |m| {
+            &m.blocked_on_driver_entry_thread
+        }),
+        ("drivers_delayed", |m| &m.drivers_delayed),
+        ("total_delay", |m| &m.total_delay),
     ];
-    for (names, f) in boot {
-        summary_rows(&mut out, names, None, Some(f(b)), Some(f(n)));
+    for (base, f) in boot {
+        summary_rows(&mut out, base, None, Some(f(b)), Some(f(n)));
     }
     out
 }

@@ -2,6 +2,11 @@
 
 use crate::analysis::stats::fmt_ns;
 
+/// Width of every chart and timeline on the page, px.
+pub const WIDTH: f64 = 900.0;
+/// Font size of their labels, px.
+pub const FONT: f64 = 11.0;
+
 /// A duration for the page: always with a unit (`0 ms`, `850 ns`, `12.3 µs`).
 pub fn dur(ns: u64) -> String {
     if ns == 0 {

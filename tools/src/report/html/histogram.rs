@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::axis::{nice_step, text_width};
+use super::axis::{nice_step, text_width, FONT, WIDTH};
 use crate::report::escape_xml as esc;
 
 /// One bar.
@@ -31,8 +31,6 @@ pub struct Chart<'a> {
     pub empty: &'a str,
 }
 
-/// Width of a chart.
-pub const WIDTH: f64 = 900.0;
 const HEIGHT: f64 = 250.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
@@ -40,7 +38,6 @@ const TOP: f64 = 22.0;
 const BOTTOM: f64 = 74.0;
 /// Widest bar, px.
 pub const MAX_BAR: f64 = 56.0;
-const FONT: f64 = 11.0;
 
 /// Writes the chart.
 pub fn bars_svg(h: &mut String, chart: &Chart<'_>, bars: &[Bar]) {

@@ -5,19 +5,16 @@
 
 use std::fmt::Write as _;
 
-use super::axis::{dur, nice_step, text_width, tick_label};
+use super::axis::{dur, nice_step, text_width, tick_label, FONT, WIDTH};
 use crate::analysis::stats::fmt_ts;
 use crate::analysis::timeline::{RegistrationTimeline, Span, SpanKind};
 use crate::report::escape_xml as esc;
 
-/// Width of a timeline.
-pub const WIDTH: f64 = 900.0;
 const LEFT: f64 = 150.0;
 const RIGHT: f64 = 80.0;
 const ROW: f64 = 22.0;
 const HEAD: f64 = 24.0;
 const AXIS: f64 = 34.0;
-const FONT: f64 = 11.0;
 /// Narrowest span drawn, px.
 pub const MIN_SPAN: f64 = 4.0;
 
