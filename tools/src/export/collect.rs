@@ -5,12 +5,12 @@
 //! `files` rows ([`TraceRows::finish`]). Memory: the pending batches, the open captures and
 //! the per-registration facts of one trace; nothing grows with the number of traces.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use wsktrace_driver::ntstatus::NtStatus;
-use wsktrace_driver::schema::{FieldValue, WskEvent};
+use wsktrace_driver::schema::WskEvent;
 
 use super::table::{
     BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventRow, EventsBuilder, FileRow,
@@ -138,33 +138,111 @@ impl<B: RowBuilder> Pending<B> {
     }
 }
 
-/// Sets the column of one event field; false for a field with no column (a test keeps every
-/// field of the schema covered).
-fn set_field<'a>(row: &mut EventRow<'a>, name: &str, value: FieldValue<'a>) -> bool {
-    use FieldValue as V;
-    match (name, value) {
-        ("ClientName", V::Str(s)) => row.client_name = Some(s),
-        ("RegistrationId", V::U32(v)) => row.registration_id = Some(v),
-        ("CaptureId", V::U32(v)) => row.capture_id = Some(v),
-        ("NpiVersion", V::U16(v)) => row.npi_version = Some(v),
-        ("Status", V::U32(v)) => {
-            row.status = Some(v);
-            row.status_name = NtStatus::from_u32(v).name();
+/// Sets the field columns of `event` (a direct match: `WskEvent::fields` allocates, and this
+/// runs for every event; a test holds it to the schema's field list).
+fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
+    let status = |row: &mut EventRow<'a>, s: NtStatus| {
+        row.status = Some(s.to_u32());
+        row.status_name = s.name();
+    };
+    match event {
+        WskEvent::DriverEntryStart { client_name } => row.client_name = Some(client_name),
+        WskEvent::DriverEntryStop {
+            client_name,
+            status: s,
+            duration_ns,
+        } => {
+            row.client_name = Some(client_name);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
         }
-        ("DurationNs", V::U64(v)) => row.duration_ns = Some(v),
-        ("WaitTimeoutMs", V::U32(v)) => row.wait_timeout_ms = Some(v),
-        ("CallingContext", V::U8(v)) => row.calling_context = Some(v),
-        ("WaitNs", V::U64(v)) => row.wait_ns = Some(v),
-        ("LowestVersion", V::U16(v)) => row.lowest_version = Some(v),
-        ("HighestVersion", V::U16(v)) => row.highest_version = Some(v),
-        ("Function", V::Str(s)) => row.function = Some(s),
-        ("HeldNs", V::U64(v)) => row.held_ns = Some(v),
-        ("DispatchCalls", V::U32(v)) => row.dispatch_calls = Some(v),
-        ("Implicit", V::U8(v)) => row.implicit = Some(v != 0),
-        ("CapturesOutstanding", V::U32(v)) => row.captures_outstanding = Some(v),
-        _ => return false,
+        WskEvent::WskRegister {
+            registration_id,
+            npi_version,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.npi_version = Some(*npi_version);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::CaptureProviderNpiStart {
+            registration_id,
+            capture_id,
+            wait_timeout_ms,
+            calling_context,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.wait_timeout_ms = Some(*wait_timeout_ms);
+            row.calling_context = Some(*calling_context);
+        }
+        WskEvent::CaptureProviderNpiStop {
+            registration_id,
+            capture_id,
+            status: s,
+            wait_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            status(row, *s);
+            row.wait_ns = Some(*wait_ns);
+        }
+        WskEvent::QueryProviderCharacteristics {
+            registration_id,
+            status: s,
+            lowest_version,
+            highest_version,
+        } => {
+            row.registration_id = Some(*registration_id);
+            status(row, *s);
+            row.lowest_version = Some(*lowest_version);
+            row.highest_version = Some(*highest_version);
+        }
+        WskEvent::DispatchCall {
+            registration_id,
+            capture_id,
+            function,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.function = Some(function);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::ReleaseProviderNpi {
+            registration_id,
+            capture_id,
+            held_ns,
+            dispatch_calls,
+            implicit,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.held_ns = Some(*held_ns);
+            row.dispatch_calls = Some(*dispatch_calls);
+            row.implicit = Some(*implicit);
+        }
+        WskEvent::WskDeregisterStart {
+            registration_id,
+            captures_outstanding,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.captures_outstanding = Some(*captures_outstanding);
+        }
+        WskEvent::WskDeregisterStop {
+            registration_id,
+            wait_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.wait_ns = Some(*wait_ns);
+        }
+        WskEvent::DriverUnloadStart {} => {}
+        WskEvent::DriverUnloadStop { duration_ns } => row.duration_ns = Some(*duration_ns),
     }
-    true
 }
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (ETW's byte order: the first three groups little
@@ -220,12 +298,13 @@ pub struct TraceRows<'o> {
     events: Pending<EventsBuilder>,
     captures: Pending<CapturesBuilder>,
     seq: u64,
-    open_captures: HashMap<(u32, u32), OpenCapture>,
+    // Ordered maps: a few entries each, so no hashing per event.
+    open_captures: BTreeMap<(u32, u32), OpenCapture>,
     /// Open registrations (id → facts) and the closed ones by (id, `WskRegister` time).
-    open_registrations: HashMap<u32, (u64, RegistrationFacts)>,
-    closed_registrations: HashMap<(u32, u64), RegistrationFacts>,
+    open_registrations: BTreeMap<u32, (u64, RegistrationFacts)>,
+    closed_registrations: ClosedRegistrations,
     /// The client of the DriverEntry running on each thread, and the last one started.
-    driver_entry: HashMap<u32, Arc<str>>,
+    driver_entry: BTreeMap<u32, Arc<str>>,
     last_client: Option<Arc<str>>,
     balance: BalanceChecker,
     boot: BootAnalyzer,
@@ -249,10 +328,10 @@ impl<'o> TraceRows<'o> {
             events: Pending::new(tables.events),
             captures: Pending::new(true),
             seq: 0,
-            open_captures: HashMap::new(),
-            open_registrations: HashMap::new(),
-            closed_registrations: HashMap::new(),
-            driver_entry: HashMap::new(),
+            open_captures: BTreeMap::new(),
+            open_registrations: BTreeMap::new(),
+            closed_registrations: ClosedRegistrations::default(),
+            driver_entry: BTreeMap::new(),
             last_client: None,
             balance: BalanceChecker::new(BalanceConfig {
                 keep_ok: true,
@@ -269,7 +348,6 @@ impl<'o> TraceRows<'o> {
 
     fn event_row(&mut self, ev: &TraceEvent) {
         let desc = ev.event.descriptor();
-        let fields = ev.event.fields();
         let mut buf = [0u8; 36];
         let mut row = EventRow {
             file_id: self.file_id,
@@ -283,9 +361,7 @@ impl<'o> TraceRows<'o> {
             opcode: opcode_name(desc.opcode),
             ..Default::default()
         };
-        for (name, value) in &fields {
-            set_field(&mut row, name, *value);
-        }
+        set_fields(&mut row, &ev.event);
         self.seq += 1;
         self.events.push(&row, self.out);
     }
@@ -299,7 +375,7 @@ impl<'o> TraceRows<'o> {
 
     fn close_registration(&mut self, id: u32) {
         if let Some((first, facts)) = self.open_registrations.remove(&id) {
-            self.closed_registrations.insert((id, first), facts);
+            self.closed_registrations.0.push((id, first, facts));
         }
     }
 
@@ -489,6 +565,7 @@ impl<'o> TraceRows<'o> {
         }
         self.events.flush(self.out);
         self.captures.flush(self.out);
+        self.closed_registrations.sort();
         let extra = ReadExtra {
             pnp: read.pnp,
             out_of_order: read.out_of_order,
@@ -551,7 +628,7 @@ pub fn unreadable_file(file_id: u32, path: &str, error: &TraceError, out: &mut d
         path: path.to_string(),
         result: Err(error.clone()),
     };
-    let none = HashMap::new();
+    let none = ClosedRegistrations::default();
     let rows = FileRows {
         file_id,
         header: None,
@@ -572,7 +649,22 @@ struct ReadExtra {
 struct FileRows<'r> {
     file_id: u32,
     header: Option<&'r HeaderFacts>,
-    registrations: &'r HashMap<(u32, u64), RegistrationFacts>,
+    registrations: &'r ClosedRegistrations,
+}
+
+/// The facts of closed registrations, by (id, `WskRegister` time) once sorted.
+#[derive(Debug, Default)]
+struct ClosedRegistrations(Vec<(u32, u64, RegistrationFacts)>);
+
+impl ClosedRegistrations {
+    fn sort(&mut self) {
+        self.0.sort_unstable_by_key(|r| (r.0, r.1));
+    }
+
+    fn get(&self, key: &(u32, u64)) -> Option<&RegistrationFacts> {
+        let i = self.0.binary_search_by_key(key, |r| (r.0, r.1)).ok()?;
+        Some(&self.0[i].2)
+    }
 }
 
 impl FileRows<'_> {
@@ -762,5 +854,162 @@ fn verdict_name(v: crate::analysis::balance::Verdict) -> &'static str {
         Verdict::Ok => "ok",
         Verdict::Inconclusive => "inconclusive",
         Verdict::Violation => "violation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{
+        Array, BooleanArray, Int64Array, StringArray, UInt16Array, UInt32Array, UInt8Array,
+    };
+    use wsktrace_driver::schema::{FieldValue, DESCRIPTORS};
+
+    use super::*;
+
+    /// One event of every kind, with distinct field values.
+    fn samples() -> Vec<WskEvent> {
+        let st = NtStatus::DEVICE_NOT_READY;
+        vec![
+            WskEvent::DriverEntryStart {
+                client_name: "a".into(),
+            },
+            WskEvent::DriverEntryStop {
+                client_name: "b".into(),
+                status: st,
+                duration_ns: 3,
+            },
+            WskEvent::WskRegister {
+                registration_id: 4,
+                npi_version: 0x100,
+                status: st,
+                duration_ns: 5,
+            },
+            WskEvent::CaptureProviderNpiStart {
+                registration_id: 6,
+                capture_id: 7,
+                wait_timeout_ms: 8,
+                calling_context: 2,
+            },
+            WskEvent::CaptureProviderNpiStop {
+                registration_id: 9,
+                capture_id: 10,
+                status: st,
+                wait_ns: 11,
+            },
+            WskEvent::QueryProviderCharacteristics {
+                registration_id: 12,
+                status: st,
+                lowest_version: 13,
+                highest_version: 14,
+            },
+            WskEvent::DispatchCall {
+                registration_id: 15,
+                capture_id: 16,
+                function: "WskSocket".into(),
+                status: st,
+                duration_ns: 17,
+            },
+            WskEvent::ReleaseProviderNpi {
+                registration_id: 18,
+                capture_id: 19,
+                held_ns: 20,
+                dispatch_calls: 21,
+                implicit: true,
+            },
+            WskEvent::WskDeregisterStart {
+                registration_id: 22,
+                captures_outstanding: 23,
+            },
+            WskEvent::WskDeregisterStop {
+                registration_id: 24,
+                wait_ns: 25,
+            },
+            WskEvent::DriverUnloadStart {},
+            WskEvent::DriverUnloadStop { duration_ns: 26 },
+        ]
+    }
+
+    fn snake(name: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    /// The column's value at row 0 as a field value would print (`None`: null).
+    fn cell(batch: &RecordBatch, column: &str) -> Option<String> {
+        let c = batch
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        if c.is_null(0) {
+            return None;
+        }
+        let any = c.as_any();
+        let text = if let Some(a) = any.downcast_ref::<UInt32Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<UInt16Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<UInt8Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<Int64Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
+            u8::from(a.value(0)).to_string()
+        } else if let Some(a) = any.downcast_ref::<StringArray>() {
+            a.value(0).to_string()
+        } else {
+            panic!("{column}: unexpected type")
+        };
+        Some(text)
+    }
+
+    /// Every field of every event of the schema lands in the column named after it, and no
+    /// other field column is set.
+    #[test]
+    fn event_columns_follow_the_schema() {
+        let samples = samples();
+        for d in DESCRIPTORS {
+            assert!(
+                samples.iter().any(|e| e.descriptor() == d),
+                "no sample of {}",
+                d.variant
+            );
+        }
+        let field_columns: Vec<String> = TableId::Events
+            .columns()
+            .iter()
+            .skip_while(|c| c.name != "client_name")
+            .map(|c| c.name.to_string())
+            .filter(|c| c != "status_name")
+            .collect();
+        for ev in &samples {
+            let mut row = EventRow::default();
+            set_fields(&mut row, ev);
+            let mut b = EventsBuilder::default();
+            b.push(&row);
+            let batch = b.finish();
+            let fields = ev.fields();
+            for (name, value) in &fields {
+                let want = match value {
+                    FieldValue::Str(s) => s.to_string(),
+                    FieldValue::U8(v) => v.to_string(),
+                    FieldValue::U16(v) => v.to_string(),
+                    FieldValue::U32(v) => v.to_string(),
+                    FieldValue::U64(v) => v.to_string(),
+                };
+                assert_eq!(cell(&batch, &snake(name)), Some(want), "{name}");
+            }
+            let set = field_columns
+                .iter()
+                .filter(|c| cell(&batch, c).is_some())
+                .count();
+            assert_eq!(set, fields.len(), "{:?}", ev.descriptor().variant);
+            let has_status = fields.iter().any(|f| f.0 == "Status");
+            assert_eq!(cell(&batch, "status_name").is_some(), has_status);
+        }
     }
 }

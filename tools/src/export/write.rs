@@ -14,6 +14,7 @@ use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::collect::BatchSink;
 use super::table::TableId;
@@ -94,11 +95,23 @@ fn open_table(
     })?;
     Ok(match format {
         Format::Parquet => {
-            let props = WriterProperties::builder()
+            let mut props = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .set_created_by(concat!("wsktrace ", env!("CARGO_PKG_VERSION")).to_string())
-                .build();
+                // Dictionaries for the text columns (names, statuses, modes: few values);
+                // the numbers are mostly distinct, and interning them cost more than the
+                // rest of the encoding.
+                .set_dictionary_enabled(false);
+            for field in table.schema().fields() {
+                if field.data_type() == &arrow_schema::DataType::Utf8 {
+                    props = props.set_column_dictionary_enabled(
+                        ColumnPath::from(field.name().as_str()),
+                        true,
+                    );
+                }
+            }
+            let props = props.build();
             let writer =
                 ArrowWriter::try_new(file, table.schema(), Some(props)).map_err(|source| {
                     ExportError::Parquet {
