@@ -24,11 +24,13 @@ pub trait Kind {
     /// The value a row holds.
     type Value<'a>;
     /// The Arrow builder.
-    type Builder: ArrayBuilder + Default;
+    type Builder: ArrayBuilder;
     /// Whether the column may hold nulls.
     const NULLABLE: bool = false;
     /// Arrow type.
     fn data_type() -> DataType;
+    /// An empty builder, sized for a small trace ([`START_ROWS`]; it grows as needed).
+    fn builder() -> Self::Builder;
     /// Appends one value.
     fn append(b: &mut Self::Builder, v: &Self::Value<'_>);
     /// Appends a null (nullable kinds only reach this through [`Opt`]).
@@ -36,6 +38,10 @@ pub trait Kind {
     /// The column so far, as an array (the builder is left empty).
     fn finish(b: &mut Self::Builder) -> ArrayRef;
 }
+
+/// Rows the builders of a table start with room for: most traces of a fleet are small, and
+/// Arrow's default of 1024 per column cost more to allocate than their rows to append.
+pub const START_ROWS: usize = 64;
 
 macro_rules! primitive_kind {
     ($(#[doc = $doc:literal])* $Kind:ident, $rust:ty, $Builder:ty, $dt:expr, |$v:ident| $conv:expr) => {
@@ -47,6 +53,9 @@ macro_rules! primitive_kind {
             type Builder = $Builder;
             fn data_type() -> DataType {
                 $dt
+            }
+            fn builder() -> Self::Builder {
+                <$Builder>::with_capacity(START_ROWS)
             }
             fn append(b: &mut Self::Builder, $v: &Self::Value<'_>) {
                 b.append_value($conv);
@@ -91,6 +100,9 @@ impl Kind for Text {
     fn data_type() -> DataType {
         DataType::Utf8
     }
+    fn builder() -> Self::Builder {
+        StringBuilder::with_capacity(START_ROWS, START_ROWS * 16)
+    }
     fn append(b: &mut Self::Builder, v: &Self::Value<'_>) {
         b.append_value(v);
     }
@@ -110,6 +122,9 @@ impl Kind for Utc {
     type Builder = TimestampMicrosecondBuilder;
     fn data_type() -> DataType {
         DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))
+    }
+    fn builder() -> Self::Builder {
+        TimestampMicrosecondBuilder::with_capacity(START_ROWS)
     }
     fn append(b: &mut Self::Builder, v: &Self::Value<'_>) {
         b.append_value(*v);
@@ -135,6 +150,9 @@ impl<K: Kind> Kind for Opt<K> {
     const NULLABLE: bool = true;
     fn data_type() -> DataType {
         K::data_type()
+    }
+    fn builder() -> Self::Builder {
+        K::builder()
     }
     fn append(b: &mut Self::Builder, v: &Self::Value<'_>) {
         match v {
@@ -200,10 +218,18 @@ macro_rules! table {
         }
 
         #[doc = concat!("Column builders of the `", $name, "` table.")]
-        #[derive(Default)]
         pub struct $Builder {
             rows: usize,
             $( $field: <$kind as Kind>::Builder, )+
+        }
+
+        impl Default for $Builder {
+            fn default() -> Self {
+                $Builder {
+                    rows: 0,
+                    $( $field: <$kind as Kind>::builder(), )+
+                }
+            }
         }
 
         impl std::fmt::Debug for $Builder {
