@@ -284,6 +284,7 @@ fn boot_impact_matches_the_configured_delays() {
         );
     }
     assert_eq!(c.total_delay_ns, blocked * after.len() as u64);
+    assert_eq!(c.max_delay_ns, blocked);
 
     let a = analysed("boot-worker");
     let c = &a.boot.as_ref().unwrap().clients[0];

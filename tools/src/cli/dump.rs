@@ -31,7 +31,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use wsktrace_tools::etl::format::{
-    Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
+    Guid, HeaderKind, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
+    EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
 };
 use wsktrace_tools::etl::header::write_filetime_rfc3339;
 use wsktrace_tools::etl::merge::{default_window, SortedRecords};
@@ -83,12 +84,11 @@ pub struct EventWriter {
 }
 
 fn kind_name(rec: &Record<'_>) -> &'static str {
-    use wsktrace_tools::etl::format::*;
     match rec {
         Record::Event(_) => "event",
-        Record::System(s) => match s.header_type {
-            TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => "compact",
-            TRACE_HEADER_TYPE_PERFINFO32 | TRACE_HEADER_TYPE_PERFINFO64 => "perfinfo",
+        Record::System(s) => match HeaderKind::of(s.header_type) {
+            Some(HeaderKind::Compact) => "compact",
+            Some(HeaderKind::Perfinfo) => "perfinfo",
             _ => "system",
         },
         Record::Classic(c) if c.instance.is_some() => "instance",

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod format;
+mod guid;
 pub mod header;
 pub mod merge;
 pub mod names;
@@ -13,6 +14,7 @@ pub mod write;
 pub mod xpress;
 
 pub use error::{Error, IoError, Result};
+pub use guid::Guid;
 pub use header::{Clock, ClockType, LogfileInfo};
 pub use reader::{Buffer, EtlReader, ReadStats};
 pub use record::{

@@ -43,51 +43,8 @@ pub struct KnownLayouts {
     pub(super) metas: Vec<(Vec<u8>, Known)>,
 }
 
-/// A known layout: its descriptor and the variant it builds (resolved once, not per event).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Known {
-    desc: &'static schema::EventDescriptor,
-    variant: Variant,
-}
-
-/// The [`WskEvent`] variants the fast path builds (by position, see [`build`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Variant {
-    DriverEntryStart,
-    DriverEntryStop,
-    WskRegister,
-    CaptureProviderNpiStart,
-    CaptureProviderNpiStop,
-    QueryProviderCharacteristics,
-    DispatchCall,
-    ReleaseProviderNpi,
-    WskDeregisterStart,
-    WskDeregisterStop,
-    DriverUnloadStart,
-    DriverUnloadStop,
-}
-
-impl Variant {
-    /// The variant named `name` (a descriptor's `variant`); `None` for one this file does not
-    /// know (its events then go through the general decoder).
-    fn of(name: &str) -> Option<Variant> {
-        Some(match name {
-            "DriverEntryStart" => Variant::DriverEntryStart,
-            "DriverEntryStop" => Variant::DriverEntryStop,
-            "WskRegister" => Variant::WskRegister,
-            "CaptureProviderNpiStart" => Variant::CaptureProviderNpiStart,
-            "CaptureProviderNpiStop" => Variant::CaptureProviderNpiStop,
-            "QueryProviderCharacteristics" => Variant::QueryProviderCharacteristics,
-            "DispatchCall" => Variant::DispatchCall,
-            "ReleaseProviderNpi" => Variant::ReleaseProviderNpi,
-            "WskDeregisterStart" => Variant::WskDeregisterStart,
-            "WskDeregisterStop" => Variant::WskDeregisterStop,
-            "DriverUnloadStart" => Variant::DriverUnloadStart,
-            "DriverUnloadStop" => Variant::DriverUnloadStop,
-            _ => return None,
-        })
-    }
-}
+/// A known layout: the descriptor of its event.
+pub(super) type Known = &'static schema::EventDescriptor;
 
 impl Default for KnownLayouts {
     fn default() -> Self {
@@ -96,8 +53,7 @@ impl Default for KnownLayouts {
                 .iter()
                 .filter_map(|d| {
                     let bytes = crate::wsk_etl::tracelogging_schema(d).to_bytes().ok()?;
-                    let variant = Variant::of(d.variant)?;
-                    Some((bytes, Known { desc: d, variant }))
+                    Some((bytes, d))
                 })
                 .collect(),
         }
@@ -112,18 +68,14 @@ impl KnownLayouts {
     pub(super) fn find_index(&self, meta: &[u8], opcode: u8) -> Option<usize> {
         self.metas
             .iter()
-            .position(|(m, k)| k.desc.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
+            .position(|(m, d)| d.opcode == opcode && m.len() == meta.len() && m[..] == *meta)
     }
 }
 
-/// Reads the payload of an event with a known layout; `None` if it does not fit exactly.
-pub(super) fn decode_known(known: Known, payload: &[u8]) -> Option<WskEvent> {
-    const MAX_FIELDS: usize = 8;
-    let desc = known.desc;
-    if desc.fields.len() > MAX_FIELDS {
-        return None;
-    }
-    let mut fields: [FieldValue<'_>; MAX_FIELDS] = [FieldValue::U8(0); MAX_FIELDS];
+/// Reads the payload of an event with a known layout (its descriptor's fields, in order, as
+/// `wsk_etl` encodes them); `None` if it does not fit exactly.
+pub(super) fn decode_known(desc: Known, payload: &[u8]) -> Option<WskEvent> {
+    let mut fields = [FieldValue::U8(0); schema::MAX_FIELDS];
     let mut pos = 0usize;
     let mut take = |n: usize| -> Option<&[u8]> {
         let b = payload.get(pos..pos.checked_add(n)?)?;
@@ -147,96 +99,7 @@ pub(super) fn decode_known(known: Known, payload: &[u8]) -> Option<WskEvent> {
     if pos != payload.len() {
         return None;
     }
-    build(known.variant, &fields[..desc.fields.len()])
-}
-
-/// The typed event from its field values in schema order (what `WskEvent::decode` does by
-/// name; positional here, since the layout was matched). The test
-/// `fast_path_and_general_decoder_agree_on_every_event` holds the two together, and a
-/// schema change that renames or adds a field fails to compile here.
-fn build(variant: Variant, v: &[FieldValue<'_>]) -> Option<WskEvent> {
-    use wsktrace_driver::ntstatus::NtStatus;
-    let u8_ = |i: usize| match v.get(i)? {
-        FieldValue::U8(x) => Some(*x),
-        _ => None,
-    };
-    let u16_ = |i: usize| match v.get(i)? {
-        FieldValue::U16(x) => Some(*x),
-        _ => None,
-    };
-    let u32_ = |i: usize| match v.get(i)? {
-        FieldValue::U32(x) => Some(*x),
-        _ => None,
-    };
-    let u64_ = |i: usize| match v.get(i)? {
-        FieldValue::U64(x) => Some(*x),
-        _ => None,
-    };
-    let str_ = |i: usize| match v.get(i)? {
-        FieldValue::Str(x) => Some(x.to_string()),
-        _ => None,
-    };
-    let st = |i: usize| u32_(i).map(NtStatus::from_u32);
-    Some(match variant {
-        Variant::DriverEntryStart => WskEvent::DriverEntryStart {
-            client_name: str_(0)?,
-        },
-        Variant::DriverEntryStop => WskEvent::DriverEntryStop {
-            client_name: str_(0)?,
-            status: st(1)?,
-            duration_ns: u64_(2)?,
-        },
-        Variant::WskRegister => WskEvent::WskRegister {
-            registration_id: u32_(0)?,
-            npi_version: u16_(1)?,
-            status: st(2)?,
-            duration_ns: u64_(3)?,
-        },
-        Variant::CaptureProviderNpiStart => WskEvent::CaptureProviderNpiStart {
-            registration_id: u32_(0)?,
-            capture_id: u32_(1)?,
-            wait_timeout_ms: u32_(2)?,
-            calling_context: u8_(3)?,
-        },
-        Variant::CaptureProviderNpiStop => WskEvent::CaptureProviderNpiStop {
-            registration_id: u32_(0)?,
-            capture_id: u32_(1)?,
-            status: st(2)?,
-            wait_ns: u64_(3)?,
-        },
-        Variant::QueryProviderCharacteristics => WskEvent::QueryProviderCharacteristics {
-            registration_id: u32_(0)?,
-            status: st(1)?,
-            lowest_version: u16_(2)?,
-            highest_version: u16_(3)?,
-        },
-        Variant::DispatchCall => WskEvent::DispatchCall {
-            registration_id: u32_(0)?,
-            capture_id: u32_(1)?,
-            function: str_(2)?,
-            status: st(3)?,
-            duration_ns: u64_(4)?,
-        },
-        Variant::ReleaseProviderNpi => WskEvent::ReleaseProviderNpi {
-            registration_id: u32_(0)?,
-            capture_id: u32_(1)?,
-            held_ns: u64_(2)?,
-            dispatch_calls: u32_(3)?,
-            implicit: u8_(4)? != 0,
-        },
-        Variant::WskDeregisterStart => WskEvent::WskDeregisterStart {
-            registration_id: u32_(0)?,
-            captures_outstanding: u32_(1)?,
-        },
-        Variant::WskDeregisterStop => WskEvent::WskDeregisterStop {
-            registration_id: u32_(0)?,
-            wait_ns: u64_(1)?,
-        },
-        Variant::DriverUnloadStart => WskEvent::DriverUnloadStart {},
-        Variant::DriverUnloadStop => WskEvent::DriverUnloadStop {
-            duration_ns: u64_(0)?,
-        },
-    })
+    WskEvent::from_values(desc.kind, &fields[..desc.fields.len()])
 }
 
 /// Decodes one event of our provider into the typed view.

@@ -159,7 +159,7 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         on_error: &mut dyn FnMut(&TraceError),
     ) {
         let (meta, layout) = &known.metas[k.layout];
-        let event = decode_known(*layout, payload).map_or_else(
+        let event = decode_known(layout, payload).map_or_else(
             || decode_general_parts(meta, k.opcode, payload, k.ptr, &mut self.cache),
             Ok,
         );

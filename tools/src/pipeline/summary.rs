@@ -15,11 +15,11 @@ use super::read::open;
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::names::{
-    classic_name, kernel_provider, metadata_provider_name, record_provider_bytes, traits_name_bytes,
+    classic_name, kernel_provider, metadata_provider_name, record_provider_bytes,
+    traits_name_bytes, KTC_METADATA,
 };
 use crate::etl::record::{peek_provider, ProviderPeek, Records};
 use crate::etl::{EtlReader, LogfileInfo, Record};
-use crate::tracelogging;
 
 /// The `--provider` filter.
 #[derive(Debug, Clone, Default)]
@@ -33,12 +33,8 @@ impl ProviderFilter {
     pub fn new(values: &[String]) -> Self {
         let mut f = ProviderFilter::default();
         for v in values {
-            match tracelogging::Guid::parse(v) {
-                Some(g) => {
-                    use zerocopy::FromBytes;
-                    f.guids
-                        .push(Guid::read_from_bytes(&g.to_bytes_le()[..]).unwrap_or_default())
-                }
+            match Guid::parse(v) {
+                Some(g) => f.guids.push(g),
                 None => f.names.push(v.to_ascii_lowercase()),
             }
         }
@@ -81,7 +77,7 @@ impl ProviderCounts {
 
     /// Counts one `EVENT_HEADER` record with a provider-traits item: the last key is checked
     /// against the item's bytes directly, before the name is located.
-    #[inline]
+    #[inline(always)]
     pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) {
         if let Some(e) = self.entries.get_mut(self.last) {
             if let (true, Some(n)) = (e.0 == guid, e.1.as_deref()) {
@@ -97,7 +93,7 @@ impl ProviderCounts {
 
     /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
     /// only when the key is new).
-    #[inline]
+    #[inline(always)]
     pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) {
         if let Some(e) = self.entries.get_mut(self.last) {
             if e.0 == guid && e.1.as_deref() == name {
@@ -287,7 +283,11 @@ fn summarize_open<R: Read>(
         let data = b.data;
         let mut pos = BUFFER_HEADER_SIZE;
         while pos < data.len() {
-            if let Some((adv, peek)) = peek_provider(data, pos) {
+            let peeked = peek_provider(data, pos).filter(|(_, peek)| {
+                // MetaData records name other providers: parsed whole below.
+                !matches!(peek, ProviderPeek::Classic { guid } if *guid == KTC_METADATA)
+            });
+            if let Some((adv, peek)) = peeked {
                 pos += adv;
                 if let (
                     true,

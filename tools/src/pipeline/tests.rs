@@ -10,13 +10,14 @@ use super::walk::guid_bits;
 use super::*;
 use crate::analysis::balance::{BalanceConfig, Rule, Severity, Verdict};
 use crate::analysis::testkit::{Seq, MS};
-use crate::analysis::{run, AllAnalyses, WSK_INFINITE_WAIT};
+use crate::analysis::{run, AllAnalyses};
 use crate::etl::write::SessionConfig;
 use crate::etl::{EtlReader, Record};
 use crate::kernel_pnp::DriverInit;
 use crate::report::browser::temp_dir;
 use crate::tracelogging::{SchemaCache, EXT_TYPE_EVENT_SCHEMA_TL};
 use crate::wsk_etl::{Context, WskEtlWriter};
+use wsktrace_driver::lifecycle::WSK_INFINITE_WAIT;
 use wsktrace_driver::ntstatus::NtStatus;
 
 /// The session starts 5 s after boot (SessionConfig's default); events are written 1 ms

@@ -9,12 +9,10 @@ use super::decode::{decode_wsk, pointer_size, KnownLayouts};
 use super::error::{ErrorKind, TraceError};
 use super::step::{Batch, Item, KnownEvent, Step};
 use crate::analysis::{LostEvents, PnpDriverInit, TraceEvent};
-use crate::etl::format::{
-    Guid, BUFFER_HEADER_SIZE, TRACE_HEADER_TYPE_EVENT_HEADER32, TRACE_HEADER_TYPE_EVENT_HEADER64,
-};
+use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::{ClockType, LogfileInfo};
 use crate::etl::reader::EtlReader;
-use crate::etl::record::{peek_provider, ProviderPeek, Record, Records};
+use crate::etl::record::{event_provider_bytes, peek_provider, ProviderPeek, Record, Records};
 use crate::kernel_pnp::{self, DriverInit};
 use crate::tracelogging::{SchemaCache, EXT_TYPE_EVENT_SCHEMA_TL};
 use crate::wsk_etl::provider_guid;
@@ -111,12 +109,7 @@ pub(super) fn walk<R: Read>(
         while pos < data.len() {
             // An EVENT_HEADER record of our provider goes straight to the full parser (which
             // checks everything); other records are peeked at and stepped over.
-            let ours_at = data.get(pos..pos + 40).is_some_and(|h| {
-                matches!(
-                    h[2],
-                    TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64
-                ) && u128::from_le_bytes(h[24..40].try_into().expect("16 bytes")) == ours
-            });
+            let ours_at = event_provider_bytes(data, pos).map(u128::from_le_bytes) == Some(ours);
             if ours_at {
                 // Fall through to the parser below.
             } else if let Some((adv, peek)) = peek_provider(data, pos) {

@@ -4,9 +4,10 @@
 use super::{FileAnalysis, FileResult};
 use crate::analysis::balance::{BalanceChecker, BalanceConfig};
 use crate::analysis::testkit::{Seq, MS};
-use crate::analysis::{run, AllAnalyses, TraceContext, WSK_INFINITE_WAIT};
+use crate::analysis::{run, AllAnalyses, TraceContext};
 use crate::etl;
 use crate::pipeline::{ErrorKind, FileStart, TraceError};
+use wsktrace_driver::lifecycle::WSK_INFINITE_WAIT;
 use wsktrace_driver::ntstatus::NtStatus;
 
 fn analyse(seq: &Seq, ctx: TraceContext, records: u64) -> FileAnalysis {

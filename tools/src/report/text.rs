@@ -333,9 +333,9 @@ pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io
             } else {
                 writeln!(
                     w,
-                    "  delayed drivers        {} (total {})",
+                    "  delayed drivers        {}, the largest delay {} (within the blocked time above)",
                     c.delayed_drivers.len(),
-                    fmt_ns(c.total_delay_ns)
+                    fmt_ns(c.max_delay_ns)
                 )?;
                 for d in &c.delayed_drivers {
                     writeln!(
@@ -356,13 +356,7 @@ pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io
             fleet.traces, fleet.traces_with_driver_entry
         )?;
         writeln!(w, "  {:<32}{SUMMARY_HEAD}", "metric")?;
-        for (name, s) in [
-            ("DriverEntry start since boot", &fleet.driver_entry_start),
-            ("DriverEntry duration", &fleet.driver_entry_duration),
-            ("blocked in capture", &fleet.blocked_in_capture),
-            ("WSK ready since boot", &fleet.wsk_ready),
-            ("delay caused to other drivers", &fleet.total_delay),
-        ] {
+        for (name, s) in fleet.metrics() {
             writeln!(w, "  {name:<32}{}", summary_cells(s))?;
         }
         let d = &fleet.delayed_drivers;
