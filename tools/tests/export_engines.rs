@@ -187,6 +187,7 @@ fn expected(f: &Fleet) -> BTreeMap<&'static str, Rows> {
         ("driver_entry_duration_ns", "driver_entry_duration"),
         ("blocked_in_capture_ns", "blocked_in_capture"),
         ("wsk_ready_since_boot_ns", "wsk_ready"),
+        ("max_delay_ns", "max_delay"),
         ("total_delay_ns", "total_delay"),
         ("drivers_delayed", "delayed_drivers"),
     ] {

@@ -25,7 +25,7 @@ use super::{report, to_file, to_stdout, ExitStatus};
 /// in NEW is an increase from 0). Metrics: files, unreadable_files, registrations, violations,
 /// inconclusive, warnings, captures, capture_wait.{p50,p90,p99,max},
 /// driver_entry_duration.{…}, blocked_on_driver_entry_thread.{…}, drivers_delayed.{…},
-/// total_delay.{…}.
+/// max_delay.{…}, total_delay.{…}.
 ///
 /// Exit status: 0 no regression, 1 a regression, 2 an input could not be read (completely).
 #[derive(Debug, clap::Args)]

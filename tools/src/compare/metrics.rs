@@ -56,7 +56,10 @@ pub struct FleetMetrics {
     pub blocked_on_driver_entry_thread: Summary,
     /// Other drivers delayed, per trace.
     pub drivers_delayed: Summary,
-    /// Their total delay, per trace, ns.
+    /// The largest delay of another driver (how long the boot waited behind ours), per
+    /// trace, ns.
+    pub max_delay: Summary,
+    /// The sum of their delays, per trace, ns.
     pub total_delay: Summary,
 }
 
@@ -82,6 +85,7 @@ pub struct MetricsBuilder {
     durations: Vec<u64>,
     blocked: Vec<u64>,
     delayed: Vec<u64>,
+    max_delay: Vec<u64>,
     delay: Vec<u64>,
     error: Option<ColumnError>,
 }
@@ -182,11 +186,13 @@ impl MetricsBuilder {
         let duration = column::<Int64Array>(b, TableId::Boot, "driver_entry_duration_ns")?;
         let blocked = column::<Int64Array>(b, TableId::Boot, "blocked_in_capture_ns")?;
         let delayed = column::<UInt32Array>(b, TableId::Boot, "drivers_delayed")?;
+        let max_delay = column::<Int64Array>(b, TableId::Boot, "max_delay_ns")?;
         let delay = column::<Int64Array>(b, TableId::Boot, "total_delay_ns")?;
         for i in (0..b.num_rows()).filter(|&i| index.value(i) == 0) {
             self.durations.extend(value(duration, i));
             self.blocked.extend(value(blocked, i));
             self.delayed.push(u64::from(delayed.value(i)));
+            self.max_delay.extend(value(max_delay, i));
             self.delay.extend(value(delay, i));
         }
         Ok(())
@@ -215,6 +221,7 @@ impl MetricsBuilder {
             driver_entry_duration: Summary::of(&mut self.durations),
             blocked_on_driver_entry_thread: Summary::of(&mut self.blocked),
             drivers_delayed: Summary::of(&mut self.delayed),
+            max_delay: Summary::of(&mut self.max_delay),
             total_delay: Summary::of(&mut self.delay),
         })
     }

@@ -50,6 +50,10 @@ pub const METRICS: &[(&str, Unit)] = &[
     ("drivers_delayed.p90", Unit::Count),
     ("drivers_delayed.p99", Unit::Count),
     ("drivers_delayed.max", Unit::Count),
+    ("max_delay.p50", Unit::Ns),
+    ("max_delay.p90", Unit::Ns),
+    ("max_delay.p99", Unit::Ns),
+    ("max_delay.max", Unit::Ns),
     ("total_delay.p50", Unit::Ns),
     ("total_delay.p90", Unit::Ns),
     ("total_delay.p99", Unit::Ns),
@@ -284,12 +288,13 @@ fn deltas(b: &FleetMetrics, n: &FleetMetrics) -> Vec<Delta> {
         ));
         summary_rows(&mut out, "capture_wait", group, bs.as_ref(), ns.as_ref());
     }
-    let boot: [(&str, fn(&FleetMetrics) -> &Summary); 4] = [
+    let boot: [(&str, fn(&FleetMetrics) -> &Summary); 5] = [
         ("driver_entry_duration", |m| &m.driver_entry_duration),
         ("blocked_on_driver_entry_thread", |m| {
             &m.blocked_on_driver_entry_thread
         }),
         ("drivers_delayed", |m| &m.drivers_delayed),
+        ("max_delay", |m| &m.max_delay),
         ("total_delay", |m| &m.total_delay),
     ];
     for (base, f) in boot {

@@ -744,9 +744,9 @@ impl FileRows<'_> {
                     wsk_ready_since_boot_ns: c.wsk_ready_ns.filter(|_| c.relative_to_boot),
                     wsk_ready_ns: c.wsk_ready_ns.map(trace_rel),
                     drivers_delayed: u32::try_from(c.delayed_drivers.len()).unwrap_or(u32::MAX),
+                    max_delay_ns: c.max_delay_ns,
+                    max_delay_driver: largest.map(|d| d.driver.as_str()),
                     total_delay_ns: c.total_delay_ns,
-                    largest_delay_ns: largest.map(|d| d.delay_ns),
-                    largest_delay_driver: largest.map(|d| d.driver.as_str()),
                 };
                 rows.push(&row, out);
             }

@@ -646,12 +646,14 @@ table! {
         /// Other drivers whose initialization waited behind ours (Kernel-PnP 226/227 on the
         /// DriverEntry thread).
         drivers_delayed: U32,
-        /// Sum of their delays, nanoseconds.
+        /// The largest of their delays: how long the boot waited behind our DriverEntry,
+        /// nanoseconds (0 when no driver was delayed).
+        max_delay_ns: I64,
+        /// The driver delayed most (`\Driver\tcpip`; the first of equals).
+        max_delay_driver: Opt<Text>,
+        /// The sum of their delays, nanoseconds: the blocked time counted once per driver
+        /// that waited behind it, so not a time the boot lost (see `max_delay_ns`).
         total_delay_ns: I64,
-        /// The largest delay, nanoseconds.
-        largest_delay_ns: Opt<I64>,
-        /// The driver delayed most (`\Driver\tcpip`).
-        largest_delay_driver: Opt<Text>,
     }
 }
 

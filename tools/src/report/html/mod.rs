@@ -365,13 +365,7 @@ fn boot_impact(h: &mut String, files: &[FileResult], fleet: &FleetSummary) {
 
 fn boot_fleet(h: &mut String, fleet: &FleetSummary) {
     h.push_str("<table id=\"boot-fleet\"><tr><th>metric (fleet)</th><th>count</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>\n");
-    for (name, s) in [
-        ("DriverEntry start since boot", &fleet.driver_entry_start),
-        ("DriverEntry duration", &fleet.driver_entry_duration),
-        ("blocked in capture", &fleet.blocked_in_capture),
-        ("WSK ready since boot", &fleet.wsk_ready),
-        ("delay caused to other drivers", &fleet.total_delay),
-    ] {
+    for (name, s) in fleet.metrics() {
         let _ = writeln!(
             h,
             "<tr><td>{name}</td><td class=\"num\">{}</td>{}</tr>",
