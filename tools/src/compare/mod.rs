@@ -224,6 +224,11 @@ fn summary_rows(
     }
 }
 
+/// One count of a rule's findings.
+type RuleCount = fn(&RuleCounts) -> u64;
+/// One distribution of a fleet's figures.
+type Distribution = fn(&FleetMetrics) -> &Summary;
+
 fn deltas(b: &FleetMetrics, n: &FleetMetrics) -> Vec<Delta> {
     let mut out = vec![
         row("files", None, Some(b.files), Some(n.files)),
@@ -241,7 +246,7 @@ fn deltas(b: &FleetMetrics, n: &FleetMetrics) -> Vec<Delta> {
         ),
     ];
     let total = |m: &FleetMetrics, f: fn(&RuleCounts) -> u64| m.rules.iter().map(f).sum::<u64>();
-    let by_rule: [(&'static str, fn(&RuleCounts) -> u64); 3] = [
+    let by_rule: [(&'static str, RuleCount); 3] = [
         ("violations", |r| r.violations),
         ("inconclusive", |r| r.inconclusive),
         ("warnings", |r| r.warnings),
@@ -288,7 +293,7 @@ fn deltas(b: &FleetMetrics, n: &FleetMetrics) -> Vec<Delta> {
         ));
         summary_rows(&mut out, "capture_wait", group, bs.as_ref(), ns.as_ref());
     }
-    let boot: [(&str, fn(&FleetMetrics) -> &Summary); 5] = [
+    let boot: [(&str, Distribution); 5] = [
         ("driver_entry_duration", |m| &m.driver_entry_duration),
         ("blocked_on_driver_entry_thread", |m| {
             &m.blocked_on_driver_entry_thread

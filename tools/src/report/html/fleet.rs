@@ -93,6 +93,9 @@ pub fn bucket_label(le_ns: Option<u64>) -> String {
     }
 }
 
+/// One figure of a trace.
+type Figure = fn(&TraceFigures) -> Option<u64>;
+
 /// Writes the fleet section.
 pub fn section(h: &mut String, files: &[FileResult]) {
     let figures: Vec<TraceFigures> = files
@@ -105,7 +108,7 @@ pub fn section(h: &mut String, files: &[FileResult]) {
         "<section id=\"fleet\"><h2>Fleet: {} traces</h2>\n<p class=\"muted\">One value per trace: its capture wait p99, its (first) DriverEntry's duration and the time that DriverEntry was blocked in WskCaptureProviderNPI on its own thread.</p>",
         files.len()
     );
-    let plots: [(&str, &str, &str, fn(&TraceFigures) -> Option<u64>); 3] = [
+    let plots: [(&str, &str, &str, Figure); 3] = [
         (
             "fleet-wait-p99",
             "capture wait p99 per trace (bucket upper edge)",
