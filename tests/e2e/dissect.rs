@@ -14,35 +14,10 @@ use wsktrace_tools::kernel_pnp::DriverInit;
 use wsktrace_tools::scenario::SCENARIOS;
 
 use crate::readback::{read_back, simulate, tmp_dir};
+use crate::venv::python_with;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The virtualenv's Python (`$WSKTRACE_PYTHON` overrides), if it has dissect.etl.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("WSKTRACE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let ok = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import dissect.etl"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} with dissect.etl not found (tests/run.sh creates it; required with CI=true)",
-        python.display()
-    );
-    eprintln!(
-        "skipping the dissect.etl differential test: {} with dissect.etl not found \
-         (run tests/run.sh to create it)",
-        python.display()
-    );
-    None
 }
 
 fn dissect(python: &Path, files: &[PathBuf]) -> Vec<Value> {
@@ -65,7 +40,9 @@ fn dissect(python: &Path, files: &[PathBuf]) -> Vec<Value> {
 
 #[test]
 fn dissect_reads_what_we_read() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with("dissect.etl") else {
+        return;
+    };
     let dir = tmp_dir("dissect");
     // Every scenario, run in parallel (they mostly sleep).
     let runs: Vec<_> = SCENARIOS
@@ -157,7 +134,9 @@ fn dissect_reads_what_we_read() {
 /// dissect.etl also reads a real Windows file the same way (the harness itself is sound).
 #[test]
 fn harness_agrees_on_a_real_windows_file() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with("dissect.etl") else {
+        return;
+    };
     let Some(corpus) = crate::corpus::etl_dir_or_skip("dissect harness") else {
         return;
     };
