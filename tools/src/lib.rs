@@ -10,5 +10,6 @@ pub mod etl;
 pub mod kernel_pnp;
 pub mod report;
 pub mod scenario;
+pub mod tdh;
 pub mod tracelogging;
 pub mod wsk_etl;

@@ -300,7 +300,7 @@ impl<'a> Decoder<'a> {
 
 /// Index of the first 0 byte. Eight bytes at a time: a word has a zero byte when
 /// `(x - 0x01..01) & !x & 0x80..80` is not zero.
-fn find_nul8(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_nul8(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut skip = 0;
@@ -316,7 +316,7 @@ fn find_nul8(b: &[u8]) -> Option<usize> {
 
 /// Index (in code units) of the first 0 UTF-16 code unit at an even offset; four units at a
 /// time, like [`find_nul8`] with 16-bit lanes.
-fn find_nul16(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_nul16(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0001_0001_0001_0001;
     const HI: u64 = 0x8000_8000_8000_8000;
     let mut skip = 0;
@@ -335,7 +335,7 @@ fn find_nul16(b: &[u8]) -> Option<usize> {
 
 /// 8-bit string: UTF-8 when the out-type says so, CP1252 otherwise. Borrowed when the
 /// bytes are already valid UTF-8 in the chosen decoding (always for ASCII).
-fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
+pub(crate) fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
     if b.is_ascii() {
         // Safety net without unsafe: ASCII is valid UTF-8.
         return Cow::Borrowed(core::str::from_utf8(b).unwrap_or_default());
@@ -346,7 +346,7 @@ fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
     }
 }
 
-fn utf16_lossy(b: &[u8]) -> String {
+pub(crate) fn utf16_lossy(b: &[u8]) -> String {
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     char::decode_utf16(units)
         .map(|r| r.unwrap_or('\u{FFFD}'))

@@ -56,6 +56,8 @@ mod tests;
 
 pub use cache::SchemaCache;
 pub use decode::{cp1252_byte, cp1252_char, decode};
+/// The string helpers the manifest and MOF decoder ([`crate::tdh`]) shares.
+pub(crate) use decode::{find_nul16, find_nul8, str8, utf16_lossy};
 pub use encode::encode_payload;
 pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
 pub use schema::{FieldSchema, Schema, Shape};

@@ -19,6 +19,7 @@
 //! | IPv4, IPv6, socket address | `"10.0.0.1"`, `"::1"`, `"10.0.0.1:80"`, `"[::1]:443"` |
 //! | array | array |
 //! | struct | object (member name → value) |
+//! | mapped integer | its name (string) |
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -80,6 +81,10 @@ pub enum Value<'a> {
     Struct(Vec<Field<'a>>),
     /// Custom-serialized data (the serializer's schema is in the [`super::Shape::Custom`]).
     Custom(&'a [u8]),
+    /// An integer a value map names (manifest, trace metadata or MOF layouts, see
+    /// [`crate::tdh`]): the raw value and its name (`"Running"`, for a bitmap the set bits'
+    /// names joined by `|`). Serializes as the name.
+    Mapped(u64, Cow<'a, str>),
 }
 
 /// A decoded field.
@@ -116,6 +121,7 @@ impl<'a> Value<'a> {
             Value::Bool(x) | Value::Win32Error(x) | Value::NtStatus(x) => Some(u64::from(x)),
             Value::HResult(x) => Some(u64::from(x as u32)),
             Value::Port(x) => Some(u64::from(x)),
+            Value::Mapped(x, _) => Some(x),
             _ => None,
         }
     }
@@ -204,6 +210,7 @@ impl Serialize for Value<'_> {
                 seq.end()
             }
             Value::Struct(fields) => FieldsJson(fields).serialize(s),
+            Value::Mapped(_, name) => s.serialize_str(name),
         }
     }
 }
