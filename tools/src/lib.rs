@@ -8,6 +8,7 @@ pub mod cli;
 pub mod corpus;
 pub mod etl;
 pub mod kernel_pnp;
+pub mod payload;
 pub mod report;
 pub mod scenario;
 pub mod tdh;

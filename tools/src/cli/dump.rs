@@ -30,19 +30,16 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::etl::format::BUFFER_HEADER_SIZE;
-use crate::etl::format::{
-    Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
-};
+use crate::etl::format::{Guid, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID};
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::merge::{default_window, SortedRecords};
 use crate::etl::names::{
-    classic_name, kernel_provider, metadata_provider_name, record_provider, record_provider_bytes,
-    traits_name_bytes,
+    metadata_provider_name, record_provider, record_provider_bytes, traits_name_bytes, KTC_METADATA,
 };
-use crate::etl::record::{peek_provider, ProviderPeek, Records};
 use crate::etl::{Clock, EtlReader, LogfileInfo, Record};
-use crate::tracelogging::{self, PointerSize, SchemaCache};
+use crate::payload::{Payload, PayloadDecoder};
+use crate::tdh::{self, Layouts};
+use crate::tracelogging;
 
 /// Arguments of `wsktrace dump`.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,6 +63,11 @@ pub struct DumpArgs {
     /// Buffers held by `--sorted` (memory = this × buffer size; default: 64 MiB worth).
     #[arg(long, value_name = "N")]
     pub window: Option<usize>,
+    /// An instrumentation manifest (the XML `mc.exe` compiles) whose events to decode
+    /// (repeatable; the first manifest describing an event wins, the trace's own metadata
+    /// comes before any).
+    #[arg(long, value_name = "FILE.man")]
+    pub manifest: Vec<PathBuf>,
 }
 
 /// The `--provider` filter.
@@ -208,23 +210,38 @@ pub struct FileSummary {
     pub first_buffer_size: u32,
     /// Provider names the file gives in KernelTraceControl `MetaData` events.
     pub learned_names: HashMap<Guid, String>,
+    /// Of [`FileSummary::providers`]' records, those whose payload was decoded.
+    pub decoded: ProviderCounts,
 }
 
+/// One provider of a summary: GUID, name, records, records decoded.
+pub type ProviderSummary = (Guid, Option<String>, u64, u64);
+
 impl FileSummary {
-    /// `(guid, name, count)`, most frequent first; records without a name of their own get
-    /// the name the file's `MetaData` events give their GUID.
-    pub fn providers(&self) -> Vec<(Guid, Option<String>, u64)> {
-        let mut merged: Vec<(Guid, Option<String>, u64)> = Vec::new();
+    /// `(guid, name, records, decoded)`, most frequent first; records without a name of their
+    /// own get the name the file's `MetaData` events give their GUID.
+    pub fn providers(&self) -> Vec<ProviderSummary> {
+        let decoded: HashMap<(Guid, Option<&str>), u64> = self
+            .decoded
+            .sorted()
+            .into_iter()
+            .map(|(g, n, c)| ((g, n), c))
+            .collect();
+        let mut merged: Vec<ProviderSummary> = Vec::new();
         for (g, n, c) in self.providers.sorted() {
+            let d = decoded.get(&(g, n)).copied().unwrap_or(0);
             let name = n
                 .map(str::to_string)
                 .or_else(|| self.learned_names.get(&g).cloned());
             match merged
                 .iter_mut()
-                .find(|(mg, mn, _)| *mg == g && *mn == name)
+                .find(|(mg, mn, _, _)| *mg == g && *mn == name)
             {
-                Some(e) => e.2 += c,
-                None => merged.push((g, name, c)),
+                Some(e) => {
+                    e.2 += c;
+                    e.3 += d;
+                }
+                None => merged.push((g, name, c, d)),
             }
         }
         merged.sort_by(|a, b| {
@@ -246,7 +263,15 @@ impl FileSummary {
         let providers: Vec<_> = self
             .providers()
             .into_iter()
-            .map(|(g, n, c)| serde_json::json!({"guid": g.to_string(), "name": n, "count": c}))
+            .map(|(g, n, c, d)| {
+                serde_json::json!({
+                    "guid": g.to_string(),
+                    "name": n,
+                    "count": c,
+                    "decoded": d,
+                    "undecoded": c - d,
+                })
+            })
             .collect();
         serde_json::json!({
             "file": file,
@@ -300,11 +325,26 @@ fn header_json(
     })
 }
 
-/// Reads a whole file and counts records per provider (what `--summary` prints).
-/// Errors are passed to `on_error` and counted; the file goes on.
+/// Reads a whole file and counts records per provider (what `--summary` prints), and of those
+/// the records whose payload decodes. Errors are passed to `on_error` and counted; the file
+/// goes on.
 pub fn summarize(
     path: &std::path::Path,
     filter: &ProviderFilter,
+    on_error: &mut dyn FnMut(&crate::etl::Error),
+) -> Result<FileSummary, crate::etl::Error> {
+    summarize_with(path, filter, Layouts::new(), on_error)
+}
+
+/// [`summarize`], decoding by `layouts` (the user's manifests) as well.
+///
+/// One pass counts and decodes with the layouts known at each record; a record of an event
+/// kind that the file's `MetaData` describes only further on is decoded again in a second
+/// pass over the file, which happens only when the file has such records.
+pub fn summarize_with(
+    path: &std::path::Path,
+    filter: &ProviderFilter,
+    layouts: Layouts,
     on_error: &mut dyn FnMut(&crate::etl::Error),
 ) -> Result<FileSummary, crate::etl::Error> {
     let mut reader = EtlReader::open(path)?;
@@ -318,8 +358,12 @@ pub fn summarize(
         errors: 0,
         first_buffer_size: 0,
         learned_names: HashMap::new(),
+        decoded: ProviderCounts::default(),
     };
-    let unfiltered = filter.is_empty();
+    let mut decoder = PayloadDecoder::new(layouts);
+    // Records of event kinds that had no layout when met, per kind (the first ones in file
+    // order: once a layout is known, it stays).
+    let mut late: HashMap<tdh::EventKey, u64> = HashMap::new();
     while let Some(b) = reader.next_buffer() {
         let b = match b {
             Ok(b) => b,
@@ -332,70 +376,47 @@ pub fn summarize(
         if s.first_buffer_size == 0 {
             s.first_buffer_size = b.disk_size;
         }
-        // Fast path for the common kinds; anything else (and any error) goes through the
-        // full record parser, one record at a time.
-        let data = b.data;
-        let mut pos = BUFFER_HEADER_SIZE;
-        while pos < data.len() {
-            if let Some((adv, peek)) = peek_provider(data, pos) {
-                pos += adv;
-                if let (
-                    true,
-                    ProviderPeek::Event {
-                        guid,
-                        traits: Some(t),
-                    },
-                ) = (unfiltered, peek)
-                {
-                    s.events += 1;
-                    s.providers.add_traits(guid, t);
-                    continue;
-                }
-                let (g, n): (Guid, Option<&[u8]>) = match peek {
-                    ProviderPeek::Event { guid, traits } => {
-                        (guid, traits.and_then(traits_name_bytes))
-                    }
-                    ProviderPeek::Kernel { hook_id } => {
-                        let (g, n) = kernel_provider(hook_id);
-                        (g, n.map(str::as_bytes))
-                    }
-                    ProviderPeek::Classic { guid } => {
-                        (guid, classic_name(&guid).map(str::as_bytes))
-                    }
-                };
-                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
-                    s.events += 1;
-                    s.providers.add_bytes(g, n);
-                }
-                continue;
-            }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
-            let Some(r) = r else { break };
-            match r {
-                Ok(rec) => {
-                    if let Record::Classic(c) = &rec {
-                        if let Some((g, n)) = metadata_provider_name(c) {
-                            s.learned_names.entry(g).or_insert(n);
-                        }
-                    }
-                    let (g, n) = record_provider_bytes(&rec);
-                    if unfiltered
-                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
-                    {
-                        s.events += 1;
-                        s.providers.add_bytes(g, n);
-                    }
-                }
+        for r in b.records() {
+            let rec = match r {
+                Ok(rec) => rec,
                 Err(e) => {
                     s.errors += 1;
                     on_error(&e);
+                    continue;
                 }
+            };
+            if let Record::Classic(c) = &rec {
+                if c.header.guid == KTC_METADATA {
+                    if let Some((g, n)) = metadata_provider_name(c) {
+                        s.learned_names.entry(g).or_insert(n);
+                    }
+                    let _ = decoder
+                        .layouts_mut()
+                        .add_metadata(c.header.class_type, c.payload);
+                }
+            }
+            let (g, n) = record_provider_bytes(&rec);
+            let layout_name = if n.is_none() {
+                decoder.provider_name(&rec)
+            } else {
+                None
+            };
+            let n = n.or(layout_name.as_deref().map(str::as_bytes));
+            if !filter.is_empty()
+                && !filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
+            {
+                continue;
+            }
+            s.events += 1;
+            s.providers.add_bytes(g, n);
+            match decoder.decode(&rec) {
+                Payload::Decoded { .. } => s.decoded.add_bytes(g, n),
+                Payload::Undescribed => {
+                    if let Some(k) = PayloadDecoder::layout_key(&rec) {
+                        *late.entry(k).or_default() += 1;
+                    }
+                }
+                Payload::Failed { .. } => {}
             }
         }
     }
@@ -403,12 +424,63 @@ pub fn summarize(
     s.buffers = st.buffers;
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
+    late.retain(|k, _| {
+        decoder
+            .layouts_mut()
+            .get(k)
+            .is_some_and(|l| l.source == tdh::Source::Metadata)
+    });
+    if !late.is_empty() {
+        recount_late(path, filter, late, &mut decoder, &mut s);
+    }
     Ok(s)
 }
 
-/// Writes JSON for records: holds the schema cache and the output buffer.
+/// The second pass of [`summarize_with`]: decodes the first `late[kind]` records of each event
+/// kind again, those the first pass met before the `MetaData` describing them. Read errors
+/// were counted then.
+fn recount_late(
+    path: &std::path::Path,
+    filter: &ProviderFilter,
+    mut late: HashMap<tdh::EventKey, u64>,
+    decoder: &mut PayloadDecoder,
+    s: &mut FileSummary,
+) {
+    let Ok(mut reader) = EtlReader::open(path) else {
+        return;
+    };
+    while let Some(b) = reader.next_buffer() {
+        let Ok(b) = b else { continue };
+        for rec in b.records().flatten() {
+            let Some(left) = PayloadDecoder::layout_key(&rec).and_then(|k| late.get_mut(&k)) else {
+                continue;
+            };
+            if *left == 0 {
+                continue;
+            }
+            *left -= 1;
+            let (g, n) = record_provider_bytes(&rec);
+            let layout_name = if n.is_none() {
+                decoder.provider_name(&rec)
+            } else {
+                None
+            };
+            let n = n.or(layout_name.as_deref().map(str::as_bytes));
+            if !filter.is_empty()
+                && !filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
+            {
+                continue;
+            }
+            if decoder.decode(&rec).is_decoded() {
+                s.decoded.add_bytes(g, n);
+            }
+        }
+    }
+}
+
+/// Writes JSON for records: holds the payload decoder (schemas and layouts of the file).
 pub struct EventWriter {
-    cache: SchemaCache,
+    decoder: PayloadDecoder,
     file: String,
     clock: Clock,
     /// Records written.
@@ -466,10 +538,11 @@ fn push_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
 }
 
 impl EventWriter {
-    /// A writer for one file.
-    pub fn new(file: &str, info: &LogfileInfo) -> Self {
+    /// A writer for one file, decoding by `layouts` (the file's metadata and the user's
+    /// manifests) where TraceLogging does not describe an event.
+    pub fn new(file: &str, info: &LogfileInfo, layouts: Layouts) -> Self {
         EventWriter {
-            cache: SchemaCache::new(),
+            decoder: PayloadDecoder::new(layouts),
             file: serde_json::to_string(file).unwrap_or_else(|_| "\"?\"".into()),
             clock: info.clock(),
             written: 0,
@@ -546,38 +619,6 @@ impl EventWriter {
                         Guid::read_from_prefix(i.data).ok().map(|(g, _)| g)
                     });
                 push_opt_guid(out, rel.as_ref());
-                let meta = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL);
-                let mut done = false;
-                if let Some(meta) = meta {
-                    let ps = if e.pointer_size() == 4 {
-                        PointerSize::Four
-                    } else {
-                        PointerSize::Eight
-                    };
-                    match self.cache.get(meta.data) {
-                        Ok(schema) => match tracelogging::decode(schema, e.user_data, ps) {
-                            Ok(ev) => {
-                                out.extend_from_slice(b",\"event_name\":");
-                                push_json_str(out, ev.name);
-                                out.extend_from_slice(b",\"fields\":");
-                                let _ = serde_json::to_writer(&mut *out, &ev.fields_json());
-                                done = true;
-                            }
-                            Err(err) => {
-                                out.extend_from_slice(b",\"decode_error\":");
-                                push_json_str(out, &err.to_string());
-                            }
-                        },
-                        Err(err) => {
-                            out.extend_from_slice(b",\"decode_error\":");
-                            push_json_str(out, &err.to_string());
-                        }
-                    }
-                }
-                if !done {
-                    out.extend_from_slice(b",\"payload_hex\":");
-                    push_hex(out, e.user_data);
-                }
             }
             Record::System(s) => {
                 let _ = write!(
@@ -590,8 +631,6 @@ impl EventWriter {
                 push_opt_u32(out, s.process_id);
                 out.extend_from_slice(b",\"tid\":");
                 push_opt_u32(out, s.thread_id);
-                out.extend_from_slice(b",\"payload_hex\":");
-                push_hex(out, s.payload);
             }
             Record::Classic(c) => {
                 let h = c.header;
@@ -613,8 +652,6 @@ impl EventWriter {
                     );
                     push_opt_guid(out, Some(&i.parent_guid));
                 }
-                out.extend_from_slice(b",\"payload_hex\":");
-                push_hex(out, c.payload);
             }
             Record::Message(m) => {
                 let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
@@ -623,18 +660,51 @@ impl EventWriter {
                 push_opt_u32(out, m.thread_id);
                 out.extend_from_slice(b",\"sequence\":");
                 push_opt_u32(out, m.sequence);
-                out.extend_from_slice(b",\"payload_hex\":");
-                push_hex(out, m.payload);
             }
         }
+        self.write_payload(out, rec);
         out.extend_from_slice(b"}\n");
+    }
+
+    /// `decoded_by`, `event_name` and `fields` where something describes the payload; else
+    /// `payload_hex` (after a `decode_error` where the description does not fit).
+    fn write_payload(&mut self, out: &mut Vec<u8>, rec: &Record<'_>) {
+        match self.decoder.decode(rec) {
+            Payload::Decoded {
+                by,
+                event_name,
+                fields,
+            } => {
+                let _ = write!(out, ",\"decoded_by\":\"{}\"", by.as_str());
+                if let Some(n) = event_name {
+                    out.extend_from_slice(b",\"event_name\":");
+                    push_json_str(out, n);
+                }
+                out.extend_from_slice(b",\"fields\":");
+                let _ = serde_json::to_writer(&mut *out, &tracelogging::FieldsJson(&fields));
+                return;
+            }
+            Payload::Failed { error, .. } => {
+                out.extend_from_slice(b",\"decode_error\":");
+                push_json_str(out, &error);
+            }
+            Payload::Undescribed => {}
+        }
+        out.extend_from_slice(b",\"payload_hex\":");
+        push_hex(out, rec.payload());
+    }
+
+    /// The provider name the layouts give a record that names no provider itself.
+    pub fn layout_provider_name(&mut self, rec: &Record<'_>) -> Option<std::sync::Arc<str>> {
+        self.decoder.provider_name(rec)
     }
 }
 
-/// Provider names from the file's KernelTraceControl `MetaData` events (a first pass over the
-/// file, so that records before those events get the names too). Read errors are left to the
-/// main pass.
-pub fn learn_provider_names(path: &std::path::Path) -> HashMap<Guid, String> {
+/// What a first pass over a file learns from its KernelTraceControl `MetaData` events, so that
+/// records before those events are named and decoded too: provider names, and the layouts
+/// (added to `layouts`). Read errors, and descriptions that do not parse, are left to the main
+/// pass (which reports them on the records).
+pub fn read_metadata(path: &std::path::Path, layouts: &mut Layouts) -> HashMap<Guid, String> {
     let mut names = HashMap::new();
     let Ok(mut reader) = EtlReader::open(path) else {
         return names;
@@ -643,9 +713,13 @@ pub fn learn_provider_names(path: &std::path::Path) -> HashMap<Guid, String> {
         let Ok(b) = b else { continue };
         for r in b.records() {
             if let Ok(Record::Classic(c)) = r {
+                if c.header.guid != KTC_METADATA {
+                    continue;
+                }
                 if let Some((g, n)) = metadata_provider_name(&c) {
                     names.entry(g).or_insert(n);
                 }
+                let _ = layouts.add_metadata(c.header.class_type, c.payload);
             }
         }
     }
@@ -656,12 +730,14 @@ fn report(path: &std::path::Path, e: &dyn std::fmt::Display) {
     eprintln!("wsktrace: {}: {}", path.display(), e);
 }
 
-/// Writes every record of `path` as JSON Lines into `out` (flushing to `sink` as it goes).
-/// Returns the number of errors met.
+/// Writes every record of `path` as JSON Lines into `out` (flushing to `sink` as it goes),
+/// decoding by `layouts` (the user's manifests; the file's metadata is added here) where
+/// TraceLogging does not describe an event. Returns the number of errors met.
 pub fn dump_file(
     path: &std::path::Path,
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
+    mut layouts: Layouts,
     sink: &mut dyn Write,
 ) -> std::io::Result<u64> {
     let mut errors = 0u64;
@@ -673,8 +749,8 @@ pub fn dump_file(
         }
     };
     let file = path.display().to_string();
-    let learned = learn_provider_names(path);
-    let mut w = EventWriter::new(&file, reader.info());
+    let learned = read_metadata(path, &mut layouts);
+    let mut w = EventWriter::new(&file, reader.info(), layouts);
     let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut emit = |out: &mut Vec<u8>,
                     w: &mut EventWriter,
@@ -683,6 +759,12 @@ pub fn dump_file(
      -> std::io::Result<()> {
         let (g, n) = record_provider(rec);
         let n = n.or_else(|| learned.get(&g).map(String::as_str));
+        let from_layout = if n.is_none() {
+            w.layout_provider_name(rec)
+        } else {
+            None
+        };
+        let n = n.or(from_layout.as_deref());
         if filter.matches(&g, n) {
             w.write(out, rec, cpu, &g, n);
             if out.len() >= 1 << 16 {
@@ -756,12 +838,17 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
         "  {} events, {} lost events, {} buffers ({} compressed), {} errors",
         s.events, i.events_lost, s.buffers, s.compressed_buffers, s.errors
     )?;
-    writeln!(out, "  {:>9}  {:<36}  name", "count", "provider")?;
-    for (g, n, c) in s.providers() {
+    writeln!(
+        out,
+        "  {:>9}  {:>9}  {:<36}  name",
+        "count", "decoded", "provider"
+    )?;
+    for (g, n, c, d) in s.providers() {
         writeln!(
             out,
-            "  {:>9}  {:<36}  {}",
+            "  {:>9}  {:>9}  {:<36}  {}",
             c,
+            d,
             g.to_string(),
             n.as_deref().unwrap_or("-")
         )?;
@@ -769,9 +856,30 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
     Ok(())
 }
 
+/// The layouts of `--manifest` files; a manifest that cannot be read is reported.
+fn manifest_layouts(paths: &[PathBuf]) -> Option<Layouts> {
+    let mut layouts = Layouts::new();
+    for path in paths {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|xml| tdh::parse_manifest(&xml).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(m) => layouts.add_manifest(&m),
+            Err(e) => {
+                report(path, &e);
+                return None;
+            }
+        }
+    }
+    Some(layouts)
+}
+
 /// Runs `wsktrace dump`; returns the exit status (0 clean, 2 if any file had an error).
 pub fn run(args: &DumpArgs) -> u8 {
     let filter = ProviderFilter::new(&args.provider);
+    let Some(layouts) = manifest_layouts(&args.manifest) else {
+        return 2;
+    };
     let stdout = std::io::stdout();
     let human = !args.json && stdout.is_terminal();
     let mut lock = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -780,7 +888,7 @@ pub fn run(args: &DumpArgs) -> u8 {
         let file = path.display().to_string();
         let res = if args.summary {
             let mut nerr = 0u64;
-            match summarize(path, &filter, &mut |e| {
+            match summarize_with(path, &filter, layouts.clone(), &mut |e| {
                 nerr += 1;
                 report(path, e)
             }) {
@@ -803,13 +911,15 @@ pub fn run(args: &DumpArgs) -> u8 {
                 }
             }
         } else if human {
-            dump_table(path, &filter, args.sorted.then_some(args.window), &mut lock).map(|n| {
+            let sorted = args.sorted.then_some(args.window);
+            dump_table(path, &filter, sorted, layouts.clone(), &mut lock).map(|n| {
                 if n > 0 {
                     status = 2;
                 }
             })
         } else {
-            dump_file(path, &filter, args.sorted.then_some(args.window), &mut lock).map(|n| {
+            let sorted = args.sorted.then_some(args.window);
+            dump_file(path, &filter, sorted, layouts.clone(), &mut lock).map(|n| {
                 if n > 0 {
                     status = 2;
                 }
@@ -837,6 +947,7 @@ fn dump_table(
     path: &std::path::Path,
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
+    layouts: Layouts,
     sink: &mut dyn Write,
 ) -> std::io::Result<u64> {
     writeln!(
@@ -848,7 +959,7 @@ fn dump_table(
         pending: Vec::new(),
         sink,
     };
-    let errors = dump_file(path, filter, sorted, &mut table)?;
+    let errors = dump_file(path, filter, sorted, layouts, &mut table)?;
     table.flush()?;
     Ok(errors)
 }

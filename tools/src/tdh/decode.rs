@@ -165,6 +165,9 @@ impl<'a> Decoder<'a> {
         let mut out = Vec::with_capacity(range.len());
         for i in range {
             let p = &self.props[i];
+            if p.optional && self.left() == 0 {
+                continue;
+            }
             out.push(Field {
                 name: &p.name,
                 tags: p.tags,
@@ -299,13 +302,10 @@ impl<'a> Decoder<'a> {
         match p.length {
             Length::Natural => Ok(None),
             Length::Fixed(n) => Ok(Some(usize::from(n))),
-            Length::Property(r) => {
-                let n = self.reference(p, r)?;
-                match usize::try_from(n) {
-                    Ok(n) if n <= self.buf.len() => Ok(Some(n)),
-                    _ => Err(self.err(p, self.pos, DecodeErrorKind::LengthTooLarge { length: n })),
-                }
-            }
+            // A length beyond the payload is caught as truncation when the value is taken.
+            Length::Property(r) => Ok(Some(
+                usize::try_from(self.reference(p, r)?).unwrap_or(usize::MAX),
+            )),
         }
     }
 

@@ -117,11 +117,6 @@ pub enum DecodeErrorKind {
         /// Bytes left.
         available: usize,
     },
-    /// A length (read from another property) is larger than a length can be.
-    LengthTooLarge {
-        /// The length.
-        length: u64,
-    },
     /// A count or length refers to a property that was not decoded before this one.
     ReferenceNotDecoded {
         /// The property the count or length is read from.
@@ -161,7 +156,6 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::CountTooLarge { count, available } => {
                 write!(f, "count {count} exceeds the {available} bytes left")
             }
-            DecodeErrorKind::LengthTooLarge { length } => write!(f, "length {length} too large"),
             DecodeErrorKind::ReferenceNotDecoded { reference } => {
                 write!(
                     f,

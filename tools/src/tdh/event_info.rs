@@ -313,6 +313,7 @@ fn parse_property(
         count,
         length,
         tags,
+        optional: false,
     };
     Ok((p, map))
 }
@@ -362,7 +363,7 @@ pub fn parse_map_info(payload: &[u8]) -> Result<Option<(Guid, String, ValueMap)>
 
 /// Writes `info` as a `TRACE_EVENT_INFO` (the form [`parse_event_info`] reads), for tests
 /// and fuzzing. `None` when a property cannot be expressed there (a count filling the rest
-/// of the payload, a MOF-only form).
+/// of the payload, an optional property: MOF-only forms).
 pub fn encode_event_info(info: &EventInfo) -> Option<Vec<u8>> {
     let n = info.properties.len();
     let mut out = vec![0u8; HEADER + PROPERTY * n];
@@ -394,6 +395,9 @@ pub fn encode_event_info(info: &EventInfo) -> Option<Vec<u8>> {
 }
 
 fn encode_property(out: &mut Vec<u8>, at: usize, p: &Property, map: Option<&str>) -> Option<()> {
+    if p.optional {
+        return None;
+    }
     let mut flags = 0u32;
     let (a, c) = match &p.kind {
         PropertyKind::Struct { first, members } => {

@@ -133,6 +133,9 @@ pub struct Property {
     pub length: Length,
     /// 28-bit field tag (0 = none).
     pub tags: u32,
+    /// Present only when payload bytes are left for it (the last top-level property of a MOF
+    /// class that newer Windows versions extend without a new version number).
+    pub optional: bool,
 }
 
 impl Property {
@@ -148,6 +151,7 @@ impl Property {
             count: Count::Scalar,
             length: Length::Natural,
             tags: 0,
+            optional: false,
         }
     }
 
@@ -159,7 +163,14 @@ impl Property {
             count: Count::Scalar,
             length: Length::Natural,
             tags: 0,
+            optional: false,
         }
+    }
+
+    /// Present only when payload bytes are left for it.
+    pub fn optional(mut self) -> Property {
+        self.optional = true;
+        self
     }
 
     /// With this count.
@@ -330,6 +341,9 @@ fn check_property(
             return Err(bad("value map on a property that is not an integer"))
         }
         PropertyKind::Value { .. } => {}
+    }
+    if p.optional && index + 1 != usize::from(top_level) {
+        return Err(bad("only the last top-level property may be optional"));
     }
     if p.count == Count::Remaining {
         if index + 1 != usize::from(top_level) {

@@ -52,6 +52,9 @@ enum M {
     WStr,
     /// `string`, NUL-terminated 8-bit.
     AStr,
+    /// A NUL-terminated UTF-16 string that older Windows versions do not write (the class's
+    /// last property).
+    OptWStr,
     /// `char16[]` with `Max(n)` and `Format("s")`: `n` UTF-16 units, NUL-padded.
     WChars(u16),
     /// `uint8[]` with `Max(n)` (`Extension("NoPrint")`): `n` bytes.
@@ -216,7 +219,10 @@ const THREAD_V2: &[(&str, M)] = &[
     ("TebBase", Ptr),
     ("SubProcessTag", X32),
 ];
-/// `Thread_TypeGroup1` (the class documents version 3).
+/// `Thread_TypeGroup1` (the class documents version 3). Windows 10 1903 and later append
+/// the thread's name (NUL-terminated UTF-16, empty for most) without a new version: every
+/// version-3 thread event of `ShutdownPerfDiagLogger.etl` (build 18362) has it, those of
+/// Windows 8 traces do not; it is optional here.
 const THREAD_V3: &[(&str, M)] = &[
     ("ProcessId", X32),
     ("TThreadId", X32),
@@ -232,6 +238,7 @@ const THREAD_V3: &[(&str, M)] = &[
     ("PagePriority", U8),
     ("IoPriority", U8),
     ("ThreadFlags", U8),
+    ("ThreadName", OptWStr),
 ];
 
 /// `Image_V0_Load`.
@@ -838,6 +845,7 @@ fn property(name: &str, m: M) -> Property {
         WmiTime => v(In::UINT64, Out::NULL),
         WStr => v(In::UNICODESTRING, Out::NULL),
         AStr => v(In::ANSISTRING, Out::NULL),
+        OptWStr => v(In::UNICODESTRING, Out::NULL).optional(),
         WChars(n) => v(In::UNICODESTRING, Out::NULL).with_length(Length::Fixed(n)),
         Bytes(n) => v(In::BINARY, Out::NOPRINT).with_length(Length::Fixed(n)),
         PtrRest => v(In::POINTER, Out::NULL).with_count(Count::Remaining),

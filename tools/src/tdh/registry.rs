@@ -45,7 +45,7 @@ pub fn guid(g: &crate::etl::format::Guid) -> Guid {
 }
 
 /// The layouts of one trace (see the module doc).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Layouts {
     infos: HashMap<EventKey, EventInfo>,
     maps: HashMap<(Guid, String), Arc<ValueMap>>,

@@ -577,7 +577,7 @@ fn payloads_that_do_not_fit_are_errors_with_offsets() {
     let big = layout(vec![v("n", T::UINT64), v("b", T::BINARY).with_length(Length::Property(0))]);
     assert_eq!(
         decode_exact(&big, &[0xFF; 9], PointerSize::Eight),
-        Err(err(8, Some("b"), K::LengthTooLarge { length: u64::MAX }))
+        Err(err(8, Some("b"), K::Truncated { needed: usize::MAX, available: 1 }))
     );
     let unknown = layout(vec![v("u", TdhInType(24))]);
     assert_eq!(
@@ -679,83 +679,7 @@ fn layouts_that_contradict_themselves_are_refused() {
 
 /// A manifest with every `winmeta.xml` in-type, counts and lengths of both forms, a struct
 /// array, a value map and a bitmap whose messages come from the string table.
-const MANIFEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events"
-    xmlns:win="http://manifests.microsoft.com/win/2004/08/windows/events"
-    xmlns:xs="http://www.w3.org/2001/XMLSchema">
- <instrumentation>
-  <events>
-   <provider name="Test-Provider" guid="{6a8f7c2b-1d1e-4f0a-9c3e-2b4d5e6f7a8b}" symbol="TEST"
-             resourceFileName="t.dll" messageFileName="t.dll">
-    <tasks><task name="Work" value="1"/></tasks>
-    <maps>
-     <valueMap name="StateMap">
-      <map value="0" message="$(string.Idle)"/>
-      <map value="0x1" message="$(string.Busy)"/>
-     </valueMap>
-     <bitMap name="FlagMap">
-      <map value="0x1" message="$(string.Read)"/>
-      <map value="0x2" message="$(string.Write)"/>
-     </bitMap>
-    </maps>
-    <templates>
-     <template tid="All">
-      <data name="a" inType="win:UnicodeString"/>
-      <data name="b" inType="win:AnsiString"/>
-      <data name="c" inType="win:Int8"/>
-      <data name="d" inType="win:UInt8" map="StateMap"/>
-      <data name="e" inType="win:Int16"/>
-      <data name="f" inType="win:UInt16" outType="win:Port"/>
-      <data name="g" inType="win:Int32" outType="win:HResult"/>
-      <data name="h" inType="win:UInt32" map="FlagMap"/>
-      <data name="i" inType="win:Int64"/>
-      <data name="j" inType="win:UInt64" outType="win:HexInt64"/>
-      <data name="k" inType="win:Float"/>
-      <data name="l" inType="win:Double"/>
-      <data name="m" inType="win:Boolean"/>
-      <data name="n" inType="win:Binary" length="2"/>
-      <data name="o" inType="win:GUID"/>
-      <data name="p" inType="win:Pointer"/>
-      <data name="q" inType="win:FILETIME"/>
-      <data name="r" inType="win:SYSTEMTIME"/>
-      <data name="s" inType="win:SID"/>
-      <data name="t" inType="win:HexInt32"/>
-      <data name="u" inType="win:HexInt64"/>
-     </template>
-     <template tid="Forms">
-      <data name="Count" inType="win:UInt16"/>
-      <data name="Len" inType="win:UInt8"/>
-      <data name="Name" inType="win:UnicodeString" length="Len"/>
-      <data name="Fixed" inType="win:AnsiString" length="3"/>
-      <data name="Values" inType="win:UInt32" count="Count"/>
-      <data name="Pair" inType="win:UInt8" count="2"/>
-      <struct name="Items" count="Count">
-       <data name="Size" inType="win:UInt8"/>
-       <data name="Data" inType="win:Binary" length="Size"/>
-      </struct>
-     </template>
-    </templates>
-    <events>
-     <event value="1" version="0" task="Work" opcode="win:Start" template="All" symbol="AllTypes"/>
-     <event value="2" version="1" template="Forms" symbol="FormsEvent"/>
-     <event value="3" symbol="NoData"/>
-    </events>
-   </provider>
-  </events>
- </instrumentation>
- <localization>
-  <resources culture="de-DE"><stringTable><string id="Idle" value="Leerlauf"/></stringTable></resources>
-  <resources culture="en-US">
-   <stringTable>
-    <string id="Idle" value="Idle"/>
-    <string id="Busy" value="Busy "/>
-    <string id="Read" value="Read"/>
-    <string id="Write" value="Write"/>
-   </stringTable>
-  </resources>
- </localization>
-</instrumentationManifest>
-"#;
+const MANIFEST: &str = include_str!("testdata/all-types.man");
 
 fn manifest_layouts() -> Layouts {
     let m = parse_manifest(MANIFEST).unwrap();
