@@ -133,6 +133,8 @@ impl FieldDescriptor {
 /// One event of the provider, as plain data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EventDescriptor {
+    /// Which event: the [`WskEvent`] variant, without its fields.
+    pub kind: EventKind,
     /// The [`WskEvent`] variant name (`CaptureProviderNpiStart`).
     pub variant: &'static str,
     /// The ETW event name (`CaptureProviderNpi`); Start/Stop pairs share it.
@@ -387,13 +389,23 @@ macro_rules! wsk_schema {
             )*
         }
 
+        /// Which event of the provider: one per [`WskEvent`] variant, without its fields.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $(
+                $(#[doc = $doc])*
+                $variant,
+            )*
+        }
+
         /// Descriptor constants, one per event, named like the variants.
         #[allow(non_upper_case_globals)]
         pub mod desc {
-            use super::{EventDescriptor, FieldDescriptor, FieldKind, LEVEL};
+            use super::{EventDescriptor, EventKind, FieldDescriptor, FieldKind, LEVEL};
             $(
                 #[doc = concat!("Descriptor of [`super::WskEvent::", stringify!($variant), "`].")]
                 pub const $variant: EventDescriptor = EventDescriptor {
+                    kind: EventKind::$variant,
                     variant: stringify!($variant),
                     name: $name,
                     opcode: wsk_schema!(@opcode $op),
@@ -431,6 +443,21 @@ macro_rules! wsk_schema {
                         alloc::vec![ $( ($fname, FieldType::to_value($field)), )* ]
                     } )*
                 }
+            }
+
+            /// Builds the event of `kind` from its field values in schema order (the order of
+            /// its descriptor's fields and of its payload); `None` unless there is exactly one
+            /// value per field, each of the field's type. For decoders that matched the
+            /// payload's layout already (the tools' fast path).
+            #[inline]
+            pub fn from_values(kind: EventKind, values: &[FieldValue<'_>]) -> Option<WskEvent> {
+                let mut values = values.iter();
+                let event = match kind {
+                    $( EventKind::$variant => WskEvent::$variant { $(
+                        $field: <field_rust_type!($kind) as FieldType>::from_value(values.next()?)?,
+                    )* }, )*
+                };
+                values.next().is_none().then_some(event)
             }
 
             /// Builds the typed event from a decoded TraceLogging event of this provider:
@@ -649,6 +676,19 @@ impl WskEvent {
         }
     }
 }
+
+/// The most fields an event of the provider has.
+pub const MAX_FIELDS: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < DESCRIPTORS.len() {
+        if DESCRIPTORS[i].fields.len() > max {
+            max = DESCRIPTORS[i].fields.len();
+        }
+        i += 1;
+    }
+    max
+};
 
 /// The descriptor of the event with this name and opcode.
 pub fn find_descriptor(name: &str, opcode: u8) -> Option<&'static EventDescriptor> {

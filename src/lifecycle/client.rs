@@ -488,13 +488,13 @@ impl<A: WskApi, S: EventSink, C: Clock> Drop for Registration<A, S, C> {
 /// }
 /// ```
 pub struct CapturedNpi<A: WskApi, S: EventSink, C: Clock> {
-    pub(crate) registration: Arc<Registration<A, S, C>>,
-    pub(crate) npi: A::ProviderNpi,
-    pub(crate) capture_id: u32,
-    pub(crate) activity: ActivityId,
-    pub(crate) captured_at: Option<u64>,
-    pub(crate) dispatch_calls: u32,
-    pub(crate) released: bool,
+    registration: Arc<Registration<A, S, C>>,
+    npi: A::ProviderNpi,
+    capture_id: u32,
+    activity: ActivityId,
+    captured_at: Option<u64>,
+    dispatch_calls: u32,
+    released: bool,
 }
 
 impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
@@ -534,7 +534,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     }
 
     #[inline(always)]
-    pub(crate) fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
+    fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
         let client = &self.registration.client;
         client.finish(t0, &self.activity, |duration_ns| WskEvent::DispatchCall {
             registration_id: self.registration.id,
@@ -583,10 +583,16 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
             return;
         }
         self.released = true;
+        self.registration.outstanding.fetch_sub(1, Ordering::AcqRel);
+        self.release_call(implicit);
+    }
+
+    /// The release's effects outside the guard: `WskReleaseProviderNPI`, and its event.
+    #[inline]
+    pub(crate) fn release_call(&self, implicit: bool) {
         let registration = &self.registration;
         let client = &registration.client;
         client.api.release(&registration.raw);
-        registration.outstanding.fetch_sub(1, Ordering::AcqRel);
         client.info(KW_LIFECYCLE, &self.activity, || {
             WskEvent::ReleaseProviderNpi {
                 registration_id: registration.id,
@@ -596,6 +602,15 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
                 implicit,
             }
         });
+    }
+}
+
+/// What the simulator's broken clients (`sim::fault`, host builds only) need of the guard.
+#[cfg(not(windows))]
+impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
+    /// Makes the guard's drop do nothing: the capture stays outstanding and WSK is never told.
+    pub(crate) fn disarm(&mut self) {
+        self.released = true;
     }
 }
 

@@ -395,3 +395,32 @@ fn accessors_follow_the_descriptors() {
     assert_eq!(release.capture_id(), Some(2));
     assert_eq!(samples()[4].status(), Some(NtStatus::DEVICE_NOT_READY));
 }
+
+#[test]
+fn positional_build_takes_exactly_the_fields_in_order() {
+    for ev in samples() {
+        let d = ev.descriptor();
+        let values: Vec<FieldValue<'_>> = ev.fields().into_iter().map(|(_, v)| v).collect();
+        assert_eq!(
+            WskEvent::from_values(d.kind, &values),
+            Some(ev.clone()),
+            "{}",
+            d.variant
+        );
+        let mut more = values.clone();
+        more.push(FieldValue::U8(0));
+        assert_eq!(WskEvent::from_values(d.kind, &more), None, "{}", d.variant);
+        if let Some((_, fewer)) = values.split_last() {
+            assert_eq!(WskEvent::from_values(d.kind, fewer), None, "{}", d.variant);
+        }
+        assert!(d.fields.len() <= MAX_FIELDS);
+    }
+    // A value of another type is refused.
+    assert_eq!(
+        WskEvent::from_values(
+            EventKind::WskDeregisterStop,
+            &[FieldValue::U32(1), FieldValue::U32(2)]
+        ),
+        None
+    );
+}

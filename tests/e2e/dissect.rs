@@ -158,7 +158,7 @@ fn dissect_reads_what_we_read() {
 #[test]
 fn harness_agrees_on_a_real_windows_file() {
     let Some(python) = python() else { return };
-    let Some(corpus) = wsktrace_tools::corpus::etl_dir_or_skip("dissect harness") else {
+    let Some(corpus) = crate::corpus::etl_dir_or_skip("dissect harness") else {
         return;
     };
     let file = corpus.join("airbus-cert__etl-parser/lxcore_kernel.etl");

@@ -7,6 +7,8 @@
 //! (a dev-dependency cycle, which Cargo allows: both link the same `wsktrace_driver` library,
 //! so the tools' `WskEvent` is the test's `WskEvent`).
 
+#[path = "../../tools/tests/support/corpus.rs"]
+mod corpus;
 mod dissect;
 mod readback;
 mod sample;

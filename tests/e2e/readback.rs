@@ -81,7 +81,7 @@ pub fn read_back(bytes: &[u8]) -> ReadBack {
             out.records += 1;
             let provider = match &record {
                 Record::Event(e) => e.header.provider_id.to_string(),
-                Record::System(_) => wsktrace_tools::etl::format::EVENT_TRACE_GUID.to_string(),
+                Record::System(_) => wsktrace_tools::etl::names::EVENT_TRACE.to_string(),
                 other => panic!("unexpected record kind {:#x}", other.header_type()),
             };
             let raw = record.timestamp().expect("timestamp");

@@ -10,7 +10,7 @@
 //! - header walk: buffers and record headers (kind, size, timestamp), no payload;
 //! - full decode: every header field, every extended item, timestamps converted, provider
 //!   identity, and every TraceLogging event decoded to named fields (schema cache);
-//! - the summary in-process (`cli::dump::summarize`), then `wsktrace dump --summary` and
+//! - the summary in-process (`pipeline::summary::summarize_file`), then `wsktrace dump --summary` and
 //!   `wsktrace dump` (JSON Lines to /dev/null) as processes;
 //! - dissect.etl (from `.venv`, see tests/requirements.txt) on a smaller repetition
 //!   (`WSKTRACE_BENCH_DISSECT_MB`, 24): record iteration (for the summary) and iteration with
@@ -24,11 +24,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use wsktrace_tools::cli::dump::{summarize, ProviderFilter};
 use wsktrace_tools::etl::format::EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL;
 use wsktrace_tools::etl::names::record_provider;
 use wsktrace_tools::etl::{EtlReader, Record};
+use wsktrace_tools::pipeline::summary::{summarize_file, ProviderFilter};
 use wsktrace_tools::tracelogging::{decode, PointerSize, SchemaCache};
+
+#[path = "../tests/support/corpus.rs"]
+mod corpus;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -38,7 +41,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn corpus_file() -> Option<PathBuf> {
-    Some(wsktrace_tools::corpus::etl_dir()?.join("microsoft__ebpf-for-windows/ebpforwindows.etl"))
+    Some(corpus::etl_dir()?.join("microsoft__ebpf-for-windows/ebpforwindows.etl"))
 }
 
 /// Writes header buffer + data buffers repeated until `min_bytes`; returns (bytes, buffers).
@@ -271,7 +274,7 @@ fn main() {
     let (w_walk, c_walk, (events, _)) = best(runs, false, || header_walk(&big));
     let (w_full, c_full, (_, fields)) = best(runs, false, || full_decode(&big));
     let (w_lib, c_lib, _) = best(runs, false, || {
-        summarize(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap()
+        summarize_file(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap()
     });
     let (w_sum, c_sum, ok1) = best(runs, true, || {
         run_cli(&["dump", "--summary", "--json"], &big)
@@ -279,7 +282,7 @@ fn main() {
     let (w_dump, c_dump, ok2) = best(runs.min(2), true, || run_cli(&["dump", "--json"], &big));
     assert!(ok1 && ok2, "wsktrace dump failed");
     // The library summary, for its event count.
-    let s = summarize(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap();
+    let s = summarize_file(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap();
     assert_eq!(s.events, events);
 
     println!(

@@ -183,7 +183,7 @@ fn layout(id: u16) -> Option<&'static Arc<EventLayout>> {
 
 /// The key [`manifest`] describes event `id` under.
 pub fn event_key(id: u16) -> EventKey {
-    EventKey::new(tdh::guid(&PROVIDER_GUID), id, 0)
+    EventKey::new(PROVIDER_GUID, id, 0)
 }
 
 #[cfg(test)]
@@ -222,7 +222,7 @@ mod tests {
         assert_eq!(m.providers.len(), 1);
         let p = &m.providers[0];
         assert_eq!(p.name, PROVIDER_NAME);
-        assert_eq!(p.guid, tdh::guid(&PROVIDER_GUID));
+        assert_eq!(p.guid, PROVIDER_GUID);
         let ids: Vec<_> = p.events.iter().map(|e| (e.id, e.version)).collect();
         assert_eq!(ids, [(DRIVER_INIT_START, 0), (DRIVER_INIT_STOP, 0)]);
         let names: Vec<_> = p

@@ -1,16 +1,24 @@
 //! wsktrace tools: read ETL files on any OS, decode TraceLogging, analyse WSK lifecycles.
 //!
 //! Layers, bottom up: [`etl`] (file, buffers, records) → [`tracelogging`] (self-describing
-//! events) → `analysis` (balance, latency, boot impact) → `report` (renderers).
+//! events) → [`pipeline`] (any byte source in, timestamp-ordered decoded events out) →
+//! [`analysis`] (balance, latency, boot impact: sinks over decoded events, no I/O) →
+//! [`analyse`] (the selected analyses over one trace) → [`report`] (renderers). The
+//! `wsktrace` command line is the binary crate over these (arguments, file walking, exit
+//! codes).
 
+pub mod analyse;
 pub mod analysis;
-pub mod cli;
-pub mod corpus;
 pub mod etl;
 pub mod kernel_pnp;
 pub mod payload;
+pub mod pipeline;
 pub mod report;
 pub mod scenario;
 pub mod tdh;
 pub mod tracelogging;
 pub mod wsk_etl;
+
+#[cfg(test)]
+#[path = "../tests/support/corpus.rs"]
+mod corpus;

@@ -1,13 +1,17 @@
-//! The `wsktrace` command: parse arguments and dispatch; all work lives in the library.
+//! The `wsktrace` command: parse arguments and dispatch; all work lives in the library
+//! (`wsktrace_tools`), the commands' glue in [`cli`].
+
+mod cli;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use wsktrace_tools::cli;
 
 /// Read ETL files on any OS, decode TraceLogging, analyse WSK client lifecycles.
 ///
-/// Exit status: 0 clean, 1 findings, 2 error (a file could not be read completely).
+/// Exit status, the same for every command: 0 clean, 1 findings (`check` only), 2 error (an
+/// input could not be read completely, or an output not written). When both happen, 2 wins
+/// over 1. Each command's `--help` says which of them it gives.
 #[derive(Debug, Parser)]
 #[command(name = "wsktrace", version, about)]
 struct Cli {
@@ -34,11 +38,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Dump(args) => ExitCode::from(cli::dump::run(&args)),
-        Command::Check(args) => cli::check::run(&args).into(),
-        Command::Latency(args) => cli::latency::run(&args).into(),
-        Command::Boot(args) => cli::boot::run(&args).into(),
-        Command::Report(args) => cli::report::run(&args).into(),
-        Command::Simulate(args) => ExitCode::from(cli::simulate::run(&args)),
+        Command::Dump(args) => cli::dump::run(&args),
+        Command::Check(args) => cli::check::run(&args),
+        Command::Latency(args) => cli::latency::run(&args),
+        Command::Boot(args) => cli::boot::run(&args),
+        Command::Report(args) => cli::report::run(&args),
+        Command::Simulate(args) => cli::simulate::run(&args),
     }
+    .into()
 }

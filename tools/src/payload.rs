@@ -129,19 +129,13 @@ impl PayloadDecoder {
         Some(match rec {
             Record::Event(e) => {
                 let d = &e.header.event_descriptor;
-                EventKey::new(
-                    tdh::guid(&e.header.provider_id),
-                    d.id.get(),
-                    u16::from(d.version),
-                )
+                EventKey::new(e.header.provider_id, d.id.get(), u16::from(d.version))
             }
-            Record::System(s) => EventKey::new(
-                tdh::guid(&hook_guid(s.hook_id)?),
-                u16::from(s.event_type()),
-                s.version,
-            ),
+            Record::System(s) => {
+                EventKey::new(hook_guid(s.hook_id)?, u16::from(s.event_type()), s.version)
+            }
             Record::Classic(c) => EventKey::new(
-                tdh::guid(&c.header.guid),
+                c.header.guid,
                 u16::from(c.header.class_type),
                 c.header.class_version.get(),
             ),

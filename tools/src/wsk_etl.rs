@@ -57,7 +57,7 @@ pub struct Context {
 
 /// The provider's GUID as the ETL format module spells it.
 pub fn provider_guid() -> Guid {
-    zerocopy::transmute!(schema::PROVIDER_GUID.to_bytes_le())
+    Guid::from_bytes_le(schema::PROVIDER_GUID.to_bytes_le())
 }
 
 /// The TraceLogging schema of one event of the provider, from its descriptor.

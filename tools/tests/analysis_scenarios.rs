@@ -11,9 +11,13 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use wsktrace_driver::schema::WskEvent;
+use wsktrace_tools::analyse::{analyse_file, Selection};
 use wsktrace_tools::analysis::balance::{BalanceConfig, Rule, Severity, Verdict};
 use wsktrace_tools::analysis::latency::LatencyConfig;
-use wsktrace_tools::cli::files::{analyse, Selection};
+use wsktrace_tools::pipeline::ReadOptions;
+
+#[path = "support/corpus.rs"]
+mod corpus;
 use wsktrace_tools::report::{FileAnalysis, FileStatus};
 use wsktrace_tools::scenario;
 
@@ -82,8 +86,10 @@ fn analysed(name: &str) -> FileAnalysis {
         boot: true,
         timeline: true,
     };
-    let r = analyse(&trace(name), &sel, &mut |e| panic!("{name}: {e}"));
-    r.result.unwrap_or_else(|e| panic!("{name}: {e}"))
+    let r = analyse_file(&trace(name), &sel, ReadOptions::default(), &mut |e| {
+        panic!("{name}: {e}")
+    });
+    r.unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn findings(a: &FileAnalysis) -> Vec<(Rule, Severity)> {
@@ -278,6 +284,7 @@ fn boot_impact_matches_the_configured_delays() {
         );
     }
     assert_eq!(c.total_delay_ns, blocked * after.len() as u64);
+    assert_eq!(c.max_delay_ns, blocked);
 
     let a = analysed("boot-worker");
     let c = &a.boot.as_ref().unwrap().clients[0];
@@ -363,7 +370,7 @@ fn check_exit_codes_and_outputs() {
 
 #[test]
 fn corpus_files_have_no_events_of_ours() {
-    let Some(corpus) = wsktrace_tools::corpus::etl_dir_or_skip("corpus files") else {
+    let Some(corpus) = corpus::etl_dir_or_skip("corpus files") else {
         return;
     };
     let (code, out, err) = wsktrace(&["check", corpus.to_str().unwrap()]);

@@ -20,7 +20,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
-use wsktrace_tools::cli::dump::{summarize, ProviderFilter};
+use wsktrace_tools::pipeline::summary::{summarize_file, ProviderFilter};
+
+#[path = "support/corpus.rs"]
+mod corpus;
 
 /// (file, GUID, EXPECTED's name, our name): where the names differ on purpose.
 const KNOWN_DIFFERENCES: &[(&str, &str, &str, Option<&str>)] = &[
@@ -57,7 +60,7 @@ fn micros(s: &str) -> (String, i64) {
 
 #[test]
 fn corpus_matches_expected() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus") else {
         return;
     };
     let expected = std::fs::read_to_string(dir.join("EXPECTED.jsonl")).expect("EXPECTED.jsonl");
@@ -69,7 +72,7 @@ fn corpus_matches_expected() {
         files += 1;
         let path = dir.join(file);
         let mut errors = Vec::new();
-        let s = match summarize(&path, &ProviderFilter::default(), &mut |e| {
+        let s = match summarize_file(&path, &ProviderFilter::default(), &mut |e| {
             errors.push(e.to_string())
         }) {
             Ok(s) => s,
@@ -183,7 +186,7 @@ fn corpus_matches_expected() {
 /// The timestamp order merge returns every record exactly once and in order on the corpus.
 #[test]
 fn corpus_sorted_order() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus") else {
         return;
     };
     use wsktrace_tools::etl::merge::{default_window, SortedRecords};
@@ -237,7 +240,7 @@ fn wsktrace(args: &[&str]) -> std::process::Output {
 /// provider name or GUID, and `--summary` agrees with it.
 #[test]
 fn dump_json_lines_and_filters() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus") else {
         return;
     };
     let path = dir.join("airbus-cert__etl-parser/lxcore_kernel.etl");
@@ -326,7 +329,7 @@ fn dump_reports_bad_files_and_goes_on() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!(
-            "wsktrace: {}: buffer at byte offset 0x0 has an invalid size 0x7fffffff",
+            "wsktrace: {}: offset 0x0: not an ETL file: buffer has an invalid size 0x7fffffff",
             bad.display()
         )),
         "{err}"

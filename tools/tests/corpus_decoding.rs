@@ -10,11 +10,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use wsktrace_tools::cli::dump::{read_metadata, summarize};
 use wsktrace_tools::etl::{EtlReader, Record};
 use wsktrace_tools::payload::{DecodedBy, Payload, PayloadDecoder};
+use wsktrace_tools::pipeline::summary::{read_metadata, summarize_file_decoding};
 use wsktrace_tools::tdh::Layouts;
 use wsktrace_tools::tracelogging::{FieldsJson, Value};
+
+#[path = "support/corpus.rs"]
+mod corpus;
 
 /// Per file: events decoded by TraceLogging, metadata, manifest, MOF; events whose layout
 /// does not fit; events nothing describes.
@@ -72,7 +75,7 @@ const fn c(
 /// The decoder `dump` uses for `path`: its metadata read first.
 fn decoder(path: &Path) -> PayloadDecoder {
     let mut layouts = Layouts::new();
-    read_metadata(path, &mut layouts);
+    read_metadata(std::fs::File::open(path).expect("opens"), &mut layouts);
     PayloadDecoder::new(layouts)
 }
 
@@ -107,7 +110,7 @@ fn counts(path: &Path) -> Counts {
 
 #[test]
 fn every_corpus_file_decodes_as_expected() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus_decoding") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
         return;
     };
     let mut actual = BTreeMap::new();
@@ -128,8 +131,14 @@ fn every_corpus_file_decodes_as_expected() {
     }
     // The summary's decoded counts are the same decoding.
     for (file, want) in EXPECTED {
-        let s = summarize(&dir.join(file), &Default::default(), &mut |e| panic!("{e}")).unwrap();
-        let decoded: u64 = s.providers().iter().map(|p| p.3).sum();
+        let s = summarize_file_decoding(
+            &dir.join(file),
+            &Default::default(),
+            Layouts::new(),
+            &mut |e| panic!("{e}"),
+        )
+        .unwrap();
+        let decoded: u64 = s.providers().iter().filter_map(|p| p.decoded).sum();
         assert_eq!(
             decoded,
             want.tracelogging + want.metadata + want.manifest + want.mof,
@@ -197,7 +206,7 @@ fn kernel(rec: &Record<'_>, hook_id: u16) -> bool {
 
 #[test]
 fn decoded_fields_equal_the_bytes_read_by_hand() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus_decoding") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
         return;
     };
     let net = dir.join("microsoft__perfview/net.4.5.2.x64.etl");
@@ -317,7 +326,7 @@ fn decoded_fields_equal_the_bytes_read_by_hand() {
 
 #[test]
 fn metadata_describes_the_perfview_files_completely() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus_decoding") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
         return;
     };
     for file in [

@@ -19,6 +19,9 @@
 //! - 7356 kernel-mode events (lxcore, ebpf) write event tag 0 as two bytes `80 00`; the
 //!   encoder writes the one-byte form, so for those only the parsed schemas are compared.
 
+#[path = "support/corpus.rs"]
+mod corpus;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -94,7 +97,7 @@ fn collect_etl_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
 
 #[test]
 fn corpus_tracelogging_matches_expected() {
-    let Some(dir) = wsktrace_tools::corpus::etl_dir_or_skip("corpus_tracelogging") else {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_tracelogging") else {
         return;
     };
     let expected_text = std::fs::read_to_string(dir.join("EXPECTED-tracelogging.jsonl")).unwrap();

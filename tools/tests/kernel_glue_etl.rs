@@ -21,7 +21,7 @@ use wsktrace_driver::wdk_standin::host::{self, Snapshot};
 use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
 use wsktrace_tools::analysis::balance::{BalanceChecker, Verdict};
 use wsktrace_tools::analysis::{EventSink, LostEvents, TraceContext, TraceEvent};
-use wsktrace_tools::cli::source::read_file;
+use wsktrace_tools::pipeline::{read_file, ReadOptions, TraceError};
 use wsktrace_tools::scenario::{self, SimTrace};
 
 const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
@@ -116,10 +116,12 @@ fn through_etl(trace: &SimTrace, name: &str) -> (Vec<WskEvent>, Verdict) {
     scenario::write_etl(trace, file, scenario::session_config(name)).expect("write ETL");
     let mut sink = Collect::default();
     let mut errors = Vec::new();
-    let outcome =
-        read_file(&path, &mut sink, &mut |e| errors.push(e.to_string())).expect("read ETL");
+    let outcome = read_file(&path, &mut sink, ReadOptions::default(), &mut |e| {
+        errors.push(e.clone())
+    })
+    .expect("read ETL");
     let _ = std::fs::remove_file(&path);
-    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(errors, Vec::<TraceError>::new());
     assert_eq!(outcome.undecodable, 0);
     assert!(sink.lost.is_empty());
     let events: Vec<WskEvent> = sink.events.iter().map(|e| e.event.clone()).collect();

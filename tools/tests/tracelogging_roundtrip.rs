@@ -217,7 +217,9 @@ fn element(f: &FieldSchema, ptr: PointerSize) -> BoxedStrategy<Value<'static>> {
         (InType::Bool32, _) => prop_oneof![Just(0u32), Just(1u32), any::<u32>()]
             .prop_map(V::Bool)
             .boxed(),
-        (InType::Guid, _) => any::<[u8; 16]>().prop_map(|b| V::Guid(Guid(b))).boxed(),
+        (InType::Guid, _) => any::<[u8; 16]>()
+            .prop_map(|b| V::Guid(Guid::from_bytes_le(b)))
+            .boxed(),
         (InType::FileTime, _) => any::<u64>().prop_map(V::FileTime).boxed(),
         (InType::SystemTime, _) => any::<[u16; 8]>().prop_map(V::SystemTime).boxed(),
         (InType::Sid, _) => (

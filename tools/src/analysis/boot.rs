@@ -52,7 +52,11 @@ pub struct BootImpact {
     pub wsk_ready_ns: Option<u64>,
     /// Drivers delayed while ours blocked.
     pub delayed_drivers: Vec<DelayedDriver>,
-    /// Sum of their delays.
+    /// The largest of their delays: the boot waited this long behind our DriverEntry (at
+    /// most the blocked time).
+    pub max_delay_ns: u64,
+    /// The sum of their delays: the same blocked time counted once per driver that waited
+    /// behind it, so not a time the boot lost (see `max_delay_ns`).
     pub total_delay_ns: u64,
 }
 
@@ -225,6 +229,7 @@ impl EventSink for BootAnalyzer {
                 driver_entry_duration_ns: e.duration.or(e.stop.map(|s| s.saturating_sub(e.start))),
                 blocked_in_capture_ns: blocked_total,
                 wsk_ready_ns: e.wsk_ready.map(|t| self.rel(t)),
+                max_delay_ns: delayed.iter().map(|d| d.delay_ns).max().unwrap_or(0),
                 total_delay_ns: sat_sum(delayed.iter().map(|d| d.delay_ns)),
                 delayed_drivers: delayed,
             });
@@ -264,17 +269,30 @@ pub struct FleetSummary {
     pub blocked_in_capture: Summary,
     /// WSK ready since boot.
     pub wsk_ready: Summary,
-    /// Total delay caused to other drivers, per trace.
+    /// Largest delay of another driver, per trace.
+    pub max_delay: Summary,
+    /// Sum of the other drivers' delays, per trace (see [`BootImpact::total_delay_ns`]).
     pub total_delay: Summary,
     /// Drivers delayed, per trace.
     pub delayed_drivers: Summary,
 }
 
 impl FleetSummary {
+    /// The time metrics with their labels, in the order every renderer prints them.
+    pub fn metrics(&self) -> [(&'static str, &Summary); 5] {
+        [
+            ("DriverEntry start since boot", &self.driver_entry_start),
+            ("DriverEntry duration", &self.driver_entry_duration),
+            ("blocked in capture", &self.blocked_in_capture),
+            ("WSK ready since boot", &self.wsk_ready),
+            ("largest delay of another driver", &self.max_delay),
+        ]
+    }
+
     /// Summarizes the boot reports of many traces (the first DriverEntry of each).
     pub fn of<'a>(reports: impl IntoIterator<Item = &'a BootReport>) -> FleetSummary {
-        let (mut start, mut dur, mut blocked, mut ready, mut delay, mut count) =
-            (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut start, mut dur, mut blocked, mut ready) = (vec![], vec![], vec![], vec![]);
+        let (mut max_delay, mut delay, mut count) = (vec![], vec![], vec![]);
         let mut traces = 0;
         for r in reports {
             traces += 1;
@@ -285,6 +303,7 @@ impl FleetSummary {
             }
             dur.extend(c.driver_entry_duration_ns);
             blocked.push(c.blocked_in_capture_ns);
+            max_delay.push(c.max_delay_ns);
             delay.push(c.total_delay_ns);
             count.push(c.delayed_drivers.len() as u64);
         }
@@ -295,6 +314,7 @@ impl FleetSummary {
             driver_entry_duration: Summary::of(&mut dur),
             blocked_in_capture: Summary::of(&mut blocked),
             wsk_ready: Summary::of(&mut ready),
+            max_delay: Summary::of(&mut max_delay),
             total_delay: Summary::of(&mut delay),
             delayed_drivers: Summary::of(&mut count),
         }
@@ -304,8 +324,9 @@ impl FleetSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::run;
     use crate::analysis::testkit::{Seq, MS};
-    use crate::analysis::{run, WSK_INFINITE_WAIT};
+    use wsktrace_driver::lifecycle::WSK_INFINITE_WAIT;
     use wsktrace_driver::ntstatus::NtStatus;
 
     const BOOT_OFFSET: u64 = 2_000 * MS;
@@ -359,6 +380,7 @@ mod tests {
         assert!(c.delayed_drivers.iter().all(|d| d.delay_ns == 300 * MS));
         assert_eq!(c.delayed_drivers[0].init_duration_ns, Some(2 * MS + 1_000));
         assert_eq!(c.total_delay_ns, 600 * MS);
+        assert_eq!(c.max_delay_ns, 300 * MS);
         assert_eq!(r.pnp_driver_inits, 5);
     }
 

@@ -13,7 +13,9 @@ use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::{CallingContext, WskEvent};
 
 use super::stats::{Histogram, Summary};
-use super::{EventSink, TraceEvent, WSK_INFINITE_WAIT, WSK_NO_WAIT};
+use wsktrace_driver::lifecycle::{WSK_INFINITE_WAIT, WSK_NO_WAIT};
+
+use super::{EventSink, TraceEvent};
 
 /// Knobs of the latency analysis.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -223,10 +223,5 @@ pub fn opcode_name(op: u8) -> &'static str {
     }
 }
 
-/// `WSK_INFINITE_WAIT`.
-pub const WSK_INFINITE_WAIT: u32 = 0xFFFF_FFFF;
-/// `WSK_NO_WAIT`.
-pub const WSK_NO_WAIT: u32 = 0;
-
 #[cfg(test)]
 pub(crate) mod testkit;

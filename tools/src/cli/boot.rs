@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::files::{analyse_all, read_status, to_stdout, ExitStatus, Selection};
-use crate::analysis::boot::{BootReport, FleetSummary};
-use crate::report::{json, text};
+use super::files::{analyse_all, read_status};
+use super::{to_stdout, ExitStatus};
+use wsktrace_tools::analyse::Selection;
+use wsktrace_tools::analysis::boot::{BootReport, FleetSummary};
+use wsktrace_tools::report::{json, text};
 
 /// Per boot trace: DriverEntry start relative to boot, its duration, time blocked in capture
 /// on the DriverEntry thread, when WSK became ready, and the drivers (Kernel-PnP DriverInit

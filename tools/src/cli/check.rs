@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::files::{analyse_all, read_status, to_file, to_stdout, ExitStatus, Selection};
-use crate::analysis::balance::{BalanceConfig, Verdict};
-use crate::report::{json, junit, sarif, text, FileStatus};
+use super::files::{analyse_all, read_status};
+use super::{to_file, to_stdout, ExitStatus};
+use wsktrace_tools::analyse::Selection;
+use wsktrace_tools::analysis::balance::{BalanceConfig, Verdict};
+use wsktrace_tools::report::{json, junit, sarif, text, FileStatus};
 
 /// Check that every WSK capture is released exactly once, nothing is called after release,
 /// and deregistration waits for every release.

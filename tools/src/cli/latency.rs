@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::files::{analyse_all, read_status, to_stdout, ExitStatus, Selection};
-use crate::analysis::latency::LatencyConfig;
-use crate::report::{json, text};
+use super::files::{analyse_all, read_status};
+use super::{to_stdout, ExitStatus};
+use wsktrace_tools::analyse::Selection;
+use wsktrace_tools::analysis::latency::LatencyConfig;
+use wsktrace_tools::report::{json, text};
 
 /// Capture wait distributions by wait mode, outcome and calling context (count, min, p50,
 /// p90, p99, max, histogram), and time held between capture and release. The waits in the

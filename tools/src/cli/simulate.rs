@@ -2,16 +2,21 @@
 //! on the simulated WSK subsystem and writes its trace as an ETL file (see
 //! [`crate::scenario`]).
 //!
-//! Exit status: 0 written (or listed), 2 error (unknown scenario, file not writable).
+//! Exit status: 0 written (or listed), 2 error (unknown scenario, file not writable); never 1.
+//! The success line (what was written) goes to stderr, since stdout may be the trace itself.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::etl::write::SessionConfig;
-use crate::scenario::{self, SCENARIOS};
+use wsktrace_tools::etl::write::SessionConfig;
+use wsktrace_tools::scenario::{self, SCENARIOS};
+
+use super::{report, report_error, ExitStatus};
 
 /// Arguments of `wsktrace simulate`.
+///
+/// Exit status: 0 written (or listed), 2 error (unknown scenario, output not writable).
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["scenario", "list"])))]
 pub struct SimulateArgs {
@@ -34,29 +39,29 @@ pub struct SimulateArgs {
     pub processors: u16,
 }
 
-/// Runs `wsktrace simulate`; returns the exit status.
-pub fn run(args: &SimulateArgs) -> u8 {
+/// Runs `wsktrace simulate`.
+pub fn run(args: &SimulateArgs) -> ExitStatus {
     if args.list {
         let width = SCENARIOS.iter().map(|s| s.name.len()).max().unwrap_or(0);
         let mut out = std::io::stdout().lock();
         for s in SCENARIOS {
             if writeln!(out, "{:width$}  {}", s.name, s.summary).is_err() {
-                return 0; // stdout closed (a pipe to `head`): nothing left to say
+                break; // stdout closed (a pipe to `head`): nothing left to say
             }
         }
-        return 0;
+        return ExitStatus::Success;
     }
     let (Some(name), Some(path)) = (&args.scenario, &args.output) else {
-        eprintln!("wsktrace: simulate needs --scenario NAME -o FILE, or --list");
-        return 2;
+        report(&"simulate needs --scenario NAME -o FILE, or --list");
+        return ExitStatus::Error;
     };
     let Some(scenario) = scenario::find(name) else {
         let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-        eprintln!(
-            "wsktrace: unknown scenario {name:?} (one of: {})",
+        report(&format_args!(
+            "unknown scenario {name:?} (one of: {})",
             names.join(", ")
-        );
-        return 2;
+        ));
+        return ExitStatus::Error;
     };
     let config = SessionConfig {
         buffer_size: args.buffer_kib * 1024,
@@ -64,44 +69,49 @@ pub fn run(args: &SimulateArgs) -> u8 {
         ..scenario::session_config(scenario.name)
     };
     // Open the output first: no point running a scenario whose trace cannot be written.
-    // `-` is stdout (the writer streams front to back, no seeking needed).
-    let sink: Box<dyn Write> = if path.as_os_str() == "-" {
-        let stdout = std::io::stdout();
-        if stdout.is_terminal() {
-            eprintln!("wsktrace: -: refusing to write a binary ETL file to a terminal");
-            return 2;
-        }
-        Box::new(stdout.lock())
-    } else {
-        match File::create(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("wsktrace: {}: {e}", path.display());
-                return 2;
-            }
-        }
+    let Some(sink) = output(path) else {
+        return ExitStatus::Error;
     };
     let trace = scenario.run();
-    match scenario::write_etl(&trace, BufWriter::new(sink), config) {
-        Ok((out, summary)) => {
-            if let Err(e) = out.into_inner().map_err(|e| e.into_error()) {
-                eprintln!("wsktrace: {}: {e}", path.display());
-                return 2;
-            }
-            eprintln!(
-                "wsktrace: {}: scenario {}: {} events ({} lost), {} buffers, {} bytes",
-                path.display(),
-                scenario.name,
-                trace.records.len() + trace.pnp.len(),
-                summary.events_lost,
-                summary.buffers_written,
-                summary.bytes
-            );
-            0
-        }
+    let (out, summary) = match scenario::write_etl(&trace, BufWriter::new(sink), config) {
+        Ok(written) => written,
         Err(e) => {
-            eprintln!("wsktrace: {}: {e}", path.display());
-            2
+            report_error(path, &e);
+            return ExitStatus::Error;
+        }
+    };
+    if let Err(e) = out.into_inner() {
+        report_error(path, &e.into_error());
+        return ExitStatus::Error;
+    }
+    eprintln!(
+        "wrote {}: scenario {}: {} events ({} lost), {} buffers, {} bytes",
+        path.display(),
+        scenario.name,
+        trace.records.len() + trace.pnp.len(),
+        summary.events_lost,
+        summary.buffers_written,
+        summary.bytes
+    );
+    ExitStatus::Success
+}
+
+/// The output: a file, or stdout for `-` (the writer streams front to back, no seeking
+/// needed). `None` after reporting why it cannot be written.
+fn output(path: &std::path::Path) -> Option<Box<dyn Write>> {
+    if path.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            report_error(path, &"refusing to write a binary ETL file to a terminal");
+            return None;
+        }
+        return Some(Box::new(stdout.lock()));
+    }
+    match File::create(path) {
+        Ok(f) => Some(Box::new(f)),
+        Err(e) => {
+            report_error(path, &e);
+            None
         }
     }
 }

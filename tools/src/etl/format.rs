@@ -14,72 +14,12 @@
 //! [`SystemTraceHeader`] (hook id 0x0000) followed by a [`TraceLogfileHeader32`] or
 //! [`TraceLogfileHeader64`] and two NUL-terminated UTF-16 strings (logger name, log file name).
 
+use core::mem::{offset_of, size_of};
+
 use zerocopy::little_endian::{I32, I64, U16, U32, U64};
 use zerocopy::{FromBytes, FromZeros, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// A GUID as Windows lays it out: `Data1` to `Data3` little-endian, `Data4` as bytes.
-#[derive(
-    FromBytes,
-    IntoBytes,
-    KnownLayout,
-    Immutable,
-    Unaligned,
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-)]
-#[repr(C)]
-pub struct Guid {
-    pub data1: U32,
-    pub data2: U16,
-    pub data3: U16,
-    pub data4: [u8; 8],
-}
-
-impl Guid {
-    /// A GUID from its canonical parts (`data1-data2-data3-data4[0..2]-data4[2..8]`).
-    pub const fn from_fields(data1: u32, data2: u16, data3: u16, data4: [u8; 8]) -> Self {
-        Guid {
-            data1: U32::new(data1),
-            data2: U16::new(data2),
-            data3: U16::new(data3),
-            data4,
-        }
-    }
-
-    /// True for the all-zero GUID.
-    pub fn is_nil(&self) -> bool {
-        self.as_bytes().iter().all(|&b| b == 0)
-    }
-}
-
-impl core::fmt::Display for Guid {
-    /// Lower-case registry form without braces: `8e805eb3-6a8f-4a1e-90fa-a831d94e54a1`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let d = &self.data4;
-        write!(
-            f,
-            "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-            self.data1.get(),
-            self.data2.get(),
-            self.data3.get(),
-            d[0],
-            d[1],
-            d[2],
-            d[3],
-            d[4],
-            d[5],
-            d[6],
-            d[7]
-        )
-    }
-}
+pub use super::guid::Guid;
 
 // ---------------------------------------------------------------------------------------------
 // Buffers
@@ -213,6 +153,145 @@ pub const TRACE_HEADER_TYPE_EVENT_HEADER64: u8 = 19;
 pub const TRACE_HEADER_TYPE_FULL_HEADER64: u8 = 20;
 /// `EVENT_INSTANCE_GUID_HEADER` from a 64-bit producer.
 pub const TRACE_HEADER_TYPE_INSTANCE64: u8 = 21;
+
+/// The record header kinds of fixed layout, each with the struct that defines it: the one
+/// table of header sizes and field positions every reader of records uses (the full parser,
+/// the header walk, the provider peek). Messages ([`MessageTraceHeader`]) have optional fields
+/// and are parsed on their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeaderKind {
+    /// [`EventHeader`] (manifest, TraceLogging, EventSource): types 0x12, 0x13.
+    Event,
+    /// [`EventTraceHeader`] (classic MOF): types 0x0A, 0x14.
+    Classic,
+    /// [`EventInstanceGuidHeader`]: types 0x0B, 0x15.
+    Instance,
+    /// [`SystemTraceHeader`] (kernel logger): types 0x01, 0x02.
+    System,
+    /// [`CompactTraceHeader`]: types 0x03, 0x04.
+    Compact,
+    /// [`PerfinfoTraceHeader`]: types 0x10, 0x11.
+    Perfinfo,
+}
+
+impl HeaderKind {
+    /// The kind of a `TRACE_HEADER_TYPE_*` byte; `None` for messages and unknown types.
+    #[inline]
+    pub const fn of(header_type: u8) -> Option<HeaderKind> {
+        Some(match header_type {
+            TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
+                HeaderKind::Event
+            }
+            TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
+                HeaderKind::Classic
+            }
+            TRACE_HEADER_TYPE_INSTANCE32 | TRACE_HEADER_TYPE_INSTANCE64 => HeaderKind::Instance,
+            TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => HeaderKind::System,
+            TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => HeaderKind::Compact,
+            TRACE_HEADER_TYPE_PERFINFO32 | TRACE_HEADER_TYPE_PERFINFO64 => HeaderKind::Perfinfo,
+            _ => return None,
+        })
+    }
+
+    /// Size of the fixed header: the smallest valid record of this kind.
+    #[inline]
+    pub const fn header_size(self) -> usize {
+        match self {
+            HeaderKind::Event => size_of::<EventHeader>(),
+            HeaderKind::Classic => size_of::<EventTraceHeader>(),
+            HeaderKind::Instance => size_of::<EventInstanceGuidHeader>(),
+            HeaderKind::System => size_of::<SystemTraceHeader>(),
+            HeaderKind::Compact => size_of::<CompactTraceHeader>(),
+            HeaderKind::Perfinfo => size_of::<PerfinfoTraceHeader>(),
+        }
+    }
+
+    /// True for the kernel logger headers, whose first 16 bits are a version and whose size
+    /// is in the `WMI_TRACE_PACKET` that follows the prefix.
+    #[inline]
+    pub const fn is_kernel(self) -> bool {
+        matches!(
+            self,
+            HeaderKind::System | HeaderKind::Compact | HeaderKind::Perfinfo
+        )
+    }
+
+    /// Offset of the 16-bit record size (header included).
+    #[inline]
+    pub const fn size_at(self) -> usize {
+        if self.is_kernel() {
+            offset_of!(SystemTraceHeader, size)
+        } else {
+            offset_of!(RecordPrefix, size_or_version)
+        }
+    }
+
+    /// Bytes needed to read the size (and, for kernel headers, the hook id).
+    #[inline]
+    pub const fn prefix_size(self) -> usize {
+        if self.is_kernel() {
+            offset_of!(SystemTraceHeader, thread_id)
+        } else {
+            size_of::<RecordPrefix>()
+        }
+    }
+
+    /// Offset of the raw timestamp (`i64`, session clock).
+    #[inline]
+    pub const fn timestamp_at(self) -> usize {
+        match self {
+            HeaderKind::Event => offset_of!(EventHeader, time_stamp),
+            HeaderKind::Classic => offset_of!(EventTraceHeader, time_stamp),
+            HeaderKind::Instance => offset_of!(EventInstanceGuidHeader, time_stamp),
+            HeaderKind::System => offset_of!(SystemTraceHeader, system_time),
+            HeaderKind::Compact => offset_of!(CompactTraceHeader, system_time),
+            HeaderKind::Perfinfo => offset_of!(PerfinfoTraceHeader, system_time),
+        }
+    }
+}
+
+/// The layout facts of one [`HeaderKind`], gathered for the readers' per-record loops (one
+/// table load instead of one lookup per fact).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderLayout {
+    /// The kind.
+    pub kind: HeaderKind,
+    /// [`HeaderKind::header_size`].
+    pub header_size: u16,
+    /// [`HeaderKind::size_at`].
+    pub size_at: u8,
+    /// [`HeaderKind::prefix_size`].
+    pub prefix_size: u8,
+    /// [`HeaderKind::timestamp_at`].
+    pub timestamp_at: u8,
+}
+
+impl HeaderKind {
+    /// The kind's [`HeaderLayout`].
+    pub const fn layout(self) -> HeaderLayout {
+        HeaderLayout {
+            kind: self,
+            header_size: self.header_size() as u16,
+            size_at: self.size_at() as u8,
+            prefix_size: self.prefix_size() as u8,
+            timestamp_at: self.timestamp_at() as u8,
+        }
+    }
+}
+
+/// [`HeaderKind::layout`] of every `TRACE_HEADER_TYPE_*` byte (`None`: not a fixed-layout
+/// kind), computed at compile time from the definitions above.
+pub const HEADER_LAYOUTS: [Option<HeaderLayout>; 256] = {
+    let mut table = [None; 256];
+    let mut i = 0;
+    while i < 256 {
+        if let Some(kind) = HeaderKind::of(i as u8) {
+            table[i] = Some(kind.layout());
+        }
+        i += 1;
+    }
+    table
+};
 
 /// `SYSTEM_TRACE_HEADER.Version` written by current kernels.
 pub const SYSTEM_TRACE_VERSION: u16 = 2;
@@ -722,15 +801,6 @@ pub const EVENT_TRACE_SYSTEM_LOGGER_MODE: u32 = 0x0200_0000;
 pub const EVENT_TRACE_COMPRESSED_MODE: u32 = 0x0400_0000;
 /// Log file mode: independent session.
 pub const EVENT_TRACE_INDEPENDENT_SESSION_MODE: u32 = 0x0800_0000;
-
-/// `EventTraceGuid` (68fdd900-4a3e-11d1-84f4-0000f80464e3): logfile header and other
-/// `EVENT_TRACE_GROUP_HEADER` events.
-pub const EVENT_TRACE_GUID: Guid = Guid::from_fields(
-    0x68fdd900,
-    0x4a3e,
-    0x11d1,
-    [0x84, 0xf4, 0x00, 0x00, 0xf8, 0x04, 0x64, 0xe3],
-);
 
 // Compile-time size checks.
 const _: () = {

@@ -131,32 +131,32 @@ impl LogfileInfo {
             _ if rec.header_type == TRACE_HEADER_TYPE_SYSTEM32 => 4,
             _ => 8,
         };
-        let (tail, names) = if pointer_size == 4 {
-            match TraceLogfileHeader32::ref_from_prefix(p) {
-                Ok((h, rest)) => (h.tail, rest),
-                Err(_) => {
-                    return Err(Error::BadLogfileHeader {
-                        offset: rec.offset,
-                        reason: "the logfile header event is too short",
-                    })
-                }
-            }
+        let info = if pointer_size == 4 {
+            Self::parse_as::<TraceLogfileHeader32>(p)
         } else {
-            match TraceLogfileHeader64::ref_from_prefix(p) {
-                Ok((h, rest)) => (h.tail, rest),
-                Err(_) => {
-                    return Err(Error::BadLogfileHeader {
-                        offset: rec.offset,
-                        reason: "the logfile header event is too short",
-                    })
-                }
-            }
+            Self::parse_as::<TraceLogfileHeader64>(p)
         };
+        let too_short = Error::BadLogfileHeader {
+            offset: rec.offset,
+            reason: "the logfile header event is too short",
+        };
+        let info = info.ok_or(too_short)?;
+        Ok(LogfileInfo {
+            header_timestamp: rec.timestamp,
+            header_offset: rec.offset,
+            ..info
+        })
+    }
+
+    /// The facts of a `TRACE_LOGFILE_HEADER` of pointer size `H::POINTER_SIZE` and the two
+    /// names after it, from the logfile header event's payload; `None` if it is too short.
+    fn parse_as<H: TraceLogfileHeader>(payload: &[u8]) -> Option<LogfileInfo> {
+        let (h, names) = H::ref_from_prefix(payload).ok()?;
+        let (b, tail) = (h.base(), h.tail());
         let (logger_name, used) = utf16_z(names);
         let (log_file_name, _) = utf16_z(&names[used..]);
-        let b = base_fields;
         let tz = &tail.time_zone;
-        Ok(LogfileInfo {
+        Some(LogfileInfo {
             buffer_size: b.buffer_size.get(),
             os_major: b.major_version,
             os_minor: b.minor_version,
@@ -169,7 +169,7 @@ impl LogfileInfo {
             maximum_file_size: b.maximum_file_size.get(),
             log_file_mode: b.log_file_mode.get(),
             buffers_written: b.buffers_written.get(),
-            pointer_size,
+            pointer_size: H::POINTER_SIZE as u32,
             events_lost: b.events_lost.get(),
             cpu_speed_mhz: b.cpu_speed_in_mhz.get(),
             logger_name,
@@ -191,8 +191,8 @@ impl LogfileInfo {
                 n => ClockType::Unknown(n),
             },
             buffers_lost: tail.buffers_lost.get(),
-            header_timestamp: rec.timestamp,
-            header_offset: rec.offset,
+            header_timestamp: 0,
+            header_offset: 0,
         })
     }
 
@@ -360,9 +360,11 @@ mod tests {
             filetime_to_rfc3339(0x01d5e5908e630582),
             "2020-02-17T12:48:30.4203138Z"
         );
+        // The extremes format without overflow.
+        assert!(filetime_to_rfc3339(i64::MIN).ends_with('Z'));
         assert_eq!(
-            filetime_to_rfc3339(i64::MIN).len(),
-            filetime_to_rfc3339(i64::MIN).len()
+            filetime_to_rfc3339(i64::MAX),
+            "30828-09-14T02:48:05.4775807Z"
         );
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod format;
+mod guid;
 pub mod header;
 pub mod merge;
 pub mod names;
@@ -12,7 +13,8 @@ mod tests;
 pub mod write;
 pub mod xpress;
 
-pub use error::{Error, Result};
+pub use error::{Error, IoError, Result};
+pub use guid::Guid;
 pub use header::{Clock, ClockType, LogfileInfo};
 pub use reader::{Buffer, EtlReader, ReadStats};
 pub use record::{

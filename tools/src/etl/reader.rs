@@ -30,6 +30,9 @@ pub const MAX_RESYNC_SCAN: usize = 16 << 20;
 /// One buffer, lent out by [`EtlReader::next_buffer`].
 #[derive(Clone, Copy, Debug)]
 pub struct Buffer<'a> {
+    /// Position of the buffer in the file: 0 for the first, counting buffers that gave an
+    /// error too.
+    pub index: u64,
     /// File offset of the buffer.
     pub offset: u64,
     /// Its header.
@@ -121,6 +124,8 @@ pub struct EtlReader<R> {
     info: LogfileInfo,
     /// The first buffer is read by `new` and returned by the first `next_buffer`.
     first_pending: bool,
+    /// Buffers whose header was read so far (the current one included).
+    frames: u64,
     done: bool,
     stats: ReadStats,
 }
@@ -128,7 +133,10 @@ pub struct EtlReader<R> {
 impl EtlReader<std::fs::File> {
     /// Opens a file (unbuffered: the reader reads whole buffers).
     pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let f = std::fs::File::open(path).map_err(|source| Error::Io { offset: 0, source })?;
+        let f = std::fs::File::open(path).map_err(|e| Error::Io {
+            offset: 0,
+            source: e.into(),
+        })?;
         EtlReader::new(f)
     }
 }
@@ -175,6 +183,7 @@ impl<R: Read> EtlReader<R> {
             decomp_len: 0,
             info: LogfileInfo::default(),
             first_pending: true,
+            frames: 0,
             done: false,
             stats: ReadStats::default(),
         };
@@ -201,6 +210,12 @@ impl<R: Read> EtlReader<R> {
     /// Counters so far.
     pub fn stats(&self) -> &ReadStats {
         &self.stats
+    }
+
+    /// The [`Buffer::index`] of the buffer the last [`EtlReader::next_buffer`] returned, or
+    /// gave an error about.
+    pub fn buffer_index(&self) -> u64 {
+        self.frames.saturating_sub(1)
     }
 
     fn raw_buf(&self) -> &[u8] {
@@ -231,7 +246,7 @@ impl<R: Read> EtlReader<R> {
         if n < dst.len() {
             let k = read_full(&mut self.src, &mut dst[n..]).map_err(|source| Error::Io {
                 offset: self.src_pos,
-                source,
+                source: source.into(),
             })?;
             self.src_pos += k as u64;
             n += k;
@@ -284,7 +299,7 @@ impl<R: Read> EtlReader<R> {
             }
             let k = read_full(&mut self.src, &mut chunk).map_err(|source| Error::Io {
                 offset: self.src_pos,
-                source,
+                source: source.into(),
             })?;
             self.src_pos += k as u64;
             if k == 0 {
@@ -304,6 +319,7 @@ impl<R: Read> EtlReader<R> {
         let n = match self.read_bytes(&mut hdr) {
             Ok(n) => n,
             Err(e) => {
+                self.frames += 1;
                 self.done = true;
                 return Some(Err(e));
             }
@@ -312,6 +328,7 @@ impl<R: Read> EtlReader<R> {
             self.done = true;
             return None;
         }
+        self.frames += 1;
         let past_written = !first
             && self.info.buffers_written != 0
             && self.stats.buffers + self.stats.bad_buffers >= self.info.buffers_written as u64;
@@ -515,6 +532,7 @@ impl<R: Read> EtlReader<R> {
         let offset = self.pos - self.raw_len as u64;
         let (h, _) = WmiBufferHeader::read_from_prefix(self.raw_buf()).ok()?;
         Some(Ok(Buffer {
+            index: self.buffer_index(),
             offset,
             header: h,
             disk_size: self.raw_len as u32,

@@ -1,9 +1,14 @@
 //! Records inside one buffer: every header kind, borrowed from the buffer bytes.
 
-use zerocopy::FromBytes;
+use core::mem::size_of;
+
+use zerocopy::{FromBytes, Immutable, KnownLayout};
 
 use super::error::{Error, Result};
 use super::format::*;
+
+/// Size of an extended item's header; its data follows.
+const ITEM_HEADER: usize = size_of::<EventHeaderExtendedItem>();
 
 /// One record of a buffer, borrowed from it.
 #[derive(Clone, Copy, Debug)]
@@ -214,13 +219,15 @@ impl<'a> Iterator for ExtendedItems<'a> {
             EventHeaderExtendedItem::ref_from_prefix(self.data.get(self.pos..)?).ok()?;
         let size = item.reserved1.get() as usize;
         let data_size = item.data_size.get() as usize;
-        let data = self.data.get(self.pos + 8..self.pos + 8 + data_size)?;
+        let data = self
+            .data
+            .get(self.pos + ITEM_HEADER..self.pos + ITEM_HEADER + data_size)?;
         let out = ExtendedItem {
             offset: self.base + self.pos as u64,
             ext_type: item.ext_type.get(),
             data,
         };
-        if item.linkage.get() & 1 == 0 || size < 8 {
+        if item.linkage.get() & 1 == 0 || size < ITEM_HEADER {
             self.pos = self.data.len();
         } else {
             self.pos += size;
@@ -242,13 +249,13 @@ fn extended_area_len(data: &[u8], base: u64) -> Result<usize> {
         };
         let size = item.reserved1.get() as usize;
         let data_size = item.data_size.get() as usize;
-        if size < 8 {
+        if size < ITEM_HEADER {
             return Err(Error::BadExtendedItem {
                 offset: at,
                 reason: "item size is smaller than its header",
             });
         }
-        if 8 + data_size > size {
+        if ITEM_HEADER + data_size > size {
             return Err(Error::BadExtendedItem {
                 offset: at,
                 reason: "item data overlaps the next item",
@@ -372,260 +379,339 @@ impl<'a> Records<'a> {
     }
 }
 
+/// Bytes a record takes in its buffer: its size rounded up to the record alignment.
+#[inline]
+fn padded(size: usize) -> usize {
+    size.div_ceil(RECORD_ALIGNMENT) * RECORD_ALIGNMENT
+}
+
+/// The fixed facts of a record of a fixed-layout kind ([`HeaderKind`]), read from its first
+/// bytes and checked: its size covers its header and fits the bytes left in the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordPrefixInfo {
+    /// The header kind.
+    pub kind: HeaderKind,
+    /// The `TRACE_HEADER_TYPE_*` byte.
+    pub header_type: u8,
+    /// Record size, header included (without the padding to 8).
+    pub size: usize,
+}
+
+impl RecordPrefixInfo {
+    /// Bytes to the next record.
+    #[inline]
+    pub fn advance(&self) -> usize {
+        padded(self.size)
+    }
+}
+
+/// Why [`record_prefix`] gave no prefix (small and `Copy`: the per-record loops test it
+/// and move on; [`PrefixError::into_error`] makes the reader's error of it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrefixError {
+    /// Not a fixed-layout kind (a message, an unknown kind, fewer than 4 bytes): the full
+    /// parser decides.
+    NotFixed,
+    /// The record is too short to hold its size field.
+    NoSize {
+        /// Bytes needed.
+        needed: u32,
+    },
+    /// The size is smaller than the kind's header.
+    TooSmall {
+        /// The size field.
+        size: u32,
+        /// The header size of the kind.
+        header: u32,
+    },
+    /// The size runs past the bytes left in the buffer.
+    TooLarge {
+        /// The size field.
+        size: u32,
+    },
+}
+
+impl PrefixError {
+    /// The reader's error, for a record at byte `offset` with `available` bytes left in its
+    /// buffer; `None` for [`PrefixError::NotFixed`].
+    pub fn into_error(self, offset: u64, available: u32) -> Option<Error> {
+        Some(match self {
+            PrefixError::NotFixed => return None,
+            PrefixError::NoSize { needed } => Error::TruncatedRecord {
+                offset,
+                size: needed,
+                available,
+            },
+            PrefixError::TooSmall { size, header } => Error::RecordTooSmall {
+                offset,
+                size,
+                header,
+            },
+            PrefixError::TooLarge { size } => Error::TruncatedRecord {
+                offset,
+                size,
+                available,
+            },
+        })
+    }
+}
+
+/// Reads the prefix of the record at the start of `rest` (the record's bytes to the end of
+/// the filled part of its buffer): its kind ([`HEADER_LAYOUTS`]) and its size, checked to
+/// cover its header and to fit the bytes left. The one reader of record kinds and sizes: the
+/// full parser, the header walk and the provider peek all start here. An error other than
+/// [`PrefixError::NotFixed`] means the rest of the buffer cannot be trusted.
+#[inline(always)]
+pub fn record_prefix(rest: &[u8]) -> core::result::Result<RecordPrefixInfo, PrefixError> {
+    let Ok((prefix, _)) = RecordPrefix::ref_from_prefix(rest) else {
+        return Err(PrefixError::NotFixed);
+    };
+    let layout = match HEADER_LAYOUTS[usize::from(prefix.header_type)] {
+        Some(l) if prefix.marker_flags & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER => l,
+        _ => return Err(PrefixError::NotFixed),
+    };
+    let at = usize::from(layout.size_at);
+    let size = match rest.get(at..at + 2) {
+        Some(b) if rest.len() >= usize::from(layout.prefix_size) => {
+            u32::from(u16::from_le_bytes([b[0], b[1]]))
+        }
+        _ => {
+            let needed = u32::from(layout.prefix_size);
+            return Err(PrefixError::NoSize { needed });
+        }
+    };
+    let header = u32::from(layout.header_size);
+    if size < header {
+        Err(PrefixError::TooSmall { size, header })
+    } else if size as usize > rest.len() {
+        Err(PrefixError::TooLarge { size })
+    } else {
+        Ok(RecordPrefixInfo {
+            kind: layout.kind,
+            header_type: prefix.header_type,
+            size: size as usize,
+        })
+    }
+}
+
+/// A record size checked against its header's size and the bytes left in its buffer.
+#[inline]
+fn checked_size(offset: u64, size: u32, header: u32, available: u32) -> Result<usize> {
+    if size < header {
+        Err(Error::RecordTooSmall {
+            offset,
+            size,
+            header,
+        })
+    } else if size > available {
+        Err(Error::TruncatedRecord {
+            offset,
+            size,
+            available,
+        })
+    } else {
+        Ok(size as usize)
+    }
+}
+
+/// The fixed header `T` at the start of `rec` and the bytes after it. `rec` is a record whose
+/// size [`record_prefix`] checked against `T`'s, so this does not fail; if it did, the record
+/// would be too small.
+fn fixed<'a, T: FromBytes + KnownLayout + Immutable>(
+    rec: &'a [u8],
+    offset: u64,
+    p: &RecordPrefixInfo,
+) -> Result<(&'a T, &'a [u8])> {
+    T::ref_from_prefix(rec).map_err(|_| Error::RecordTooSmall {
+        offset,
+        size: p.size as u32,
+        header: p.kind.header_size() as u32,
+    })
+}
+
+/// The provider GUID bytes of an `EVENT_HEADER` record at `data[pos..]`, with no check beyond
+/// its kind: the quick test of whose record it is before parsing it.
+#[inline]
+pub fn event_provider_bytes(data: &[u8], pos: usize) -> Option<[u8; 16]> {
+    let (h, _) = EventHeader::ref_from_prefix(data.get(pos..)?).ok()?;
+    (HeaderKind::of(h.header_type) == Some(HeaderKind::Event))
+        .then(|| zerocopy::transmute!(h.provider_id))
+}
+
 /// Parses the record at `data[pos..]`. Returns the number of bytes to advance (0 = give up on
 /// the rest of the buffer) and the record.
 fn parse_record(data: &[u8], pos: usize, base: u64) -> (usize, Result<Record<'_>>) {
     let offset = base + pos as u64;
     let rest = &data[pos..];
     let avail = rest.len() as u32;
-    if rest.len() < 4 {
-        return (
-            0,
-            Err(Error::TruncatedRecord {
-                offset,
-                size: 4,
-                available: avail,
-            }),
-        );
+    if rest.len() < size_of::<RecordPrefix>() {
+        let size = size_of::<RecordPrefix>() as u32;
+        let e = Error::TruncatedRecord {
+            offset,
+            size,
+            available: avail,
+        };
+        return (0, Err(e));
     }
-    let prefix = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-    let marker = rest[3];
-    let htype = rest[2];
-    let size16 = u16::from_le_bytes([rest[0], rest[1]]) as u32;
-    let typed = marker & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER;
-
-    // Checks `size` against the header size and the buffer.
-    let check = |size: u32, header: u32| -> Result<usize> {
-        if size < header {
-            return Err(Error::RecordTooSmall {
-                offset,
-                size,
-                header,
-            });
-        }
-        if size > avail {
-            return Err(Error::TruncatedRecord {
-                offset,
-                size,
-                available: avail,
-            });
-        }
-        Ok(size as usize)
-    };
-    let advance = |size: usize| size.div_ceil(RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
-
-    if typed {
-        match htype {
-            TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
-                let size = match check(size16, 80) {
-                    Ok(s) => s,
-                    Err(e) => return (0, Err(e)),
-                };
-                let rec = &rest[..size];
-                let (header, after) = match EventHeader::ref_from_prefix(rec) {
-                    Ok(x) => x,
-                    Err(_) => {
-                        return (
-                            0,
-                            Err(Error::RecordTooSmall {
-                                offset,
-                                size: size as u32,
-                                header: 80,
-                            }),
+    match record_prefix(rest) {
+        Ok(p) => {
+            let rec = &rest[..p.size];
+            let parsed = match p.kind {
+                HeaderKind::Event => return parse_event(rec, offset, &p),
+                HeaderKind::Classic => fixed::<EventTraceHeader>(rec, offset, &p)
+                    .map(|(header, payload)| classic(offset, header, None, payload)),
+                HeaderKind::Instance => {
+                    fixed::<EventTraceHeader>(rec, offset, &p).and_then(|(header, _)| {
+                        fixed::<EventInstanceGuidHeader>(rec, offset, &p).map(
+                            |(instance, payload)| classic(offset, header, Some(instance), payload),
                         )
-                    }
-                };
-                let (extended, user_data) =
-                    if header.flags.get() & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
-                        match extended_area_len(after, offset + 80) {
-                            Ok(n) => after.split_at(n),
-                            Err(e) => return (advance(size), Err(e)),
-                        }
-                    } else {
-                        (&after[..0], after)
-                    };
-                (
-                    advance(size),
-                    Ok(Record::Event(EventRecord {
-                        offset,
-                        header,
-                        extended,
-                        user_data,
-                    })),
-                )
-            }
-            TRACE_HEADER_TYPE_SYSTEM32
-            | TRACE_HEADER_TYPE_SYSTEM64
-            | TRACE_HEADER_TYPE_COMPACT32
-            | TRACE_HEADER_TYPE_COMPACT64
-            | TRACE_HEADER_TYPE_PERFINFO32
-            | TRACE_HEADER_TYPE_PERFINFO64 => {
-                if rest.len() < 8 {
-                    return (
-                        0,
-                        Err(Error::TruncatedRecord {
-                            offset,
-                            size: 8,
-                            available: avail,
-                        }),
-                    );
+                    })
                 }
-                let size = u16::from_le_bytes([rest[4], rest[5]]) as u32;
-                let hook_id = u16::from_le_bytes([rest[6], rest[7]]);
-                let hsize = match htype {
-                    TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => 32,
-                    TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => 24,
-                    _ => 16,
-                };
-                let size = match check(size, hsize) {
-                    Ok(s) => s,
-                    Err(e) => return (0, Err(e)),
-                };
-                let rec = &rest[..size];
-                let u32_at =
-                    |i: usize| u32::from_le_bytes([rec[i], rec[i + 1], rec[i + 2], rec[i + 3]]);
-                let i64_at = |i: usize| {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&rec[i..i + 8]);
-                    i64::from_le_bytes(b)
-                };
-                let version = size16 as u16;
-                let r = if hsize == 16 {
-                    SystemRecord {
-                        offset,
-                        header_type: htype,
-                        version,
-                        hook_id,
-                        thread_id: None,
-                        process_id: None,
-                        timestamp: i64_at(8),
-                        kernel_time: None,
-                        user_time: None,
-                        payload: &rec[16..],
-                    }
-                } else {
-                    SystemRecord {
-                        offset,
-                        header_type: htype,
-                        version,
-                        hook_id,
-                        thread_id: Some(u32_at(8)),
-                        process_id: Some(u32_at(12)),
-                        timestamp: i64_at(16),
-                        kernel_time: (hsize == 32).then(|| u32_at(24)),
-                        user_time: (hsize == 32).then(|| u32_at(28)),
-                        payload: &rec[hsize as usize..],
-                    }
-                };
-                (advance(size), Ok(Record::System(r)))
-            }
-            TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
-                let size = match check(size16, 48) {
-                    Ok(s) => s,
-                    Err(e) => return (0, Err(e)),
-                };
-                let rec = &rest[..size];
-                match EventTraceHeader::ref_from_prefix(rec) {
-                    Ok((header, payload)) => (
-                        advance(size),
-                        Ok(Record::Classic(ClassicRecord {
-                            offset,
-                            header,
-                            instance: None,
-                            payload,
-                        })),
-                    ),
-                    Err(_) => (
-                        0,
-                        Err(Error::RecordTooSmall {
-                            offset,
-                            size: size as u32,
-                            header: 48,
-                        }),
-                    ),
+                HeaderKind::System | HeaderKind::Compact | HeaderKind::Perfinfo => {
+                    system(rec, offset, &p).map(Record::System)
                 }
+            };
+            match parsed {
+                Ok(r) => (p.advance(), Ok(r)),
+                Err(e) => (0, Err(e)),
             }
-            TRACE_HEADER_TYPE_INSTANCE32 | TRACE_HEADER_TYPE_INSTANCE64 => {
-                let size = match check(size16, 72) {
-                    Ok(s) => s,
-                    Err(e) => return (0, Err(e)),
-                };
-                let rec = &rest[..size];
-                match (
-                    EventTraceHeader::ref_from_prefix(rec),
-                    EventInstanceGuidHeader::ref_from_prefix(rec),
-                ) {
-                    (Ok((header, _)), Ok((instance, payload))) => (
-                        advance(size),
-                        Ok(Record::Classic(ClassicRecord {
-                            offset,
-                            header,
-                            instance: Some(instance),
-                            payload,
-                        })),
-                    ),
-                    _ => (
-                        0,
-                        Err(Error::RecordTooSmall {
-                            offset,
-                            size: size as u32,
-                            header: 72,
-                        }),
-                    ),
-                }
-            }
-            TRACE_HEADER_TYPE_MESSAGE => parse_message(rest, offset, &check, &advance),
-            _ => unknown(prefix, offset, size16, avail, &advance),
         }
-    } else if prefix & TRACE_MESSAGE != 0 && marker & 0x40 == 0 {
-        parse_message(rest, offset, &check, &advance)
-    } else {
-        unknown(prefix, offset, size16, avail, &advance)
+        Err(e) => {
+            if let Some(e) = e.into_error(offset, avail) {
+                return (0, Err(e));
+            }
+            let prefix = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+            let size16 = u32::from(u16::from_le_bytes([rest[0], rest[1]]));
+            let typed = rest[3] & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER;
+            let message = if typed {
+                rest[2] == TRACE_HEADER_TYPE_MESSAGE
+            } else {
+                prefix & TRACE_MESSAGE != 0 && rest[3] & 0x40 == 0
+            };
+            if message {
+                parse_message(rest, offset)
+            } else {
+                unknown(prefix, offset, size16, avail)
+            }
+        }
     }
+}
+
+/// A classic or instance record.
+fn classic<'a>(
+    offset: u64,
+    header: &'a EventTraceHeader,
+    instance: Option<&'a EventInstanceGuidHeader>,
+    payload: &'a [u8],
+) -> Record<'a> {
+    Record::Classic(ClassicRecord {
+        offset,
+        header,
+        instance,
+        payload,
+    })
+}
+
+/// An `EVENT_HEADER` record (`rec`: exactly its bytes): the header, the extended items
+/// (validated), the user data.
+fn parse_event<'a>(
+    rec: &'a [u8],
+    offset: u64,
+    p: &RecordPrefixInfo,
+) -> (usize, Result<Record<'a>>) {
+    let (header, after) = match fixed::<EventHeader>(rec, offset, p) {
+        Ok(x) => x,
+        Err(e) => return (0, Err(e)),
+    };
+    let (extended, user_data) = if header.flags.get() & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
+        match extended_area_len(after, offset + size_of::<EventHeader>() as u64) {
+            Ok(n) => after.split_at(n),
+            Err(e) => return (p.advance(), Err(e)),
+        }
+    } else {
+        (&after[..0], after)
+    };
+    let r = EventRecord {
+        offset,
+        header,
+        extended,
+        user_data,
+    };
+    (p.advance(), Ok(Record::Event(r)))
+}
+
+/// A kernel logger record (`rec`: exactly its bytes).
+fn system<'a>(rec: &'a [u8], offset: u64, p: &RecordPrefixInfo) -> Result<SystemRecord<'a>> {
+    let record = |version: u16, hook_id: u16, timestamp: i64| SystemRecord {
+        offset,
+        header_type: p.header_type,
+        version,
+        hook_id,
+        thread_id: None,
+        process_id: None,
+        timestamp,
+        kernel_time: None,
+        user_time: None,
+        payload: &rec[p.kind.header_size()..],
+    };
+    Ok(match p.kind {
+        HeaderKind::Perfinfo => {
+            let (h, _) = fixed::<PerfinfoTraceHeader>(rec, offset, p)?;
+            record(h.version.get(), h.hook_id.get(), h.system_time.get())
+        }
+        HeaderKind::Compact => {
+            let (h, _) = fixed::<CompactTraceHeader>(rec, offset, p)?;
+            SystemRecord {
+                thread_id: Some(h.thread_id.get()),
+                process_id: Some(h.process_id.get()),
+                ..record(h.version.get(), h.hook_id.get(), h.system_time.get())
+            }
+        }
+        _ => {
+            let (h, _) = fixed::<SystemTraceHeader>(rec, offset, p)?;
+            SystemRecord {
+                thread_id: Some(h.thread_id.get()),
+                process_id: Some(h.process_id.get()),
+                kernel_time: Some(h.kernel_time.get()),
+                user_time: Some(h.user_time.get()),
+                ..record(h.version.get(), h.hook_id.get(), h.system_time.get())
+            }
+        }
+    })
 }
 
 /// An unknown kind: skipped by its 16-bit size when that is plausible, else the rest of the
 /// buffer is lost.
-fn unknown<'a>(
-    prefix: u32,
-    offset: u64,
-    size16: u32,
-    avail: u32,
-    advance: &dyn Fn(usize) -> usize,
-) -> (usize, Result<Record<'a>>) {
+fn unknown<'a>(prefix: u32, offset: u64, size16: u32, avail: u32) -> (usize, Result<Record<'a>>) {
     let skip = if prefix != 0 && size16 >= 8 && size16 <= avail {
-        advance(size16 as usize)
+        padded(size16 as usize)
     } else {
         0
     };
     (skip, Err(Error::UnknownRecordKind { offset, prefix }))
 }
 
-fn parse_message<'a>(
-    rest: &'a [u8],
-    offset: u64,
-    check: &dyn Fn(u32, u32) -> Result<usize>,
-    advance: &dyn Fn(usize) -> usize,
-) -> (usize, Result<Record<'a>>) {
-    let size16 = u16::from_le_bytes([rest[0], rest[1]]) as u32;
-    let size = match check(size16, 8) {
+/// A WPP / `TraceMessage` record: a [`MessageTraceHeader`] and the optional fields its flags
+/// announce.
+fn parse_message(rest: &[u8], offset: u64) -> (usize, Result<Record<'_>>) {
+    let size16 = u32::from(u16::from_le_bytes([rest[0], rest[1]]));
+    let header_size = size_of::<MessageTraceHeader>();
+    let size = match checked_size(offset, size16, header_size as u32, rest.len() as u32) {
         Ok(s) => s,
         Err(e) => return (0, Err(e)),
     };
     let rec = &rest[..size];
     let Ok((header, _)) = MessageTraceHeader::ref_from_prefix(rec) else {
-        return (
-            0,
-            Err(Error::RecordTooSmall {
-                offset,
-                size: size as u32,
-                header: 8,
-            }),
-        );
+        let e = Error::RecordTooSmall {
+            offset,
+            size: size as u32,
+            header: header_size as u32,
+        };
+        return (0, Err(e));
     };
     let flags = header.option_flags.get();
-    let mut p = 8usize;
-    let mut need = 8usize;
+    let mut p = header_size;
+    let mut need = header_size;
     if flags & TRACE_MESSAGE_SEQUENCE != 0 {
         need += 4;
     }
@@ -642,7 +728,7 @@ fn parse_message<'a>(
     }
     if need > size {
         return (
-            advance(size),
+            padded(size),
             Err(Error::RecordTooSmall {
                 offset,
                 size: size as u32,
@@ -685,7 +771,7 @@ fn parse_message<'a>(
         p += 8;
     }
     m.payload = &rec[p..];
-    (advance(size), Ok(Record::Message(m)))
+    (padded(size), Ok(Record::Message(m)))
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -748,67 +834,20 @@ impl Iterator for RecordHeaders<'_> {
     fn next(&mut self) -> Option<Result<RecordHeader>> {
         let rest = self.data.get(self.pos..).filter(|r| !r.is_empty())?;
         let offset = self.base + self.pos as u64;
-        let avail = rest.len() as u32;
-        let fast = match rest.get(..24) {
-            Some(h) if h[3] & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER => {
-                let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]) as u32;
-                let ts_at = |i: usize| {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&h[i..i + 8]);
-                    i64::from_le_bytes(b)
-                };
-                match h[2] {
-                    TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
-                        Some((u16_at(0), 80, ts_at(16)))
-                    }
-                    TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
-                        Some((u16_at(0), 48, ts_at(16)))
-                    }
-                    TRACE_HEADER_TYPE_INSTANCE32 | TRACE_HEADER_TYPE_INSTANCE64 => {
-                        Some((u16_at(0), 72, ts_at(16)))
-                    }
-                    TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => {
-                        Some((u16_at(4), 32, ts_at(16)))
-                    }
-                    TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => {
-                        Some((u16_at(4), 24, ts_at(16)))
-                    }
-                    TRACE_HEADER_TYPE_PERFINFO32 | TRACE_HEADER_TYPE_PERFINFO64 => {
-                        Some((u16_at(4), 16, ts_at(8)))
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        match fast {
-            Some((size, header, ts)) => {
-                if size < header || size > avail {
-                    self.pos = self.data.len();
-                    return Some(Err(if size < header {
-                        Error::RecordTooSmall {
-                            offset,
-                            size,
-                            header,
-                        }
-                    } else {
-                        Error::TruncatedRecord {
-                            offset,
-                            size,
-                            available: avail,
-                        }
-                    }));
-                }
-                self.pos += (size as usize).div_ceil(RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
+        match record_prefix(rest) {
+            Ok(p) => {
+                self.pos += p.advance();
+                let at = p.kind.timestamp_at();
+                let ts = i64::from_le_bytes(rest[at..at + 8].try_into().expect("8 bytes"));
                 Some(Ok(RecordHeader {
                     offset,
-                    header_type: rest[2],
-                    size,
+                    header_type: p.header_type,
+                    size: p.size as u32,
                     timestamp: Some(ts),
                 }))
             }
-            // Messages, unknown kinds and short tails: the full parser decides.
-            None => {
+            Err(PrefixError::NotFixed) => {
+                // Messages, unknown kinds and short tails: the full parser decides.
                 let (adv, r) = parse_record(self.data, self.pos, self.base);
                 if adv == 0 {
                     self.pos = self.data.len();
@@ -821,6 +860,10 @@ impl Iterator for RecordHeaders<'_> {
                     size: adv as u32,
                     timestamp: rec.timestamp(),
                 }))
+            }
+            Err(e) => {
+                self.pos = self.data.len();
+                e.into_error(offset, rest.len() as u32).map(Err)
             }
         }
     }
@@ -836,90 +879,68 @@ pub enum ProviderPeek<'a> {
     },
     /// A kernel record (system, compact, perfinfo): its hook id.
     Kernel { hook_id: u16 },
-    /// A classic record that is not a KernelTraceControl `MetaData` record: its GUID.
+    /// A classic record: its GUID.
     Classic { guid: Guid },
 }
 
 /// The provider of the record at `data[pos..]` and the bytes to advance, for the common
 /// well-formed kinds, checked exactly as [`Records`] checks them (sizes, extended items).
-/// `None` for anything else (messages, instance headers, `MetaData` records, unknown kinds,
-/// any error): parse those with [`Records`]. This is the fast path of `dump --summary`.
+/// `None` for anything else (messages, instance headers, unknown kinds, any error): parse
+/// those with [`Records`]. This is the fast path of `dump --summary` (which still parses
+/// KernelTraceControl `MetaData` records whole, for the provider names they carry).
 #[inline]
 pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>)> {
     let rest = data.get(pos..)?;
-    let h = rest.get(..8)?;
-    if h[3] & TRACE_HEADER_MARKER != TRACE_HEADER_MARKER {
-        return None;
-    }
-    let adv = |size: usize| size.div_ceil(RECORD_ALIGNMENT) * RECORD_ALIGNMENT;
-    let u16_at = |i: usize| u16::from_le_bytes([h[i], h[i + 1]]) as usize;
-    match h[2] {
-        TRACE_HEADER_TYPE_EVENT_HEADER32 | TRACE_HEADER_TYPE_EVENT_HEADER64 => {
-            let size = u16_at(0);
-            if size < 80 || size > rest.len() {
-                return None;
-            }
-            let rec = &rest[..size];
-            let guid = Guid::read_from_bytes(&rec[24..40]).ok()?;
-            let flags = u16_at(4) as u16;
-            let mut traits = None;
-            if flags & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
-                // Same checks as `extended_area_len`.
-                let ext = &rec[80..];
-                let mut p = 0usize;
-                loop {
-                    let item = ext.get(p..p + 8)?;
-                    let isize = u16::from_le_bytes([item[0], item[1]]) as usize;
-                    let ext_type = u16::from_le_bytes([item[2], item[3]]);
-                    let linkage = u16::from_le_bytes([item[4], item[5]]);
-                    let dsize = u16::from_le_bytes([item[6], item[7]]) as usize;
-                    if isize < 8 || 8 + dsize > isize || isize > ext.len() - p {
-                        return None;
-                    }
-                    if ext_type == EVENT_HEADER_EXT_TYPE_PROV_TRAITS && traits.is_none() {
-                        traits = Some(&ext[p + 8..p + 8 + dsize]);
-                    }
-                    p += isize;
-                    if linkage & 1 == 0 {
-                        break;
-                    }
-                }
-            }
-            Some((adv(size), ProviderPeek::Event { guid, traits }))
-        }
-        TRACE_HEADER_TYPE_SYSTEM32
-        | TRACE_HEADER_TYPE_SYSTEM64
-        | TRACE_HEADER_TYPE_COMPACT32
-        | TRACE_HEADER_TYPE_COMPACT64
-        | TRACE_HEADER_TYPE_PERFINFO32
-        | TRACE_HEADER_TYPE_PERFINFO64 => {
-            let size = u16_at(4);
-            let header = match h[2] {
-                TRACE_HEADER_TYPE_SYSTEM32 | TRACE_HEADER_TYPE_SYSTEM64 => 32,
-                TRACE_HEADER_TYPE_COMPACT32 | TRACE_HEADER_TYPE_COMPACT64 => 24,
-                _ => 16,
+    let p = record_prefix(rest).ok()?;
+    let rec = &rest[..p.size];
+    let peek = match p.kind {
+        HeaderKind::Event => {
+            let (h, ext) = EventHeader::ref_from_prefix(rec).ok()?;
+            let traits = if h.flags.get() & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
+                provider_traits(ext)?
+            } else {
+                None
             };
-            if size < header || size > rest.len() {
-                return None;
+            ProviderPeek::Event {
+                guid: h.provider_id,
+                traits,
             }
-            Some((
-                adv(size),
-                ProviderPeek::Kernel {
-                    hook_id: u16_at(6) as u16,
-                },
-            ))
         }
-        TRACE_HEADER_TYPE_FULL_HEADER32 | TRACE_HEADER_TYPE_FULL_HEADER64 => {
-            let size = u16_at(0);
-            if size < 48 || size > rest.len() {
-                return None;
+        HeaderKind::System | HeaderKind::Compact | HeaderKind::Perfinfo => {
+            let (h, _) = PerfinfoTraceHeader::ref_from_prefix(rec).ok()?;
+            ProviderPeek::Kernel {
+                hook_id: h.hook_id.get(),
             }
-            let guid = Guid::read_from_bytes(&rest[24..40]).ok()?;
-            if guid == crate::etl::names::KTC_METADATA {
-                return None;
-            }
-            Some((adv(size), ProviderPeek::Classic { guid }))
         }
-        _ => None,
+        HeaderKind::Classic => {
+            let (h, _) = EventTraceHeader::ref_from_prefix(rec).ok()?;
+            ProviderPeek::Classic { guid: h.guid }
+        }
+        HeaderKind::Instance => return None,
+    };
+    Some((p.advance(), peek))
+}
+
+/// The provider-traits item among the extended items at the start of `ext`, checked as
+/// [`extended_area_len`] checks them (`None` if any item is malformed: the full parser
+/// reports it).
+#[inline(always)]
+fn provider_traits(ext: &[u8]) -> Option<Option<&[u8]>> {
+    let mut traits = None;
+    let mut p = 0usize;
+    loop {
+        let (item, _) = EventHeaderExtendedItem::ref_from_prefix(ext.get(p..)?).ok()?;
+        let size = usize::from(item.reserved1.get());
+        let data_size = usize::from(item.data_size.get());
+        if size < ITEM_HEADER || ITEM_HEADER + data_size > size || size > ext.len() - p {
+            return None;
+        }
+        if item.ext_type.get() == EVENT_HEADER_EXT_TYPE_PROV_TRAITS && traits.is_none() {
+            traits = Some(&ext[p + ITEM_HEADER..p + ITEM_HEADER + data_size]);
+        }
+        p += size;
+        if item.linkage.get() & 1 == 0 {
+            return Some(traits);
+        }
     }
 }

@@ -4,7 +4,10 @@
 use super::{FileAnalysis, FileResult};
 use crate::analysis::balance::{BalanceChecker, BalanceConfig};
 use crate::analysis::testkit::{Seq, MS};
-use crate::analysis::{run, AllAnalyses, TraceContext, WSK_INFINITE_WAIT};
+use crate::analysis::{run, AllAnalyses, TraceContext};
+use crate::etl;
+use crate::pipeline::{ErrorKind, FileStart, TraceError};
+use wsktrace_driver::lifecycle::WSK_INFINITE_WAIT;
 use wsktrace_driver::ntstatus::NtStatus;
 
 fn analyse(seq: &Seq, ctx: TraceContext, records: u64) -> FileAnalysis {
@@ -84,7 +87,17 @@ pub fn files() -> Vec<FileResult> {
         },
         FileResult {
             path: "traces/bad.etl".to_string(),
-            result: Err("logfile header: truncated buffer at byte 0x200".to_string()),
+            result: Err(TraceError::new(
+                ErrorKind::NotEtl {
+                    start: FileStart::Binary,
+                    cause: etl::Error::TruncatedBuffer {
+                        offset: 0,
+                        size: 0x1_0000,
+                        available: 0x200,
+                    },
+                },
+                Some(0),
+            )),
         },
     ]
 }

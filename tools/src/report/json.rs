@@ -6,7 +6,8 @@
 //!   "provider": {"name": "Wsktrace.WskClient", "guid": "d5fe2198-..."},
 //!   "files": [
 //!     {"path": "...", "status": "ok|violation|inconclusive|no-events|error",
-//!      "error": "..." (status error only),
+//!      "error": {"kind", "offset", "buffer", "message"} (status error only),
+//!      "errors": [{"kind", "offset", "buffer", "message"}] (read errors; the rest was read),
 //!      "trace": {...header facts...}, "records": N, "events": N,
 //!      "balance": {"verdict", "counts", "clients", "registrations": [
 //!          {"registration", "instance", "client", "verdict", "reasons", "findings": [
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 use super::{CheckSummary, FileAnalysis, FileResult, FileStatus};
 use crate::analysis::boot::FleetSummary;
+use crate::pipeline::TraceError;
 
 #[derive(Serialize)]
 struct Provider {
@@ -42,7 +44,7 @@ struct JsonFile<'a> {
     path: &'a str,
     status: FileStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
+    error: Option<&'a TraceError>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     analysis: Option<&'a FileAnalysis>,
 }
@@ -61,7 +63,7 @@ fn files_of(files: &[FileResult]) -> Vec<JsonFile<'_>> {
         .map(|f| JsonFile {
             path: &f.path,
             status: f.status(),
-            error: f.result.as_ref().err().map(String::as_str),
+            error: f.result.as_ref().err(),
             analysis: f.result.as_ref().ok(),
         })
         .collect()
@@ -131,6 +133,8 @@ mod tests {
         );
         assert_eq!(v["files"][2]["status"], "no-events");
         assert_eq!(v["files"][3]["status"], "error");
+        assert_eq!(v["files"][3]["error"]["kind"], "not-etl");
+        assert_eq!(v["files"][3]["error"]["offset"], 0);
         insta::assert_snapshot!(text);
     }
 }

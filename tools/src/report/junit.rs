@@ -2,8 +2,9 @@
 //!
 //! A violation is a `<failure>`, an inconclusive verdict is `<skipped>` with its reasons,
 //! warnings go to `<system-out>`. A file without events of our provider gets one passing
-//! case saying so (a `<failure>` with `--require-events`); an unreadable file one `<error>`
-//! case. Like ruff's JUnit output, a file with nothing to report still shows a green case
+//! case saying so (a `<failure>` with `--require-events`); a file with read errors a `read`
+//! case with an `<error>` whose `type` names the first error's kind ([`TraceError::id`]) and
+//! whose text lists every error with its offset. Like ruff's JUnit output, a file with nothing to report still shows a green case
 //! rather than an empty suite.
 
 use std::io::{self, Write};
@@ -11,6 +12,32 @@ use std::io::{self, Write};
 use super::{escape_xml as esc, provider_text, FileResult, FileStatus};
 use crate::analysis::balance::{Finding, Severity, Verdict};
 use crate::analysis::stats::fmt_ts;
+use crate::pipeline::TraceError;
+
+/// The `read` test case of a file with read errors.
+fn read_case(path: &str, errors: &[TraceError]) -> String {
+    let Some(first) = errors.first() else {
+        return String::new();
+    };
+    let message = match errors.len() {
+        1 => first.to_string(),
+        n => format!("{n} read errors, the first: {first}"),
+    };
+    let body: Vec<String> = errors
+        .iter()
+        .map(|e| match e.buffer() {
+            Some(b) => format!("{path}: {e} (buffer {b})"),
+            None => format!("{path}: {e}"),
+        })
+        .collect();
+    format!(
+        "    <testcase classname=\"{}\" name=\"read\">\n      <error type=\"{}\" message=\"{}\">{}</error>\n    </testcase>\n",
+        esc(path),
+        first.id(),
+        esc(&message),
+        esc(&body.join("\n"))
+    )
+}
 
 /// Options of the JUnit output.
 #[derive(Clone, Copy, Debug, Default)]
@@ -54,15 +81,13 @@ pub fn check(files: &[FileResult], opts: JunitOptions, w: &mut dyn Write) -> io:
         let path = esc(&f.path);
         let mut cases = String::new();
         let (mut tests, mut failures, mut errors, mut skipped) = (0, 0, 0, 0);
+        if !f.errors().is_empty() {
+            tests += 1;
+            errors += 1;
+            cases.push_str(&read_case(&f.path, f.errors()));
+        }
         match (&f.result, f.status()) {
-            (Err(e), _) => {
-                tests += 1;
-                errors += 1;
-                cases.push_str(&format!(
-                    "    <testcase classname=\"{path}\" name=\"read\">\n      <error message=\"{}\"/>\n    </testcase>\n",
-                    esc(e)
-                ));
-            }
+            (Err(_), _) => {}
             (Ok(a), FileStatus::NoEvents) => {
                 tests += 1;
                 let msg = format!(

@@ -12,100 +12,7 @@ pub mod text;
 
 use serde::Serialize;
 
-use crate::analysis::balance::{BalanceReport, Verdict};
-use crate::analysis::boot::BootReport;
-use crate::analysis::latency::LatencyReport;
-use crate::analysis::timeline::RegistrationTimeline;
-use crate::analysis::TraceContext;
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-/// What the analyses found in one readable file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct FileAnalysis {
-    /// Header facts.
-    pub trace: TraceContext,
-    /// Records in the file (all providers).
-    pub records: u64,
-    /// Events of our provider.
-    pub events: u64,
-    /// Our provider's events that could not be decoded (each is also a lost event for the
-    /// verdicts).
-    pub undecodable: u64,
-    /// Errors met while reading (the rest of the file was read).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-    /// Balance verdicts (`check`, `report`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balance: Option<BalanceReport>,
-    /// Latency (`latency`, `report`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency: Option<LatencyReport>,
-    /// Boot impact (`boot`, `report`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub boot: Option<BootReport>,
-    /// Timelines (`report`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub timelines: Vec<RegistrationTimeline>,
-    /// Registrations beyond the timeline limit (not drawn).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub timelines_skipped: u64,
-}
-
-/// One input file: its analysis, or why it could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileResult {
-    /// The path as given (or as found in a walked directory).
-    pub path: String,
-    /// The analysis, or the error text.
-    pub result: Result<FileAnalysis, String>,
-}
-
-/// A file's overall status in `check`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FileStatus {
-    /// Every registration ok.
-    Ok,
-    /// No event of our provider in the file.
-    NoEvents,
-    /// Some registration inconclusive, none in violation.
-    Inconclusive,
-    /// Some registration in violation.
-    Violation,
-    /// The file could not be read.
-    Error,
-}
-
-impl FileStatus {
-    /// Text used by every renderer.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileStatus::Ok => "ok",
-            FileStatus::NoEvents => "no-events",
-            FileStatus::Inconclusive => "inconclusive",
-            FileStatus::Violation => "violation",
-            FileStatus::Error => "error",
-        }
-    }
-}
-
-impl FileResult {
-    /// The file's status.
-    pub fn status(&self) -> FileStatus {
-        match &self.result {
-            Err(_) => FileStatus::Error,
-            Ok(a) if a.events == 0 => FileStatus::NoEvents,
-            Ok(a) => match a.balance.as_ref().map(|b| b.verdict) {
-                Some(Verdict::Violation) => FileStatus::Violation,
-                Some(Verdict::Inconclusive) => FileStatus::Inconclusive,
-                _ => FileStatus::Ok,
-            },
-        }
-    }
-}
+pub use crate::analyse::{FileAnalysis, FileResult, FileStatus};
 
 /// The provider line every "no events" answer names.
 pub fn provider_text() -> String {
@@ -161,10 +68,11 @@ impl CheckSummary {
     }
 }
 
-/// XML text escaping (JUnit, HTML): the five characters with meaning in markup, and control
-/// characters XML 1.0 cannot carry (replaced by U+FFFD). Hand-written rather than a
-/// dependency: it is the whole of what the two writers need.
-pub fn escape_xml(s: &str) -> String {
+/// XML text escaping (JUnit, HTML) of anything displayed: the five characters with meaning
+/// in markup, and control characters XML 1.0 cannot carry (replaced by U+FFFD). Hand-written
+/// rather than a dependency: it is the whole of what the two writers need.
+pub fn escape_xml<T: core::fmt::Display + ?Sized>(text: &T) -> String {
+    let s = text.to_string();
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -189,6 +97,85 @@ pub(crate) mod fixture;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyse::{analyse_file, Selection};
+    use crate::analysis::balance::BalanceConfig;
+    use crate::analysis::boot::{BootReport, FleetSummary};
+    use crate::analysis::latency::LatencyConfig;
+    use crate::pipeline::ReadOptions;
+    use crate::scenario;
+    use browser::{chromium_or_skip, render, temp_dir};
+
+    /// The HTML report of simulator scenarios (what `wsktrace report` writes), rendered by
+    /// headless Chromium.
+    #[test]
+    fn report_of_scenarios_renders_in_chromium() {
+        let dir = temp_dir("report-scenarios");
+        let sel = Selection {
+            balance: Some(BalanceConfig::default()),
+            latency: Some(LatencyConfig::default()),
+            boot: true,
+            timeline: true,
+        };
+        let mut files = Vec::new();
+        for name in ["boot-driver-entry", "double-release", "ready-late"] {
+            let trace = scenario::find(name).unwrap().run();
+            let path = dir.join(format!("{name}.etl"));
+            let f = std::fs::File::create(&path).unwrap();
+            scenario::write_etl(&trace, f, scenario::session_config(name)).unwrap();
+            let result = analyse_file(&path, &sel, ReadOptions::default(), &mut |e| {
+                panic!("{name}: {e}")
+            });
+            files.push(FileResult {
+                path: path.display().to_string(),
+                result,
+            });
+        }
+        let reports: Vec<&BootReport> = files
+            .iter()
+            .filter_map(|f| f.result.as_ref().ok()?.boot.as_ref())
+            .collect();
+        let fleet = FleetSummary::of(reports);
+        let mut html = Vec::new();
+        html::report(&files, &fleet, &mut html).unwrap();
+        let html = String::from_utf8(html).unwrap();
+        let page = dir.join("report.html");
+        std::fs::write(&page, &html).unwrap();
+        // Self-contained: nothing to fetch.
+        for banned in ["<script", "<link", "src=\"http", "href=\"http", "url("] {
+            assert!(!html.contains(banned), "page contains {banned}");
+        }
+        let Some(chromium) = chromium_or_skip("report_of_scenarios_renders_in_chromium") else {
+            return;
+        };
+        let r = render(&chromium, &page, &dir);
+        assert!(
+            r.screenshot.len() > 4 * r.blank.len(),
+            "screenshot looks blank: {} bytes vs {} for an empty page",
+            r.screenshot.len(),
+            r.blank.len()
+        );
+        // One timeline per registration (three traces, one registration each).
+        assert_eq!(
+            r.dom.matches("<svg class=\"timeline\"").count(),
+            3,
+            "{}",
+            r.dom
+        );
+        for needle in [
+            "class=\"span driver-entry\"",
+            "class=\"span capture-wait\"",
+            "class=\"span held\"",
+            "class=\"span deregister\"",
+            "id=\"latency-histogram\"",
+            "class=\"bar\"",
+            "id=\"boot-impact\"",
+            "\\Driver\\tcpip",
+            "double-release",
+        ] {
+            assert!(r.dom.contains(needle), "DOM lacks {needle}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn xml_escaping() {

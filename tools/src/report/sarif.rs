@@ -1,6 +1,7 @@
 //! SARIF 2.1.0 (code-scanning dashboards): one result per finding; the `rules` array lists
 //! the rules that occur. Violations are `error`, warnings `warning`, inconclusive findings
-//! `note`; unreadable files are tool execution notifications.
+//! `note`; read errors are tool execution notifications, each with the file and its byte
+//! offset (`region.byteOffset`) and, in `properties`, the error's kind and buffer index.
 
 use std::io::{self, Write};
 
@@ -9,6 +10,21 @@ use serde_json::{json, Value};
 use super::FileResult;
 use crate::analysis::balance::{Rule, Severity};
 use crate::analysis::stats::fmt_ts;
+use crate::pipeline::TraceError;
+
+/// A tool execution notification for a read error.
+fn notification(path: &str, e: &TraceError) -> Value {
+    let mut location = json!({"artifactLocation": {"uri": path}});
+    if let Some(offset) = e.offset() {
+        location["region"] = json!({"byteOffset": offset});
+    }
+    json!({
+        "level": "error",
+        "message": {"text": format!("{path}: {e}")},
+        "locations": [{"physicalLocation": location}],
+        "properties": {"kind": e.id(), "buffer": e.buffer()},
+    })
+}
 
 /// `check --sarif FILE`.
 pub fn check(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
@@ -16,16 +32,8 @@ pub fn check(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
     let mut results = Vec::new();
     let mut notifications = Vec::new();
     for f in files {
-        let a = match &f.result {
-            Err(e) => {
-                notifications.push(json!({
-                    "level": "error",
-                    "message": {"text": format!("{}: {e}", f.path)},
-                }));
-                continue;
-            }
-            Ok(a) => a,
-        };
+        notifications.extend(f.errors().iter().map(|e| notification(&f.path, e)));
+        let Ok(a) = &f.result else { continue };
         let Some(b) = &a.balance else { continue };
         for finding in b.findings() {
             if !rules.contains(&finding.rule) {
@@ -121,6 +129,12 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["runs"][0]["results"].as_array().unwrap().len(), 2);
+        let n = &v["runs"][0]["invocations"][0]["toolExecutionNotifications"][0];
+        assert_eq!(
+            n["locations"][0]["physicalLocation"]["region"]["byteOffset"],
+            0
+        );
+        assert_eq!(n["properties"]["kind"], "not-etl");
         insta::assert_snapshot!(text);
     }
 }

@@ -9,6 +9,7 @@ use crate::analysis::balance::{Severity, Verdict};
 use crate::analysis::boot::FleetSummary;
 use crate::analysis::latency::LatencyReport;
 use crate::analysis::stats::{fmt_ns, fmt_ts, Histogram, Summary};
+use crate::pipeline::TraceError;
 
 /// Options of the `check` text output.
 #[derive(Clone, Copy, Debug, Default)]
@@ -17,38 +18,58 @@ pub struct CheckText {
     pub verbose: bool,
 }
 
-/// `check` as text. Errors are not printed here (they went to stderr as they happened);
-/// the file's line still says it could not be read.
+/// An error as text: `path: offset 0x…: message` (the command line prints it on stderr,
+/// after `wsktrace: `, as it is met).
+pub fn error_line(path: &str, e: &TraceError) -> String {
+    format!("{path}: {e}")
+}
+
+/// The line of a file that could not be read at all. Its error is not repeated here: it
+/// went to stderr ([`error_line`]) as it was met.
+fn unreadable(f: &FileResult, w: &mut dyn Write) -> io::Result<()> {
+    let kind = f.errors().first().map_or("error", |e| e.id());
+    writeln!(w, "{}: unreadable ({kind})", f.path)
+}
+
+/// `; N read error(s)` for a file read with errors (the errors went to stderr).
+fn read_errors(f: &FileResult) -> String {
+    match f.errors().len() {
+        0 => String::new(),
+        n => format!("; {n} read error(s)"),
+    }
+}
+
+/// `check` as text. Errors are not printed here (they went to stderr as they happened); a
+/// file's line says it could not be read, or how many errors were met reading it.
 pub fn check(files: &[FileResult], opts: CheckText, w: &mut dyn Write) -> io::Result<()> {
     for f in files {
-        let a = match &f.result {
-            Err(e) => {
-                writeln!(w, "{}: error: {e}", f.path)?;
-                continue;
-            }
-            Ok(a) => a,
+        let Ok(a) = &f.result else {
+            unreadable(f, w)?;
+            continue;
         };
         if f.status() == FileStatus::NoEvents {
             writeln!(
                 w,
-                "{}: no events of provider {} ({} records read)",
+                "{}: no events of provider {} ({} records read{})",
                 f.path,
                 provider_text(),
-                a.records
+                a.records,
+                read_errors(f)
             )?;
             continue;
         }
         let Some(b) = &a.balance else { continue };
         writeln!(
             w,
-            "{}: {} ({} events; registrations: {} ok, {} violation, {} inconclusive; {} warning(s))",
+            "{}: {} ({} events; registrations: {} ok, {} violation, {} inconclusive; {} warning(s){})",
             f.path,
             f.status().as_str(),
             a.events,
             b.counts.ok,
             b.counts.violation,
             b.counts.inconclusive,
-            b.counts.warnings
+            b.counts.warnings,
+            read_errors(f)
         )?;
         for c in &b.clients {
             writeln!(
@@ -233,7 +254,7 @@ pub fn latency_file(path: &str, r: &LatencyReport, w: &mut dyn Write) -> io::Res
 pub fn latency(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
     for f in files {
         match &f.result {
-            Err(e) => writeln!(w, "{}: error: {e}", f.path)?,
+            Err(_) => unreadable(f, w)?,
             Ok(a) if a.events == 0 => writeln!(
                 w,
                 "{}: no events of provider {} ({} records read)",
@@ -254,12 +275,9 @@ pub fn latency(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
 /// `boot` as text: per trace, then the fleet summary.
 pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io::Result<()> {
     for f in files {
-        let a = match &f.result {
-            Err(e) => {
-                writeln!(w, "{}: error: {e}", f.path)?;
-                continue;
-            }
-            Ok(a) => a,
+        let Ok(a) = &f.result else {
+            unreadable(f, w)?;
+            continue;
         };
         let Some(b) = &a.boot else { continue };
         if b.clients.is_empty() {
@@ -315,9 +333,9 @@ pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io
             } else {
                 writeln!(
                     w,
-                    "  delayed drivers        {} (total {})",
+                    "  delayed drivers        {}, the largest delay {} (within the blocked time above)",
                     c.delayed_drivers.len(),
-                    fmt_ns(c.total_delay_ns)
+                    fmt_ns(c.max_delay_ns)
                 )?;
                 for d in &c.delayed_drivers {
                     writeln!(
@@ -338,13 +356,7 @@ pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io
             fleet.traces, fleet.traces_with_driver_entry
         )?;
         writeln!(w, "  {:<32}{SUMMARY_HEAD}", "metric")?;
-        for (name, s) in [
-            ("DriverEntry start since boot", &fleet.driver_entry_start),
-            ("DriverEntry duration", &fleet.driver_entry_duration),
-            ("blocked in capture", &fleet.blocked_in_capture),
-            ("WSK ready since boot", &fleet.wsk_ready),
-            ("delay caused to other drivers", &fleet.total_delay),
-        ] {
+        for (name, s) in fleet.metrics() {
             writeln!(w, "  {name:<32}{}", summary_cells(s))?;
         }
         let d = &fleet.delayed_drivers;

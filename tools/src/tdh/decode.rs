@@ -319,7 +319,7 @@ impl<'a> Decoder<'a> {
             TdhInType::FLOAT => Value::F32(f32::from_le_bytes(self.array(p)?)),
             TdhInType::DOUBLE => Value::F64(f64::from_le_bytes(self.array(p)?)),
             TdhInType::BOOLEAN => Value::Bool(u32::from_le_bytes(self.array(p)?)),
-            TdhInType::GUID => Value::Guid(Guid(self.array(p)?)),
+            TdhInType::GUID => Value::Guid(Guid::from_bytes_le(self.array(p)?)),
             TdhInType::FILETIME => Value::FileTime(u64::from_le_bytes(self.array(p)?)),
             TdhInType::SYSTEMTIME => {
                 let b: [u8; 16] = self.array(p)?;

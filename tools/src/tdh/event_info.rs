@@ -159,7 +159,7 @@ impl Bytes<'_> {
             .ok_or(LayoutError::Truncated { offset: at, what })?;
         let mut g = [0u8; 16];
         g.copy_from_slice(b);
-        Ok(Guid(g))
+        Ok(Guid::from_bytes_le(g))
     }
 
     /// The string whose offset is at `at` (`None` for offset 0); it may not start before
@@ -367,8 +367,8 @@ pub fn parse_map_info(payload: &[u8]) -> Result<Option<(Guid, String, ValueMap)>
 pub fn encode_event_info(info: &EventInfo) -> Option<Vec<u8>> {
     let n = info.properties.len();
     let mut out = vec![0u8; HEADER + PROPERTY * n];
-    out[0..16].copy_from_slice(&info.provider.0);
-    out[16..32].copy_from_slice(&info.event_guid.0);
+    out[0..16].copy_from_slice(&info.provider.to_bytes_le());
+    out[16..32].copy_from_slice(&info.event_guid.to_bytes_le());
     out[32..34].copy_from_slice(&info.id.to_le_bytes());
     out[34] = info.version;
     out[37] = info.opcode;
@@ -468,7 +468,7 @@ pub fn encode_map_info(provider: Guid, name: &str, map: &ValueMap) -> Option<Vec
         put32(&mut m, 16 + 8 * i, off);
         put32(&mut m, 16 + 8 * i + 4, u32::try_from(*v).ok()?);
     }
-    let mut out = provider.0.to_vec();
+    let mut out = provider.to_bytes_le().to_vec();
     out.extend_from_slice(&m);
     Some(out)
 }

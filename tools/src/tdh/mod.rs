@@ -67,5 +67,5 @@ pub use layout::{
     event_name, Count, EventLayout, Length, Property, PropertyKind, Source, ValueMap,
 };
 pub use manifest::{parse_manifest, Manifest, ManifestEvent, ManifestProvider};
-pub use registry::{guid, EventKey, Layouts};
+pub use registry::{EventKey, Layouts};
 pub use types::{TdhInType, TdhOutType};

@@ -15,8 +15,8 @@ use std::sync::{Arc, LazyLock};
 use super::layout::{Count, EventLayout, Length, Property, Source};
 use super::registry::EventKey;
 use super::types::{TdhInType as In, TdhOutType as Out};
-use crate::etl::format::Guid as EtlGuid;
 use crate::etl::names;
+use crate::etl::Guid;
 
 /// A property's type, as the documented MOF data type and qualifiers give it.
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +67,7 @@ use M::*;
 
 /// One documented class (or a version of it).
 struct Class {
-    guid: EtlGuid,
+    guid: Guid,
     version: u16,
     /// Event types and their `EventTypeName`s.
     types: &'static [(u8, &'static str)],
@@ -535,8 +535,8 @@ const CONFIG_IDE: &[(&str, M)] = &[
 ];
 
 /// GUIDs of classes `etl::names` does not list for provider names.
-const TCP_IP: EtlGuid = names::TCP_IP;
-const UDP_IP: EtlGuid = names::UDP_IP;
+const TCP_IP: Guid = names::TCP_IP;
+const UDP_IP: Guid = names::UDP_IP;
 
 const CLASSES: &[Class] = &[
     Class {
@@ -867,7 +867,7 @@ pub fn layouts() -> &'static HashMap<EventKey, Arc<EventLayout>> {
                     props.len() as u16,
                 )
                 .expect("the MOF tables are consistent (tested)");
-                let key = EventKey::new(super::registry::guid(&c.guid), u16::from(ty), c.version);
+                let key = EventKey::new(c.guid, u16::from(ty), c.version);
                 out.insert(key, Arc::new(layout));
             }
         }

@@ -39,11 +39,6 @@ impl EventKey {
     }
 }
 
-/// The ETL reader's GUID as the decoder's (same bytes).
-pub fn guid(g: &crate::etl::format::Guid) -> Guid {
-    Guid(zerocopy::transmute!(*g))
-}
-
 /// The layouts of one trace (see the module doc).
 #[derive(Clone, Default)]
 pub struct Layouts {

@@ -45,9 +45,13 @@ fn err(offset: usize, property: Option<&str>, kind: DecodeErrorKind) -> DecodeEr
     }
 }
 
-const PROVIDER: Guid = Guid([
-    0x2b, 0x7c, 0x8f, 0x6a, 0x1e, 0x1d, 0x0a, 0x4f, 0x9c, 0x3e, 0x2b, 0x4d, 0x5e, 0x6f, 0x7a, 0x8b,
-]);
+/// `6a8f7c2b-1d1e-4f0a-9c3e-2b4d5e6f7a8b`.
+const PROVIDER: Guid = Guid::from_fields(
+    0x6a8f_7c2b,
+    0x1d1e,
+    0x4f0a,
+    [0x9c, 0x3e, 0x2b, 0x4d, 0x5e, 0x6f, 0x7a, 0x8b],
+);
 
 /// A `TRACE_EVENT_INFO` of five properties: a count, an array of structs counted by it, a
 /// binary whose length it gives, and the struct's two members (a mapped integer and a
@@ -855,7 +859,7 @@ fn precedence_and_cache() {
     assert_eq!(layouts.builds(), 1, "a metadata layout is built once");
     assert_eq!(layouts.metadata_len(), 1);
     // MOF: Process_TypeGroup1 version 3, DCStart; the MOF class GUID is the key.
-    let process = EventKey::new(crate::tdh::guid(&crate::etl::names::PROCESS), 3, 3);
+    let process = EventKey::new(crate::etl::names::PROCESS, 3, 3);
     let l = layouts.get(&process).unwrap();
     assert_eq!(
         (l.source, l.event_name.as_deref()),

@@ -34,8 +34,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::error::{Error, Result, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
 use super::schema::{FieldSchema, Schema, Shape};
-use super::types::{Guid, InType, OutType, PointerSize};
+use super::types::{InType, OutType, PointerSize};
 use super::value::{DecodedEvent, Field, Value};
+use crate::etl::Guid;
 
 /// Decodes `payload` (the event's user data) by `schema`. `pointer_size` is the event's
 /// (it sizes `HexSize` fields). Trailing bytes are not an error; their number is in
@@ -232,7 +233,7 @@ impl<'a> Decoder<'a> {
             InType::F32 => Value::F32(f32::from_le_bytes(self.array()?)),
             InType::F64 => Value::F64(f64::from_le_bytes(self.array()?)),
             InType::Bool32 => Value::Bool(u32::from_le_bytes(self.array()?)),
-            InType::Guid => Value::Guid(Guid(self.array()?)),
+            InType::Guid => Value::Guid(Guid::from_bytes_le(self.array()?)),
             InType::FileTime => Value::FileTime(u64::from_le_bytes(self.array()?)),
             InType::SystemTime => {
                 let b: [u8; 16] = self.array()?;

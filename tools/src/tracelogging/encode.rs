@@ -198,7 +198,7 @@ impl Encoder<'_> {
                 _ => return Err(bad()),
             },
             InType::Guid => match v {
-                Value::Guid(g) => self.out.extend_from_slice(&g.0),
+                Value::Guid(g) => self.out.extend_from_slice(&g.to_bytes_le()),
                 _ => return Err(bad()),
             },
             InType::FileTime => match *v {

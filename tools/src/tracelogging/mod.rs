@@ -54,6 +54,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use crate::etl::Guid;
 pub use cache::SchemaCache;
 pub use decode::{cp1252_byte, cp1252_char, decode};
 /// The string helpers the manifest and MOF decoder ([`crate::tdh`]) shares.
@@ -62,7 +63,7 @@ pub use encode::encode_payload;
 pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
 pub use schema::{FieldSchema, Schema, Shape};
 pub use traits::{provider_traits_bytes, ProviderTrait, ProviderTraits, TRAIT_TYPE_GROUP};
-pub use types::{Guid, InType, OutType, PointerSize};
+pub use types::{InType, OutType, PointerSize};
 pub use value::{
     filetime_string, hex_bytes, sid_string, sockaddr_string, systemtime_string, DecodedEvent,
     Field, FieldsJson, Value,

@@ -13,8 +13,8 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::error::{Error, Result};
-use super::types::Guid;
 use super::value::hex_bytes;
+use crate::etl::Guid;
 
 /// `EtwProviderTraitTypeGroup`: the data is the provider group GUID.
 pub const TRAIT_TYPE_GROUP: u8 = 1;
@@ -44,7 +44,7 @@ impl ProviderTrait<'_> {
             return None;
         }
         let b: [u8; 16] = self.data.try_into().ok()?;
-        Some(Guid(b))
+        Some(Guid::from_bytes_le(b))
     }
 }
 
@@ -129,7 +129,7 @@ impl<'a> ProviderTraits<'a> {
 
 /// Provider traits bytes for `name`, with a group trait when `group` is given.
 pub fn provider_traits_bytes(name: &str, group: Option<Guid>) -> Result<Vec<u8>> {
-    let g = group.map(|g| g.0);
+    let g = group.map(Guid::to_bytes_le);
     let traits = match &g {
         Some(b) => vec![ProviderTrait {
             trait_type: TRAIT_TYPE_GROUP,

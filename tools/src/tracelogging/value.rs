@@ -28,7 +28,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use super::types::Guid;
+use crate::etl::Guid;
 
 /// One decoded value. The variant follows the field's in-type and out-type (see
 /// [`super::decode`]); each keeps the raw value, so encoding it again gives the same bytes.

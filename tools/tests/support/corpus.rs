@@ -1,9 +1,12 @@
-//! Where the shared corpus of real Windows-written ETL files is, for tests and benchmarks.
+//! Test helper: where the shared corpus of real Windows-written ETL files is, for tests and
+//! benchmarks (one file, included by path: `#[path = ".../tests/support/corpus.rs"] mod
+//! corpus;`).
 //!
 //! `$WSKTRACE_CORPUS` names the corpus folder (the one holding `etl/public/`, or `etl/public`
-//! itself); otherwise it is `../shared/corpus` beside the repository. With `CI=true` a missing
-//! corpus fails the caller (CI must prove that the corpus tests ran); elsewhere the caller is
-//! told to skip, and says so.
+//! itself); otherwise it is `shared/corpus` beside the repository (`../shared` from the
+//! repository root). With `CI=true` a missing corpus fails the caller (CI must prove that the
+//! corpus tests ran); elsewhere the caller is told to skip, and says so.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -15,8 +18,14 @@ pub fn etl_dir() -> Option<PathBuf> {
         candidates.push(c.join("etl/public"));
         candidates.push(c);
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    candidates.push(repo.join("../shared/corpus/etl/public"));
+    // The including crate is the repository root or `tools/` in it: look beside each parent.
+    for dir in Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .skip(1)
+        .take(2)
+    {
+        candidates.push(dir.join("shared/corpus/etl/public"));
+    }
     candidates
         .into_iter()
         .find(|c| c.join("EXPECTED.jsonl").is_file())

@@ -1,0 +1,27 @@
+//! Maps keyed by the driver's u32 ids, hashed cheaply.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes the u32 ids (registration, capture, thread) with one multiply: the default SipHash
+/// was a visible share of `check`'s time. The multiply is a bijection, so distinct ids never
+/// share a full hash.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u32(u32::from(b));
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0.rotate_left(26) ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map from a u32 id.
+pub(super) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;

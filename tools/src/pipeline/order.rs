@@ -1,0 +1,220 @@
+//! Timestamp order: ETW buffers are per processor, so events of ours arrive out of order
+//! across buffers. They wait in one queue per processor (each stays sorted by appending) and
+//! are handed to the sink once every processor that wrote recently has moved past them (the
+//! watermark of [`Step::Release`]); an event that still arrives after later ones were handed
+//! on goes on anyway, after a [`LostEvents`] notice.
+
+use std::collections::VecDeque;
+
+use super::decode::{decode_general_parts, decode_known, KnownLayouts};
+use super::error::{ErrorKind, TraceError};
+use super::step::{Batch, Item, KnownEvent, Step};
+use crate::analysis::{EventSink, LostEvents, TraceEvent};
+use crate::tracelogging::SchemaCache;
+
+/// Most events held for reordering (a safety bound; the window normally keeps it far lower).
+pub const MAX_HELD: usize = 1 << 20;
+
+/// Events waiting for the watermark, one queue per processor (a processor's buffers are in
+/// time order, so each queue stays sorted by appending) plus one for losses found outside
+/// any buffer; releasing takes the smallest head across the queues (a k-way merge).
+pub(super) struct Orderer<'s, S: EventSink> {
+    pub(super) sink: &'s mut S,
+    queues: Vec<VecDeque<(u64, u64, Item)>>,
+    held: usize,
+    seq: u64,
+    last_out: u64,
+    pub(super) out_of_order: u64,
+    pub(super) events: u64,
+    pub(super) pnp: u64,
+    pub(super) undecodable: u64,
+    pub(super) errors: Vec<TraceError>,
+    cache: SchemaCache,
+}
+
+/// The queue for items found outside any buffer (unreadable buffers).
+const NO_CPU: usize = 0;
+
+impl<'s, S: EventSink> Orderer<'s, S> {
+    pub(super) fn new(sink: &'s mut S) -> Self {
+        Orderer {
+            sink,
+            queues: vec![VecDeque::new()],
+            held: 0,
+            seq: 0,
+            last_out: 0,
+            out_of_order: 0,
+            events: 0,
+            pnp: 0,
+            undecodable: 0,
+            errors: Vec::new(),
+            cache: SchemaCache::new(),
+        }
+    }
+
+    /// Queues an item of processor `cpu` (`None`: not from a buffer).
+    fn push(&mut self, cpu: Option<u16>, ts: u64, item: Item) {
+        self.seq += 1;
+        let q = cpu.map_or(NO_CPU, |c| usize::from(c) + 1);
+        if q >= self.queues.len() {
+            self.queues.resize_with(q + 1, VecDeque::new);
+        }
+        let queue = &mut self.queues[q];
+        if queue.back().is_none_or(|b| b.0 <= ts) {
+            queue.push_back((ts, self.seq, item));
+        } else {
+            // Not in order within its processor (clock adjustments): keep the queue sorted.
+            let at = queue.partition_point(|e| e.0 <= ts);
+            queue.insert(at, (ts, self.seq, item));
+        }
+        self.held += 1;
+        if self.held > MAX_HELD {
+            self.pop();
+        }
+    }
+
+    /// The queue whose head comes first, and that head's time.
+    fn first(&self) -> Option<(usize, u64)> {
+        let mut best: Option<(usize, u64, u64)> = None;
+        for (i, q) in self.queues.iter().enumerate() {
+            if let Some(&(ts, seq, _)) = q.front() {
+                if best.is_none_or(|(_, bt, bs)| (ts, seq) < (bt, bs)) {
+                    best = Some((i, ts, seq));
+                }
+            }
+        }
+        best.map(|(i, ts, _)| (i, ts))
+    }
+
+    fn pop(&mut self) {
+        if let Some((q, _)) = self.first() {
+            self.pop_from(q);
+        }
+    }
+
+    /// Hands on the head of queue `q` (by reference: the item is dropped in place after).
+    fn pop_from(&mut self, q: usize) {
+        let Some((ts, _, item)) = self.queues[q].front() else {
+            return;
+        };
+        let ts = *ts;
+        if ts < self.last_out {
+            self.out_of_order += 1;
+            if matches!(item, Item::Wsk(_)) {
+                self.sink.lost(&LostEvents {
+                    ts_ns: Some(ts),
+                    count: 0,
+                    what: "an event arrived out of timestamp order".to_string(),
+                });
+            }
+        }
+        self.last_out = self.last_out.max(ts);
+        match item {
+            Item::Wsk(ev) => {
+                self.events += 1;
+                self.sink.event(ev);
+            }
+            Item::Pnp(p) => {
+                self.pnp += 1;
+                self.sink.pnp(p);
+            }
+            Item::Lost(l) => self.sink.lost(l),
+        }
+        self.queues[q].pop_front();
+        self.held -= 1;
+    }
+
+    /// Carries out the steps of `batch`, in order, and empties it.
+    pub(super) fn apply(
+        &mut self,
+        batch: &mut Batch,
+        known: &KnownLayouts,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        for step in batch.steps.drain(..) {
+            match step {
+                Step::Push { cpu, ts, item } => {
+                    let ts = ts.unwrap_or(self.last_out);
+                    self.push(cpu, ts, item);
+                }
+                Step::Release(watermark) => self.release_until(watermark),
+                Step::Error(e) => {
+                    on_error(&e);
+                    self.errors.push(e);
+                }
+                Step::Undecodable { cpu, ts, error } => self.undecodable(cpu, ts, error, on_error),
+                Step::Known(k) => self.known(&k, &batch.bytes[k.payload.clone()], known, on_error),
+            }
+        }
+        batch.bytes.clear();
+    }
+
+    /// Decodes an event of ours with a known layout (the general decoder if the payload does
+    /// not fit the layout exactly) and queues it.
+    fn known(
+        &mut self,
+        k: &KnownEvent,
+        payload: &[u8],
+        known: &KnownLayouts,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        let (meta, layout) = &known.metas[k.layout];
+        let event = decode_known(layout, payload).map_or_else(
+            || decode_general_parts(meta, k.opcode, payload, k.ptr, &mut self.cache),
+            Ok,
+        );
+        match event {
+            Ok(event) => self.push(
+                Some(k.cpu),
+                k.ts,
+                Item::Wsk(TraceEvent {
+                    ts_ns: k.ts,
+                    tid: k.tid,
+                    activity: k.activity,
+                    event,
+                }),
+            ),
+            Err(failure) => {
+                let kind = ErrorKind::Event {
+                    offset: k.offset,
+                    failure,
+                };
+                let error = TraceError::new(kind, Some(k.buffer));
+                self.undecodable(k.cpu, k.ts, error, on_error);
+            }
+        }
+    }
+
+    fn undecodable(
+        &mut self,
+        cpu: u16,
+        ts: u64,
+        error: TraceError,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        self.undecodable += 1;
+        on_error(&error);
+        self.push(
+            Some(cpu),
+            ts,
+            Item::Lost(LostEvents {
+                ts_ns: Some(ts),
+                count: 1,
+                what: error.to_string(),
+            }),
+        );
+        self.errors.push(error);
+    }
+
+    pub(super) fn release_until(&mut self, watermark: u64) {
+        if self.held == 0 {
+            return;
+        }
+        while let Some((q, ts)) = self.first() {
+            if ts > watermark {
+                break;
+            }
+            self.pop_from(q);
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! Counting records per provider (what `wsktrace dump --summary` prints): without decoding
+//! them ([`summarize`]: the fast path of the reader, its header peek ([`peek_provider`]), for
+//! the common record kinds, the full record parser for anything else), or decoding each one
+//! to count those whose payload decodes ([`summarize_decoding`], [`summarize_file_decoding`]:
+//! every record parsed whole and decoded, see [`crate::payload`]).
+//!
+//! Provider keys are (GUID, name): records name their provider through TraceLogging provider
+//! traits, the kernel group tables of [`crate::etl::names`], or, in files merged by
+//! xperf/WPR, KernelTraceControl `MetaData` events ([`FileSummary::providers`] applies those).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use super::error::TraceError;
+use super::read::open;
+use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
+use crate::etl::header::write_filetime_rfc3339;
+use crate::etl::names::{
+    classic_name, kernel_provider, metadata_provider_name, record_provider_bytes,
+    traits_name_bytes, KTC_METADATA,
+};
+use crate::etl::record::{peek_provider, ProviderPeek, Records};
+use crate::etl::{EtlReader, LogfileInfo, Record};
+use crate::payload::{Payload, PayloadDecoder};
+use crate::tdh::{EventKey, Layouts, Source};
+
+/// The `--provider` filter.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderFilter {
+    guids: Vec<Guid>,
+    names: Vec<String>,
+}
+
+impl ProviderFilter {
+    /// From `--provider` values: GUIDs (with or without braces) or names.
+    pub fn new(values: &[String]) -> Self {
+        let mut f = ProviderFilter::default();
+        for v in values {
+            match Guid::parse(v) {
+                Some(g) => f.guids.push(g),
+                None => f.names.push(v.to_ascii_lowercase()),
+            }
+        }
+        f
+    }
+
+    /// True when no filter was given.
+    pub fn is_empty(&self) -> bool {
+        self.guids.is_empty() && self.names.is_empty()
+    }
+
+    /// Does a provider pass?
+    pub fn matches(&self, guid: &Guid, name: Option<&str>) -> bool {
+        self.is_empty()
+            || self.guids.contains(guid)
+            || name.is_some_and(|n| self.names.iter().any(|f| f.eq_ignore_ascii_case(n)))
+    }
+}
+
+/// (GUID, name bytes as in the file, name as text, count).
+type CountEntry = (Guid, Option<Box<[u8]>>, Option<Box<str>>, u64);
+
+/// Per-provider counts, keyed by (GUID, name).
+///
+/// Records come in runs of one provider, so the last key is checked first; other keys are
+/// found through a map from GUID to the few names seen with it.
+#[derive(Debug, Default, Clone)]
+pub struct ProviderCounts {
+    entries: Vec<CountEntry>,
+    by_guid: HashMap<Guid, Vec<usize>>,
+    last: usize,
+}
+
+impl ProviderCounts {
+    /// Counts one record.
+    #[inline]
+    pub fn add(&mut self, guid: Guid, name: Option<&str>) {
+        self.add_bytes(guid, name.map(str::as_bytes));
+    }
+
+    /// Counts one `EVENT_HEADER` record with a provider-traits item: the last key is checked
+    /// against the item's bytes directly, before the name is located.
+    #[inline(always)]
+    pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) {
+        if let Some(e) = self.entries.get_mut(self.last) {
+            if let (true, Some(n)) = (e.0 == guid, e.1.as_deref()) {
+                let end = 2 + n.len();
+                if traits.len() > end && traits[end] == 0 && &traits[2..end] == n {
+                    e.3 += 1;
+                    return;
+                }
+            }
+        }
+        self.add_bytes(guid, traits_name_bytes(traits));
+    }
+
+    /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
+    /// only when the key is new).
+    #[inline(always)]
+    pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) {
+        if let Some(e) = self.entries.get_mut(self.last) {
+            if e.0 == guid && e.1.as_deref() == name {
+                e.3 += 1;
+                return;
+            }
+        }
+        self.add_slow(guid, name);
+    }
+
+    fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
+        if self.entries.len() <= 16 {
+            if let Some(i) = self
+                .entries
+                .iter()
+                .position(|e| e.0 == guid && e.1.as_deref() == name)
+            {
+                self.entries[i].3 += 1;
+                self.last = i;
+                return;
+            }
+        }
+        let idx = self.by_guid.entry(guid).or_default();
+        if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
+            self.entries[i].3 += 1;
+            self.last = i;
+            return;
+        }
+        idx.push(self.entries.len());
+        self.last = self.entries.len();
+        let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
+        self.entries.push((guid, name.map(Into::into), text, 1));
+    }
+
+    /// `(guid, name, count)`, most frequent first, then by GUID and name.
+    pub fn sorted(&self) -> Vec<(Guid, Option<&str>, u64)> {
+        let mut out: Vec<_> = self
+            .entries
+            .iter()
+            .map(|(g, _, n, c)| (*g, n.as_deref(), *c))
+            .collect();
+        out.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then(a.0.to_string().cmp(&b.0.to_string()))
+                .then(a.1.cmp(&b.1))
+        });
+        out
+    }
+}
+
+/// What one file gave: counts and facts (the `--summary` object).
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    /// The logfile header.
+    pub info: LogfileInfo,
+    /// Records counted (those passing the filter).
+    pub events: u64,
+    /// Records per provider.
+    pub providers: ProviderCounts,
+    /// Buffers read.
+    pub buffers: u64,
+    /// Of those, compressed in the file.
+    pub compressed_buffers: u64,
+    /// Buffers flagged "events lost".
+    pub buffers_with_lost_events: u64,
+    /// Errors met (each given to `on_error`); the rest of the file was read.
+    pub errors: u64,
+    /// Size on disk of the first buffer.
+    pub first_buffer_size: u32,
+    /// Provider names the file gives in KernelTraceControl `MetaData` events.
+    pub learned_names: HashMap<Guid, String>,
+    /// Of the records per provider, those whose payload decoded (when the summary decoded).
+    pub decoded: Option<ProviderCounts>,
+}
+
+/// One provider of a [`FileSummary`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderSummary {
+    /// Its GUID.
+    pub guid: Guid,
+    /// Its name, where the trace gives one.
+    pub name: Option<String>,
+    /// Records.
+    pub count: u64,
+    /// Of those, records whose payload decoded (`None` when the summary did not decode).
+    pub decoded: Option<u64>,
+}
+
+impl FileSummary {
+    /// The providers, most frequent first; records without a name of their own get the name
+    /// the file's `MetaData` events give their GUID.
+    pub fn providers(&self) -> Vec<ProviderSummary> {
+        let decoded: Option<HashMap<(Guid, Option<&str>), u64>> = self.decoded.as_ref().map(|d| {
+            d.sorted()
+                .into_iter()
+                .map(|(g, n, c)| ((g, n), c))
+                .collect()
+        });
+        let mut merged: Vec<ProviderSummary> = Vec::new();
+        for (g, n, c) in self.providers.sorted() {
+            let d = decoded
+                .as_ref()
+                .map(|m| m.get(&(g, n)).copied().unwrap_or(0));
+            let name = n
+                .map(str::to_string)
+                .or_else(|| self.learned_names.get(&g).cloned());
+            match merged.iter_mut().find(|p| p.guid == g && p.name == name) {
+                Some(p) => {
+                    p.count += c;
+                    p.decoded = p.decoded.zip(d).map(|(a, b)| a + b);
+                }
+                None => merged.push(ProviderSummary {
+                    guid: g,
+                    name,
+                    count: c,
+                    decoded: d,
+                }),
+            }
+        }
+        merged.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(a.guid.to_string().cmp(&b.guid.to_string()))
+                .then(a.name.cmp(&b.name))
+        });
+        merged
+    }
+
+    /// The `--summary` JSON object (`file` names the input).
+    pub fn to_json(&self, file: &str) -> serde_json::Value {
+        let info = &self.info;
+        let ft = |t: i64| {
+            let mut text = String::new();
+            write_filetime_rfc3339(&mut text, t);
+            text
+        };
+        let providers: Vec<_> = self
+            .providers()
+            .into_iter()
+            .map(|p| {
+                let mut o = serde_json::json!({
+                    "guid": p.guid.to_string(),
+                    "name": p.name,
+                    "count": p.count,
+                });
+                if let Some(d) = p.decoded {
+                    o["decoded"] = d.into();
+                    o["undecoded"] = (p.count - d).into();
+                }
+                o
+            })
+            .collect();
+        serde_json::json!({
+            "file": file,
+            "events": self.events,
+            "lost_events": info.events_lost,
+            "buffers_lost": info.buffers_lost,
+            "buffers_with_lost_events": self.buffers_with_lost_events,
+            "providers": providers,
+            "header": header_json(info, self.first_buffer_size, &ft),
+            "buffers": self.buffers,
+            "compressed_buffers": self.compressed_buffers,
+            "errors": self.errors,
+        })
+    }
+}
+
+/// Reads a whole trace and counts records per provider. Errors are passed to `on_error` and
+/// counted; the trace goes on. `Err` only when the input cannot be read as ETL at all.
+pub fn summarize<R: Read>(
+    src: R,
+    filter: &ProviderFilter,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    summarize_open(open(src)?, filter, on_error)
+}
+
+/// [`summarize`] a file.
+pub fn summarize_file(
+    path: &Path,
+    filter: &ProviderFilter,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let file = std::fs::File::open(path).map_err(TraceError::open)?;
+    summarize(file, filter, on_error)
+}
+
+/// [`summarize`] bytes in memory.
+pub fn summarize_bytes(
+    bytes: &[u8],
+    filter: &ProviderFilter,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    summarize(bytes, filter, on_error)
+}
+
+fn empty_summary(info: &LogfileInfo) -> FileSummary {
+    FileSummary {
+        info: info.clone(),
+        events: 0,
+        providers: ProviderCounts::default(),
+        buffers: 0,
+        compressed_buffers: 0,
+        buffers_with_lost_events: 0,
+        errors: 0,
+        first_buffer_size: 0,
+        learned_names: HashMap::new(),
+        decoded: None,
+    }
+}
+
+fn summarize_open<R: Read>(
+    mut reader: EtlReader<R>,
+    filter: &ProviderFilter,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let mut s = empty_summary(reader.info());
+    let unfiltered = filter.is_empty();
+    while let Some(b) = reader.next_buffer() {
+        let b = match b {
+            Ok(b) => b,
+            Err(e) => {
+                s.errors += 1;
+                on_error(&TraceError::etl(e, Some(reader.buffer_index())));
+                continue;
+            }
+        };
+        if s.first_buffer_size == 0 {
+            s.first_buffer_size = b.disk_size;
+        }
+        // Fast path for the common kinds; anything else (and any error) goes through the
+        // full record parser, one record at a time.
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        while pos < data.len() {
+            let peeked = peek_provider(data, pos).filter(|(_, peek)| {
+                // MetaData records name other providers: parsed whole below.
+                !matches!(peek, ProviderPeek::Classic { guid } if *guid == KTC_METADATA)
+            });
+            if let Some((adv, peek)) = peeked {
+                pos += adv;
+                if let (
+                    true,
+                    ProviderPeek::Event {
+                        guid,
+                        traits: Some(t),
+                    },
+                ) = (unfiltered, peek)
+                {
+                    s.events += 1;
+                    s.providers.add_traits(guid, t);
+                    continue;
+                }
+                let (g, n): (Guid, Option<&[u8]>) = match peek {
+                    ProviderPeek::Event { guid, traits } => {
+                        (guid, traits.and_then(traits_name_bytes))
+                    }
+                    ProviderPeek::Kernel { hook_id } => {
+                        let (g, n) = kernel_provider(hook_id);
+                        (g, n.map(str::as_bytes))
+                    }
+                    ProviderPeek::Classic { guid } => {
+                        (guid, classic_name(&guid).map(str::as_bytes))
+                    }
+                };
+                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
+                    s.events += 1;
+                    s.providers.add_bytes(g, n);
+                }
+                continue;
+            }
+            let mut one = Records::new(data, pos, b.offset);
+            let r = one.next();
+            pos = if one.position() > pos {
+                one.position()
+            } else {
+                data.len()
+            };
+            let Some(r) = r else { break };
+            match r {
+                Ok(rec) => {
+                    if let Record::Classic(c) = &rec {
+                        if let Some((g, n)) = metadata_provider_name(c) {
+                            s.learned_names.entry(g).or_insert(n);
+                        }
+                    }
+                    let (g, n) = record_provider_bytes(&rec);
+                    if unfiltered
+                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
+                    {
+                        s.events += 1;
+                        s.providers.add_bytes(g, n);
+                    }
+                }
+                Err(e) => {
+                    s.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
+                }
+            }
+        }
+    }
+    let st = reader.stats();
+    s.buffers = st.buffers;
+    s.compressed_buffers = st.compressed_buffers;
+    s.buffers_with_lost_events = st.buffers_with_lost_events;
+    Ok(s)
+}
+
+/// [`summarize`], decoding every record as well (by `layouts`, the user's manifests, and what
+/// the trace's `MetaData` events add on the way) to count those whose payload decodes. One
+/// pass: a record met before the `MetaData` event describing it counts as not decoded (see
+/// [`summarize_file_decoding`], which reads a file a second time for those).
+pub fn summarize_decoding<R: Read>(
+    src: R,
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let mut decoder = PayloadDecoder::new(layouts);
+    let (s, _late) = decoding_pass(open(src)?, filter, &mut decoder, on_error);
+    Ok(s)
+}
+
+/// [`summarize_decoding`] a file; the records met before the `MetaData` event describing them
+/// are decoded in a second pass over the file (only files with such records are read twice).
+pub fn summarize_file_decoding(
+    path: &Path,
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let reopen =
+        || -> Result<_, TraceError> { open(std::fs::File::open(path).map_err(TraceError::open)?) };
+    let mut decoder = PayloadDecoder::new(layouts);
+    let (mut s, mut late) = decoding_pass(reopen()?, filter, &mut decoder, on_error);
+    late.retain(|k, _| {
+        decoder
+            .layouts_mut()
+            .get(k)
+            .is_some_and(|l| l.source == Source::Metadata)
+    });
+    if !late.is_empty() {
+        if let Ok(reader) = reopen() {
+            recount_late(reader, filter, late, &mut decoder, &mut s);
+        }
+    }
+    Ok(s)
+}
+
+/// A record's provider: its own name, else the one a layout gives it (a manifest's).
+fn provider<'a>(
+    rec: &Record<'a>,
+    decoder: &mut PayloadDecoder,
+    layout_name: &'a mut Option<std::sync::Arc<str>>,
+) -> (Guid, Option<&'a [u8]>) {
+    let (g, n) = record_provider_bytes(rec);
+    if n.is_some() {
+        return (g, n);
+    }
+    *layout_name = decoder.provider_name(rec);
+    (g, layout_name.as_deref().map(str::as_bytes))
+}
+
+fn passes(filter: &ProviderFilter, g: &Guid, n: Option<&[u8]>) -> bool {
+    filter.is_empty() || filter.matches(g, n.and_then(|n| core::str::from_utf8(n).ok()))
+}
+
+/// Counts and decodes every record; returns the summary and, per event kind, the records met
+/// while nothing described that kind (the first ones of the kind in file order).
+fn decoding_pass<R: Read>(
+    mut reader: EtlReader<R>,
+    filter: &ProviderFilter,
+    decoder: &mut PayloadDecoder,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> (FileSummary, HashMap<EventKey, u64>) {
+    let mut s = empty_summary(reader.info());
+    let mut decoded = ProviderCounts::default();
+    let mut late: HashMap<EventKey, u64> = HashMap::new();
+    while let Some(b) = reader.next_buffer() {
+        let b = match b {
+            Ok(b) => b,
+            Err(e) => {
+                s.errors += 1;
+                on_error(&TraceError::etl(e, Some(reader.buffer_index())));
+                continue;
+            }
+        };
+        if s.first_buffer_size == 0 {
+            s.first_buffer_size = b.disk_size;
+        }
+        for r in b.records() {
+            let rec = match r {
+                Ok(rec) => rec,
+                Err(e) => {
+                    s.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
+                    continue;
+                }
+            };
+            if let Record::Classic(c) = &rec {
+                if c.header.guid == KTC_METADATA {
+                    if let Some((g, n)) = metadata_provider_name(c) {
+                        s.learned_names.entry(g).or_insert(n);
+                    }
+                    // A bad description is reported on its record, as not decoded.
+                    let _ = decoder
+                        .layouts_mut()
+                        .add_metadata(c.header.class_type, c.payload);
+                }
+            }
+            let mut layout_name = None;
+            let (g, n) = provider(&rec, decoder, &mut layout_name);
+            if !passes(filter, &g, n) {
+                continue;
+            }
+            s.events += 1;
+            s.providers.add_bytes(g, n);
+            match decoder.decode(&rec) {
+                Payload::Decoded { .. } => decoded.add_bytes(g, n),
+                Payload::Undescribed => {
+                    if let Some(k) = PayloadDecoder::layout_key(&rec) {
+                        *late.entry(k).or_default() += 1;
+                    }
+                }
+                Payload::Failed { .. } => {}
+            }
+        }
+    }
+    let st = reader.stats();
+    s.buffers = st.buffers;
+    s.compressed_buffers = st.compressed_buffers;
+    s.buffers_with_lost_events = st.buffers_with_lost_events;
+    s.decoded = Some(decoded);
+    (s, late)
+}
+
+/// The second pass of [`summarize_file_decoding`]: decodes the first `late[kind]` records of
+/// each event kind again, those the first pass met before their description. Read errors were
+/// counted then.
+fn recount_late<R: Read>(
+    mut reader: EtlReader<R>,
+    filter: &ProviderFilter,
+    mut late: HashMap<EventKey, u64>,
+    decoder: &mut PayloadDecoder,
+    s: &mut FileSummary,
+) {
+    let mut decoded = s.decoded.take().unwrap_or_default();
+    while let Some(b) = reader.next_buffer() {
+        let Ok(b) = b else { continue };
+        for rec in b.records().flatten() {
+            let Some(left) = PayloadDecoder::layout_key(&rec).and_then(|k| late.get_mut(&k)) else {
+                continue;
+            };
+            if *left == 0 {
+                continue;
+            }
+            *left -= 1;
+            let mut layout_name = None;
+            let (g, n) = provider(&rec, decoder, &mut layout_name);
+            if passes(filter, &g, n) && decoder.decode(&rec).is_decoded() {
+                decoded.add_bytes(g, n);
+            }
+        }
+    }
+    s.decoded = Some(decoded);
+}
+
+/// What a first pass over a trace learns from its KernelTraceControl `MetaData` events, so
+/// that records before those events are named and decoded too: provider names (returned), and
+/// layouts (added to `layouts`). Read errors, and descriptions that do not parse, are left to
+/// the main pass (an unreadable input gives nothing).
+pub fn read_metadata<R: Read>(src: R, layouts: &mut Layouts) -> HashMap<Guid, String> {
+    let mut names = HashMap::new();
+    let Ok(mut reader) = open(src) else {
+        return names;
+    };
+    while let Some(b) = reader.next_buffer() {
+        let Ok(b) = b else { continue };
+        for r in b.records() {
+            if let Ok(Record::Classic(c)) = r {
+                if c.header.guid != KTC_METADATA {
+                    continue;
+                }
+                if let Some((g, n)) = metadata_provider_name(&c) {
+                    names.entry(g).or_insert(n);
+                }
+                let _ = layouts.add_metadata(c.header.class_type, c.payload);
+            }
+        }
+    }
+    names
+}
+
+fn header_json(
+    info: &LogfileInfo,
+    first_buffer_size: u32,
+    ft: &dyn Fn(i64) -> String,
+) -> serde_json::Value {
+    serde_json::json!({
+        "logger": info.logger_name,
+        "logfile": info.log_file_name,
+        "buffer_size": info.buffer_size,
+        "first_buffer_size": first_buffer_size,
+        "buffers_written": info.buffers_written,
+        "pointer_size": info.pointer_size,
+        "start": ft(info.start_time),
+        "end": ft(info.end_time),
+        "boot_time": ft(info.boot_time),
+        "os_version": info.os_version(),
+        "os_major": info.os_major,
+        "os_minor": info.os_minor,
+        "os_build": info.os_build,
+        "processors": info.number_of_processors,
+        "log_file_mode": format!("{:#x}", info.log_file_mode),
+        "clock_type": info.clock_type.name(),
+        "clock_frequency": info.clock_frequency(),
+        "cpu_speed_mhz": info.cpu_speed_mhz,
+        "timer_resolution": info.timer_resolution,
+        "events_lost": info.events_lost,
+        "buffers_lost": info.buffers_lost,
+        "time_zone": {
+            "bias_minutes": info.time_zone.bias_minutes,
+            "standard_name": info.time_zone.standard_name,
+            "standard_bias_minutes": info.time_zone.standard_bias_minutes,
+            "daylight_name": info.time_zone.daylight_name,
+            "daylight_bias_minutes": info.time_zone.daylight_bias_minutes,
+        },
+    })
+}
