@@ -79,8 +79,8 @@ fn decoder(path: &Path) -> PayloadDecoder {
     PayloadDecoder::new(layouts)
 }
 
-/// Calls `f` for every record of `path` with its payload decoded.
-fn each(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
+/// Calls `f` for every record of `path` with its payload decoded, while it returns true.
+fn each_until(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>) -> bool) {
     let mut d = decoder(path);
     let mut reader = EtlReader::open(path).expect("opens");
     while let Some(b) = reader.next_buffer() {
@@ -88,9 +88,19 @@ fn each(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
         for rec in b.records() {
             let rec = rec.expect("corpus records read");
             let p = d.decode(&rec);
-            f(&rec, p);
+            if !f(&rec, p) {
+                return;
+            }
         }
     }
+}
+
+/// Calls `f` for every record of `path` with its payload decoded.
+fn each(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
+    each_until(path, |rec, p| {
+        f(rec, p);
+        true
+    });
 }
 
 fn counts(path: &Path) -> Counts {
@@ -147,15 +157,14 @@ fn every_corpus_file_decodes_as_expected() {
     }
 }
 
-/// A field of the first decoded event matching `pred`, as JSON.
+/// The fields of the first decoded event matching `pred`, as JSON.
 fn first_fields(path: &Path, pred: impl Fn(&Record<'_>) -> bool) -> serde_json::Value {
     let mut out = None;
-    each(path, |rec, p| {
-        if out.is_none() && pred(rec) {
-            if let Payload::Decoded { fields, .. } = p {
-                out = Some(serde_json::to_value(FieldsJson(&fields)).unwrap());
-            }
+    each_until(path, |rec, p| {
+        if let (true, Payload::Decoded { fields, .. }) = (pred(rec), p) {
+            out = Some(serde_json::to_value(FieldsJson(&fields)).unwrap());
         }
+        out.is_none()
     });
     out.expect("a matching decoded event")
 }
@@ -163,10 +172,11 @@ fn first_fields(path: &Path, pred: impl Fn(&Record<'_>) -> bool) -> serde_json::
 /// The payload of the first record matching `pred`.
 fn first_payload(path: &Path, pred: impl Fn(&Record<'_>) -> bool) -> Vec<u8> {
     let mut out = None;
-    each(path, |rec, _| {
-        if out.is_none() && pred(rec) {
+    each_until(path, |rec, _| {
+        if pred(rec) {
             out = Some(rec.payload().to_vec());
         }
+        out.is_none()
     });
     out.expect("a matching record")
 }

@@ -370,9 +370,18 @@ fn dump_file(
     let file = path.display().to_string();
     let mut w = EventWriter::new(&file, reader.info(), layouts);
     let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
+    // Records come in runs of one provider: the last name learned is checked first.
+    let mut last_learned: Option<(Guid, Option<&str>)> = None;
     let mut emit = |rec: &Record<'_>, cpu: u16| -> std::io::Result<()> {
         let (g, n) = record_provider(rec);
-        let n = n.or_else(|| learned.get(&g).map(String::as_str));
+        let n = n.or_else(|| match last_learned {
+            Some((lg, ln)) if lg == g => ln,
+            _ => {
+                let ln = learned.get(&g).map(String::as_str);
+                last_learned = Some((g, ln));
+                ln
+            }
+        });
         let from_layout = if n.is_none() {
             w.layout_provider_name(rec)
         } else {

@@ -31,15 +31,15 @@
 //! values of one event are bounded as in TraceLogging decoding.
 
 use std::borrow::Cow;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 use std::ops::Range;
 
 use super::error::{DecodeError, DecodeErrorKind};
 use super::layout::{Count, EventLayout, Length, Property, PropertyKind, ValueMap};
 use super::types::{TdhInType, TdhOutType};
 use crate::tracelogging::{
-    cp1252_char, find_nul16, find_nul8, str8, utf16_lossy, Field, Guid, OutType, PointerSize,
-    Value, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE,
+    binary_value, cp1252_char, find_nul16, find_nul8, str8, utf16_lossy, value_budget, Field, Guid,
+    OutType, PointerSize, Value,
 };
 
 /// The fields of a decoded event and the bytes left after them.
@@ -66,8 +66,7 @@ pub fn decode<'a>(
         pos: 0,
         ptr: pointer_size,
         values: 0,
-        max_values: MAX_VALUES
-            .min(VALUES_BASE.saturating_add(payload.len().saturating_mul(VALUES_PER_BYTE))),
+        max_values: value_budget(payload.len()),
         ints: if layout.has_references() {
             vec![None; props.len()]
         } else {
@@ -486,15 +485,7 @@ fn unsigned_bits(raw: u64, t: TdhInType) -> u64 {
 
 /// Binary data as its out-type says.
 fn binary(b: &[u8], out: TdhOutType) -> Value<'_> {
-    match out {
-        TdhOutType::IPV6 if b.len() == 16 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(b);
-            Value::Ipv6(Ipv6Addr::from(a))
-        }
-        TdhOutType::SOCKETADDRESS => Value::SocketAddress(b),
-        _ => Value::Binary(b),
-    }
+    binary_value(b, out == TdhOutType::IPV6, out == TdhOutType::SOCKETADDRESS)
 }
 
 /// The name a map gives a value: a value map's entry; for a bitmap the names of the set bits

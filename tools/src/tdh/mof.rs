@@ -65,13 +65,17 @@ enum M {
 
 use M::*;
 
+/// Properties in `WmiDataId` order (a part of a class: classes share parts).
+type Part = &'static [(&'static str, M)];
+
 /// One documented class (or a version of it).
 struct Class {
     guid: Guid,
     version: u16,
     /// Event types and their `EventTypeName`s.
     types: &'static [(u8, &'static str)],
-    props: &'static [(&'static str, M)],
+    /// Its properties: these parts, one after the other.
+    props: &'static [Part],
 }
 
 const START_END: &[(u8, &str)] = &[(1, "Start"), (2, "End"), (3, "DCStart"), (4, "DCEnd")];
@@ -130,25 +134,17 @@ const PROCESS_V1: &[(&str, M)] = &[
     ("UserSID", Sid),
     ("ImageFileName", AStr),
 ];
-/// `Process_V2_TypeGroup1`.
-const PROCESS_V2: &[(&str, M)] = &[
+/// The first properties of `Process_V2_TypeGroup1` and `Process_TypeGroup1`.
+const PROCESS_IDS: Part = &[
     ("UniqueProcessKey", Ptr),
     ("ProcessId", X32),
     ("ParentId", X32),
     ("SessionId", U32),
     ("ExitStatus", I32),
-    ("UserSID", Sid),
-    ("ImageFileName", AStr),
-    ("CommandLine", WStr),
 ];
-/// `Process_TypeGroup1` (the class documents version 3).
-const PROCESS_V3: &[(&str, M)] = &[
-    ("UniqueProcessKey", Ptr),
-    ("ProcessId", X32),
-    ("ParentId", X32),
-    ("SessionId", U32),
-    ("ExitStatus", I32),
-    ("DirectoryTableBase", Ptr),
+/// What follows them in version 2; in version 3 (`Process_TypeGroup1`, the version the class
+/// documents) after `DirectoryTableBase`.
+const PROCESS_NAMES: Part = &[
     ("UserSID", Sid),
     ("ImageFileName", AStr),
     ("CommandLine", WStr),
@@ -157,20 +153,8 @@ const PROCESS_V3: &[(&str, M)] = &[
 /// `DirectoryTableBase` and two UTF-16 strings after `CommandLine`, `PackageFullName` and
 /// `ApplicationId` (empty for desktop processes), as every version-4 process event of the
 /// corpus shows.
-const PROCESS_V4: &[(&str, M)] = &[
-    ("UniqueProcessKey", Ptr),
-    ("ProcessId", X32),
-    ("ParentId", X32),
-    ("SessionId", U32),
-    ("ExitStatus", I32),
-    ("DirectoryTableBase", Ptr),
-    ("Flags", X32),
-    ("UserSID", Sid),
-    ("ImageFileName", AStr),
-    ("CommandLine", WStr),
-    ("PackageFullName", WStr),
-    ("ApplicationId", WStr),
-];
+const PROCESS_V4_FLAGS: Part = &[("DirectoryTableBase", Ptr), ("Flags", X32)];
+const PROCESS_V4_PACKAGE: Part = &[("PackageFullName", WStr), ("ApplicationId", WStr)];
 /// `Process_V2_TypeGroup2` (types 32, 33).
 const PROCESS_V2_COUNTERS: &[(&str, M)] = &[
     ("ProcessId", X32),
@@ -206,34 +190,26 @@ const THREAD_V1_START: &[(&str, M)] = &[
 ];
 /// `Thread_V1_TypeGroup2` (types 2, 4).
 const THREAD_V1_END: &[(&str, M)] = &[("ProcessId", U32), ("TThreadId", U32)];
-/// `Thread_V2_TypeGroup1`.
-const THREAD_V2: &[(&str, M)] = &[
+/// The first properties of `Thread_V2_TypeGroup1` and `Thread_TypeGroup1`.
+const THREAD_STACKS: Part = &[
     ("ProcessId", X32),
     ("TThreadId", X32),
     ("StackBase", Ptr),
     ("StackLimit", Ptr),
     ("UserStackBase", Ptr),
     ("UserStackLimit", Ptr),
-    ("StartAddr", Ptr),
+];
+/// What both have after their seventh property (`StartAddr` in version 2, `Affinity` in 3).
+const THREAD_START: Part = &[
     ("Win32StartAddr", Ptr),
     ("TebBase", Ptr),
     ("SubProcessTag", X32),
 ];
-/// `Thread_TypeGroup1` (the class documents version 3). Windows 10 1903 and later append
-/// the thread's name (NUL-terminated UTF-16, empty for most) without a new version: every
-/// version-3 thread event of `ShutdownPerfDiagLogger.etl` (build 18362) has it, those of
+/// The end of `Thread_TypeGroup1` (the class documents version 3). Windows 10 1903 and later
+/// append the thread's name (NUL-terminated UTF-16, empty for most) without a new version:
+/// every version-3 thread event of `ShutdownPerfDiagLogger.etl` (build 18362) has it, those of
 /// Windows 8 traces do not; it is optional here.
-const THREAD_V3: &[(&str, M)] = &[
-    ("ProcessId", X32),
-    ("TThreadId", X32),
-    ("StackBase", Ptr),
-    ("StackLimit", Ptr),
-    ("UserStackBase", Ptr),
-    ("UserStackLimit", Ptr),
-    ("Affinity", Ptr),
-    ("Win32StartAddr", Ptr),
-    ("TebBase", Ptr),
-    ("SubProcessTag", X32),
+const THREAD_V3_PRIORITIES: Part = &[
     ("BasePriority", U8),
     ("PagePriority", U8),
     ("IoPriority", U8),
@@ -323,38 +299,27 @@ const STACKWALK: &[(&str, M)] = &[
     ("Stack", PtrRest),
 ];
 
-/// `TcpIp_SendIPV4`.
-const TCP_SEND4: &[(&str, M)] = &[
+/// The first properties of every `TcpIp` and `UdpIp` class, IPv4 and IPv6.
+const IP4_ENDS: Part = &[
     ("PID", U32),
     ("size", U32),
     ("daddr", Ipv4),
     ("saddr", Ipv4),
     ("dport", Port),
     ("sport", Port),
-    ("startime", U32),
-    ("endtime", U32),
-    ("seqnum", U32),
-    ("connid", Ptr),
 ];
-/// `TcpIp_TypeGroup1`; `UdpIp_TypeGroup1`.
-const IP4: &[(&str, M)] = &[
+const IP6_ENDS: Part = &[
     ("PID", U32),
     ("size", U32),
-    ("daddr", Ipv4),
-    ("saddr", Ipv4),
+    ("daddr", Ipv6),
+    ("saddr", Ipv6),
     ("dport", Port),
     ("sport", Port),
-    ("seqnum", U32),
-    ("connid", Ptr),
 ];
-/// `TcpIp_TypeGroup2`.
-const TCP_CONNECT4: &[(&str, M)] = &[
-    ("PID", U32),
-    ("size", U32),
-    ("daddr", Ipv4),
-    ("saddr", Ipv4),
-    ("dport", Port),
-    ("sport", Port),
+/// `TcpIp_SendIPV4`, `TcpIp_SendIPV6`: times before the common end.
+const TCP_TIMES: Part = &[("startime", U32), ("endtime", U32)];
+/// `TcpIp_TypeGroup2`, `TcpIp_TypeGroup4` (connect, accept): the options.
+const TCP_OPTIONS: Part = &[
     ("mss", U16),
     ("sackopt", U16),
     ("tsopt", U16),
@@ -362,51 +327,9 @@ const TCP_CONNECT4: &[(&str, M)] = &[
     ("rcvwin", U32),
     ("rcvwinscale", I16),
     ("sndwinscale", I16),
-    ("seqnum", U32),
-    ("connid", Ptr),
 ];
-/// `TcpIp_SendIPV6`.
-const TCP_SEND6: &[(&str, M)] = &[
-    ("PID", U32),
-    ("size", U32),
-    ("daddr", Ipv6),
-    ("saddr", Ipv6),
-    ("dport", Port),
-    ("sport", Port),
-    ("startime", U32),
-    ("endtime", U32),
-    ("seqnum", U32),
-    ("connid", Ptr),
-];
-/// `TcpIp_TypeGroup3`; `UdpIp_TypeGroup2`.
-const IP6: &[(&str, M)] = &[
-    ("PID", U32),
-    ("size", U32),
-    ("daddr", Ipv6),
-    ("saddr", Ipv6),
-    ("dport", Port),
-    ("sport", Port),
-    ("seqnum", U32),
-    ("connid", Ptr),
-];
-/// `TcpIp_TypeGroup4`.
-const TCP_CONNECT6: &[(&str, M)] = &[
-    ("PID", U32),
-    ("size", U32),
-    ("daddr", Ipv6),
-    ("saddr", Ipv6),
-    ("dport", Port),
-    ("sport", Port),
-    ("mss", U16),
-    ("sackopt", U16),
-    ("tsopt", U16),
-    ("wsopt", U16),
-    ("rcvwin", U32),
-    ("rcvwinscale", I16),
-    ("sndwinscale", I16),
-    ("seqnum", U32),
-    ("connid", Ptr),
-];
+/// The last properties of every `TcpIp` and `UdpIp` class.
+const IP_END: Part = &[("seqnum", U32), ("connid", Ptr)];
 /// `TcpIp_Fail`; `UdpIp_Fail`.
 const IP_FAIL: &[(&str, M)] = &[("Proto", U16), ("FailureCode", U16)];
 
@@ -543,115 +466,125 @@ const CLASSES: &[Class] = &[
         guid: names::EVENT_TRACE,
         version: 2,
         types: &[(0, "Header")],
-        props: EVENT_TRACE_HEADER,
+        props: &[EVENT_TRACE_HEADER],
     },
     Class {
         guid: names::PROCESS,
         version: 0,
         types: START_END,
-        props: PROCESS_V0,
+        props: &[PROCESS_V0],
     },
     Class {
         guid: names::PROCESS,
         version: 1,
         types: START_END,
-        props: PROCESS_V1,
+        props: &[PROCESS_V1],
     },
     Class {
         guid: names::PROCESS,
         version: 2,
         types: START_END_DEFUNCT,
-        props: PROCESS_V2,
+        props: &[PROCESS_IDS, PROCESS_NAMES],
     },
     Class {
         guid: names::PROCESS,
         version: 2,
         types: &[(32, "PerfCtr"), (33, "PerfCtrRundown")],
-        props: PROCESS_V2_COUNTERS,
+        props: &[PROCESS_V2_COUNTERS],
     },
     Class {
         guid: names::PROCESS,
         version: 3,
         types: START_END_DEFUNCT,
-        props: PROCESS_V3,
+        props: &[PROCESS_IDS, &[("DirectoryTableBase", Ptr)], PROCESS_NAMES],
     },
     Class {
         guid: names::PROCESS,
         version: 4,
         types: START_END_DEFUNCT,
-        props: PROCESS_V4,
+        props: &[
+            PROCESS_IDS,
+            PROCESS_V4_FLAGS,
+            PROCESS_NAMES,
+            PROCESS_V4_PACKAGE,
+        ],
     },
     Class {
         guid: names::THREAD,
         version: 0,
         types: START_END,
-        props: THREAD_V0,
+        props: &[THREAD_V0],
     },
     Class {
         guid: names::THREAD,
         version: 1,
         types: &[(1, "Start"), (3, "DCStart")],
-        props: THREAD_V1_START,
+        props: &[THREAD_V1_START],
     },
     Class {
         guid: names::THREAD,
         version: 1,
         types: &[(2, "End"), (4, "DCEnd")],
-        props: THREAD_V1_END,
+        props: &[THREAD_V1_END],
     },
     Class {
         guid: names::THREAD,
         version: 2,
         types: START_END,
-        props: THREAD_V2,
+        props: &[THREAD_STACKS, &[("StartAddr", Ptr)], THREAD_START],
     },
     Class {
         guid: names::THREAD,
         version: 3,
         types: START_END,
-        props: THREAD_V3,
+        props: &[
+            THREAD_STACKS,
+            &[("Affinity", Ptr)],
+            THREAD_START,
+            THREAD_V3_PRIORITIES,
+        ],
     },
     Class {
         guid: names::IMAGE_LOAD,
         version: 0,
         types: &[(10, "Load")],
-        props: IMAGE_V0,
+        props: &[IMAGE_V0],
     },
     Class {
         guid: names::IMAGE_LOAD,
         version: 1,
         types: &[(10, "Load")],
-        props: IMAGE_V1,
+        props: &[IMAGE_V1],
     },
     Class {
         guid: names::IMAGE_LOAD,
         version: 2,
         types: IMAGE_TYPES,
-        props: IMAGE_V2,
+        props: &[IMAGE_V2],
     },
     Class {
         guid: names::IMAGE_LOAD,
         version: 3,
         types: IMAGE_TYPES,
-        props: IMAGE_V2,
+        props: &[IMAGE_V2],
     },
     Class {
         guid: names::DISK_IO,
         version: 3,
         types: &[(10, "Read"), (11, "Write")],
-        props: DISKIO_RW,
+        props: &[DISKIO_RW],
     },
     Class {
         guid: names::DISK_IO,
         version: 3,
         types: &[(12, "ReadInit"), (13, "WriteInit"), (15, "FlushInit")],
-        props: DISKIO_INIT,
+        props: &[DISKIO_INIT],
     },
     Class {
         guid: names::DISK_IO,
         version: 3,
         types: &[(14, "FlushBuffers")],
-        props: DISKIO_FLUSH,
+        props: &[DISKIO_FLUSH],
     },
     Class {
         guid: names::FILE_IO,
@@ -662,31 +595,31 @@ const CLASSES: &[Class] = &[
             (35, "FileDelete"),
             (36, "FileRundown"),
         ],
-        props: FILEIO_NAME,
+        props: &[FILEIO_NAME],
     },
     Class {
         guid: names::PAGE_FAULT,
         version: 2,
         types: &[(32, "HardFault")],
-        props: PAGEFAULT_HARD,
+        props: &[PAGEFAULT_HARD],
     },
     Class {
         guid: names::PERF_INFO,
         version: 2,
         types: &[(46, "SampleProfile")],
-        props: SAMPLED_PROFILE,
+        props: &[SAMPLED_PROFILE],
     },
     Class {
         guid: names::STACK_WALK,
         version: 2,
         types: &[(32, "Stack")],
-        props: STACKWALK,
+        props: &[STACKWALK],
     },
     Class {
         guid: TCP_IP,
         version: 2,
         types: &[(10, "SendIPV4")],
-        props: TCP_SEND4,
+        props: &[IP4_ENDS, TCP_TIMES, IP_END],
     },
     Class {
         guid: TCP_IP,
@@ -698,25 +631,25 @@ const CLASSES: &[Class] = &[
             (16, "ReconnectIPV4"),
             (18, "TCPCopyIPV4"),
         ],
-        props: IP4,
+        props: &[IP4_ENDS, IP_END],
     },
     Class {
         guid: TCP_IP,
         version: 2,
         types: &[(12, "ConnectIPV4"), (15, "AcceptIPV4")],
-        props: TCP_CONNECT4,
+        props: &[IP4_ENDS, TCP_OPTIONS, IP_END],
     },
     Class {
         guid: TCP_IP,
         version: 2,
         types: &[(17, "Fail")],
-        props: IP_FAIL,
+        props: &[IP_FAIL],
     },
     Class {
         guid: TCP_IP,
         version: 2,
         types: &[(26, "SendIPV6")],
-        props: TCP_SEND6,
+        props: &[IP6_ENDS, TCP_TIMES, IP_END],
     },
     Class {
         guid: TCP_IP,
@@ -728,97 +661,97 @@ const CLASSES: &[Class] = &[
             (32, "ReconnectIPV6"),
             (34, "TCPCopyIPV6"),
         ],
-        props: IP6,
+        props: &[IP6_ENDS, IP_END],
     },
     Class {
         guid: TCP_IP,
         version: 2,
         types: &[(28, "ConnectIPV6"), (31, "AcceptIPV6")],
-        props: TCP_CONNECT6,
+        props: &[IP6_ENDS, TCP_OPTIONS, IP_END],
     },
     Class {
         guid: UDP_IP,
         version: 2,
         types: &[(10, "SendIPV4"), (11, "RecvIPV4")],
-        props: IP4,
+        props: &[IP4_ENDS, IP_END],
     },
     Class {
         guid: UDP_IP,
         version: 2,
         types: &[(17, "Fail")],
-        props: IP_FAIL,
+        props: &[IP_FAIL],
     },
     Class {
         guid: UDP_IP,
         version: 2,
         types: &[(26, "SendIPV6"), (27, "RecvIPV6")],
-        props: IP6,
+        props: &[IP6_ENDS, IP_END],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(10, "CPU")],
-        props: CONFIG_CPU,
+        props: &[CONFIG_CPU],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(11, "PhyDisk")],
-        props: CONFIG_PHYDISK,
+        props: &[CONFIG_PHYDISK],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(12, "LogDisk")],
-        props: CONFIG_LOGDISK,
+        props: &[CONFIG_LOGDISK],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(13, "NIC")],
-        props: CONFIG_NIC,
+        props: &[CONFIG_NIC],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(14, "Video")],
-        props: CONFIG_VIDEO,
+        props: &[CONFIG_VIDEO],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(15, "Services")],
-        props: CONFIG_SERVICES,
+        props: &[CONFIG_SERVICES],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(16, "Power")],
-        props: CONFIG_POWER,
+        props: &[CONFIG_POWER],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(17, "Network")],
-        props: CONFIG_NETWORK,
+        props: &[CONFIG_NETWORK],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(21, "IRQ")],
-        props: CONFIG_IRQ,
+        props: &[CONFIG_IRQ],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(22, "PnP")],
-        props: CONFIG_PNP,
+        props: &[CONFIG_PNP],
     },
     Class {
         guid: names::CONFIG,
         version: 2,
         types: &[(23, "IDEChannel")],
-        props: CONFIG_IDE,
+        props: &[CONFIG_IDE],
     },
 ];
 
@@ -857,7 +790,12 @@ pub fn layouts() -> &'static HashMap<EventKey, Arc<EventLayout>> {
     static LAYOUTS: LazyLock<HashMap<EventKey, Arc<EventLayout>>> = LazyLock::new(|| {
         let mut out = HashMap::new();
         for c in CLASSES {
-            let props: Vec<Property> = c.props.iter().map(|&(n, m)| property(n, m)).collect();
+            let props: Vec<Property> = c
+                .props
+                .iter()
+                .flat_map(|part| part.iter())
+                .map(|&(n, m)| property(n, m))
+                .collect();
             for &(ty, type_name) in c.types {
                 let layout = EventLayout::new(
                     Source::Mof,

@@ -8,6 +8,7 @@
 //! and every lookup's answer is kept, so an event kind costs one hash lookup after the first.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use super::corrections;
@@ -18,6 +19,7 @@ use super::event_info::{
 use super::layout::{EventLayout, ValueMap};
 use super::manifest::Manifest;
 use super::mof;
+use crate::tracelogging::cache::WordHasher;
 use crate::tracelogging::Guid;
 
 /// Which kind of event a layout is for: a manifest event's provider GUID, id and version, or a
@@ -46,7 +48,10 @@ pub struct Layouts {
     maps: HashMap<(Guid, String), Arc<ValueMap>>,
     manifests: HashMap<EventKey, Arc<EventLayout>>,
     builtin: HashMap<EventKey, Arc<EventLayout>>,
-    cache: HashMap<EventKey, Option<Arc<EventLayout>>>,
+    /// Every lookup's answer (a fast hash: the keys are not chosen to collide).
+    cache: HashMap<EventKey, Option<Arc<EventLayout>>, BuildHasherDefault<WordHasher>>,
+    /// The last lookup: events come in runs of one kind.
+    last: Option<(EventKey, Option<Arc<EventLayout>>)>,
     builds: u64,
 }
 
@@ -59,13 +64,13 @@ impl Layouts {
     /// Adds a user's manifest; an event an earlier manifest describes keeps that layout.
     pub fn add_manifest(&mut self, m: &Manifest) {
         add(&mut self.manifests, m);
-        self.cache.clear();
+        self.invalidate();
     }
 
     /// Adds a built-in manifest, below every other source.
     pub fn add_builtin(&mut self, m: &Manifest) {
         add(&mut self.builtin, m);
-        self.cache.clear();
+        self.invalidate();
     }
 
     /// Takes the payload of a KernelTraceControl `MetaData` event of this type (32: a
@@ -87,17 +92,30 @@ impl Layouts {
             }
             _ => return Ok(()),
         }
-        self.cache.clear();
+        self.invalidate();
         Ok(())
     }
 
     /// The layout of an event kind, from the first source that has one.
     pub fn get(&mut self, key: &EventKey) -> Option<&Arc<EventLayout>> {
-        if !self.cache.contains_key(key) {
-            let found = self.find(key);
-            self.cache.insert(*key, found);
+        if self.last.as_ref().map(|(k, _)| k) != Some(key) {
+            let found = match self.cache.get(key) {
+                Some(found) => found.clone(),
+                None => {
+                    let found = self.find(key);
+                    self.cache.insert(*key, found.clone());
+                    found
+                }
+            };
+            self.last = Some((*key, found));
         }
-        self.cache.get(key).and_then(Option::as_ref)
+        self.last.as_ref().and_then(|(_, l)| l.as_ref())
+    }
+
+    /// Forgets every answer (a source was added).
+    fn invalidate(&mut self) {
+        self.cache.clear();
+        self.last = None;
     }
 
     fn find(&mut self, key: &EventKey) -> Option<Arc<EventLayout>> {

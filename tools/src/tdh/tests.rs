@@ -916,3 +916,76 @@ fn event_names() {
     );
     assert_eq!(event_name(None, None, None), None);
 }
+
+#[test]
+#[rustfmt::skip]
+fn an_optional_last_property_is_read_when_bytes_are_left() {
+    let l = layout(vec![
+        v("flags", TdhInType::UINT8),
+        v("name", TdhInType::UNICODESTRING).optional(),
+    ]);
+    // Older Windows: the byte of flags only.
+    assert_eq!(json(&decode_exact(&l, &[7], PointerSize::Eight).unwrap()), r#"{"flags":7}"#);
+    // Newer: the name follows.
+    let payload: &[u8] = &[
+        0x07,                               // flags
+        b'W', 0, b'k', 0, 0, 0,             // name = "Wk", NUL
+    ];
+    assert_eq!(
+        json(&decode_exact(&l, payload, PointerSize::Eight).unwrap()),
+        r#"{"flags":7,"name":"Wk"}"#
+    );
+    // Bytes that are not a whole name are still an error.
+    assert!(decode_exact(&l, &[7, b'W', 0], PointerSize::Eight).is_err());
+    let misplaced = EventLayout::new(
+        Source::Mof,
+        None,
+        None,
+        vec![v("a", TdhInType::UINT8).optional(), v("b", TdhInType::UINT8)],
+        2,
+    );
+    assert!(matches!(misplaced, Err(LayoutError::Property { why: "only the last top-level property may be optional", .. })));
+    // The form exists in MOF tables only: it has no TRACE_EVENT_INFO encoding.
+    let info = EventInfo {
+        provider: PROVIDER,
+        event_guid: Guid::default(),
+        id: 1,
+        version: 0,
+        opcode: 0,
+        decoding_source: 0,
+        provider_name: None,
+        event_name: None,
+        task_name: None,
+        opcode_name: None,
+        properties: l.properties().to_vec(),
+        top_level: 2,
+        map_names: vec![],
+    };
+    assert_eq!(encode_event_info(&info), None);
+}
+
+/// A fuzzer finding (`tdh_event_info`): a CLR `TRACE_EVENT_INFO` mutated so that a DOUBLE
+/// decodes to NaN. Not a decoder bug: the target compared decoded values with `==`, and NaN is
+/// not equal to itself; kept so that the lenient and the exact decoder stay in agreement.
+#[test]
+fn fuzz_finding_nan_double() {
+    let data = include_bytes!("testdata/fuzz-event-info-nan.bin");
+    let n = usize::from(u16::from_le_bytes([data[0], data[1]]));
+    let (meta, payload) = data[2..].split_at(n.min(data.len() - 2));
+    let info = parse_event_info(meta).unwrap();
+    let layout = info.layout(&|_| None).unwrap();
+    for ptr in [PointerSize::Four, PointerSize::Eight] {
+        let lenient = decode(&layout, payload, ptr).unwrap();
+        let text = json(&lenient.fields);
+        assert!(text.contains("NaN"), "{text}");
+        match decode_exact(&layout, payload, ptr) {
+            Ok(exact) => assert_eq!(json(&exact), json(&lenient.fields)),
+            Err(e) => assert_eq!(
+                e.kind,
+                DecodeErrorKind::TrailingBytes {
+                    count: lenient.unread
+                }
+            ),
+        }
+    }
+}
