@@ -7,6 +7,8 @@
 //! `wsktrace` command line is the binary crate over these (arguments, file walking, exit
 //! codes).
 
+#![warn(missing_docs)]
+
 pub mod analyse;
 pub mod analysis;
 pub mod etl;

@@ -20,7 +20,7 @@
 //! | `payload_hex` | a payload nothing describes, or one that does not fit its description (then after `decode_error`, which says where) |
 //!
 //! Providers the record does not name (no TraceLogging traits, no kernel group) take the name
-//! the file's `MetaData` events or a manifest give them.
+//! the file's `MetaData` events or a manifest give them. See `docs/decoding.md`.
 //!
 //! With `--summary`, one object per file: `events` (records), `lost_events`, `providers`
 //! (`[{guid, name, count, decoded, undecoded}]`, most frequent first), `header` (logfile header
@@ -37,6 +37,7 @@ use wsktrace_tools::etl::format::{Guid, HeaderKind, EVENT_HEADER_EXT_TYPE_RELATE
 use wsktrace_tools::etl::header::write_filetime_rfc3339;
 use wsktrace_tools::etl::merge::{default_window, SortedRecords};
 use wsktrace_tools::etl::names::record_provider;
+use wsktrace_tools::etl::record::{ClassicRecord, EventRecord, MessageRecord, SystemRecord};
 use wsktrace_tools::etl::{Clock, LogfileInfo, Record};
 use wsktrace_tools::payload::{Payload, PayloadDecoder};
 use wsktrace_tools::pipeline::summary::{
@@ -45,14 +46,17 @@ use wsktrace_tools::pipeline::summary::{
 use wsktrace_tools::pipeline::{open_file, TraceError};
 use wsktrace_tools::tdh::{self, Layouts};
 use wsktrace_tools::tracelogging;
+use zerocopy::FromBytes;
 
 use super::files::expand;
 use super::{report_error, to_stdout, ExitStatus};
 
+/// The exit statuses of `dump`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read completely; 2 an input (or part \
+of one) could not be read, no file was found, or the output could not be written. Never 1: \
+dump reports no findings.";
+
 /// Arguments of `wsktrace dump`.
-///
-/// Exit status: 0 every file read completely, 2 a file (or part of one) could not be read
-/// (`dump` reports no findings, so never 1).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
     /// ETL files, or directories to search for `*.etl`.
@@ -140,6 +144,7 @@ fn push_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
 }
 
 impl EventWriter {
+    /// A writer for one file.
     /// A writer for one file, decoding by `layouts` (the file's metadata and the user's
     /// manifests) where TraceLogging does not describe an event.
     pub fn new(file: &str, info: &LogfileInfo, layouts: Layouts) -> Self {
@@ -151,7 +156,7 @@ impl EventWriter {
         }
     }
 
-    /// Appends one JSON line for `rec` to `out`.
+    /// Appends one JSON line for `rec` to `out` (the keys of the module doc, in that order).
     pub fn write(
         &mut self,
         out: &mut Vec<u8>,
@@ -161,15 +166,35 @@ impl EventWriter {
         name: Option<&str>,
     ) {
         self.written += 1;
+        self.common(out, rec, cpu, guid, name);
+        match rec {
+            Record::Event(e) => self.event(out, e),
+            Record::System(s) => system(out, s),
+            Record::Classic(c) => classic(out, c),
+            Record::Message(m) => message(out, m),
+        }
+        self.payload(out, rec);
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// The keys every record has: file, offset, times, CPU, kind, provider.
+    fn common(
+        &self,
+        out: &mut Vec<u8>,
+        rec: &Record<'_>,
+        cpu: u16,
+        guid: &Guid,
+        name: Option<&str>,
+    ) {
         let _ = write!(
             out,
             "{{\"file\":{},\"offset\":{},\"timestamp\":",
             self.file,
             rec.offset()
         );
-        let mut ts = String::with_capacity(32);
         match rec.timestamp() {
             Some(raw) => {
+                let mut ts = String::with_capacity(32);
                 write_filetime_rfc3339(&mut ts, self.clock.filetime(raw));
                 let _ = write!(
                     out,
@@ -191,86 +216,40 @@ impl EventWriter {
             Some(n) => push_json_str(out, n),
             None => out.extend_from_slice(b"null"),
         }
-        match rec {
-            Record::Event(e) => {
-                let h = e.header;
-                let d = &h.event_descriptor;
-                let _ = write!(
-                    out,
-                    ",\"id\":{},\"version\":{},\"channel\":{},\"level\":{},\"opcode\":{},\"task\":{},\"keywords\":\"{:#x}\"",
-                    d.id.get(),
-                    d.version,
-                    d.channel,
-                    d.level,
-                    d.opcode,
-                    d.task.get(),
-                    d.keyword.get()
-                );
-                let _ = write!(
-                    out,
-                    ",\"pid\":{},\"tid\":{},\"activity_id\":",
-                    h.process_id.get(),
-                    h.thread_id.get()
-                );
-                push_opt_guid(out, Some(&h.activity_id));
-                out.extend_from_slice(b",\"related_activity_id\":");
-                let rel = e
-                    .extended_item(EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID)
-                    .and_then(|i| {
-                        use zerocopy::FromBytes;
-                        Guid::read_from_prefix(i.data).ok().map(|(g, _)| g)
-                    });
-                push_opt_guid(out, rel.as_ref());
-            }
-            Record::System(s) => {
-                let _ = write!(
-                    out,
-                    ",\"hook_id\":\"{:#06x}\",\"opcode\":{},\"version\":{},\"pid\":",
-                    s.hook_id,
-                    s.event_type(),
-                    s.version
-                );
-                push_opt_u32(out, s.process_id);
-                out.extend_from_slice(b",\"tid\":");
-                push_opt_u32(out, s.thread_id);
-            }
-            Record::Classic(c) => {
-                let h = c.header;
-                let _ = write!(
-                    out,
-                    ",\"opcode\":{},\"level\":{},\"version\":{},\"pid\":{},\"tid\":{}",
-                    h.class_type,
-                    h.class_level,
-                    h.class_version.get(),
-                    h.process_id.get(),
-                    h.thread_id.get()
-                );
-                if let Some(i) = c.instance {
-                    let _ = write!(
-                        out,
-                        ",\"instance_id\":{},\"parent_instance_id\":{},\"parent_guid\":",
-                        i.instance_id.get(),
-                        i.parent_instance_id.get()
-                    );
-                    push_opt_guid(out, Some(&i.parent_guid));
-                }
-            }
-            Record::Message(m) => {
-                let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
-                push_opt_u32(out, m.process_id);
-                out.extend_from_slice(b",\"tid\":");
-                push_opt_u32(out, m.thread_id);
-                out.extend_from_slice(b",\"sequence\":");
-                push_opt_u32(out, m.sequence);
-            }
-        }
-        self.write_payload(out, rec);
-        out.extend_from_slice(b"}\n");
+    }
+
+    /// An `EVENT_HEADER` record: descriptor, ids, activity ids.
+    fn event(&mut self, out: &mut Vec<u8>, e: &EventRecord<'_>) {
+        let h = e.header;
+        let d = &h.event_descriptor;
+        let _ = write!(
+            out,
+            ",\"id\":{},\"version\":{},\"channel\":{},\"level\":{},\"opcode\":{},\"task\":{},\"keywords\":\"{:#x}\"",
+            d.id.get(),
+            d.version,
+            d.channel,
+            d.level,
+            d.opcode,
+            d.task.get(),
+            d.keyword.get()
+        );
+        let _ = write!(
+            out,
+            ",\"pid\":{},\"tid\":{},\"activity_id\":",
+            h.process_id.get(),
+            h.thread_id.get()
+        );
+        push_opt_guid(out, Some(&h.activity_id));
+        out.extend_from_slice(b",\"related_activity_id\":");
+        let rel = e
+            .extended_item(EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID)
+            .and_then(|i| Guid::read_from_prefix(i.data).ok().map(|(g, _)| g));
+        push_opt_guid(out, rel.as_ref());
     }
 
     /// `decoded_by`, `event_name` and `fields` where something describes the payload; else
     /// `payload_hex` (after a `decode_error` where the description does not fit).
-    fn write_payload(&mut self, out: &mut Vec<u8>, rec: &Record<'_>) {
+    fn payload(&mut self, out: &mut Vec<u8>, rec: &Record<'_>) {
         match self.decoder.decode(rec) {
             Payload::Decoded {
                 by,
@@ -300,6 +279,53 @@ impl EventWriter {
     pub fn layout_provider_name(&mut self, rec: &Record<'_>) -> Option<std::sync::Arc<str>> {
         self.decoder.provider_name(rec)
     }
+}
+
+/// A kernel logger record: hook id, type, version, ids.
+fn system(out: &mut Vec<u8>, s: &SystemRecord<'_>) {
+    let _ = write!(
+        out,
+        ",\"hook_id\":\"{:#06x}\",\"opcode\":{},\"version\":{},\"pid\":",
+        s.hook_id,
+        s.event_type(),
+        s.version
+    );
+    push_opt_u32(out, s.process_id);
+    out.extend_from_slice(b",\"tid\":");
+    push_opt_u32(out, s.thread_id);
+}
+
+/// A classic (MOF) record: type, level, version, ids, instance ids.
+fn classic(out: &mut Vec<u8>, c: &ClassicRecord<'_>) {
+    let h = c.header;
+    let _ = write!(
+        out,
+        ",\"opcode\":{},\"level\":{},\"version\":{},\"pid\":{},\"tid\":{}",
+        h.class_type,
+        h.class_level,
+        h.class_version.get(),
+        h.process_id.get(),
+        h.thread_id.get()
+    );
+    if let Some(i) = c.instance {
+        let _ = write!(
+            out,
+            ",\"instance_id\":{},\"parent_instance_id\":{},\"parent_guid\":",
+            i.instance_id.get(),
+            i.parent_instance_id.get()
+        );
+        push_opt_guid(out, Some(&i.parent_guid));
+    }
+}
+
+/// A WPP message record: message number, ids, sequence.
+fn message(out: &mut Vec<u8>, m: &MessageRecord<'_>) {
+    let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
+    push_opt_u32(out, m.process_id);
+    out.extend_from_slice(b",\"tid\":");
+    push_opt_u32(out, m.thread_id);
+    out.extend_from_slice(b",\"sequence\":");
+    push_opt_u32(out, m.sequence);
 }
 
 fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::Result<()> {

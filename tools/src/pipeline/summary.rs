@@ -21,7 +21,7 @@ use crate::etl::names::{
     traits_name_bytes, KTC_METADATA,
 };
 use crate::etl::record::{peek_provider, ProviderPeek, Records};
-use crate::etl::{EtlReader, LogfileInfo, Record};
+use crate::etl::{Buffer, EtlReader, LogfileInfo, Record};
 use crate::payload::{Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
 
@@ -294,108 +294,18 @@ pub fn summarize_bytes(
     summarize(bytes, filter, on_error)
 }
 
-fn empty_summary(info: &LogfileInfo) -> FileSummary {
-    FileSummary {
-        info: info.clone(),
-        events: 0,
-        providers: ProviderCounts::default(),
-        buffers: 0,
-        compressed_buffers: 0,
-        buffers_with_lost_events: 0,
-        errors: 0,
-        first_buffer_size: 0,
-        learned_names: HashMap::new(),
-        decoded: None,
-    }
-}
-
 fn summarize_open<R: Read>(
     mut reader: EtlReader<R>,
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    let mut s = empty_summary(reader.info());
-    let unfiltered = filter.is_empty();
+    let mut s = FileSummary::new(reader.info().clone());
     while let Some(b) = reader.next_buffer() {
-        let b = match b {
-            Ok(b) => b,
+        match b {
+            Ok(b) => s.count_buffer(&b, filter, on_error),
             Err(e) => {
                 s.errors += 1;
                 on_error(&TraceError::etl(e, Some(reader.buffer_index())));
-                continue;
-            }
-        };
-        if s.first_buffer_size == 0 {
-            s.first_buffer_size = b.disk_size;
-        }
-        // Fast path for the common kinds; anything else (and any error) goes through the
-        // full record parser, one record at a time.
-        let data = b.data;
-        let mut pos = BUFFER_HEADER_SIZE;
-        while pos < data.len() {
-            let peeked = peek_provider(data, pos).filter(|(_, peek)| {
-                // MetaData records name other providers: parsed whole below.
-                !matches!(peek, ProviderPeek::Classic { guid } if *guid == KTC_METADATA)
-            });
-            if let Some((adv, peek)) = peeked {
-                pos += adv;
-                if let (
-                    true,
-                    ProviderPeek::Event {
-                        guid,
-                        traits: Some(t),
-                    },
-                ) = (unfiltered, peek)
-                {
-                    s.events += 1;
-                    s.providers.add_traits(guid, t);
-                    continue;
-                }
-                let (g, n): (Guid, Option<&[u8]>) = match peek {
-                    ProviderPeek::Event { guid, traits } => {
-                        (guid, traits.and_then(traits_name_bytes))
-                    }
-                    ProviderPeek::Kernel { hook_id } => {
-                        let (g, n) = kernel_provider(hook_id);
-                        (g, n.map(str::as_bytes))
-                    }
-                    ProviderPeek::Classic { guid } => {
-                        (guid, classic_name(&guid).map(str::as_bytes))
-                    }
-                };
-                if unfiltered || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
-                    s.events += 1;
-                    s.providers.add_bytes(g, n);
-                }
-                continue;
-            }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
-            let Some(r) = r else { break };
-            match r {
-                Ok(rec) => {
-                    if let Record::Classic(c) = &rec {
-                        if let Some((g, n)) = metadata_provider_name(c) {
-                            s.learned_names.entry(g).or_insert(n);
-                        }
-                    }
-                    let (g, n) = record_provider_bytes(&rec);
-                    if unfiltered
-                        || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok()))
-                    {
-                        s.events += 1;
-                        s.providers.add_bytes(g, n);
-                    }
-                }
-                Err(e) => {
-                    s.errors += 1;
-                    on_error(&TraceError::etl(e, Some(b.index)));
-                }
             }
         }
     }
@@ -404,6 +314,112 @@ fn summarize_open<R: Read>(
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
     Ok(s)
+}
+
+impl FileSummary {
+    /// Nothing counted yet, for a file with this logfile header.
+    fn new(info: LogfileInfo) -> Self {
+        FileSummary {
+            info,
+            events: 0,
+            providers: ProviderCounts::default(),
+            buffers: 0,
+            compressed_buffers: 0,
+            buffers_with_lost_events: 0,
+            errors: 0,
+            first_buffer_size: 0,
+            learned_names: HashMap::new(),
+            decoded: None,
+        }
+    }
+
+    /// Counts the records of one buffer: the common kinds through the header peek, anything
+    /// else (and any error) through the full record parser, one record at a time.
+    ///
+    /// The hot loop of `dump --summary` (one iteration per record): kept in one piece.
+    fn count_buffer(
+        &mut self,
+        b: &Buffer<'_>,
+        filter: &ProviderFilter,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = b.disk_size;
+        }
+        let unfiltered = filter.is_empty();
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        while pos < data.len() {
+            match peek_provider(data, pos) {
+                Some((
+                    adv,
+                    ProviderPeek::Event {
+                        guid,
+                        traits: Some(t),
+                    },
+                )) if unfiltered => {
+                    pos += adv;
+                    self.events += 1;
+                    self.providers.add_traits(guid, t);
+                    continue;
+                }
+                // MetaData records name other providers: parsed whole below.
+                Some((_, ProviderPeek::Classic { guid })) if guid == KTC_METADATA => {}
+                Some((adv, peek)) => {
+                    pos += adv;
+                    let (g, n) = peeked_provider(peek);
+                    self.count(filter, g, n);
+                    continue;
+                }
+                None => {}
+            }
+            let mut one = Records::new(data, pos, b.offset);
+            let r = one.next();
+            pos = if one.position() > pos {
+                one.position()
+            } else {
+                data.len()
+            };
+            match r {
+                None => break,
+                Some(Ok(rec)) => {
+                    if let Record::Classic(c) = &rec {
+                        if let Some((g, n)) = metadata_provider_name(c) {
+                            self.learned_names.entry(g).or_insert(n);
+                        }
+                    }
+                    let (g, n) = record_provider_bytes(&rec);
+                    self.count(filter, g, n);
+                }
+                Some(Err(e)) => {
+                    self.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
+                }
+            }
+        }
+    }
+
+    /// Counts one record of provider `(g, n)` if it passes the filter.
+    #[inline(always)]
+    fn count(&mut self, filter: &ProviderFilter, g: Guid, n: Option<&[u8]>) {
+        if filter.is_empty() || filter.matches(&g, n.and_then(|n| core::str::from_utf8(n).ok())) {
+            self.events += 1;
+            self.providers.add_bytes(g, n);
+        }
+    }
+}
+
+/// The provider of a peeked record: its GUID and name bytes.
+#[inline(always)]
+fn peeked_provider(peek: ProviderPeek<'_>) -> (Guid, Option<&[u8]>) {
+    match peek {
+        ProviderPeek::Event { guid, traits } => (guid, traits.and_then(traits_name_bytes)),
+        ProviderPeek::Kernel { hook_id } => {
+            let (g, n) = kernel_provider(hook_id);
+            (g, n.map(str::as_bytes))
+        }
+        ProviderPeek::Classic { guid } => (guid, classic_name(&guid).map(str::as_bytes)),
+    }
 }
 
 /// [`summarize`], decoding every record as well (by `layouts`, the user's manifests, and what
@@ -465,34 +481,59 @@ fn passes(filter: &ProviderFilter, g: &Guid, n: Option<&[u8]>) -> bool {
     filter.is_empty() || filter.matches(g, n.and_then(|n| core::str::from_utf8(n).ok()))
 }
 
-/// Counts and decodes every record; returns the summary and, per event kind, the records met
-/// while nothing described that kind (the first ones of the kind in file order).
+/// What a decoding pass keeps besides the summary: the records decoded per provider, and per
+/// event kind the records met while nothing described that kind (the first ones of the kind
+/// in file order: once described, a kind stays described).
+#[derive(Default)]
+struct Decoding {
+    decoded: ProviderCounts,
+    late: HashMap<EventKey, u64>,
+}
+
+/// Counts and decodes every record; returns the summary and the late records per kind.
 fn decoding_pass<R: Read>(
     mut reader: EtlReader<R>,
     filter: &ProviderFilter,
     decoder: &mut PayloadDecoder,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> (FileSummary, HashMap<EventKey, u64>) {
-    let mut s = empty_summary(reader.info());
-    let mut decoded = ProviderCounts::default();
-    let mut late: HashMap<EventKey, u64> = HashMap::new();
+    let mut s = FileSummary::new(reader.info().clone());
+    let mut d = Decoding::default();
     while let Some(b) = reader.next_buffer() {
-        let b = match b {
-            Ok(b) => b,
+        match b {
+            Ok(b) => s.decode_buffer(&b, filter, decoder, &mut d, on_error),
             Err(e) => {
                 s.errors += 1;
                 on_error(&TraceError::etl(e, Some(reader.buffer_index())));
-                continue;
             }
-        };
-        if s.first_buffer_size == 0 {
-            s.first_buffer_size = b.disk_size;
+        }
+    }
+    let st = reader.stats();
+    s.buffers = st.buffers;
+    s.compressed_buffers = st.compressed_buffers;
+    s.buffers_with_lost_events = st.buffers_with_lost_events;
+    s.decoded = Some(d.decoded);
+    (s, d.late)
+}
+
+impl FileSummary {
+    /// Counts and decodes the records of one buffer, learning from its `MetaData` events.
+    fn decode_buffer(
+        &mut self,
+        b: &Buffer<'_>,
+        filter: &ProviderFilter,
+        decoder: &mut PayloadDecoder,
+        d: &mut Decoding,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = b.disk_size;
         }
         for r in b.records() {
             let rec = match r {
                 Ok(rec) => rec,
                 Err(e) => {
-                    s.errors += 1;
+                    self.errors += 1;
                     on_error(&TraceError::etl(e, Some(b.index)));
                     continue;
                 }
@@ -500,7 +541,7 @@ fn decoding_pass<R: Read>(
             if let Record::Classic(c) = &rec {
                 if c.header.guid == KTC_METADATA {
                     if let Some((g, n)) = metadata_provider_name(c) {
-                        s.learned_names.entry(g).or_insert(n);
+                        self.learned_names.entry(g).or_insert(n);
                     }
                     // A bad description is reported on its record, as not decoded.
                     let _ = decoder
@@ -513,25 +554,19 @@ fn decoding_pass<R: Read>(
             if !passes(filter, &g, n) {
                 continue;
             }
-            s.events += 1;
-            s.providers.add_bytes(g, n);
+            self.events += 1;
+            self.providers.add_bytes(g, n);
             match decoder.decode(&rec) {
-                Payload::Decoded { .. } => decoded.add_bytes(g, n),
+                Payload::Decoded { .. } => d.decoded.add_bytes(g, n),
                 Payload::Undescribed => {
                     if let Some(k) = PayloadDecoder::layout_key(&rec) {
-                        *late.entry(k).or_default() += 1;
+                        *d.late.entry(k).or_default() += 1;
                     }
                 }
                 Payload::Failed { .. } => {}
             }
         }
     }
-    let st = reader.stats();
-    s.buffers = st.buffers;
-    s.compressed_buffers = st.compressed_buffers;
-    s.buffers_with_lost_events = st.buffers_with_lost_events;
-    s.decoded = Some(decoded);
-    (s, late)
 }
 
 /// The second pass of [`summarize_file_decoding`]: decodes the first `late[kind]` records of
