@@ -300,9 +300,23 @@ fn summarize_open<R: Read>(
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
     let mut s = FileSummary::new(reader.info().clone());
+    read_buffers(&mut reader, &mut s, on_error, |s, b, on_error| {
+        s.count_buffer(b, filter, on_error)
+    });
+    Ok(s)
+}
+
+/// Reads every buffer into `s` through `count` (a buffer that cannot be read is an error,
+/// counted and given to `on_error`), then the reader's buffer counts.
+fn read_buffers<R: Read>(
+    reader: &mut EtlReader<R>,
+    s: &mut FileSummary,
+    on_error: &mut dyn FnMut(&TraceError),
+    mut count: impl FnMut(&mut FileSummary, &Buffer<'_>, &mut dyn FnMut(&TraceError)),
+) {
     while let Some(b) = reader.next_buffer() {
         match b {
-            Ok(b) => s.count_buffer(&b, filter, on_error),
+            Ok(b) => count(s, &b, on_error),
             Err(e) => {
                 s.errors += 1;
                 on_error(&TraceError::etl(e, Some(reader.buffer_index())));
@@ -313,7 +327,6 @@ fn summarize_open<R: Read>(
     s.buffers = st.buffers;
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
-    Ok(s)
 }
 
 impl FileSummary {
@@ -499,19 +512,9 @@ fn decoding_pass<R: Read>(
 ) -> (FileSummary, HashMap<EventKey, u64>) {
     let mut s = FileSummary::new(reader.info().clone());
     let mut d = Decoding::default();
-    while let Some(b) = reader.next_buffer() {
-        match b {
-            Ok(b) => s.decode_buffer(&b, filter, decoder, &mut d, on_error),
-            Err(e) => {
-                s.errors += 1;
-                on_error(&TraceError::etl(e, Some(reader.buffer_index())));
-            }
-        }
-    }
-    let st = reader.stats();
-    s.buffers = st.buffers;
-    s.compressed_buffers = st.compressed_buffers;
-    s.buffers_with_lost_events = st.buffers_with_lost_events;
+    read_buffers(&mut reader, &mut s, on_error, |s, b, on_error| {
+        s.decode_buffer(b, filter, decoder, &mut d, on_error)
+    });
     s.decoded = Some(d.decoded);
     (s, d.late)
 }
