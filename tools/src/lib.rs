@@ -8,6 +8,8 @@
 //! `wsktrace` command line is the binary crate over these (arguments, file walking, exit
 //! codes).
 
+#![warn(missing_docs)]
+
 pub mod analyse;
 pub mod analysis;
 pub mod compare;
@@ -15,9 +17,11 @@ pub mod etl;
 pub mod etw_tap;
 pub mod export;
 pub mod kernel_pnp;
+pub mod payload;
 pub mod pipeline;
 pub mod report;
 pub mod scenario;
+pub mod tdh;
 pub mod tracelogging;
 pub mod wsk_etl;
 

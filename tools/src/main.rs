@@ -22,20 +22,26 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print every record of ETL files as JSON Lines (or a per-file summary).
+    #[command(after_help = cli::dump::EXIT_STATUS)]
     Dump(cli::dump::DumpArgs),
     /// Check capture/release balance: a verdict per file, client and registration.
+    #[command(after_help = cli::check::EXIT_STATUS)]
     Check(cli::check::CheckArgs),
     /// Capture wait distributions and time held between capture and release.
+    #[command(after_help = cli::latency::EXIT_STATUS)]
     Latency(cli::latency::LatencyArgs),
     /// Startup-wait impact per boot trace, and a fleet summary across traces.
+    #[command(after_help = cli::boot::EXIT_STATUS)]
     Boot(cli::boot::BootArgs),
     /// Export the analyses as Parquet (or CSV) tables for DuckDB, Spark or a spreadsheet.
     Export(cli::export::ExportArgs),
     /// Compare two fleets (files, directories of traces or exports) with gates for CI.
     Compare(cli::compare::CompareArgs),
     /// Write a self-contained HTML report (timelines, histogram, boot impact).
+    #[command(after_help = cli::report::EXIT_STATUS)]
     Report(cli::report::ReportArgs),
     /// Run the driver's lifecycle core on the simulated WSK subsystem and write its trace as ETL.
+    #[command(after_help = cli::simulate::EXIT_STATUS)]
     Simulate(cli::simulate::SimulateArgs),
     /// Turn the Wine run's ETW tap record into the ETL file ETW would have written.
     TapToEtl(cli::tap::TapArgs),

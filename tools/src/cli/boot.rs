@@ -8,12 +8,15 @@ use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::boot::{BootReport, FleetSummary};
 use wsktrace_tools::report::{json, text};
 
+/// The exit statuses of `boot`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read; 2 an input could not be read \
+completely, no file was found, or the output could not be written. Never 1: boot reports no \
+findings.";
+
 /// Per boot trace: DriverEntry start relative to boot, its duration, time blocked in capture
 /// on the DriverEntry thread, when WSK became ready, and the drivers (Kernel-PnP DriverInit
 /// 226/227) whose initialization waited behind ours. With several traces, a fleet summary
 /// (percentiles per metric). Directories are walked; files are read in parallel.
-///
-/// Exit status: 0, or 2 when a file could not be read completely.
 #[derive(Debug, clap::Args)]
 pub struct BootArgs {
     /// ETL files, or directories to search for `*.etl`.

@@ -8,12 +8,15 @@ use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::balance::{BalanceConfig, Verdict};
 use wsktrace_tools::report::{json, junit, sarif, text, FileStatus};
 
+/// The exit statuses of `check` (its `--help` shows them).
+pub const EXIT_STATUS: &str = "Exit status: 0 no violation; 1 violations (and, with \
+--require-events, a file without events of Wsktrace.WskClient; with --fail-on-inconclusive, an \
+inconclusive verdict); 2 an input could not be read completely, no file was found, or an output \
+could not be written (the error is printed as `wsktrace: <path>: <error>` and the other files \
+are still checked). When both happen, 2 wins over 1.";
+
 /// Check that every WSK capture is released exactly once, nothing is called after release,
 /// and deregistration waits for every release.
-///
-/// Exit status: 0 no violation, 1 violations (or, on request, no events / inconclusive
-/// verdicts), 2 a file could not be read completely (that file's error is printed as
-/// `wsktrace: <path>: <error>` and the other files are still checked).
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// ETL files, or directories to search for `*.etl`.

@@ -8,11 +8,14 @@ use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::latency::LatencyConfig;
 use wsktrace_tools::report::{json, text};
 
+/// The exit statuses of `latency`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read; 2 an input could not be read \
+completely, no file was found, or the output could not be written. Never 1: latency reports \
+no findings.";
+
 /// Capture wait distributions by wait mode, outcome and calling context (count, min, p50,
 /// p90, p99, max, histogram), and time held between capture and release. The waits in the
 /// events' fields are compared with their Start/Stop timestamps.
-///
-/// Exit status: 0, or 2 when a file could not be read completely.
 #[derive(Debug, clap::Args)]
 pub struct LatencyArgs {
     /// ETL files, or directories to search for `*.etl`.

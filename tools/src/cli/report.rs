@@ -10,11 +10,14 @@ use wsktrace_tools::analysis::boot::{BootReport, FleetSummary};
 use wsktrace_tools::analysis::latency::LatencyConfig;
 use wsktrace_tools::report::html;
 
+/// The exit statuses of `report`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read and the page written; 2 an input \
+could not be read completely, no file was found, or the page could not be written. Never 1: \
+the page shows the findings, the status does not.";
+
 /// Write an HTML report: verdicts and findings, a timeline per registration (DriverEntry,
 /// capture waits, held NPIs, deregistration), the capture-wait histogram and the boot-impact
 /// table. The page needs no network access (inline CSS and SVG, no script).
-///
-/// Exit status: 0, or 2 when a file could not be read completely or the page not written.
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// ETL files, or directories to search for `*.etl`.

@@ -1,9 +1,6 @@
 //! `wsktrace simulate --scenario NAME -o FILE` (and `--list`): runs the driver's lifecycle core
 //! on the simulated WSK subsystem and writes its trace as an ETL file (see
-//! [`crate::scenario`]).
-//!
-//! Exit status: 0 written (or listed), 2 error (unknown scenario, file not writable); never 1.
-//! The success line (what was written) goes to stderr, since stdout may be the trace itself.
+//! [`wsktrace_tools::scenario`]).
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -14,9 +11,11 @@ use wsktrace_tools::scenario::{self, SCENARIOS};
 
 use super::{report, report_error, ExitStatus};
 
+/// The exit statuses of `simulate`.
+pub const EXIT_STATUS: &str = "Exit status: 0 the trace written (or the scenarios listed); 2 an \
+unknown scenario, or the output could not be written. Never 1.";
+
 /// Arguments of `wsktrace simulate`.
-///
-/// Exit status: 0 written (or listed), 2 error (unknown scenario, output not writable).
 #[derive(Debug, Clone, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["scenario", "list"])))]
 pub struct SimulateArgs {

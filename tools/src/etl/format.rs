@@ -251,8 +251,10 @@ impl HeaderKind {
 }
 
 /// The layout facts of one [`HeaderKind`], gathered for the readers' per-record loops (one
-/// table load instead of one lookup per fact).
+/// table load instead of one lookup per fact; 8 bytes, so that the table is indexed by a
+/// shift).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(8))]
 pub struct HeaderLayout {
     /// The kind.
     pub kind: HeaderKind,
@@ -281,7 +283,7 @@ impl HeaderKind {
 
 /// [`HeaderKind::layout`] of every `TRACE_HEADER_TYPE_*` byte (`None`: not a fixed-layout
 /// kind), computed at compile time from the definitions above.
-pub const HEADER_LAYOUTS: [Option<HeaderLayout>; 256] = {
+pub static HEADER_LAYOUTS: [Option<HeaderLayout>; 256] = {
     let mut table = [None; 256];
     let mut i = 0;
     while i < 256 {
@@ -332,11 +334,15 @@ pub struct SystemTraceHeader {
     pub size: U16,
     /// `WMI_TRACE_PACKET.HookId`: group (high byte) and type (low byte).
     pub hook_id: U16,
+    /// Thread id of the logging thread.
     pub thread_id: U32,
+    /// Process id of the logging process.
     pub process_id: U32,
     /// Timestamp in the session clock.
     pub system_time: I64,
+    /// Kernel-mode CPU time of the thread (ticks).
     pub kernel_time: U32,
+    /// User-mode CPU time of the thread (ticks).
     pub user_time: U32,
 }
 
@@ -344,14 +350,21 @@ pub struct SystemTraceHeader {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct CompactTraceHeader {
+    /// Header version.
     pub version: U16,
     /// [`TRACE_HEADER_TYPE_COMPACT32`] or [`TRACE_HEADER_TYPE_COMPACT64`].
     pub header_type: u8,
+    /// [`TRACE_HEADER_MARKER`] bits.
     pub marker_flags: u8,
+    /// Record size, header included.
     pub size: U16,
+    /// `WMI_TRACE_PACKET.HookId`: group (high byte) and type (low byte).
     pub hook_id: U16,
+    /// Thread id of the logging thread.
     pub thread_id: U32,
+    /// Process id of the logging process.
     pub process_id: U32,
+    /// Timestamp in the session clock.
     pub system_time: I64,
 }
 
@@ -359,47 +372,83 @@ pub struct CompactTraceHeader {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct PerfinfoTraceHeader {
+    /// Header version.
     pub version: U16,
     /// [`TRACE_HEADER_TYPE_PERFINFO32`] or [`TRACE_HEADER_TYPE_PERFINFO64`].
     pub header_type: u8,
+    /// [`TRACE_HEADER_MARKER`] bits.
     pub marker_flags: u8,
+    /// Record size, header included.
     pub size: U16,
+    /// `WMI_TRACE_PACKET.HookId`: group (high byte) and type (low byte).
     pub hook_id: U16,
+    /// Timestamp in the session clock.
     pub system_time: I64,
 }
 
 /// Kernel event groups: the high byte of a hook id.
 pub mod group {
+    /// Logfile header and other trace-session events.
     pub const HEADER: u8 = 0x00;
+    /// Disk I/O.
     pub const IO: u8 = 0x01;
+    /// Page faults.
     pub const MEMORY: u8 = 0x02;
+    /// Processes (and image loads under old hook ids).
     pub const PROCESS: u8 = 0x03;
+    /// File I/O.
     pub const FILE: u8 = 0x04;
+    /// Threads.
     pub const THREAD: u8 = 0x05;
+    /// TCP/IP.
     pub const TCPIP: u8 = 0x06;
+    /// Jobs.
     pub const JOB: u8 = 0x07;
+    /// UDP/IP.
     pub const UDPIP: u8 = 0x08;
+    /// Registry.
     pub const REGISTRY: u8 = 0x09;
+    /// Debug prints.
     pub const DBGPRINT: u8 = 0x0A;
+    /// System configuration.
     pub const CONFIG: u8 = 0x0B;
+    /// Spare.
     pub const SPARE1: u8 = 0x0C;
+    /// Windows Notification Facility.
     pub const WNF: u8 = 0x0D;
+    /// Pool allocations.
     pub const POOL: u8 = 0x0E;
+    /// Performance info (samples, interrupts).
     pub const PERFINFO: u8 = 0x0F;
+    /// Heaps.
     pub const HEAP: u8 = 0x10;
+    /// Objects.
     pub const OBJECT: u8 = 0x11;
+    /// Power.
     pub const POWER: u8 = 0x12;
+    /// Module boundaries.
     pub const MODBOUND: u8 = 0x13;
+    /// Image loads.
     pub const IMAGE: u8 = 0x14;
+    /// DPCs.
     pub const DPC: u8 = 0x15;
+    /// Cache manager.
     pub const CC: u8 = 0x16;
+    /// Critical sections.
     pub const CRITSEC: u8 = 0x17;
+    /// Stack walks.
     pub const STACKWALK: u8 = 0x18;
+    /// User-mode scheduling.
     pub const UMS: u8 = 0x19;
+    /// ALPC.
     pub const ALPC: u8 = 0x1A;
+    /// Split I/O.
     pub const SPLITIO: u8 = 0x1B;
+    /// Thread pools.
     pub const THREAD_POOL: u8 = 0x1C;
+    /// Hypervisor.
     pub const HYPERVISOR: u8 = 0x1D;
+    /// Hypervisor (extended).
     pub const HYPERVISORX: u8 = 0x1E;
 }
 
@@ -411,12 +460,19 @@ pub mod group {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct EventDescriptor {
+    /// Event id.
     pub id: U16,
+    /// Header version.
     pub version: u8,
+    /// Channel.
     pub channel: u8,
+    /// Level (1 critical .. 5 verbose).
     pub level: u8,
+    /// Opcode.
     pub opcode: u8,
+    /// Task.
     pub task: U16,
+    /// Keyword bits.
     pub keyword: U64,
 }
 
@@ -438,14 +494,19 @@ pub struct EventHeader {
     pub flags: U16,
     /// [`EVENT_HEADER_PROPERTY_*`](EVENT_HEADER_PROPERTY_XML).
     pub event_property: U16,
+    /// Thread id of the logging thread.
     pub thread_id: U32,
+    /// Process id of the logging process.
     pub process_id: U32,
     /// Timestamp in the session clock.
     pub time_stamp: I64,
+    /// Provider GUID.
     pub provider_id: Guid,
+    /// The event descriptor.
     pub event_descriptor: EventDescriptor,
     /// `KernelTime` (low half) and `UserTime` (high half), or `ProcessorTime`.
     pub processor_time: U64,
+    /// Activity id (all zero when none).
     pub activity_id: Guid,
 }
 
@@ -549,14 +610,21 @@ pub struct EventTraceHeader {
     pub size: U16,
     /// [`TRACE_HEADER_TYPE_FULL_HEADER32`] or [`TRACE_HEADER_TYPE_FULL_HEADER64`].
     pub header_type: u8,
+    /// [`TRACE_HEADER_MARKER`] bits.
     pub marker_flags: u8,
     /// Event type (opcode).
     pub class_type: u8,
+    /// Level.
     pub class_level: u8,
+    /// Event version.
     pub class_version: U16,
+    /// Thread id of the logging thread.
     pub thread_id: U32,
+    /// Process id of the logging process.
     pub process_id: U32,
+    /// Timestamp in the session clock.
     pub time_stamp: I64,
+    /// Event class GUID.
     pub guid: Guid,
     /// `KernelTime`/`UserTime`, `ProcessorTime` or `ClientContext`/`Flags`.
     pub processor_time: U64,
@@ -566,20 +634,33 @@ pub struct EventTraceHeader {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct EventInstanceGuidHeader {
+    /// Record size, header included.
     pub size: U16,
     /// [`TRACE_HEADER_TYPE_INSTANCE32`] or [`TRACE_HEADER_TYPE_INSTANCE64`].
     pub header_type: u8,
+    /// [`TRACE_HEADER_MARKER`] bits.
     pub marker_flags: u8,
+    /// Event type (opcode).
     pub class_type: u8,
+    /// Level.
     pub class_level: u8,
+    /// Event version.
     pub class_version: U16,
+    /// Thread id of the logging thread.
     pub thread_id: U32,
+    /// Process id of the logging process.
     pub process_id: U32,
+    /// Timestamp in the session clock.
     pub time_stamp: I64,
+    /// Event class GUID.
     pub guid: Guid,
+    /// `KernelTime`/`UserTime`, `ProcessorTime` or `ClientContext`/`Flags`.
     pub processor_time: U64,
+    /// Instance id.
     pub instance_id: U32,
+    /// Instance id of the parent event.
     pub parent_instance_id: U32,
+    /// Class GUID of the parent event.
     pub parent_guid: Guid,
 }
 
@@ -596,9 +677,11 @@ pub struct EventInstanceGuidHeader {
 pub struct MessageTraceHeader {
     /// Record size, header included.
     pub size: U16,
+    /// Reserved.
     pub reserved: u8,
     /// Marker byte: bit 4 ([`TRACE_MESSAGE`] >> 24) set, optionally bit 7.
     pub marker: u8,
+    /// Message number (the WPP message id).
     pub message_number: U16,
     /// [`TRACE_MESSAGE_*`](TRACE_MESSAGE_SEQUENCE).
     pub option_flags: U16,
@@ -629,13 +712,21 @@ pub const TRACE_MESSAGE_POINTER64: u16 = 0x0080;
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct SystemTime {
+    /// Year.
     pub year: U16,
+    /// Month (1..12).
     pub month: U16,
+    /// Day of the week (0 = Sunday).
     pub day_of_week: U16,
+    /// Day of the month.
     pub day: U16,
+    /// Hour.
     pub hour: U16,
+    /// Minute.
     pub minute: U16,
+    /// Second.
     pub second: U16,
+    /// Milliseconds.
     pub milliseconds: U16,
 }
 
@@ -643,14 +734,19 @@ pub struct SystemTime {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct TimeZoneInformation {
+    /// Minutes; UTC = local time + bias.
     pub bias: I32,
     /// NUL-padded UTF-16.
     pub standard_name: [U16; 32],
+    /// When standard time begins.
     pub standard_date: SystemTime,
+    /// Bias added in standard time (minutes).
     pub standard_bias: I32,
     /// NUL-padded UTF-16.
     pub daylight_name: [U16; 32],
+    /// When daylight saving time begins.
     pub daylight_date: SystemTime,
+    /// Bias added in daylight saving time (minutes).
     pub daylight_bias: I32,
 }
 
@@ -703,7 +799,9 @@ pub struct TraceLogfileHeaderBase {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct TraceLogfileHeaderTail {
+    /// Time zone of the recording machine.
     pub time_zone: TimeZoneInformation,
+    /// Alignment padding before `BootTime`.
     pub padding: [u8; 4],
     /// Boot time (FILETIME, UTC).
     pub boot_time: I64,
@@ -721,11 +819,13 @@ pub struct TraceLogfileHeaderTail {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct TraceLogfileHeader32 {
+    /// Fields before the name pointers.
     pub base: TraceLogfileHeaderBase,
     /// `LoggerName` pointer (meaningless in a file; the string follows the header).
     pub logger_name: U32,
     /// `LogFileName` pointer (likewise).
     pub log_file_name: U32,
+    /// Fields after the name pointers.
     pub tail: TraceLogfileHeaderTail,
 }
 
@@ -733,9 +833,13 @@ pub struct TraceLogfileHeader32 {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct TraceLogfileHeader64 {
+    /// Fields before the name pointers.
     pub base: TraceLogfileHeaderBase,
+    /// `LoggerName` pointer (meaningless in a file; the string follows the header).
     pub logger_name: U64,
+    /// `LogFileName` pointer (likewise).
     pub log_file_name: U64,
+    /// Fields after the name pointers.
     pub tail: TraceLogfileHeaderTail,
 }
 

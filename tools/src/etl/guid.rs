@@ -52,6 +52,7 @@ impl Guid {
     }
 
     /// The 16 bytes in Windows order.
+    #[inline]
     pub fn to_bytes_le(self) -> [u8; 16] {
         zerocopy::transmute!(self)
     }

@@ -11,9 +11,13 @@ use super::record::{Record, Records};
 pub struct TimeZone {
     /// Minutes; UTC = local time + bias.
     pub bias_minutes: i32,
+    /// Name of standard time.
     pub standard_name: String,
+    /// Bias added in standard time (minutes).
     pub standard_bias_minutes: i32,
+    /// Name of daylight saving time.
     pub daylight_name: String,
+    /// Bias added in daylight saving time (minutes).
     pub daylight_bias_minutes: i32,
 }
 
@@ -46,33 +50,51 @@ impl ClockType {
 /// Facts of `TRACE_LOGFILE_HEADER`, with the names decoded.
 #[derive(Clone, Debug, Default)]
 pub struct LogfileInfo {
+    /// Buffer size of the session, in bytes.
     pub buffer_size: u32,
+    /// OS major version.
     pub os_major: u8,
+    /// OS minor version.
     pub os_minor: u8,
+    /// Sub version.
     pub sub_version: u8,
+    /// Sub-minor version.
     pub sub_minor_version: u8,
     /// OS build number (`ProviderVersion`).
     pub os_build: u32,
+    /// Processors of the recording machine.
     pub number_of_processors: u32,
     /// FILETIME (UTC).
     pub end_time: i64,
     /// 100 ns units.
     pub timer_resolution: u32,
+    /// Maximum file size (MB).
     pub maximum_file_size: u32,
+    /// `EVENT_TRACE_*` log file mode bits.
     pub log_file_mode: u32,
+    /// Buffers written (0 when the logger did not say).
     pub buffers_written: u32,
+    /// Pointer size of the logger, in bytes (4 or 8).
     pub pointer_size: u32,
+    /// Events the logger lost.
     pub events_lost: u32,
+    /// CPU speed in MHz (the frequency of a CPU-cycle clock).
     pub cpu_speed_mhz: u32,
+    /// The session (logger) name.
     pub logger_name: String,
+    /// The log file name as the logger wrote it.
     pub log_file_name: String,
+    /// Time zone facts of the recording machine.
     pub time_zone: TimeZone,
     /// FILETIME (UTC).
     pub boot_time: i64,
+    /// Frequency of a QPC session clock (ticks per second).
     pub perf_freq: i64,
     /// FILETIME (UTC).
     pub start_time: i64,
+    /// The session clock.
     pub clock_type: ClockType,
+    /// Buffers the logger lost.
     pub buffers_lost: u32,
     /// Raw session-clock timestamp of the logfile header event (pairs with `start_time`).
     pub header_timestamp: i64,

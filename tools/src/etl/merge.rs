@@ -41,7 +41,9 @@ struct Slot {
 /// A record in timestamp order, with its buffer's processor.
 #[derive(Clone, Copy, Debug)]
 pub struct SortedRecord<'a> {
+    /// The record.
     pub record: Record<'a>,
+    /// Processor of its buffer.
     pub processor: u16,
     /// File offset of the buffer the record came from.
     pub buffer_offset: u64,

@@ -2,12 +2,14 @@
 
 pub mod error;
 pub mod format;
+mod frame;
 mod guid;
 pub mod header;
 pub mod merge;
 pub mod names;
 pub mod reader;
 pub mod record;
+pub mod slice;
 #[cfg(test)]
 mod tests;
 pub mod write;
@@ -20,3 +22,4 @@ pub use reader::{Buffer, EtlReader, ReadStats};
 pub use record::{
     ClassicRecord, EventRecord, ExtendedData, ExtendedItem, MessageRecord, Record, SystemRecord,
 };
+pub use slice::{RawBuffer, SliceReader};

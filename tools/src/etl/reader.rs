@@ -2,30 +2,18 @@
 //!
 //! Memory use is bounded by one buffer (at most [`MAX_BUFFER_SIZE`] bytes, plus as much again
 //! for a decompressed buffer) whatever the file size: [`EtlReader::next_buffer`] reads the next
-//! buffer into a `Vec` it reuses and lends it out; records borrow from it.
-//!
-//! Buffers are walked by their own `buffer_size` field. A buffer that cannot be used gives one
-//! error and is skipped: by its size when that is plausible, else by the session buffer size
-//! (uncompressed files) or by scanning for the next plausible buffer header (compressed files,
-//! whose buffers have variable sizes), at most [`MAX_RESYNC_SCAN`] bytes. Zero-filled space
-//! after the written buffers (preallocated files) ends the file quietly.
+//! buffer into a `Vec` it reuses and lends it out; records borrow from it. How buffers are
+//! found and what happens to bad ones is the framing's (`etl/frame.rs`), shared with
+//! [`super::SliceReader`].
 
 use std::io::Read;
 
-use zerocopy::FromBytes;
-
 use super::error::{Error, Result};
 use super::format::*;
+use super::frame::{open_buffer, Frame, Framer, Source, StreamSource};
+pub use super::frame::{MAX_BUFFER_SIZE, MAX_RESYNC_SCAN};
 use super::header::LogfileInfo;
 use super::record::{RecordHeaders, Records};
-use super::xpress;
-
-/// Largest buffer the reader accepts (Windows allows at most 1 MiB; 16 MiB leaves room).
-pub const MAX_BUFFER_SIZE: u32 = 16 << 20;
-/// Memory for a buffer grows by at most this much beyond the bytes actually read.
-const GROW_STEP: usize = 64 << 10;
-/// How far the reader scans for the next buffer header after a corrupt compressed buffer.
-pub const MAX_RESYNC_SCAN: usize = 16 << 20;
 
 /// One buffer, lent out by [`EtlReader::next_buffer`].
 #[derive(Clone, Copy, Debug)]
@@ -44,6 +32,17 @@ pub struct Buffer<'a> {
 }
 
 impl<'a> Buffer<'a> {
+    /// The buffer of a frame, whose filled bytes are `data`.
+    pub(crate) fn of(frame: &Frame, data: &'a [u8]) -> Self {
+        Buffer {
+            index: frame.index,
+            offset: frame.offset,
+            header: frame.header,
+            disk_size: frame.header.buffer_size.get(),
+            data,
+        }
+    }
+
     /// The processor that filled the buffer.
     pub fn processor(&self) -> u16 {
         if self.header.buffer_flag.get() & ETW_BUFFER_FLAG_PROC_INDEX != 0 {
@@ -105,28 +104,13 @@ pub struct ReadStats {
 
 /// Reads an ETL file buffer by buffer.
 pub struct EtlReader<R> {
-    src: R,
-    /// File offset of the next unread byte of `src` (bytes in `carry` come before it).
-    src_pos: u64,
-    /// Bytes read ahead from `src` but not consumed (only after a resync scan).
-    carry: Vec<u8>,
-    /// File offset of the next buffer.
-    pos: u64,
-    raw: Vec<u8>,
-    /// Bytes of `raw` holding the current buffer.
-    raw_len: usize,
-    /// Index in `raw` where the current buffer starts (chosen so that reads land at the same
-    /// offset within a page as in the file: the kernel copy is fastest then).
-    raw_off: usize,
+    framer: Framer<StreamSource<R>>,
+    /// The current buffer, when it was read and opened.
+    current: Option<(Frame, core::ops::Range<usize>)>,
     decomp: Vec<u8>,
-    /// Bytes of `decomp` holding the current (decompressed) buffer.
-    decomp_len: usize,
     info: LogfileInfo,
     /// The first buffer is read by `new` and returned by the first `next_buffer`.
     first_pending: bool,
-    /// Buffers whose header was read so far (the current one included).
-    frames: u64,
-    done: bool,
     stats: ReadStats,
 }
 
@@ -141,53 +125,33 @@ impl EtlReader<std::fs::File> {
     }
 }
 
-fn read_full<R: Read>(src: &mut R, mut dst: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while !dst.is_empty() {
-        match src.read(dst) {
-            Ok(0) => break,
-            Ok(k) => {
-                n += k;
-                dst = &mut dst[k..];
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+impl ReadStats {
+    /// Counts a buffer opened with this header, or one that could not be opened.
+    pub(crate) fn count(&mut self, opened: Option<&WmiBufferHeader>) {
+        let Some(h) = opened else {
+            self.bad_buffers += 1;
+            return;
+        };
+        let flag = |f: u16| u64::from(h.buffer_flag.get() & f != 0);
+        self.buffers += 1;
+        self.compressed_buffers += flag(ETW_BUFFER_FLAG_COMPRESSED);
+        self.buffers_with_lost_events += flag(ETW_BUFFER_FLAG_EVENTS_LOST);
+        self.buffers_lost_flags += flag(ETW_BUFFER_FLAG_BUFFER_LOST);
     }
-    Ok(n)
-}
-
-/// Is this a plausible buffer header (used to resynchronise in compressed files)?
-fn plausible_header(h: &WmiBufferHeader) -> bool {
-    let size = h.buffer_size.get();
-    let filled = h.offset.get();
-    (BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&size)
-        && (BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&filled)
-        && filled % 8 == 0
-        && h.buffer_type.get() <= ETW_BUFFER_TYPE_DBG_INFO
-        && h.buffer_flag.get() & !0x7F == 0
 }
 
 impl<R: Read> EtlReader<R> {
     /// Reads the first buffer and the logfile header.
     pub fn new(src: R) -> Result<Self> {
         let mut r = EtlReader {
-            src,
-            src_pos: 0,
-            carry: Vec::new(),
-            pos: 0,
-            raw: Vec::new(),
-            raw_len: 0,
-            raw_off: 0,
+            framer: Framer::new(StreamSource::new(src)),
+            current: None,
             decomp: Vec::new(),
-            decomp_len: 0,
             info: LogfileInfo::default(),
             first_pending: true,
-            frames: 0,
-            done: false,
             stats: ReadStats::default(),
         };
-        match r.read_buffer(true) {
+        match r.read_buffer() {
             Some(Ok(())) => {}
             Some(Err(e)) => return Err(e),
             None => {
@@ -197,8 +161,9 @@ impl<R: Read> EtlReader<R> {
                 })
             }
         }
-        let data = r.current_data();
-        r.info = LogfileInfo::parse(data, 0)?;
+        r.info = LogfileInfo::parse(r.current_data(), 0)?;
+        r.framer
+            .set_session(r.info.buffer_size, r.info.buffers_written);
         Ok(r)
     }
 
@@ -215,306 +180,46 @@ impl<R: Read> EtlReader<R> {
     /// The [`Buffer::index`] of the buffer the last [`EtlReader::next_buffer`] returned, or
     /// gave an error about.
     pub fn buffer_index(&self) -> u64 {
-        self.frames.saturating_sub(1)
-    }
-
-    fn raw_buf(&self) -> &[u8] {
-        &self.raw[self.raw_off..self.raw_off + self.raw_len]
+        self.framer.index()
     }
 
     fn current_data(&self) -> &[u8] {
-        let (h, _) = match WmiBufferHeader::ref_from_prefix(self.raw_buf()) {
-            Ok(x) => x,
-            Err(_) => return &[],
-        };
-        if h.buffer_flag.get() & ETW_BUFFER_FLAG_COMPRESSED != 0 {
-            &self.decomp[..self.decomp_len]
-        } else {
-            let filled = (h.offset.get() as usize).min(self.raw_len);
-            &self.raw_buf()[..filled]
-        }
-    }
-
-    /// Reads exactly `dst.len()` bytes unless the file ends; returns how many were read.
-    fn read_bytes(&mut self, dst: &mut [u8]) -> Result<usize> {
-        let mut n = 0;
-        if !self.carry.is_empty() {
-            n = self.carry.len().min(dst.len());
-            dst[..n].copy_from_slice(&self.carry[..n]);
-            self.carry.drain(..n);
-        }
-        if n < dst.len() {
-            let k = read_full(&mut self.src, &mut dst[n..]).map_err(|source| Error::Io {
-                offset: self.src_pos,
-                source: source.into(),
-            })?;
-            self.src_pos += k as u64;
-            n += k;
-        }
-        Ok(n)
-    }
-
-    /// Discards `count` bytes; returns how many were there.
-    fn skip_bytes(&mut self, mut count: u64) -> Result<u64> {
-        let mut skipped = 0u64;
-        let mut scratch = [0u8; 8192];
-        while count > 0 {
-            let want = count.min(scratch.len() as u64) as usize;
-            let k = self.read_bytes(&mut scratch[..want])?;
-            skipped += k as u64;
-            count -= k as u64;
-            if k < want {
-                break;
-            }
-        }
-        Ok(skipped)
-    }
-
-    /// Scans forward (at most [`MAX_RESYNC_SCAN`] bytes) for a plausible buffer header;
-    /// positions the reader on it. Returns false if none was found.
-    fn resync(&mut self) -> Result<bool> {
-        let mut window: Vec<u8> = core::mem::take(&mut self.carry);
-        let mut scanned = 0usize;
-        let mut chunk = vec![0u8; 65536];
-        loop {
-            // Look for a header at every position of the window that has 72 bytes after it.
-            let mut i = 1usize.min(window.len());
-            while i + BUFFER_HEADER_SIZE <= window.len() {
-                if let Ok((h, _)) = WmiBufferHeader::ref_from_prefix(&window[i..]) {
-                    if plausible_header(h) && h.buffer_flag.get() & ETW_BUFFER_FLAG_COMPRESSED != 0
-                    {
-                        self.pos += i as u64;
-                        self.carry = window.split_off(i);
-                        return Ok(true);
-                    }
-                }
-                i += 1;
-            }
-            let keep = window.len().saturating_sub(BUFFER_HEADER_SIZE);
-            self.pos += keep as u64;
-            scanned += keep;
-            window.drain(..keep);
-            if scanned > MAX_RESYNC_SCAN {
-                return Ok(false);
-            }
-            let k = read_full(&mut self.src, &mut chunk).map_err(|source| Error::Io {
-                offset: self.src_pos,
-                source: source.into(),
-            })?;
-            self.src_pos += k as u64;
-            if k == 0 {
-                return Ok(false);
-            }
-            window.extend_from_slice(&chunk[..k]);
-        }
-    }
-
-    /// Reads the buffer at `self.pos` into `raw` (and `decomp`). `None` at the end of the file.
-    fn read_buffer(&mut self, first: bool) -> Option<Result<()>> {
-        if self.done {
-            return None;
-        }
-        let offset = self.pos;
-        let mut hdr = [0u8; BUFFER_HEADER_SIZE];
-        let n = match self.read_bytes(&mut hdr) {
-            Ok(n) => n,
-            Err(e) => {
-                self.frames += 1;
-                self.done = true;
-                return Some(Err(e));
-            }
-        };
-        if n == 0 {
-            self.done = true;
-            return None;
-        }
-        self.frames += 1;
-        let past_written = !first
-            && self.info.buffers_written != 0
-            && self.stats.buffers + self.stats.bad_buffers >= self.info.buffers_written as u64;
-        if hdr[..n].iter().all(|&b| b == 0) && (past_written || n < BUFFER_HEADER_SIZE) {
-            // Preallocated, never written space (or zero padding at the end): stop quietly
-            // if the rest of the file is zero too.
-            self.done = true;
-            return None;
-        }
-        if n < BUFFER_HEADER_SIZE {
-            self.done = true;
-            return Some(Err(Error::TruncatedBufferHeader {
-                offset,
-                available: n as u64,
-            }));
-        }
-        self.stats.bytes += n as u64;
-        let h = WmiBufferHeader::read_from_bytes(&hdr[..]).unwrap_or_default();
-        let size = h.buffer_size.get();
-        let compressed = h.buffer_flag.get() & ETW_BUFFER_FLAG_COMPRESSED != 0;
-        let session_size = self.info.buffer_size;
-        let resync_size = |this: &mut Self| -> Result<()> {
-            // Skip to the next buffer when this one's size cannot be trusted.
-            if !first
-                && !compressed
-                && (BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&session_size)
+        match &self.current {
+            Some((frame, range))
+                if frame.header.buffer_flag.get() & ETW_BUFFER_FLAG_COMPRESSED != 0 =>
             {
-                let k = this.skip_bytes(session_size as u64 - BUFFER_HEADER_SIZE as u64)?;
-                this.pos += BUFFER_HEADER_SIZE as u64 + k;
-                if k < session_size as u64 - BUFFER_HEADER_SIZE as u64 {
-                    this.done = true;
-                }
-            } else {
-                this.pos += 1;
-                this.carry.splice(0..0, hdr[1..].iter().copied());
-                if !this.resync()? {
-                    this.done = true;
-                }
+                &self.decomp[range.clone()]
             }
-            Ok(())
+            Some((_, range)) => &self.framer.src.buffer()[range.clone()],
+            None => &[],
+        }
+    }
+
+    /// Reads and opens the next buffer. `None` at the end of the file.
+    fn read_buffer(&mut self) -> Option<Result<()>> {
+        self.current = None;
+        let stats_before = self.framer.stats;
+        let framed = self.framer.next_frame();
+        let framing = self.framer.stats;
+        self.stats.bytes += framing.bytes - stats_before.bytes;
+        self.stats.bad_buffers += framing.bad - stats_before.bad;
+        let frame = match framed? {
+            Ok(frame) => frame,
+            Err(e) => return Some(Err(e)),
         };
-        if hdr.iter().all(|&b| b == 0) {
-            self.stats.bad_buffers += 1;
-            if let Err(e) = resync_size(self) {
-                self.done = true;
-                return Some(Err(e));
+        let raw = self.framer.src.buffer();
+        let opened = open_buffer(raw, &frame, self.info.buffer_size, &mut self.decomp);
+        match opened {
+            Ok(range) => {
+                self.stats.count(Some(&frame.header));
+                self.current = Some((frame, range));
+                Some(Ok(()))
             }
-            return Some(Err(Error::ZeroBuffer { offset }));
-        }
-        if !(BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&size) {
-            self.stats.bad_buffers += 1;
-            if let Err(e) = resync_size(self) {
-                self.done = true;
-                return Some(Err(e));
-            }
-            return Some(Err(Error::BadBufferSize { offset, size }));
-        }
-        // The Vec only grows (to the largest buffer seen, at most MAX_BUFFER_SIZE): no
-        // zero-filling per buffer.
-        // The next buffer's header is read in the same call (one read per buffer) and kept
-        // in `carry`.
-        // Also pad the read so that it ends on a 4 KiB file offset: every read then starts
-        // page-aligned, as a plain sequential read does.
-        let src_need = (size as u64).saturating_sub(self.carry.len() as u64);
-        let pad = ((4096 - (self.src_pos + src_need) % 4096) % 4096) as usize;
-        let lookahead = BUFFER_HEADER_SIZE + pad;
-        let end = size as usize + lookahead;
-        let want = size as usize - BUFFER_HEADER_SIZE;
-        self.raw_len = size as usize;
-        let mut body = core::mem::take(&mut self.raw);
-        let off = if body.len() >= end + 4096 {
-            ((offset % 4096) as usize + 4096 - body.as_ptr() as usize % 4096) % 4096
-        } else {
-            0
-        };
-        let end = off + end;
-        // Grow at most GROW_STEP beyond what was already read, so that a lying size in a short
-        // file costs no more memory than the file has (plus one step).
-        let mut got = 0usize;
-        let mut failed = None;
-        let mut filled_to = off + BUFFER_HEADER_SIZE;
-        while filled_to < end {
-            let step_end = end.min(filled_to.max(body.len()).max(filled_to + GROW_STEP));
-            if body.len() < step_end {
-                // The last step leaves a page of slack for the alignment of later buffers.
-                let slack = if step_end == end { 4096 } else { 0 };
-                body.resize(step_end + slack, 0);
-            }
-            match self.read_bytes(&mut body[filled_to..step_end]) {
-                Ok(k) => {
-                    got += k;
-                    filled_to += k;
-                    if filled_to < step_end {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
+            Err(e) => {
+                self.stats.count(None);
+                Some(Err(e))
             }
         }
-        body[off..off + BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
-        self.raw = body;
-        self.raw_off = off;
-        let got = match failed {
-            None => got,
-            Some(e) => {
-                self.done = true;
-                return Some(Err(e));
-            }
-        };
-        if got > want {
-            let at = off + size as usize;
-            let extra = &self.raw[at..at + (got - want)];
-            self.carry.splice(0..0, extra.iter().copied());
-        }
-        let got = got.min(want);
-        self.stats.bytes += got as u64;
-        self.pos += BUFFER_HEADER_SIZE as u64 + got as u64;
-        if got < want {
-            self.done = true;
-            self.stats.bad_buffers += 1;
-            return Some(Err(Error::TruncatedBuffer {
-                offset,
-                size,
-                available: (BUFFER_HEADER_SIZE + got) as u64,
-            }));
-        }
-        let filled = h.offset.get();
-        // A compressed buffer decompresses to at most the session's buffer size (when the
-        // logfile header gives a sane one): that bounds the output memory.
-        let max_filled = if (BUFFER_HEADER_SIZE as u32..=MAX_BUFFER_SIZE).contains(&session_size) {
-            session_size
-        } else {
-            MAX_BUFFER_SIZE
-        };
-        let filled_ok = if compressed {
-            (BUFFER_HEADER_SIZE as u32..=max_filled).contains(&filled)
-        } else {
-            (BUFFER_HEADER_SIZE as u32..=size).contains(&filled)
-        };
-        if !filled_ok {
-            self.stats.bad_buffers += 1;
-            return Some(Err(Error::BadFilledLength {
-                offset,
-                filled,
-                size,
-            }));
-        }
-        if compressed {
-            let expected = filled as usize;
-            if self.decomp.len() < expected {
-                self.decomp.resize(expected, 0);
-            }
-            self.decomp_len = expected;
-            self.decomp[..BUFFER_HEADER_SIZE].copy_from_slice(&hdr);
-            let res = xpress::decompress_into(
-                &self.raw[self.raw_off + BUFFER_HEADER_SIZE..self.raw_off + self.raw_len],
-                &mut self.decomp[BUFFER_HEADER_SIZE..expected],
-            );
-            match res {
-                Ok(k) if k + BUFFER_HEADER_SIZE == expected => {}
-                Ok(k) => {
-                    self.stats.bad_buffers += 1;
-                    return Some(Err(Error::DecompressedSize {
-                        offset,
-                        expected: (expected - BUFFER_HEADER_SIZE) as u64,
-                        actual: k as u64,
-                    }));
-                }
-                Err(reason) => {
-                    self.stats.bad_buffers += 1;
-                    return Some(Err(Error::Decompress { offset, reason }));
-                }
-            }
-            self.stats.compressed_buffers += 1;
-        }
-        self.stats.buffers += 1;
-        if h.buffer_flag.get() & ETW_BUFFER_FLAG_EVENTS_LOST != 0 {
-            self.stats.buffers_with_lost_events += 1;
-        }
-        if h.buffer_flag.get() & ETW_BUFFER_FLAG_BUFFER_LOST != 0 {
-            self.stats.buffers_lost_flags += 1;
-        }
-        Some(Ok(()))
     }
 
     /// The next buffer, or `None` at the end of the file. After an `Err` the reader has skipped
@@ -523,20 +228,10 @@ impl<R: Read> EtlReader<R> {
     pub fn next_buffer(&mut self) -> Option<Result<Buffer<'_>>> {
         if self.first_pending {
             self.first_pending = false;
-        } else {
-            match self.read_buffer(false)? {
-                Ok(()) => {}
-                Err(e) => return Some(Err(e)),
-            }
+        } else if let Err(e) = self.read_buffer()? {
+            return Some(Err(e));
         }
-        let offset = self.pos - self.raw_len as u64;
-        let (h, _) = WmiBufferHeader::read_from_prefix(self.raw_buf()).ok()?;
-        Some(Ok(Buffer {
-            index: self.buffer_index(),
-            offset,
-            header: h,
-            disk_size: self.raw_len as u32,
-            data: self.current_data(),
-        }))
+        let (frame, _) = self.current.as_ref()?;
+        Some(Ok(Buffer::of(frame, self.current_data())))
     }
 }

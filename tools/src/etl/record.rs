@@ -1,8 +1,8 @@
 //! Records inside one buffer: every header kind, borrowed from the buffer bytes.
 
-use core::mem::size_of;
+use core::mem::{offset_of, size_of};
 
-use zerocopy::{FromBytes, Immutable, KnownLayout};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::error::{Error, Result};
 use super::format::*;
@@ -88,7 +88,9 @@ impl<'a> Record<'a> {
 /// An `EVENT_HEADER` record.
 #[derive(Clone, Copy, Debug)]
 pub struct EventRecord<'a> {
+    /// Byte offset of the record (see [`Error`] for compressed buffers).
     pub offset: u64,
+    /// The header as stored.
     pub header: &'a EventHeader,
     /// The extended data items, as stored (walk them with [`EventRecord::extended_items`]).
     pub extended: &'a [u8],
@@ -132,25 +134,33 @@ impl<'a> EventRecord<'a> {
 pub struct ExtendedItem<'a> {
     /// Byte offset of the item header.
     pub offset: u64,
+    /// `EVENT_HEADER_EXT_TYPE_*`.
     pub ext_type: u16,
+    /// The item's data.
     pub data: &'a [u8],
 }
 
 /// An extended data item, decoded by type; unknown types are kept raw.
 #[derive(Clone, Copy, Debug)]
 pub enum ExtendedData<'a> {
+    /// The related activity id.
     RelatedActivityId(Guid),
     /// A `SID` structure.
     Sid(&'a [u8]),
+    /// The terminal session id.
     TerminalSessionId(u32),
     /// Match id and 32-bit return addresses.
     StackTrace32 {
+        /// Match id pairing the stack with its event.
         match_id: u64,
+        /// Return addresses, innermost first.
         frames: &'a [zerocopy::little_endian::U32],
     },
     /// Match id and 64-bit return addresses.
     StackTrace64 {
+        /// Match id pairing the stack with its event.
         match_id: u64,
+        /// Return addresses, innermost first.
         frames: &'a [zerocopy::little_endian::U64],
     },
     /// TraceLogging event metadata (item 11).
@@ -277,18 +287,25 @@ fn extended_area_len(data: &[u8], base: u64) -> Result<usize> {
 /// A kernel logger record (system, compact or perfinfo header).
 #[derive(Clone, Copy, Debug)]
 pub struct SystemRecord<'a> {
+    /// Byte offset of the record (see [`Error`] for compressed buffers).
     pub offset: u64,
+    /// `TRACE_HEADER_TYPE_*`.
     pub header_type: u8,
+    /// Header version.
     pub version: u16,
     /// Group (high byte) and event type (low byte).
     pub hook_id: u16,
-    /// `None` for perfinfo headers.
+    /// Thread id (`None` for perfinfo headers).
     pub thread_id: Option<u32>,
+    /// Process id (`None` for perfinfo headers).
     pub process_id: Option<u32>,
+    /// Timestamp in the session clock.
     pub timestamp: i64,
-    /// `None` for compact and perfinfo headers.
+    /// Kernel-mode CPU time (`None` for compact and perfinfo headers).
     pub kernel_time: Option<u32>,
+    /// User-mode CPU time (`None` for compact and perfinfo headers).
     pub user_time: Option<u32>,
+    /// The event data after the header(s).
     pub payload: &'a [u8],
 }
 
@@ -315,9 +332,13 @@ impl SystemRecord<'_> {
 /// A classic (MOF) record; `instance` is set for instance headers.
 #[derive(Clone, Copy, Debug)]
 pub struct ClassicRecord<'a> {
+    /// Byte offset of the record (see [`Error`] for compressed buffers).
     pub offset: u64,
+    /// The header as stored.
     pub header: &'a EventTraceHeader,
+    /// The instance header, for instance records.
     pub instance: Option<&'a EventInstanceGuidHeader>,
+    /// The event data after the header(s).
     pub payload: &'a [u8],
 }
 
@@ -334,14 +355,23 @@ impl ClassicRecord<'_> {
 /// A WPP / `TraceMessage` record with its optional fields.
 #[derive(Clone, Copy, Debug)]
 pub struct MessageRecord<'a> {
+    /// Byte offset of the record (see [`Error`] for compressed buffers).
     pub offset: u64,
+    /// The header as stored.
     pub header: &'a MessageTraceHeader,
+    /// Sequence number, when present.
     pub sequence: Option<u32>,
+    /// Component id, when present.
     pub component_id: Option<u32>,
+    /// Message GUID, when present.
     pub guid: Option<Guid>,
+    /// Timestamp in the session clock, when present.
     pub timestamp: Option<i64>,
+    /// Thread id, when present.
     pub thread_id: Option<u32>,
+    /// Process id, when present.
     pub process_id: Option<u32>,
+    /// The event data after the header(s).
     pub payload: &'a [u8],
 }
 
@@ -793,6 +823,7 @@ impl<'a> Iterator for Records<'a> {
 /// The fixed part of a record, for walks that need no payload: kind, size and timestamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecordHeader {
+    /// Byte offset of the record (see [`Error`] for compressed buffers).
     pub offset: u64,
     /// `TRACE_HEADER_TYPE_*` ([`TRACE_HEADER_TYPE_MESSAGE`] for messages).
     pub header_type: u8,
@@ -874,13 +905,21 @@ impl Iterator for RecordHeaders<'_> {
 pub enum ProviderPeek<'a> {
     /// An `EVENT_HEADER` record: provider GUID and the provider-traits item, if any.
     Event {
+        /// The provider GUID.
         guid: Guid,
+        /// The provider-traits item, if any.
         traits: Option<&'a [u8]>,
     },
-    /// A kernel record (system, compact, perfinfo): its hook id.
-    Kernel { hook_id: u16 },
-    /// A classic record: its GUID.
-    Classic { guid: Guid },
+    /// A kernel record (system, compact, perfinfo).
+    Kernel {
+        /// Group (high byte) and event type (low byte).
+        hook_id: u16,
+    },
+    /// A classic record.
+    Classic {
+        /// Its event class GUID.
+        guid: Guid,
+    },
 }
 
 /// The provider of the record at `data[pos..]` and the bytes to advance, for the common
@@ -901,10 +940,9 @@ pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>
             } else {
                 None
             };
-            ProviderPeek::Event {
-                guid: h.provider_id,
-                traits,
-            }
+            // Copied as bytes: the field-by-field copy costs more.
+            let guid = Guid::read_from_bytes(h.provider_id.as_bytes()).unwrap_or_default();
+            ProviderPeek::Event { guid, traits }
         }
         HeaderKind::System | HeaderKind::Compact | HeaderKind::Perfinfo => {
             let (h, _) = PerfinfoTraceHeader::ref_from_prefix(rec).ok()?;
@@ -926,20 +964,25 @@ pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>
 /// reports it).
 #[inline(always)]
 fn provider_traits(ext: &[u8]) -> Option<Option<&[u8]>> {
+    // The item header's fields read straight from the bytes (one bounds check per item):
+    // this runs for every record `dump --summary` counts.
     let mut traits = None;
     let mut p = 0usize;
     loop {
-        let (item, _) = EventHeaderExtendedItem::ref_from_prefix(ext.get(p..)?).ok()?;
-        let size = usize::from(item.reserved1.get());
-        let data_size = usize::from(item.data_size.get());
+        let item = ext.get(p..p + ITEM_HEADER)?;
+        let u16_at = |i: usize| u16::from_le_bytes([item[i], item[i + 1]]);
+        let size = usize::from(u16_at(offset_of!(EventHeaderExtendedItem, reserved1)));
+        let ext_type = u16_at(offset_of!(EventHeaderExtendedItem, ext_type));
+        let linkage = u16_at(offset_of!(EventHeaderExtendedItem, linkage));
+        let data_size = usize::from(u16_at(offset_of!(EventHeaderExtendedItem, data_size)));
         if size < ITEM_HEADER || ITEM_HEADER + data_size > size || size > ext.len() - p {
             return None;
         }
-        if item.ext_type.get() == EVENT_HEADER_EXT_TYPE_PROV_TRAITS && traits.is_none() {
+        if ext_type == EVENT_HEADER_EXT_TYPE_PROV_TRAITS && traits.is_none() {
             traits = Some(&ext[p + ITEM_HEADER..p + ITEM_HEADER + data_size]);
         }
         p += size;
-        if item.linkage.get() & 1 == 0 {
+        if linkage & 1 == 0 {
             return Some(traits);
         }
     }

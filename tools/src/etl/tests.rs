@@ -8,7 +8,7 @@ use zerocopy::{FromZeros, IntoBytes};
 use super::format::*;
 use super::merge::SortedRecords;
 use super::record::{ExtendedData, Record};
-use super::{Error, EtlReader};
+use super::{Error, EtlReader, SliceReader};
 
 const BUF: usize = 4096;
 
@@ -858,4 +858,108 @@ fn clock_wrapping_deltas_saturate() {
     let clock = EtlReader::new(&img[..]).expect("header").info().clock();
     assert!(clock.filetime(i64::MIN) < 0);
     assert!(clock.since_start_ns(i64::MIN) < 0);
+}
+
+/// Every buffer a reader gives (index, offset, processor, filled bytes) or its error, then the
+/// counters.
+fn buffers_of(
+    mut next: impl FnMut() -> Option<Result<(u64, u64, u16, Vec<u8>), Error>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(b) = next() {
+        out.push(format!("{b:?}"));
+    }
+    out
+}
+
+fn stream_buffers(img: &[u8]) -> Option<(Vec<String>, String)> {
+    let mut r = EtlReader::new(img).ok()?;
+    let seen = buffers_of(|| {
+        let b = r.next_buffer()?;
+        Some(b.map(|b| (b.index, b.offset, b.processor(), b.data.to_vec())))
+    });
+    let st = r.stats();
+    let stats = format!(
+        "{} {} {} {} {} {}",
+        st.buffers,
+        st.bad_buffers,
+        st.buffers_with_lost_events,
+        st.buffers_lost_flags,
+        st.compressed_buffers,
+        st.bytes
+    );
+    Some((seen, stats))
+}
+
+fn slice_buffers(img: &[u8]) -> Option<(Vec<String>, String)> {
+    let mut r = SliceReader::new(img).ok()?;
+    let seen = buffers_of(|| {
+        let b = r.next_buffer()?;
+        Some(b.map(|b| (b.index, b.offset, b.processor(), b.data.to_vec())))
+    });
+    let st = r.stats();
+    let stats = format!(
+        "{} {} {} {} {} {}",
+        st.buffers,
+        st.bad_buffers,
+        st.buffers_with_lost_events,
+        st.buffers_lost_flags,
+        st.compressed_buffers,
+        st.bytes
+    );
+    Some((seen, stats))
+}
+
+/// The reader over bytes in memory (no copy) and the streaming reader frame, open and count
+/// the same buffers, bad ones included: on files with every kind of bad buffer, and on
+/// corrupted copies of them.
+#[test]
+fn slice_reader_matches_stream_reader() {
+    let recs = vec![
+        event(TRACE_HEADER_TYPE_EVENT_HEADER64, 5, &[], b"payload"),
+        system(TRACE_HEADER_TYPE_SYSTEM64, 0x0501, 6, b"s"),
+    ];
+    let good = buffer(BUF, &recs, ETW_BUFFER_FLAG_EVENTS_LOST, 1);
+    let mut huge = good.clone();
+    huge[0..4].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let plain = file(&[
+        header_buffer(6),
+        good.clone(),
+        huge,
+        vec![0; BUF],
+        good.clone(),
+    ]);
+    let mut broken = compressed(&recs, 0);
+    broken[72..76].copy_from_slice(&[0, 0, 0, 0x80]);
+    let packed = file(&[
+        header_buffer(5),
+        compressed(&recs, 0),
+        compressed(&recs, 8),
+        broken,
+        compressed(&recs, 0),
+    ]);
+    let mut truncated = plain.clone();
+    truncated.truncate(plain.len() - 100);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut images = vec![plain, packed, truncated];
+    for round in 0..300 {
+        let mut img = images[round % 3].clone();
+        for _ in 0..1 + next() % 6 {
+            let at = (next() % img.len() as u64) as usize;
+            img[at] = next() as u8;
+        }
+        if round % 7 == 0 {
+            img.truncate((next() % img.len() as u64) as usize);
+        }
+        images.push(img);
+    }
+    for (i, img) in images.iter().enumerate() {
+        assert_eq!(stream_buffers(img), slice_buffers(img), "image {i}");
+    }
 }

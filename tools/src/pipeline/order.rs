@@ -1,14 +1,15 @@
 //! Timestamp order: ETW buffers are per processor, so events of ours arrive out of order
 //! across buffers. They wait in one queue per processor (each stays sorted by appending) and
-//! are handed to the sink once every processor that wrote recently has moved past them (the
-//! watermark of [`Step::Release`]); an event that still arrives after later ones were handed
-//! on goes on anyway, after a [`LostEvents`] notice.
+//! are handed to the sink once every processor that wrote in the last [`WINDOW`] buffers has
+//! moved past them (the watermark, updated at each [`Step::BufferEnd`]); an event that still
+//! arrives after later ones were handed on goes on anyway, after a [`LostEvents`] notice.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use super::decode::{decode_general_parts, decode_known, KnownLayouts};
 use super::error::{ErrorKind, TraceError};
-use super::step::{Batch, Item, KnownEvent, Step};
+use super::step::{At, Batch, Item, KnownEvent, Step};
+use super::walk::WINDOW;
 use crate::analysis::{EventSink, LostEvents, TraceEvent};
 use crate::tracelogging::SchemaCache;
 
@@ -30,14 +31,28 @@ pub(super) struct Orderer<'s, S: EventSink> {
     pub(super) undecodable: u64,
     pub(super) errors: Vec<TraceError>,
     cache: SchemaCache,
+    /// Per processor: (latest time seen, index of its latest buffer). Processors the header
+    /// announces but that have not written yet hold events back too (as if seen at time 0
+    /// before the first buffer), until the window passes.
+    cpus: HashMap<u16, (u64, u64)>,
+    /// Readable buffers so far.
+    buffers: u64,
+    /// The latest time of any buffer.
+    pub(super) max_ts: u64,
 }
 
 /// The queue for items found outside any buffer (unreadable buffers).
 const NO_CPU: usize = 0;
 
 impl<'s, S: EventSink> Orderer<'s, S> {
-    pub(super) fn new(sink: &'s mut S) -> Self {
+    /// An orderer feeding `sink`, for a trace whose header announces `processors`.
+    pub(super) fn new(sink: &'s mut S, processors: u32) -> Self {
         Orderer {
+            cpus: (0..processors.min(4096))
+                .map(|c| (c as u16, (0, 0)))
+                .collect(),
+            buffers: 0,
+            max_ts: 0,
             sink,
             queues: vec![VecDeque::new()],
             held: 0,
@@ -133,11 +148,8 @@ impl<'s, S: EventSink> Orderer<'s, S> {
     ) {
         for step in batch.steps.drain(..) {
             match step {
-                Step::Push { cpu, ts, item } => {
-                    let ts = ts.unwrap_or(self.last_out);
-                    self.push(cpu, ts, item);
-                }
-                Step::Release(watermark) => self.release_until(watermark),
+                Step::Push { cpu, ts, item } => self.place(cpu, ts, item),
+                Step::BufferEnd { cpu, latest } => self.buffer_end(cpu, latest),
                 Step::Error(e) => {
                     on_error(&e);
                     self.errors.push(e);
@@ -206,6 +218,43 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         self.errors.push(error);
     }
 
+    /// Queues an item at the time its step gives; a loss placed in time carries that time.
+    fn place(&mut self, cpu: Option<u16>, at: At, mut item: Item) {
+        let ts = match at {
+            At::Exact(ts) => ts,
+            At::AfterCpu(ts) => ts.max(self.cpu_time(cpu)),
+            At::LastOut => self.last_out,
+        };
+        if let (Item::Lost(lost), At::Exact(_) | At::AfterCpu(_)) = (&mut item, at) {
+            lost.ts_ns = Some(ts);
+        }
+        self.push(cpu, ts, item);
+    }
+
+    /// The latest time of processor `cpu`'s buffers so far.
+    fn cpu_time(&self, cpu: Option<u16>) -> u64 {
+        cpu.and_then(|c| self.cpus.get(&c)).map_or(0, |c| c.0)
+    }
+
+    /// A buffer of `cpu` ended at `latest`: the processor moved on, and everything before
+    /// the processors' earliest recent time goes to the sink.
+    fn buffer_end(&mut self, cpu: u16, latest: Option<u64>) {
+        self.buffers += 1;
+        let ts = self.cpu_time(Some(cpu)).max(latest.unwrap_or(0));
+        self.max_ts = self.max_ts.max(ts);
+        self.cpus.insert(cpu, (ts, self.buffers));
+        let index = self.buffers;
+        let watermark = self
+            .cpus
+            .values()
+            .filter(|(_, i)| i + WINDOW > index)
+            .map(|(t, _)| *t)
+            .min()
+            .unwrap_or(0);
+        self.release_until(watermark);
+    }
+
+    /// Hands on every item up to `watermark`.
     pub(super) fn release_until(&mut self, watermark: u64) {
         if self.held == 0 {
             return;

@@ -7,7 +7,7 @@ use super::decode::KnownLayouts;
 use super::error::{ErrorKind, FileStart, TraceError};
 use super::order::Orderer;
 use super::step::Batch;
-use super::walk::{walk, Walked};
+use super::walk::{walk, WalkContext, Walker};
 use crate::analysis::{EventSink, TraceContext};
 use crate::etl::header::{filetime_to_rfc3339, LogfileInfo};
 use crate::etl::{self, EtlReader};
@@ -54,7 +54,7 @@ pub struct ReadOutcome {
     pub undecodable: u64,
     /// Kernel-PnP DriverInit events handed to the sink.
     pub pnp: u64,
-    /// Events handed on after later ones (see [`super::order`]).
+    /// Events handed on after later ones (each after a loss notice).
     pub out_of_order: u64,
     /// Errors met while reading (each also given to `on_error` as it was met); the rest of
     /// the trace was read.
@@ -182,20 +182,22 @@ fn read_open<R: Read + Send, S: EventSink>(
     let trace = trace_context(&info);
     sink.begin(&trace);
     let known = KnownLayouts::default();
-    let mut ord = Orderer::new(sink);
-    let walked = if two_threads(options) {
-        walk_beside(&mut reader, &info, &known, &mut ord, on_error)
+    let ctx = WalkContext::new(&info, &known);
+    let mut ord = Orderer::new(sink, info.number_of_processors);
+    let records = if two_threads(options) {
+        walk_beside(&mut reader, ctx, &known, &mut ord, on_error)
     } else {
+        let mut walker = Walker::new(ctx);
         let mut flush = |batch: &mut Batch| ord.apply(batch, &known, on_error);
         let mut batch = Batch::default();
-        let walked = walk(&mut reader, &info, &known, &mut batch, &mut flush);
+        let records = walk(&mut reader, &mut walker, &mut batch, &mut flush);
         flush(&mut batch);
-        walked
+        records
     };
     ord.release_until(u64::MAX);
     let out = ReadOutcome {
         trace,
-        records: walked.records,
+        records,
         events: ord.events,
         undecodable: ord.undecodable,
         pnp: ord.pnp,
@@ -204,7 +206,7 @@ fn read_open<R: Read + Send, S: EventSink>(
     };
     let header_end = (info.end_time > info.start_time && info.start_time > 0)
         .then(|| ((info.end_time - info.start_time) as u64).saturating_mul(100));
-    ord.sink.finish(header_end.unwrap_or(0).max(walked.max_ts));
+    ord.sink.finish(header_end.unwrap_or(0).max(ord.max_ts));
     out
 }
 
@@ -212,14 +214,15 @@ fn read_open<R: Read + Send, S: EventSink>(
 /// channel of [`DEPTH`]; the calling thread decodes, reorders and feeds the sink.
 fn walk_beside<R: Read + Send, S: EventSink>(
     reader: &mut EtlReader<R>,
-    info: &LogfileInfo,
+    ctx: WalkContext<'_>,
     known: &KnownLayouts,
     ord: &mut Orderer<'_, S>,
     on_error: &mut dyn FnMut(&TraceError),
-) -> Walked {
+) -> u64 {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(DEPTH);
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
+            let mut walker = Walker::new(ctx);
             let mut buffers = 0usize;
             let mut flush = |batch: &mut Batch| {
                 buffers += 1;
@@ -235,11 +238,11 @@ fn walk_beside<R: Read + Send, S: EventSink>(
                 }
             };
             let mut batch = Batch::default();
-            let walked = walk(reader, info, known, &mut batch, &mut flush);
+            let records = walk(reader, &mut walker, &mut batch, &mut flush);
             if !batch.steps.is_empty() {
                 let _ = tx.send(batch);
             }
-            walked
+            records
         });
         for mut batch in rx {
             ord.apply(&mut batch, known, on_error);

@@ -18,19 +18,37 @@ pub(super) enum Item {
     Lost(LostEvents),
 }
 
+/// When a queued item happened, as the walk of its buffer knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum At {
+    /// At this time (nanoseconds since the trace start).
+    Exact(u64),
+    /// At the latest time of its processor: that of its earlier buffers, or this one if later
+    /// (a loss inside a buffer, placed after what was read before it).
+    AfterCpu(u64),
+    /// At the latest time handed on so far (a loss outside any readable buffer).
+    LastOut,
+}
+
 /// One step of the walk.
 pub(super) enum Step {
-    /// Queue `item` for reordering (`ts: None`: at the latest time handed on so far).
+    /// Queue `item` for reordering.
     Push {
         /// Processor of the buffer (`None`: not from a readable buffer).
         cpu: Option<u16>,
-        /// Nanoseconds since the trace start.
-        ts: Option<u64>,
-        /// What to queue.
+        /// When.
+        ts: At,
+        /// What to queue (a loss gets the time it is queued at).
         item: Item,
     },
-    /// Hand on everything up to this time.
-    Release(u64),
+    /// The end of a readable buffer of processor `cpu` whose latest record is at `latest`
+    /// (`None`: no record with a time): the processor has moved on to there.
+    BufferEnd {
+        /// Processor of the buffer.
+        cpu: u16,
+        /// Nanoseconds since the trace start.
+        latest: Option<u64>,
+    },
     /// An error to report, in its place among the events.
     Error(TraceError),
     /// An event of ours that could not be decoded.

@@ -1,18 +1,21 @@
 //! The walk over a file's buffers and records: steps over other providers' records with the
 //! reader's header peek, parses ours and Kernel-PnP's whole, and hands [`Step`]s on in file
-//! order, one [`Step::Release`] watermark per buffer.
+//! order. A buffer's steps depend on that buffer alone (its processor's earlier time is
+//! resolved by [`super::order`]), so buffers can be walked on several threads.
 
-use std::collections::HashMap;
 use std::io::Read;
 
 use super::decode::{decode_wsk, pointer_size, KnownLayouts};
 use super::error::{ErrorKind, TraceError};
-use super::step::{Batch, Item, KnownEvent, Step};
+use super::step::{At, Batch, Item, KnownEvent, Step};
 use crate::analysis::{LostEvents, PnpDriverInit, TraceEvent};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
-use crate::etl::header::{ClockType, LogfileInfo};
-use crate::etl::reader::EtlReader;
-use crate::etl::record::{event_provider_bytes, peek_provider, ProviderPeek, Record, Records};
+use crate::etl::header::{Clock, ClockType, LogfileInfo};
+use crate::etl::reader::{Buffer, EtlReader};
+use crate::etl::record::{
+    event_provider_bytes, peek_provider, EventRecord, ProviderPeek, Record, Records,
+};
+use crate::etl::{self};
 use crate::kernel_pnp::{self, DriverInit};
 use crate::tracelogging::{SchemaCache, EXT_TYPE_EVENT_SCHEMA_TL};
 use crate::wsk_etl::provider_guid;
@@ -23,264 +26,323 @@ pub const WINDOW: u64 = 256;
 /// A GUID as one integer: one compare per record instead of a `memcmp` call.
 #[inline]
 pub(super) fn guid_bits(g: &Guid) -> u128 {
-    let bytes: [u8; 16] = zerocopy::transmute!(*g);
-    u128::from_le_bytes(bytes)
+    u128::from_le_bytes(g.to_bytes_le())
 }
 
-/// What the walk found, besides the steps it handed on.
-#[derive(Default)]
-pub(super) struct Walked {
-    /// Records read (all providers).
-    pub records: u64,
-    /// Latest timestamp seen (nanoseconds since the trace start).
-    pub max_ts: u64,
+/// What walking a buffer needs that stays the same for the whole file.
+#[derive(Clone, Copy)]
+pub(super) struct WalkContext<'k> {
+    known: &'k KnownLayouts,
+    ours: u128,
+    pnp: u128,
+    clock: Clock,
+    /// A QPC of 10 MHz (or any frequency dividing 10⁹) converts with one multiply; anything
+    /// else goes through the reader's clock (a division per timestamp).
+    ns_per_tick: Option<i64>,
+    /// Raw timestamp of the logfile header event (the trace start).
+    reference: i64,
 }
 
-/// Walks the file's buffers and records (see the module doc), decoding our events and
-/// Kernel-PnP's, and hands each step to `emit`.
-pub(super) fn walk<R: Read>(
-    reader: &mut EtlReader<R>,
-    info: &LogfileInfo,
-    known: &KnownLayouts,
-    batch: &mut Batch,
-    flush: &mut dyn FnMut(&mut Batch),
-) -> Walked {
-    macro_rules! emit {
-        ($step:expr) => {
-            batch.steps.push($step)
+impl<'k> WalkContext<'k> {
+    /// The context of a file with this logfile header.
+    pub fn new(info: &LogfileInfo, known: &'k KnownLayouts) -> Self {
+        let ns_per_tick = match (info.clock_type, info.clock_frequency()) {
+            (ClockType::Qpc, Some(f)) if f > 0 && 1_000_000_000 % f == 0 => Some(1_000_000_000 / f),
+            _ => None,
         };
+        WalkContext {
+            known,
+            ours: guid_bits(&provider_guid()),
+            pnp: guid_bits(&kernel_pnp::PROVIDER_GUID),
+            clock: info.clock(),
+            ns_per_tick,
+            reference: info.header_timestamp,
+        }
     }
-    let clock = info.clock();
-    let ours = guid_bits(&provider_guid());
-    let pnp_guid = guid_bits(&kernel_pnp::PROVIDER_GUID);
-    let mut cache = SchemaCache::new();
-    let mut out = Walked::default();
-    // Per processor: (latest timestamp seen, index of its latest buffer). Processors the
-    // header announces but that have not written yet hold events back too (as if seen at
-    // time 0 before the first buffer), until the window passes.
-    let mut cpus: HashMap<u16, (u64, u64)> = (0..info.number_of_processors.min(4096))
-        .map(|c| (c as u16, (0, 0)))
-        .collect();
-    let mut index = 0u64;
-    // A QPC of 10 MHz (or any frequency dividing 10⁹) converts with one multiply; anything
-    // else goes through the reader's clock (a division per timestamp).
-    let ns_per_tick = match (info.clock_type, info.clock_frequency()) {
-        (ClockType::Qpc, Some(f)) if f > 0 && 1_000_000_000 % f == 0 => Some(1_000_000_000 / f),
-        _ => None,
-    };
-    let reference = info.header_timestamp;
-    let to_ns = |raw: i64| -> u64 {
-        if let Some(k) = ns_per_tick {
-            if let Some(ns) = raw.checked_sub(reference).and_then(|d| d.checked_mul(k)) {
+
+    /// Nanoseconds since the trace start of a raw timestamp (0 for earlier ones).
+    #[inline]
+    fn ns_since_start(&self, raw: i64) -> u64 {
+        if let Some(k) = self.ns_per_tick {
+            if let Some(ns) = raw
+                .checked_sub(self.reference)
+                .and_then(|d| d.checked_mul(k))
+            {
                 return ns.max(0) as u64;
             }
         }
-        clock.since_start_ns(raw).max(0) as u64
-    };
-    while let Some(b) = reader.next_buffer() {
-        let b = match b {
-            Ok(b) => b,
-            Err(e) => {
-                let error = TraceError::etl(e, Some(reader.buffer_index()));
-                let what = format!("unreadable buffer: {error}");
-                emit!(Step::Error(error));
-                emit!(Step::Push {
-                    cpu: None,
-                    ts: None,
-                    item: Item::Lost(LostEvents {
-                        ts_ns: None,
-                        count: 0,
-                        what,
-                    }),
-                });
-                continue;
-            }
+        self.clock.since_start_ns(raw).max(0) as u64
+    }
+}
+
+/// Walks buffers one after another: the context, and the general decoder's schema cache
+/// (one per thread that walks).
+pub(super) struct Walker<'k> {
+    ctx: WalkContext<'k>,
+    cache: SchemaCache,
+}
+
+/// Where the walk of one buffer is.
+struct InBuffer<'b> {
+    buffer: &'b Buffer<'b>,
+    cpu: u16,
+    /// The latest raw timestamp of a record parsed so far (`i64::MIN`: none).
+    last_raw: i64,
+    /// The latest time at which an unreadable record was reported (0: none).
+    error_ts: u64,
+    /// Position of the last record read.
+    last_pos: Option<usize>,
+    records: u64,
+}
+
+impl<'k> Walker<'k> {
+    /// A walker for a file with this context.
+    pub fn new(ctx: WalkContext<'k>) -> Self {
+        Walker {
+            ctx,
+            cache: SchemaCache::new(),
+        }
+    }
+
+    /// The steps of a buffer that could not be read: the error and a loss notice.
+    pub fn bad_buffer(&self, e: etl::Error, index: u64, batch: &mut Batch) {
+        let error = TraceError::etl(e, Some(index));
+        let what = format!("unreadable buffer: {error}");
+        batch.steps.push(Step::Error(error));
+        batch.steps.push(Step::Push {
+            cpu: None,
+            ts: At::LastOut,
+            item: Item::Lost(LostEvents {
+                ts_ns: None,
+                count: 0,
+                what,
+            }),
+        });
+    }
+
+    /// Walks one buffer: a step per record of ours or Kernel-PnP's, per unreadable record,
+    /// per "events lost" flag, then [`Step::BufferEnd`]. Returns the records read.
+    ///
+    /// The per-record loop is the hot path of `check` (one iteration per record of every
+    /// provider): it is kept in one piece, records of other providers cost a GUID compare
+    /// and a header peek.
+    pub fn buffer(&mut self, b: &Buffer<'_>, batch: &mut Batch) -> u64 {
+        let mut at = InBuffer {
+            buffer: b,
+            cpu: b.processor(),
+            last_raw: i64::MIN,
+            error_ts: 0,
+            last_pos: None,
+            records: 0,
         };
-        index += 1;
-        let cpu = b.processor();
-        // Raw session-clock timestamps; converted once per buffer.
-        let mut last_raw = i64::MIN;
-        let mut last_ts = cpus.get(&cpu).map_or(0, |c| c.0);
-        // Records of other providers are only stepped over (the reader's header peek, as
-        // `dump --summary` does); ours, Kernel-PnP's and anything unusual are parsed whole.
         let data = b.data;
         let mut pos = BUFFER_HEADER_SIZE;
-        let mut last_pos: Option<usize> = None;
         while pos < data.len() {
-            // An EVENT_HEADER record of our provider goes straight to the full parser (which
-            // checks everything); other records are peeked at and stepped over.
-            let ours_at = event_provider_bytes(data, pos).map(u128::from_le_bytes) == Some(ours);
-            if ours_at {
-                // Fall through to the parser below.
-            } else if let Some((adv, peek)) = peek_provider(data, pos) {
-                let wanted = match peek {
-                    ProviderPeek::Event { guid, .. } => {
-                        let g = guid_bits(&guid);
-                        g == ours || g == pnp_guid
+            // An EVENT_HEADER record of ours goes straight to the full parser (which checks
+            // everything); other records are peeked at and stepped over unless Kernel-PnP's.
+            let ours = event_provider_bytes(data, pos).map(u128::from_le_bytes);
+            if ours != Some(self.ctx.ours) {
+                if let Some((adv, peek)) = peek_provider(data, pos) {
+                    let wanted = match peek {
+                        ProviderPeek::Event { guid, .. } => guid_bits(&guid) == self.ctx.pnp,
+                        _ => false,
+                    };
+                    if !wanted {
+                        at.records += 1;
+                        at.last_pos = Some(pos);
+                        pos += adv;
+                        continue;
                     }
-                    _ => false,
-                };
-                if !wanted {
-                    out.records += 1;
-                    last_pos = Some(pos);
-                    pos += adv;
-                    continue;
                 }
             }
             let mut one = Records::new(data, pos, b.offset);
             let r = one.next();
-            let at = pos;
+            let start = pos;
             pos = if one.position() > pos {
                 one.position()
             } else {
                 data.len()
             };
-            let Some(r) = r else { break };
-            let rec = match r {
-                Ok(rec) => rec,
-                Err(e) => {
-                    let error = TraceError::etl(e, Some(b.index));
-                    let what = format!("unreadable record: {error}");
-                    emit!(Step::Error(error));
-                    if last_raw != i64::MIN {
-                        last_ts = last_ts.max(to_ns(last_raw));
+            match r {
+                None => break,
+                Some(Ok(rec)) => {
+                    at.records += 1;
+                    at.last_pos = Some(start);
+                    if let Record::Event(ev) = rec {
+                        self.event(&ev, &mut at, batch);
                     }
-                    emit!(Step::Push {
-                        cpu: Some(cpu),
-                        ts: Some(last_ts),
-                        item: Item::Lost(LostEvents {
-                            ts_ns: Some(last_ts),
-                            count: 0,
-                            what,
-                        }),
-                    });
-                    continue;
                 }
-            };
-            out.records += 1;
-            last_pos = Some(at);
-            let Record::Event(ev) = rec else {
-                continue;
-            };
-            let raw = ev.header.time_stamp.get();
-            last_raw = last_raw.max(raw);
-            let provider = guid_bits(&ev.header.provider_id);
-            if provider == ours {
-                let ts = to_ns(raw);
-                let tid = ev.header.thread_id.get();
-                let activity = zerocopy::transmute!(ev.header.activity_id);
-                let opcode = ev.header.event_descriptor.opcode;
-                let layout = ev
-                    .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
-                    .and_then(|m| known.find_index(m.data, opcode));
-                let step = match layout {
-                    // A known layout: the payload is decoded by the analysing thread.
-                    Some(layout) => {
-                        let at = batch.bytes.len();
-                        batch.bytes.extend_from_slice(ev.user_data);
-                        Step::Known(KnownEvent {
-                            cpu,
-                            ts,
-                            tid,
-                            activity,
-                            layout,
-                            opcode,
-                            ptr: pointer_size(&ev),
-                            offset: ev.offset,
-                            buffer: b.index,
-                            payload: at..batch.bytes.len(),
-                        })
-                    }
-                    None => match decode_wsk(&ev, known, &mut cache) {
-                        Ok(event) => Step::Push {
-                            cpu: Some(cpu),
-                            ts: Some(ts),
-                            item: Item::Wsk(TraceEvent {
-                                ts_ns: ts,
-                                tid,
-                                activity,
-                                event,
-                            }),
-                        },
-                        Err(failure) => Step::Undecodable {
-                            cpu,
-                            ts,
-                            error: TraceError::new(
-                                ErrorKind::Event {
-                                    offset: ev.offset,
-                                    failure,
-                                },
-                                Some(b.index),
-                            ),
-                        },
-                    },
+                Some(Err(e)) => self.bad_record(e, &mut at, batch),
+            }
+        }
+        self.end(&mut at, batch);
+        at.records
+    }
+
+    /// An `EVENT_HEADER` record parsed whole: ours or Kernel-PnP's.
+    fn event(&mut self, ev: &EventRecord<'_>, at: &mut InBuffer<'_>, batch: &mut Batch) {
+        let raw = ev.header.time_stamp.get();
+        at.last_raw = at.last_raw.max(raw);
+        let provider = guid_bits(&ev.header.provider_id);
+        if provider == self.ctx.ours {
+            let step = self.ours(ev, at, batch);
+            batch.steps.push(step);
+        } else if provider == self.ctx.pnp {
+            if let Some(step) = self.pnp(ev, at.cpu) {
+                batch.steps.push(step);
+            }
+        }
+    }
+
+    /// An event of ours: with a known layout, its payload is copied for the side that feeds
+    /// the sink to decode; otherwise it is decoded here.
+    fn ours(&mut self, ev: &EventRecord<'_>, at: &InBuffer<'_>, batch: &mut Batch) -> Step {
+        let ts = self.ctx.ns_since_start(ev.header.time_stamp.get());
+        let tid = ev.header.thread_id.get();
+        let activity = ev.header.activity_id.to_bytes_le();
+        let opcode = ev.header.event_descriptor.opcode;
+        let layout = ev
+            .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
+            .and_then(|m| self.ctx.known.find_index(m.data, opcode));
+        if let Some(layout) = layout {
+            let start = batch.bytes.len();
+            batch.bytes.extend_from_slice(ev.user_data);
+            return Step::Known(KnownEvent {
+                cpu: at.cpu,
+                ts,
+                tid,
+                activity,
+                layout,
+                opcode,
+                ptr: pointer_size(ev),
+                offset: ev.offset,
+                buffer: at.buffer.index,
+                payload: start..batch.bytes.len(),
+            });
+        }
+        match decode_wsk(ev, self.ctx.known, &mut self.cache) {
+            Ok(event) => Step::Push {
+                cpu: Some(at.cpu),
+                ts: At::Exact(ts),
+                item: Item::Wsk(TraceEvent {
+                    ts_ns: ts,
+                    tid,
+                    activity,
+                    event,
+                }),
+            },
+            Err(failure) => {
+                let kind = ErrorKind::Event {
+                    offset: ev.offset,
+                    failure,
                 };
-                emit!(step);
-            } else if provider == pnp_guid {
-                let ts = to_ns(raw);
-                let id = ev.header.event_descriptor.id.get();
-                if id == kernel_pnp::DRIVER_INIT_START || id == kernel_pnp::DRIVER_INIT_STOP {
-                    if let Ok(init) = DriverInit::decode(id, ev.user_data) {
-                        emit!(Step::Push {
-                            cpu: Some(cpu),
-                            ts: Some(ts),
-                            item: Item::Pnp(PnpDriverInit {
-                                ts_ns: ts,
-                                tid: ev.header.thread_id.get(),
-                                driver: init.driver().to_string(),
-                                start: matches!(init, DriverInit::Start { .. }),
-                            }),
-                        });
-                    }
+                Step::Undecodable {
+                    cpu: at.cpu,
+                    ts,
+                    error: TraceError::new(kind, Some(at.buffer.index)),
                 }
             }
         }
-        // The buffer's latest time: its last record's (a processor's buffer is in time order;
-        // a record a little older than that is handed on with a loss notice, never wrongly).
-        if let Some(lp) = last_pos {
-            if let Some(raw) = Records::new(data, lp, b.offset)
-                .next()
-                .and_then(|r| r.ok()?.timestamp())
-            {
-                last_raw = last_raw.max(raw);
+    }
+
+    /// A Kernel-PnP record: a DriverInit start or stop (226/227), if it is one.
+    fn pnp(&self, ev: &EventRecord<'_>, cpu: u16) -> Option<Step> {
+        let id = ev.header.event_descriptor.id.get();
+        if id != kernel_pnp::DRIVER_INIT_START && id != kernel_pnp::DRIVER_INIT_STOP {
+            return None;
+        }
+        let init = DriverInit::decode(id, ev.user_data).ok()?;
+        let ts = self.ctx.ns_since_start(ev.header.time_stamp.get());
+        Some(Step::Push {
+            cpu: Some(cpu),
+            ts: At::Exact(ts),
+            item: Item::Pnp(PnpDriverInit {
+                ts_ns: ts,
+                tid: ev.header.thread_id.get(),
+                driver: init.driver().to_string(),
+                start: matches!(init, DriverInit::Start { .. }),
+            }),
+        })
+    }
+
+    /// A record that could not be read: the error, and a loss at the latest time known there.
+    fn bad_record(&self, e: etl::Error, at: &mut InBuffer<'_>, batch: &mut Batch) {
+        let error = TraceError::etl(e, Some(at.buffer.index));
+        let what = format!("unreadable record: {error}");
+        batch.steps.push(Step::Error(error));
+        if at.last_raw != i64::MIN {
+            at.error_ts = at.error_ts.max(self.ctx.ns_since_start(at.last_raw));
+        }
+        batch.steps.push(Step::Push {
+            cpu: Some(at.cpu),
+            ts: At::AfterCpu(at.error_ts),
+            item: Item::Lost(LostEvents {
+                ts_ns: None,
+                count: 0,
+                what,
+            }),
+        });
+    }
+
+    /// The end of a buffer: a loss notice for an "events lost" flag, then the buffer's
+    /// latest time (its last record's: a processor's buffer is in time order; a record a
+    /// little older than that is handed on with a loss notice, never wrongly).
+    fn end(&self, at: &mut InBuffer<'_>, batch: &mut Batch) {
+        let b = at.buffer;
+        if let Some(lp) = at.last_pos {
+            let last = Records::new(b.data, lp, b.offset).next();
+            if let Some(raw) = last.and_then(|r| r.ok()?.timestamp()) {
+                at.last_raw = at.last_raw.max(raw);
             }
         }
         if b.events_lost() || b.buffers_lost() {
-            let first_raw = Records::new(data, BUFFER_HEADER_SIZE, b.offset)
-                .next()
-                .and_then(|r| r.ok()?.timestamp());
-            let at = first_raw.map_or(last_ts, to_ns);
-            emit!(Step::Push {
-                cpu: Some(cpu),
-                ts: Some(at),
+            let first = Records::new(b.data, BUFFER_HEADER_SIZE, b.offset).next();
+            let first_raw = first.and_then(|r| r.ok()?.timestamp());
+            let ts = first_raw.map_or(At::AfterCpu(at.error_ts), |raw| {
+                At::Exact(self.ctx.ns_since_start(raw))
+            });
+            let flag = if b.events_lost() {
+                "events lost"
+            } else {
+                "buffers lost"
+            };
+            let what = format!(
+                "buffer at byte {:#x} (CPU {}) is flagged {flag}",
+                b.offset, at.cpu
+            );
+            batch.steps.push(Step::Push {
+                cpu: Some(at.cpu),
+                ts,
                 item: Item::Lost(LostEvents {
-                    ts_ns: Some(at),
+                    ts_ns: None,
                     count: 0,
-                    what: format!(
-                        "buffer at byte {:#x} (CPU {cpu}) is flagged {}",
-                        b.offset,
-                        if b.events_lost() {
-                            "events lost"
-                        } else {
-                            "buffers lost"
-                        }
-                    ),
+                    what,
                 }),
             });
         }
-        if last_raw != i64::MIN {
-            last_ts = last_ts.max(to_ns(last_raw));
+        let latest = (at.last_raw != i64::MIN).then(|| self.ctx.ns_since_start(at.last_raw));
+        batch.steps.push(Step::BufferEnd {
+            cpu: at.cpu,
+            latest,
+        });
+    }
+}
+
+/// Walks every buffer `reader` gives, handing the steps to `flush` after each buffer.
+/// Returns the records read.
+pub(super) fn walk<R: Read>(
+    reader: &mut EtlReader<R>,
+    walker: &mut Walker<'_>,
+    batch: &mut Batch,
+    flush: &mut dyn FnMut(&mut Batch),
+) -> u64 {
+    let mut records = 0;
+    while let Some(b) = reader.next_buffer() {
+        match b {
+            Ok(b) => records += walker.buffer(&b, batch),
+            Err(e) => walker.bad_buffer(e, reader.buffer_index(), batch),
         }
-        out.max_ts = out.max_ts.max(last_ts);
-        cpus.insert(cpu, (last_ts, index));
-        let watermark = cpus
-            .values()
-            .filter(|(_, i)| i + WINDOW > index)
-            .map(|(t, _)| *t)
-            .min()
-            .unwrap_or(0);
-        emit!(Step::Release(watermark));
         flush(batch);
     }
-    out
+    records
 }

@@ -163,17 +163,28 @@ fn verdict_str(v: Verdict) -> &'static str {
     }
 }
 
+/// The count and the percentiles of a distribution; `—` for those of an empty one.
 fn summary_cells(s: &Summary) -> String {
+    let cell = |v: u64| {
+        if s.count == 0 {
+            NONE.to_string()
+        } else {
+            fmt_ns(v)
+        }
+    };
     format!(
         "{:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
         s.count,
-        fmt_ns(s.min),
-        fmt_ns(s.p50),
-        fmt_ns(s.p90),
-        fmt_ns(s.p99),
-        fmt_ns(s.max)
+        cell(s.min),
+        cell(s.p50),
+        cell(s.p90),
+        cell(s.p99),
+        cell(s.max)
     )
 }
+
+/// What a cell of an empty distribution shows.
+const NONE: &str = "—";
 
 const SUMMARY_HEAD: &str = " count        min        p50        p90        p99        max";
 
@@ -360,10 +371,23 @@ pub fn boot(files: &[FileResult], fleet: &FleetSummary, w: &mut dyn Write) -> io
             writeln!(w, "  {name:<32}{}", summary_cells(s))?;
         }
         let d = &fleet.delayed_drivers;
+        let cell = |v: u64| {
+            if d.count == 0 {
+                NONE.to_string()
+            } else {
+                v.to_string()
+            }
+        };
         writeln!(
             w,
             "  {:<32}{:>6} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "drivers delayed", d.count, d.min, d.p50, d.p90, d.p99, d.max
+            "drivers delayed",
+            d.count,
+            cell(d.min),
+            cell(d.p50),
+            cell(d.p90),
+            cell(d.p99),
+            cell(d.max)
         )?;
     }
     Ok(())

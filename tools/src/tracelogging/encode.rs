@@ -133,24 +133,63 @@ impl Encoder<'_> {
         Ok(())
     }
 
+    /// One value of field `f` (an array element, or the field itself).
     fn element(&mut self, f: &FieldSchema, v: &Value<'_>, path: &str) -> Result<()> {
+        match f.in_type {
+            InType::Struct => self.members(f, v, path),
+            InType::I8
+            | InType::U8
+            | InType::I16
+            | InType::U16
+            | InType::I32
+            | InType::U32
+            | InType::Hex32
+            | InType::I64
+            | InType::U64
+            | InType::Hex64
+            | InType::HexSize => self.integer(f, v, path),
+            InType::CStr16 | InType::Str16 => self.str16(f, v, path),
+            InType::CStr8 | InType::Str8 => self.str8(f, v, path),
+            InType::Binary | InType::BinaryC => {
+                let octets;
+                let b: &[u8] = match v {
+                    Value::Binary(b) | Value::SocketAddress(b) => b,
+                    Value::Ipv6(a) => {
+                        octets = a.octets();
+                        &octets
+                    }
+                    _ => return Err(mismatch(f, path)),
+                };
+                self.u16_len(b.len(), path)?;
+                self.out.extend_from_slice(b);
+                Ok(())
+            }
+            _ => self.fixed(f, v, path),
+        }
+    }
+
+    /// A struct's members, in schema order.
+    fn members(&mut self, f: &FieldSchema, v: &Value<'_>, path: &str) -> Result<()> {
+        let Value::Struct(members) = v else {
+            return Err(mismatch(f, path));
+        };
+        if members.len() != f.members.len() {
+            return Err(Error::ValueCount {
+                what: path.to_owned(),
+                fields: f.members.len(),
+                values: members.len(),
+            });
+        }
+        for (m, mv) in f.members.iter().zip(members) {
+            self.field(m, &mv.value, &format!("{path}.{}", m.name))?;
+        }
+        Ok(())
+    }
+
+    /// An integer in-type (its value may be any integer-like [`Value`] that fits).
+    fn integer(&mut self, f: &FieldSchema, v: &Value<'_>, path: &str) -> Result<()> {
         let bad = || mismatch(f, path);
         match f.in_type {
-            InType::Struct => {
-                let Value::Struct(members) = v else {
-                    return Err(bad());
-                };
-                if members.len() != f.members.len() {
-                    return Err(Error::ValueCount {
-                        what: path.to_owned(),
-                        fields: f.members.len(),
-                        values: members.len(),
-                    });
-                }
-                for (m, mv) in f.members.iter().zip(members) {
-                    self.field(m, &mv.value, &format!("{path}.{}", m.name))?;
-                }
-            }
             InType::I8 | InType::U8 => {
                 let b = match *v {
                     Value::Char(c) => cp1252_byte(c).ok_or_else(bad)?,
@@ -180,109 +219,93 @@ impl Encoder<'_> {
                 let x = int_bits(v, 8, f.in_type == InType::I64).ok_or_else(bad)?;
                 self.out.extend_from_slice(&x.to_le_bytes());
             }
-            InType::HexSize => {
+            _ => {
                 let n = self.ptr.bytes();
                 let x = int_bits(v, n, false).ok_or_else(bad)?;
                 self.out.extend_from_slice(&x.to_le_bytes()[..n]);
             }
-            InType::F32 => match *v {
-                Value::F32(x) => self.out.extend_from_slice(&x.to_le_bytes()),
-                _ => return Err(bad()),
-            },
-            InType::F64 => match *v {
-                Value::F64(x) => self.out.extend_from_slice(&x.to_le_bytes()),
-                _ => return Err(bad()),
-            },
-            InType::Bool32 => match *v {
-                Value::Bool(x) => self.out.extend_from_slice(&x.to_le_bytes()),
-                _ => return Err(bad()),
-            },
-            InType::Guid => match v {
-                Value::Guid(g) => self.out.extend_from_slice(&g.to_bytes_le()),
-                _ => return Err(bad()),
-            },
-            InType::FileTime => match *v {
-                Value::FileTime(t) => self.out.extend_from_slice(&t.to_le_bytes()),
-                _ => return Err(bad()),
-            },
-            InType::SystemTime => match v {
-                Value::SystemTime(t) => {
-                    for x in t {
-                        self.out.extend_from_slice(&x.to_le_bytes());
-                    }
-                }
-                _ => return Err(bad()),
-            },
-            InType::Sid => match v {
-                Value::Sid(b) if b.len() >= 8 && b.len() == 8 + 4 * usize::from(b[1]) => {
-                    self.out.extend_from_slice(b)
-                }
-                _ => return Err(bad()),
-            },
-            InType::CStr16 | InType::Str16 => {
-                let Value::Str(s) = v else {
-                    return Err(bad());
-                };
-                let units: Vec<u16> = s.encode_utf16().collect();
-                if f.in_type == InType::CStr16 {
-                    if units.contains(&0) {
-                        return Err(Error::Unencodable {
-                            what: format!("field {path:?}"),
-                            why: "NUL inside a NUL-terminated string",
-                        });
-                    }
-                } else {
-                    self.u16_len(units.len() * 2, path)?;
-                }
-                for u in &units {
-                    self.out.extend_from_slice(&u.to_le_bytes());
-                }
-                if f.in_type == InType::CStr16 {
-                    self.out.extend_from_slice(&[0, 0]);
-                }
-            }
-            InType::CStr8 | InType::Str8 => {
-                let Value::Str(s) = v else {
-                    return Err(bad());
-                };
-                let bytes: Vec<u8> = match f.out_type {
-                    OutType::Utf8 | OutType::Json | OutType::Xml => s.as_bytes().to_vec(),
-                    _ => s
-                        .chars()
-                        .map(cp1252_byte)
-                        .collect::<Option<_>>()
-                        .ok_or_else(bad)?,
-                };
-                if f.in_type == InType::CStr8 {
-                    if bytes.contains(&0) {
-                        return Err(Error::Unencodable {
-                            what: format!("field {path:?}"),
-                            why: "NUL inside a NUL-terminated string",
-                        });
-                    }
-                    self.out.extend_from_slice(&bytes);
-                    self.out.push(0);
-                } else {
-                    self.u16_len(bytes.len(), path)?;
-                    self.out.extend_from_slice(&bytes);
-                }
-            }
-            InType::Binary | InType::BinaryC => {
-                let octets;
-                let b: &[u8] = match v {
-                    Value::Binary(b) | Value::SocketAddress(b) => b,
-                    Value::Ipv6(a) => {
-                        octets = a.octets();
-                        &octets
-                    }
-                    _ => return Err(bad()),
-                };
-                self.u16_len(b.len(), path)?;
-                self.out.extend_from_slice(b);
-            }
-            _ => return Err(bad()),
         }
         Ok(())
+    }
+
+    /// A fixed-size non-integer in-type (float, GUID, times, SID), from its own [`Value`].
+    fn fixed(&mut self, f: &FieldSchema, v: &Value<'_>, path: &str) -> Result<()> {
+        match (f.in_type, v) {
+            (InType::F32, Value::F32(x)) => self.out.extend_from_slice(&x.to_le_bytes()),
+            (InType::F64, Value::F64(x)) => self.out.extend_from_slice(&x.to_le_bytes()),
+            (InType::Bool32, Value::Bool(x)) => self.out.extend_from_slice(&x.to_le_bytes()),
+            (InType::Guid, Value::Guid(g)) => self.out.extend_from_slice(&g.to_bytes_le()),
+            (InType::FileTime, Value::FileTime(t)) => self.out.extend_from_slice(&t.to_le_bytes()),
+            (InType::SystemTime, Value::SystemTime(t)) => {
+                for x in t {
+                    self.out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            (InType::Sid, Value::Sid(b))
+                if b.len() >= 8 && b.len() == 8 + 4 * usize::from(b[1]) =>
+            {
+                self.out.extend_from_slice(b)
+            }
+            _ => return Err(mismatch(f, path)),
+        }
+        Ok(())
+    }
+
+    /// A UTF-16 string: counted, or NUL-terminated (`CStr16`).
+    fn str16(&mut self, f: &FieldSchema, v: &Value<'_>, path: &str) -> Result<()> {
+        let Value::Str(s) = v else {
+            return Err(mismatch(f, path));
+        };
+        let units: Vec<u16> = s.encode_utf16().collect();
+        let terminated = f.in_type == InType::CStr16;
+        if terminated {
+            if units.contains(&0) {
+                return Err(nul_inside(path));
+            }
+        } else {
+            self.u16_len(units.len() * 2, path)?;
+        }
+        for u in &units {
+            self.out.extend_from_slice(&u.to_le_bytes());
+        }
+        if terminated {
+            self.out.extend_from_slice(&[0, 0]);
+        }
+        Ok(())
+    }
+
+    /// An 8-bit string (UTF-8 for the UTF-8, JSON and XML out-types, else code page 1252):
+    /// counted, or NUL-terminated (`CStr8`).
+    fn str8(&mut self, f: &FieldSchema, v: &Value<'_>, path: &str) -> Result<()> {
+        let Value::Str(s) = v else {
+            return Err(mismatch(f, path));
+        };
+        let bytes: Vec<u8> = match f.out_type {
+            OutType::Utf8 | OutType::Json | OutType::Xml => s.as_bytes().to_vec(),
+            _ => s
+                .chars()
+                .map(cp1252_byte)
+                .collect::<Option<_>>()
+                .ok_or_else(|| mismatch(f, path))?,
+        };
+        if f.in_type == InType::CStr8 {
+            if bytes.contains(&0) {
+                return Err(nul_inside(path));
+            }
+            self.out.extend_from_slice(&bytes);
+            self.out.push(0);
+        } else {
+            self.u16_len(bytes.len(), path)?;
+            self.out.extend_from_slice(&bytes);
+        }
+        Ok(())
+    }
+}
+
+fn nul_inside(path: &str) -> Error {
+    Error::Unencodable {
+        what: format!("field {path:?}"),
+        why: "NUL inside a NUL-terminated string",
     }
 }
 

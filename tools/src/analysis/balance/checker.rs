@@ -30,7 +30,7 @@ impl Default for BalanceConfig {
 /// Deregistered registrations kept for late events of a deregister race.
 pub(super) const RECENT_CLOSED: usize = 256;
 
-/// The balance check, as an [`EventSink`].
+/// The balance check, as an [`EventSink`](crate::analysis::EventSink).
 #[derive(Debug, Default)]
 pub struct BalanceChecker {
     pub(super) config: BalanceConfig,
@@ -71,7 +71,7 @@ impl BalanceChecker {
         self.open.len()
     }
 
-    /// The result; call after [`EventSink::finish`].
+    /// The result; call after [`EventSink::finish`](crate::analysis::EventSink::finish).
     pub fn report(&self) -> BalanceReport {
         let mut registrations = self.done.clone();
         registrations.sort_by_key(|r| (r.first_ts_ns, r.instance));
@@ -85,7 +85,7 @@ impl BalanceChecker {
         }
     }
 
-    /// Takes the result out (no copy); call after [`EventSink::finish`].
+    /// Takes the result out (no copy); call after [`EventSink::finish`](crate::analysis::EventSink::finish).
     pub fn into_report(mut self) -> BalanceReport {
         self.done.sort_by_key(|r| (r.first_ts_ns, r.instance));
         BalanceReport {

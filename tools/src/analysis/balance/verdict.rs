@@ -135,7 +135,7 @@ pub struct BalanceReport {
     /// Per client.
     pub clients: Vec<ClientVerdict>,
     /// Registrations with a verdict other than ok or with findings (all of them with
-    /// [`BalanceConfig::keep_ok`]), in order of first event.
+    /// [`BalanceConfig::keep_ok`](super::BalanceConfig::keep_ok)), in order of first event.
     pub registrations: Vec<RegistrationVerdict>,
     /// Losses the trace reported.
     pub lost: Vec<String>,
