@@ -102,7 +102,8 @@ fn no_notes_about_who_did_the_work() {
     for file in files() {
         let text = std::fs::read_to_string(&file).expect("readable");
         for (number, line) in text.lines().enumerate() {
-            let lower = line.to_lowercase();
+            // Windows' Trace Data Helper (TDH) is an API's name, not a note.
+            let lower = line.to_lowercase().replace("trace data helper", "tdh");
             let words: Vec<&str> = lower
                 .split(|c: char| !c.is_ascii_alphanumeric() && c != ':')
                 .collect();

@@ -3,7 +3,9 @@
 #
 # Installs (each step is skipped when already done, so a re-run costs only the test run):
 # - .venv: a Python virtualenv with the pinned tests/requirements.txt (dissect.etl, the
-#   independent parser of the ETL writer's differential test);
+#   independent parser of the ETL writer's differential test; DuckDB and PySpark, which run
+#   the docs/export.md queries over `wsktrace export` tables);
+# - Debian's `openjdk-17-jre-headless` (PySpark's JVM), only when no `java` is on the PATH;
 # - Debian's `chromium` (headless rendering test of `wsktrace report`), only when
 #   /usr/bin/chromium is missing;
 # - the Windows kernel images: tests/windows/build.sh installs its toolchain and builds
@@ -37,6 +39,11 @@ elif make_venv || { apt_install python3 python3-venv && make_venv; }; then
 else
     rm -rf "$venv"
     need "could not create $venv with tests/requirements.txt"
+fi
+
+# --- Java for PySpark -------------------------------------------------------------------------
+if ! command -v java >/dev/null; then
+    apt_install openjdk-17-jre-headless || need "could not install Debian's openjdk-17-jre-headless"
 fi
 
 # --- Chromium for the HTML report test --------------------------------------------------------

@@ -14,46 +14,22 @@ use wsktrace_tools::kernel_pnp::DriverInit;
 use wsktrace_tools::scenario::SCENARIOS;
 
 use crate::readback::{read_back, simulate, tmp_dir};
+use crate::venv::python_with;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The virtualenv's Python (`$WSKTRACE_PYTHON` overrides), if it has dissect.etl.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("WSKTRACE_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let ok = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import dissect.etl"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{} with dissect.etl not found (tests/run.sh creates it; required with CI=true)",
-        python.display()
-    );
-    eprintln!(
-        "skipping the dissect.etl differential test: {} with dissect.etl not found \
-         (run tests/run.sh to create it)",
-        python.display()
-    );
-    None
-}
-
-fn dissect(python: &Path, files: &[PathBuf]) -> Vec<Value> {
+/// The JSON lines a harness script of `tests/` prints for `args`.
+fn script(python: &Path, name: &str, args: &[&std::ffi::OsStr]) -> Vec<Value> {
     let out = Command::new(python)
-        .arg(root().join("tests/dissect_diff.py"))
-        .args(files)
+        .arg(root().join("tests").join(name))
+        .args(args)
         .output()
-        .expect("runs dissect_diff.py");
+        .unwrap_or_else(|e| panic!("runs {name}: {e}"));
     assert!(
         out.status.success(),
-        "dissect_diff.py failed:\n{}",
+        "{name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout)
@@ -63,9 +39,16 @@ fn dissect(python: &Path, files: &[PathBuf]) -> Vec<Value> {
         .collect()
 }
 
+fn dissect(python: &Path, files: &[PathBuf]) -> Vec<Value> {
+    let args: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
+    script(python, "dissect_diff.py", &args)
+}
+
 #[test]
 fn dissect_reads_what_we_read() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with("dissect.etl") else {
+        return;
+    };
     let dir = tmp_dir("dissect");
     // Every scenario, run in parallel (they mostly sleep).
     let runs: Vec<_> = SCENARIOS
@@ -157,7 +140,9 @@ fn dissect_reads_what_we_read() {
 /// dissect.etl also reads a real Windows file the same way (the harness itself is sound).
 #[test]
 fn harness_agrees_on_a_real_windows_file() {
-    let Some(python) = python() else { return };
+    let Some(python) = python_with("dissect.etl") else {
+        return;
+    };
     let Some(corpus) = crate::corpus::etl_dir_or_skip("dissect harness") else {
         return;
     };
@@ -168,4 +153,105 @@ fn harness_agrees_on_a_real_windows_file() {
     let providers: std::collections::BTreeMap<String, usize> =
         serde_json::from_value(t["providers"].clone()).unwrap();
     assert_eq!(providers, ours.providers);
+}
+
+/// Whether our value is the one dissect.etl read: numbers by value (ours may show them as hex
+/// or name them with a map), strings as they are, GUIDs and binary by their bytes.
+fn same(ours: &wsktrace_tools::tracelogging::Value<'_>, theirs: &Value) -> bool {
+    use wsktrace_tools::tracelogging::Value as V;
+    match (ours, theirs) {
+        (V::Str(s), Value::String(t)) => s == t,
+        (V::Guid(g), Value::String(t)) => {
+            wsktrace_tools::tracelogging::hex_bytes(&g.to_bytes_le())[2..] == **t
+        }
+        (V::Binary(b), Value::String(t)) => {
+            b.is_empty() && t.is_empty() || wsktrace_tools::tracelogging::hex_bytes(b)[2..] == **t
+        }
+        (V::I64(v), Value::Number(n)) => n.as_i64() == Some(*v),
+        (v, Value::Number(n)) => v.as_u64().is_some() && v.as_u64() == n.as_u64(),
+        _ => false,
+    }
+}
+
+/// Our decoding of the corpus's manifest events agrees with dissect.etl's where dissect knows
+/// the manifest (its bundled database; of the corpus's providers only the CLR rundown's
+/// compiles and reads payloads whole): `net.4.5.2.x64.etl` decoded by the file's own metadata,
+/// `gcrundownevents…` and the 32-bit `smallEtlFile.etl` by dissect's manifest given to us as a
+/// user's `--manifest` (in this test only; no manifest is shipped).
+#[test]
+fn corpus_fields_agree_with_dissect() {
+    use wsktrace_tools::etl::{EtlReader, Record};
+    use wsktrace_tools::payload::{Payload, PayloadDecoder};
+    use wsktrace_tools::pipeline::summary::read_metadata;
+    use wsktrace_tools::tdh::{parse_manifest, Layouts};
+    let Some(python) = python_with("dissect.etl") else {
+        return;
+    };
+    let Some(corpus) = crate::corpus::etl_dir_or_skip("dissect fields") else {
+        return;
+    };
+    let out = Command::new(&python)
+        .arg(root().join("tests/dissect_fields.py"))
+        .args(["--manifest-path", "a669021c-c450-4609-a035-5af59af4df18"])
+        .output()
+        .expect("runs dissect_fields.py");
+    let xml = std::fs::read_to_string(String::from_utf8_lossy(&out.stdout).trim())
+        .expect("dissect.etl's CLR rundown manifest");
+    let clr_rundown = parse_manifest(&xml).expect("dissect.etl's CLR rundown manifest parses");
+    for (file, manifest, at_least) in [
+        ("microsoft__perfview/net.4.5.2.x64.etl", false, 16_000),
+        (
+            "microsoft__perfview/gcrundownevents.PerfViewData.clrRundown.etl",
+            true,
+            100,
+        ),
+        ("microsoft__perfview/smallEtlFile.etl", true, 1),
+    ] {
+        let path = corpus.join(file);
+        let theirs: std::collections::HashMap<u64, Value> =
+            script(&python, "dissect_fields.py", &[path.as_os_str()])
+                .into_iter()
+                .map(|v| (v["i"].as_u64().unwrap(), v))
+                .collect();
+        let mut layouts = Layouts::new();
+        if manifest {
+            layouts.add_manifest(&clr_rundown);
+        } else {
+            read_metadata(std::fs::File::open(&path).unwrap(), &mut layouts);
+        }
+        let mut decoder = PayloadDecoder::new(layouts);
+        let mut reader = EtlReader::open(&path).unwrap();
+        let (mut i, mut events, mut fields) = (0u64, 0, 0);
+        let mut wrong = Vec::new();
+        while let Some(b) = reader.next_buffer() {
+            for rec in b.unwrap().records() {
+                let rec = rec.unwrap();
+                if !matches!(rec, Record::Event(_)) {
+                    continue;
+                }
+                if let Some(t) = theirs.get(&i) {
+                    let Payload::Decoded { fields: ours, .. } = decoder.decode(&rec) else {
+                        panic!("{file}: event {i} not decoded by us");
+                    };
+                    events += 1;
+                    for (name, tv) in t["fields"].as_object().unwrap() {
+                        let ov = ours.iter().find(|f| f.name == name).map(|f| &f.value);
+                        fields += 1;
+                        if !ov.is_some_and(|ov| same(ov, tv)) {
+                            wrong.push(format!("event {i} {name}: ours {ov:?}, dissect {tv}"));
+                        }
+                    }
+                }
+                i += 1;
+            }
+        }
+        assert!(events >= at_least, "{file}: only {events} events compared");
+        assert!(
+            wrong.is_empty(),
+            "{file}: {} of {fields} fields differ: {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(5)]
+        );
+        eprintln!("{file}: {events} events, {fields} fields agree with dissect.etl");
+    }
 }

@@ -13,3 +13,5 @@ mod dissect;
 mod readback;
 mod sample;
 mod scenarios;
+#[path = "../../tools/tests/support/venv.rs"]
+mod venv;

@@ -16,9 +16,18 @@
 //! `win:UnicodeString` counts UTF-16 code units; the string is written without a terminating
 //! NUL, the way the kernel logs a `UNICODE_STRING` (its `Length / 2` and its buffer). Driver
 //! names are object names such as `\Driver\tcpip`.
+//!
+//! These facts are written down once, as an instrumentation manifest of the two events
+//! (`kernel_pnp.man`, [`manifest`]), and decoded through the same layout decoder as every other
+//! manifest event ([`crate::tdh`]): `dump` uses it as a built-in layout, `boot` through
+//! [`DriverInit::decode`].
+
+use std::sync::{Arc, LazyLock};
 
 use crate::etl::format::Guid;
 use crate::etl::write::Descriptor;
+use crate::tdh::{self, DecodeErrorKind, EventKey, EventLayout, Manifest};
+use crate::tracelogging::{PointerSize, Value};
 
 /// Provider name.
 pub const PROVIDER_NAME: &str = "Microsoft-Windows-Kernel-PnP";
@@ -75,6 +84,9 @@ pub enum PnpError {
     /// The driver name is not valid UTF-16.
     #[error("driver name at offset 2 is not valid UTF-16")]
     BadName,
+    /// The payload does not fit the layout in another way.
+    #[error("{0}")]
+    Layout(String),
 }
 
 impl DriverInit {
@@ -119,40 +131,59 @@ impl DriverInit {
         out
     }
 
-    /// Decodes the user data of event `id` (226 or 227). Bytes after the fields are ignored
-    /// (a later event version may add fields).
+    /// Decodes the user data of event `id` (226 or 227) by the version-0 layout of
+    /// [`manifest`], whatever the event's version. Bytes after the fields are ignored (a later
+    /// event version may add fields). A name that is not valid UTF-16 (the decoder shows it
+    /// with U+FFFD) is an error.
     pub fn decode(id: u16, payload: &[u8]) -> Result<DriverInit, PnpError> {
-        if id != DRIVER_INIT_START && id != DRIVER_INIT_STOP {
-            return Err(PnpError::NotDriverInit(id));
-        }
-        let len = payload.get(..2).ok_or(PnpError::Truncated {
-            offset: 0,
-            what: "DriverNameLength",
+        let layout = layout(id).ok_or(PnpError::NotDriverInit(id))?;
+        let d = tdh::decode(layout, payload, PointerSize::Eight).map_err(|e| {
+            let what = match e.property.as_deref() {
+                Some("DriverNameLength") => "DriverNameLength",
+                Some("DriverName") => "DriverName",
+                _ => "Status",
+            };
+            match e.kind {
+                DecodeErrorKind::Truncated { .. } => PnpError::Truncated {
+                    offset: e.offset,
+                    what,
+                },
+                _ => PnpError::Layout(e.to_string()),
+            }
         })?;
-        let units = usize::from(u16::from_le_bytes([len[0], len[1]]));
-        let name = payload.get(2..2 + 2 * units).ok_or(PnpError::Truncated {
-            offset: 2,
-            what: "DriverName",
-        })?;
-        let driver = char::decode_utf16(
-            name.chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]])),
-        )
-        .collect::<Result<String, _>>()
-        .map_err(|_| PnpError::BadName)?;
+        let field = |name: &str| d.fields.iter().find(|f| f.name == name).map(|f| &f.value);
+        let driver = match field("DriverName") {
+            Some(Value::Str(s)) if !s.contains('\u{FFFD}') => s.to_string(),
+            _ => return Err(PnpError::BadName),
+        };
         if id == DRIVER_INIT_START {
             return Ok(DriverInit::Start { driver });
         }
-        let at = 2 + 2 * units;
-        let status = payload.get(at..at + 4).ok_or(PnpError::Truncated {
-            offset: at,
-            what: "Status",
-        })?;
-        Ok(DriverInit::Stop {
-            driver,
-            status: u32::from_le_bytes([status[0], status[1], status[2], status[3]]),
-        })
+        let status = field("Status").and_then(Value::as_u64).unwrap_or_default() as u32;
+        Ok(DriverInit::Stop { driver, status })
     }
+}
+
+/// The two events as an instrumentation manifest (`kernel_pnp.man`), parsed once.
+pub fn manifest() -> &'static Manifest {
+    static MANIFEST: LazyLock<Manifest> = LazyLock::new(|| {
+        tdh::parse_manifest(include_str!("kernel_pnp.man")).expect("kernel_pnp.man parses (tested)")
+    });
+    &MANIFEST
+}
+
+/// The layout of event `id` (version 0), if it is 226 or 227.
+fn layout(id: u16) -> Option<&'static Arc<EventLayout>> {
+    manifest().providers[0]
+        .events
+        .iter()
+        .find(|e| e.id == id && e.version == 0)
+        .map(|e| &e.layout)
+}
+
+/// The key [`manifest`] describes event `id` under.
+pub fn event_key(id: u16) -> EventKey {
+    EventKey::new(PROVIDER_GUID, id, 0)
 }
 
 #[cfg(test)]
@@ -183,6 +214,38 @@ mod tests {
             PROVIDER_GUID.to_string(),
             "9c205a39-1250-487d-abd7-e831c6290539"
         );
+    }
+
+    #[test]
+    fn the_manifest_describes_both_events() {
+        let m = manifest();
+        assert_eq!(m.providers.len(), 1);
+        let p = &m.providers[0];
+        assert_eq!(p.name, PROVIDER_NAME);
+        assert_eq!(p.guid, PROVIDER_GUID);
+        let ids: Vec<_> = p.events.iter().map(|e| (e.id, e.version)).collect();
+        assert_eq!(ids, [(DRIVER_INIT_START, 0), (DRIVER_INIT_STOP, 0)]);
+        let names: Vec<_> = p
+            .events
+            .iter()
+            .map(|e| e.layout.event_name.clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("DriverInit/Start".to_owned()),
+                Some("DriverInit/Stop".to_owned())
+            ]
+        );
+        assert_eq!(event_key(227).id, 227);
+        // Trailing bytes are ignored, as before.
+        let mut stop = DriverInit::Stop {
+            driver: "\\Driver\\A".into(),
+            status: 5,
+        }
+        .encode();
+        stop.push(0);
+        assert!(DriverInit::decode(227, &stop).is_ok());
     }
 
     #[test]

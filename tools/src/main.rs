@@ -33,6 +33,10 @@ enum Command {
     /// Startup-wait impact per boot trace, and a fleet summary across traces.
     #[command(after_help = cli::boot::EXIT_STATUS)]
     Boot(cli::boot::BootArgs),
+    /// Export the analyses as Parquet (or CSV) tables for DuckDB, Spark or a spreadsheet.
+    Export(cli::export::ExportArgs),
+    /// Compare two fleets (files, directories of traces or exports) with gates for CI.
+    Compare(cli::compare::CompareArgs),
     /// Write a self-contained HTML report (timelines, histogram, boot impact).
     #[command(after_help = cli::report::EXIT_STATUS)]
     Report(cli::report::ReportArgs),
@@ -50,6 +54,8 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(&args),
         Command::Latency(args) => cli::latency::run(&args),
         Command::Boot(args) => cli::boot::run(&args),
+        Command::Export(args) => cli::export::run(&args),
+        Command::Compare(args) => cli::compare::run(&args),
         Command::Report(args) => cli::report::run(&args),
         Command::Simulate(args) => cli::simulate::run(&args),
         Command::TapToEtl(args) => cli::tap::run(&args),

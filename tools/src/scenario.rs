@@ -848,3 +848,42 @@ fn boot_driver_entry() -> SimTrace {
 fn boot_worker() -> SimTrace {
     boot(WaitOn::Worker)
 }
+
+/// Scenarios run at once by [`write_fleet`] (they mostly sleep).
+const FLEET_PARALLEL: usize = 32;
+
+/// Writes a fleet of scenario traces into `dir`: for each `(scenario, count)` of `plan`,
+/// `count` runs as `<scenario>-<n>.etl` (n from 0). Runs differ as real threads do (their
+/// waits vary by the scheduling of the moment). Returns the paths, in `plan` order.
+pub fn write_fleet(
+    dir: &std::path::Path,
+    plan: &[(&str, usize)],
+) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut jobs = Vec::new();
+    for &(name, count) in plan {
+        let s = find(name).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("unknown scenario {name:?}"),
+            )
+        })?;
+        jobs.extend((0..count).map(|n| (s, dir.join(format!("{name}-{n}.etl")))));
+    }
+    for chunk in jobs.chunks(FLEET_PARALLEL) {
+        let runs: Vec<_> = chunk
+            .iter()
+            .map(|&(s, _)| thread::spawn(move || s.run()))
+            .collect();
+        for ((s, path), run) in chunk.iter().zip(runs) {
+            let trace = run.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let file = std::fs::File::create(path)?;
+            write_etl(
+                &trace,
+                std::io::BufWriter::new(file),
+                session_config(s.name),
+            )
+            .map_err(std::io::Error::other)?;
+        }
+    }
+    Ok(jobs.into_iter().map(|(_, p)| p).collect())
+}

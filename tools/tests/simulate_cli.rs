@@ -1,16 +1,14 @@
 //! The `wsktrace simulate` command line: `--list`, writing a scenario, and its errors.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-fn wsktrace() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wsktrace"))
-}
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::wsktrace;
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("simulate_cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    cli::tmp("simulate_cli", name)
 }
 
 #[test]
@@ -33,24 +31,19 @@ fn lists_every_scenario() {
 fn writes_a_scenario_as_etl() {
     let path = tmp("double-release.etl");
     let _ = std::fs::remove_file(&path);
-    let out = wsktrace()
-        .args([
-            "simulate",
-            "--scenario",
-            "double-release",
-            "--buffer-kib",
-            "2",
-            "--processors",
-            "3",
-            "-o",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = cli::succeeds(
+        wsktrace()
+            .args([
+                "simulate",
+                "--scenario",
+                "double-release",
+                "--buffer-kib",
+                "2",
+                "--processors",
+                "3",
+                "-o",
+            ])
+            .arg(&path),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

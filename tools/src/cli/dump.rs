@@ -16,12 +16,15 @@
 //! | `id`, `version`, `channel`, `level`, `opcode`, `task`, `keywords` | event descriptor (classic: `opcode` = event type, `level`, `version`; kernel: `opcode` = event type, `hook_id`) |
 //! | `pid`, `tid` | process and thread id (`null` where the header has none) |
 //! | `activity_id`, `related_activity_id` | GUIDs, `null` when absent or zero |
-//! | `event_name`, `fields` | TraceLogging events: name and decoded fields |
-//! | `payload_hex` | any other record (or a TraceLogging event that failed to decode, with `decode_error`) |
+//! | `decoded_by`, `event_name`, `fields` | a decoded payload: what described it (`tracelogging`: the event's own metadata; `metadata`: the trace's KernelTraceControl `MetaData` events; `manifest`: a `--manifest` file or the built-in Kernel-PnP one; `mof`: a documented NT Kernel Logger MOF class), the event's name, the fields |
+//! | `payload_hex` | a payload nothing describes, or one that does not fit its description (then after `decode_error`, which says where) |
+//!
+//! Providers the record does not name (no TraceLogging traits, no kernel group) take the name
+//! the file's `MetaData` events or a manifest give them. See `docs/decoding.md`.
 //!
 //! With `--summary`, one object per file: `events` (records), `lost_events`, `providers`
-//! (`[{guid, name, count}]`, most frequent first), `header` (logfile header facts), `buffers`,
-//! `errors`. On a terminal both print as tables unless `--json` is given.
+//! (`[{guid, name, count, decoded, undecoded}]`, most frequent first), `header` (logfile header
+//! facts), `buffers`, `errors`. On a terminal both print as tables unless `--json` is given.
 //!
 //! Directories are walked for `*.etl` files, as by the other commands. Errors print as
 //! `wsktrace: <path>: offset 0x…: <error>` on stderr and the run goes on; the exit status is
@@ -30,20 +33,19 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use wsktrace_tools::etl::format::{
-    Guid, HeaderKind, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
-    EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID,
-};
+use wsktrace_tools::etl::format::{Guid, HeaderKind, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID};
 use wsktrace_tools::etl::header::write_filetime_rfc3339;
 use wsktrace_tools::etl::merge::{default_window, SortedRecords};
 use wsktrace_tools::etl::names::record_provider;
 use wsktrace_tools::etl::record::{ClassicRecord, EventRecord, MessageRecord, SystemRecord};
 use wsktrace_tools::etl::{Clock, LogfileInfo, Record};
+use wsktrace_tools::payload::{Payload, PayloadDecoder};
 use wsktrace_tools::pipeline::summary::{
-    provider_names, summarize_file, FileSummary, ProviderFilter,
+    read_metadata, summarize_file_decoding, FileSummary, ProviderFilter,
 };
 use wsktrace_tools::pipeline::{open_file, TraceError};
-use wsktrace_tools::tracelogging::{self, PointerSize, SchemaCache};
+use wsktrace_tools::tdh::{self, Layouts};
+use wsktrace_tools::tracelogging;
 use zerocopy::FromBytes;
 
 use super::files::expand;
@@ -76,11 +78,16 @@ pub struct DumpArgs {
     /// Buffers held by `--sorted` (memory = this × buffer size; default: 64 MiB worth).
     #[arg(long, value_name = "N")]
     pub window: Option<usize>,
+    /// An instrumentation manifest (the XML `mc.exe` compiles) whose events to decode
+    /// (repeatable; the first manifest describing an event wins, the trace's own metadata
+    /// comes before any).
+    #[arg(long, value_name = "FILE.man")]
+    pub manifest: Vec<PathBuf>,
 }
 
-/// Writes JSON for records: holds the schema cache and the output buffer.
+/// Writes JSON for records: holds the payload decoder (schemas and layouts of the file).
 pub struct EventWriter {
-    cache: SchemaCache,
+    decoder: PayloadDecoder,
     file: String,
     clock: Clock,
     /// Records written.
@@ -138,9 +145,11 @@ fn push_opt_u32(out: &mut Vec<u8>, v: Option<u32>) {
 
 impl EventWriter {
     /// A writer for one file.
-    pub fn new(file: &str, info: &LogfileInfo) -> Self {
+    /// A writer for one file, decoding by `layouts` (the file's metadata and the user's
+    /// manifests) where TraceLogging does not describe an event.
+    pub fn new(file: &str, info: &LogfileInfo, layouts: Layouts) -> Self {
         EventWriter {
-            cache: SchemaCache::new(),
+            decoder: PayloadDecoder::new(layouts),
             file: serde_json::to_string(file).unwrap_or_else(|_| "\"?\"".into()),
             clock: info.clock(),
             written: 0,
@@ -164,6 +173,7 @@ impl EventWriter {
             Record::Classic(c) => classic(out, c),
             Record::Message(m) => message(out, m),
         }
+        self.payload(out, rec);
         out.extend_from_slice(b"}\n");
     }
 
@@ -208,8 +218,7 @@ impl EventWriter {
         }
     }
 
-    /// An `EVENT_HEADER` record: descriptor, ids, activity ids, then the TraceLogging fields
-    /// or the payload.
+    /// An `EVENT_HEADER` record: descriptor, ids, activity ids.
     fn event(&mut self, out: &mut Vec<u8>, e: &EventRecord<'_>) {
         let h = e.header;
         let d = &h.event_descriptor;
@@ -236,45 +245,43 @@ impl EventWriter {
             .extended_item(EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID)
             .and_then(|i| Guid::read_from_prefix(i.data).ok().map(|(g, _)| g));
         push_opt_guid(out, rel.as_ref());
-        if !self.tracelogging(out, e) {
-            out.extend_from_slice(b",\"payload_hex\":");
-            push_hex(out, e.user_data);
-        }
     }
 
-    /// `event_name` and `fields` of a TraceLogging event; false (after a `decode_error` if
-    /// its metadata or payload is bad) when it is not one.
-    fn tracelogging(&mut self, out: &mut Vec<u8>, e: &EventRecord<'_>) -> bool {
-        let Some(meta) = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL) else {
-            return false;
-        };
-        let ps = if e.pointer_size() == 4 {
-            PointerSize::Four
-        } else {
-            PointerSize::Eight
-        };
-        let decoded = match self.cache.get(meta.data) {
-            Ok(schema) => tracelogging::decode(schema, e.user_data, ps),
-            Err(err) => Err(err.clone()),
-        };
-        match decoded {
-            Ok(ev) => {
-                out.extend_from_slice(b",\"event_name\":");
-                push_json_str(out, ev.name);
+    /// `decoded_by`, `event_name` and `fields` where something describes the payload; else
+    /// `payload_hex` (after a `decode_error` where the description does not fit).
+    fn payload(&mut self, out: &mut Vec<u8>, rec: &Record<'_>) {
+        match self.decoder.decode(rec) {
+            Payload::Decoded {
+                by,
+                event_name,
+                fields,
+            } => {
+                let _ = write!(out, ",\"decoded_by\":\"{}\"", by.as_str());
+                if let Some(n) = event_name {
+                    out.extend_from_slice(b",\"event_name\":");
+                    push_json_str(out, n);
+                }
                 out.extend_from_slice(b",\"fields\":");
-                let _ = serde_json::to_writer(&mut *out, &ev.fields_json());
-                true
+                let _ = serde_json::to_writer(&mut *out, &tracelogging::FieldsJson(&fields));
+                return;
             }
-            Err(err) => {
+            Payload::Failed { error, .. } => {
                 out.extend_from_slice(b",\"decode_error\":");
-                push_json_str(out, &err.to_string());
-                false
+                push_json_str(out, &error);
             }
+            Payload::Undescribed => {}
         }
+        out.extend_from_slice(b",\"payload_hex\":");
+        push_hex(out, rec.payload());
+    }
+
+    /// The provider name the layouts give a record that names no provider itself.
+    pub fn layout_provider_name(&mut self, rec: &Record<'_>) -> Option<std::sync::Arc<str>> {
+        self.decoder.provider_name(rec)
     }
 }
 
-/// A kernel logger record: hook id, type, version, ids, payload.
+/// A kernel logger record: hook id, type, version, ids.
 fn system(out: &mut Vec<u8>, s: &SystemRecord<'_>) {
     let _ = write!(
         out,
@@ -286,11 +293,9 @@ fn system(out: &mut Vec<u8>, s: &SystemRecord<'_>) {
     push_opt_u32(out, s.process_id);
     out.extend_from_slice(b",\"tid\":");
     push_opt_u32(out, s.thread_id);
-    out.extend_from_slice(b",\"payload_hex\":");
-    push_hex(out, s.payload);
 }
 
-/// A classic (MOF) record: type, level, version, ids, instance ids, payload.
+/// A classic (MOF) record: type, level, version, ids, instance ids.
 fn classic(out: &mut Vec<u8>, c: &ClassicRecord<'_>) {
     let h = c.header;
     let _ = write!(
@@ -311,11 +316,9 @@ fn classic(out: &mut Vec<u8>, c: &ClassicRecord<'_>) {
         );
         push_opt_guid(out, Some(&i.parent_guid));
     }
-    out.extend_from_slice(b",\"payload_hex\":");
-    push_hex(out, c.payload);
 }
 
-/// A WPP message record: message number, ids, sequence, payload.
+/// A WPP message record: message number, ids, sequence.
 fn message(out: &mut Vec<u8>, m: &MessageRecord<'_>) {
     let _ = write!(out, ",\"id\":{},\"pid\":", m.header.message_number.get());
     push_opt_u32(out, m.process_id);
@@ -323,8 +326,6 @@ fn message(out: &mut Vec<u8>, m: &MessageRecord<'_>) {
     push_opt_u32(out, m.thread_id);
     out.extend_from_slice(b",\"sequence\":");
     push_opt_u32(out, m.sequence);
-    out.extend_from_slice(b",\"payload_hex\":");
-    push_hex(out, m.payload);
 }
 
 fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::Result<()> {
@@ -349,26 +350,32 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
         "  {} events, {} lost events, {} buffers ({} compressed), {} errors",
         s.events, i.events_lost, s.buffers, s.compressed_buffers, s.errors
     )?;
-    writeln!(out, "  {:>9}  {:<36}  name", "count", "provider")?;
-    for (g, n, c) in s.providers() {
+    writeln!(
+        out,
+        "  {:>9}  {:>9}  {:<36}  name",
+        "count", "decoded", "provider"
+    )?;
+    for p in s.providers() {
         writeln!(
             out,
-            "  {:>9}  {:<36}  {}",
-            c,
-            g.to_string(),
-            n.as_deref().unwrap_or("-")
+            "  {:>9}  {:>9}  {:<36}  {}",
+            p.count,
+            p.decoded.map_or("-".to_string(), |d| d.to_string()),
+            p.guid.to_string(),
+            p.name.as_deref().unwrap_or("-")
         )?;
     }
     Ok(())
 }
 
 /// Writes every record of one file as JSON Lines into `sink` (in buffered chunks), with
-/// provider names the file's `MetaData` events give. Errors go to `report_error`; returns
-/// whether there was any.
+/// provider names and layouts the file's `MetaData` events give (added to `layouts`, the
+/// user's manifests). Errors go to `report_error`; returns whether there was any.
 fn dump_file(
     path: &Path,
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
+    mut layouts: Layouts,
     sink: &mut dyn Write,
 ) -> std::io::Result<bool> {
     let mut failed = false;
@@ -384,14 +391,29 @@ fn dump_file(
         }
     };
     let learned = std::fs::File::open(path)
-        .map(provider_names)
+        .map(|f| read_metadata(f, &mut layouts))
         .unwrap_or_default();
     let file = path.display().to_string();
-    let mut w = EventWriter::new(&file, reader.info());
+    let mut w = EventWriter::new(&file, reader.info(), layouts);
     let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
+    // Records come in runs of one provider: the last name learned is checked first.
+    let mut last_learned: Option<(Guid, Option<&str>)> = None;
     let mut emit = |rec: &Record<'_>, cpu: u16| -> std::io::Result<()> {
         let (g, n) = record_provider(rec);
-        let n = n.or_else(|| learned.get(&g).map(String::as_str));
+        let n = n.or_else(|| match last_learned {
+            Some((lg, ln)) if lg == g => ln,
+            _ => {
+                let ln = learned.get(&g).map(String::as_str);
+                last_learned = Some((g, ln));
+                ln
+            }
+        });
+        let from_layout = if n.is_none() {
+            w.layout_provider_name(rec)
+        } else {
+            None
+        };
+        let n = n.or(from_layout.as_deref());
         if filter.matches(&g, n) {
             w.write(&mut out, rec, cpu, &g, n);
             if out.len() >= 1 << 16 {
@@ -440,11 +462,12 @@ fn dump_file(
 fn summary_file(
     path: &Path,
     filter: &ProviderFilter,
+    layouts: Layouts,
     human: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<bool> {
     let mut failed = false;
-    let summary = summarize_file(path, filter, &mut |e| {
+    let summary = summarize_file_decoding(path, filter, layouts, &mut |e| {
         failed = true;
         report_error(path, e);
     });
@@ -465,9 +488,30 @@ fn summary_file(
     Ok(failed)
 }
 
+/// The layouts of `--manifest` files; a manifest that cannot be read is reported.
+fn manifest_layouts(paths: &[PathBuf]) -> Option<Layouts> {
+    let mut layouts = Layouts::new();
+    for path in paths {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|xml| tdh::parse_manifest(&xml).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(m) => layouts.add_manifest(&m),
+            Err(e) => {
+                report_error(path, &e);
+                return None;
+            }
+        }
+    }
+    Some(layouts)
+}
+
 /// Runs `wsktrace dump`.
 pub fn run(args: &DumpArgs) -> ExitStatus {
     let filter = ProviderFilter::new(&args.provider);
+    let Some(layouts) = manifest_layouts(&args.manifest) else {
+        return ExitStatus::Error;
+    };
     let human = !args.json && std::io::stdout().is_terminal();
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
@@ -482,11 +526,11 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
                 }
             };
             let failed = if args.summary {
-                summary_file(&path, &filter, human, out)?
+                summary_file(&path, &filter, layouts.clone(), human, out)?
             } else if human {
-                dump_table(&path, &filter, sorted, out)?
+                dump_table(&path, &filter, sorted, layouts.clone(), out)?
             } else {
-                dump_file(&path, &filter, sorted, out)?
+                dump_file(&path, &filter, sorted, layouts.clone(), out)?
             };
             if failed {
                 status = ExitStatus::Error;
@@ -507,6 +551,7 @@ fn dump_table(
     path: &Path,
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
+    layouts: Layouts,
     sink: &mut dyn Write,
 ) -> std::io::Result<bool> {
     writeln!(
@@ -518,7 +563,7 @@ fn dump_table(
         pending: Vec::new(),
         sink,
     };
-    let failed = dump_file(path, filter, sorted, &mut table)?;
+    let failed = dump_file(path, filter, sorted, layouts, &mut table)?;
     table.flush()?;
     Ok(failed)
 }

@@ -58,31 +58,40 @@ fn walk(dir: &PathBuf, out: &mut Vec<Input>) {
     out.extend(found.into_iter().map(Ok));
 }
 
-/// Expands `inputs` and analyses every file on the rayon pool, with a progress bar on a
-/// terminal (hidden otherwise). Errors are printed as they happen. Results keep input order.
-pub fn analyse_all(inputs: &[PathBuf], sel: &Selection) -> Vec<FileResult> {
-    let paths = expand(inputs);
-    let pb = ProgressBar::with_draw_target(
-        Some(paths.len() as u64),
-        if io::stderr().is_terminal() && paths.len() > 1 {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
+/// A files-done bar on stderr when it is a terminal and there are several files (hidden
+/// otherwise).
+pub fn progress_bar(files: usize) -> ProgressBar {
+    let target = if io::stderr().is_terminal() && files > 1 {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let pb = ProgressBar::with_draw_target(Some(files as u64), target);
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} files {wide_msg}") {
         pb.set_style(style);
     }
-    let print = Mutex::new(());
-    // One file: its reading may use both cores; several: one thread per file (the rayon
-    // pool keeps the cores busy already).
-    let options = ReadOptions {
-        threads: if paths.len() == 1 {
+    pb
+}
+
+/// How to read each of `files` inputs: one file may use both cores; several are read one
+/// thread each (the rayon pool keeps the cores busy already).
+pub fn read_options(files: usize) -> ReadOptions {
+    ReadOptions {
+        threads: if files == 1 {
             Threads::Auto
         } else {
             Threads::One
         },
-    };
+    }
+}
+
+/// Expands `inputs` and analyses every file on the rayon pool, with a progress bar on a
+/// terminal (hidden otherwise). Errors are printed as they happen. Results keep input order.
+pub fn analyse_all(inputs: &[PathBuf], sel: &Selection) -> Vec<FileResult> {
+    let paths = expand(inputs);
+    let pb = progress_bar(paths.len());
+    let print = Mutex::new(());
+    let options = read_options(paths.len());
     let results = paths
         .par_iter()
         .map(|p| {

@@ -40,15 +40,25 @@ pub const THREAD_RUNNING: u32 = 2;
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct FileHeader {
+    /// [`MAGIC`].
     pub magic: [u8; 8],
+    /// [`VERSION`].
     pub version: U32,
+    /// Active processors, all groups.
     pub processors: U32,
+    /// Counts per second of `KeQueryPerformanceCounter`.
     pub qpc_frequency: I64,
+    /// The counter when the file was created.
     pub start_qpc: I64,
+    /// `KeQuerySystemTime` at `start_qpc` (FILETIME, UTC).
     pub start_system_time: I64,
+    /// Major Windows version the kernel reports (`RtlGetVersion`).
     pub os_major: U32,
+    /// Minor Windows version the kernel reports.
     pub os_minor: U32,
+    /// Build number the kernel reports.
     pub os_build: U32,
+    /// The registry's `~MHz` of processor 0 (0 if absent).
     pub cpu_mhz: U32,
 }
 
@@ -56,13 +66,21 @@ pub struct FileHeader {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct RecordHeader {
+    /// The whole record, padding included.
     pub size: U32,
+    /// One of the `KIND_*` values.
     pub kind: U32,
+    /// `KeQueryPerformanceCounter` at the call.
     pub qpc: I64,
+    /// The calling thread.
     pub thread_id: U32,
+    /// The calling process.
     pub process_id: U32,
+    /// The processor the call ran on.
     pub processor: U32,
+    /// The `NTSTATUS` the tap returned.
     pub status: I32,
+    /// The `REGHANDLE` (0 for an activity-id record).
     pub handle: U64,
 }
 
@@ -70,10 +88,15 @@ pub struct RecordHeader {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct RegisterBody {
+    /// The provider GUID, as in memory.
     pub provider_id: Guid,
+    /// The keyword mask the enable callback was given.
     pub match_any_keyword: U64,
+    /// The all-keywords mask the enable callback was given.
     pub match_all_keyword: U64,
+    /// The level the enable callback was given.
     pub level: U32,
+    /// The control code it was given; 0 when there was no callback.
     pub control_code: U32,
 }
 
@@ -81,7 +104,9 @@ pub struct RegisterBody {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct SetInformationBody {
+    /// `EVENT_INFO_CLASS`.
     pub information_class: U32,
+    /// Bytes that follow.
     pub length: U32,
 }
 
@@ -89,10 +114,15 @@ pub struct SetInformationBody {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct WriteBody {
+    /// The `EVENT_DESCRIPTOR` as passed.
     pub descriptor: EventDescriptor,
+    /// `WRITE_*` bits: which activity ids were passed.
     pub flags: U32,
+    /// `UserDataCount`: the [`DataHeader`]s that follow.
     pub count: U32,
+    /// The activity id; zero when absent.
     pub activity_id: Guid,
+    /// The related activity id; zero when absent.
     pub related_activity_id: Guid,
 }
 
@@ -100,7 +130,9 @@ pub struct WriteBody {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct DataHeader {
+    /// Bytes of the data descriptor that follow.
     pub size: U32,
+    /// `EVENT_DATA_DESCRIPTOR.Type` (traits, metadata or payload).
     pub data_type: U32,
 }
 
@@ -108,7 +140,9 @@ pub struct DataHeader {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct UnregisterBody {
+    /// The [`ThreadEntry`]s that follow.
     pub count: U32,
+    /// Zero.
     pub reserved: U32,
 }
 
@@ -116,7 +150,9 @@ pub struct UnregisterBody {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct ThreadEntry {
+    /// A thread that wrote events.
     pub thread_id: U32,
+    /// One of the `THREAD_*` values at unregister.
     pub state: U32,
 }
 
@@ -124,9 +160,13 @@ pub struct ThreadEntry {
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct ActivityIdBody {
+    /// `EVENT_ACTIVITY_CTRL_*`.
     pub control_code: U32,
+    /// Zero.
     pub reserved: U32,
+    /// `*ActivityId` at the call.
     pub before: Guid,
+    /// `*ActivityId` at the return.
     pub after: Guid,
 }
 

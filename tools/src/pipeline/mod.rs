@@ -11,7 +11,8 @@
 //!   memory, a file) into a sink; [`ReadOutcome`] says what was read.
 //! - [`open`], [`open_file`]: the ETL reader over an input, with the pipeline's errors (for
 //!   walking buffers and records yourself, as `wsktrace dump` does).
-//! - [`summary`]: records per provider without decoding them (`wsktrace dump --summary`).
+//! - [`summary`]: records per provider, and of those the ones whose payload decodes
+//!   (`wsktrace dump --summary`).
 //! - [`TraceError`]: every error, typed, with its byte offset and buffer index.
 //!
 //! Analysing a trace held in memory:

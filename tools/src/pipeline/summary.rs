@@ -1,6 +1,8 @@
-//! Counting records per provider without decoding them (what `wsktrace dump --summary`
-//! prints): the fast path of the reader, its header peek ([`peek_provider`]), for the common
-//! record kinds, the full record parser for anything else.
+//! Counting records per provider (what `wsktrace dump --summary` prints): without decoding
+//! them ([`summarize`]: the fast path of the reader, its header peek ([`peek_provider`]), for
+//! the common record kinds, the full record parser for anything else), or decoding each one
+//! to count those whose payload decodes ([`summarize_decoding`], [`summarize_file_decoding`]:
+//! every record parsed whole and decoded, see [`crate::payload`]).
 //!
 //! Provider keys are (GUID, name): records name their provider through TraceLogging provider
 //! traits, the kernel group tables of [`crate::etl::names`], or, in files merged by
@@ -22,6 +24,8 @@ use crate::etl::names::{
 };
 use crate::etl::record::{peek_provider, ProviderPeek, Records};
 use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
+use crate::payload::{Payload, PayloadDecoder};
+use crate::tdh::{EventKey, Layouts, Source};
 
 /// The `--provider` filter.
 #[derive(Debug, Clone, Default)]
@@ -179,29 +183,59 @@ pub struct FileSummary {
     pub first_buffer_size: u32,
     /// Provider names the file gives in KernelTraceControl `MetaData` events.
     pub learned_names: HashMap<Guid, String>,
+    /// Of the records per provider, those whose payload decoded (when the summary decoded).
+    pub decoded: Option<ProviderCounts>,
+}
+
+/// One provider of a [`FileSummary`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderSummary {
+    /// Its GUID.
+    pub guid: Guid,
+    /// Its name, where the trace gives one.
+    pub name: Option<String>,
+    /// Records.
+    pub count: u64,
+    /// Of those, records whose payload decoded (`None` when the summary did not decode).
+    pub decoded: Option<u64>,
 }
 
 impl FileSummary {
-    /// `(guid, name, count)`, most frequent first; records without a name of their own get
-    /// the name the file's `MetaData` events give their GUID.
-    pub fn providers(&self) -> Vec<(Guid, Option<String>, u64)> {
-        let mut merged: Vec<(Guid, Option<String>, u64)> = Vec::new();
+    /// The providers, most frequent first; records without a name of their own get the name
+    /// the file's `MetaData` events give their GUID.
+    pub fn providers(&self) -> Vec<ProviderSummary> {
+        let decoded: Option<HashMap<(Guid, Option<&str>), u64>> = self.decoded.as_ref().map(|d| {
+            d.sorted()
+                .into_iter()
+                .map(|(g, n, c)| ((g, n), c))
+                .collect()
+        });
+        let mut merged: Vec<ProviderSummary> = Vec::new();
         for (g, n, c) in self.providers.sorted() {
+            let d = decoded
+                .as_ref()
+                .map(|m| m.get(&(g, n)).copied().unwrap_or(0));
             let name = n
                 .map(str::to_string)
                 .or_else(|| self.learned_names.get(&g).cloned());
-            match merged
-                .iter_mut()
-                .find(|(mg, mn, _)| *mg == g && *mn == name)
-            {
-                Some(e) => e.2 += c,
-                None => merged.push((g, name, c)),
+            match merged.iter_mut().find(|p| p.guid == g && p.name == name) {
+                Some(p) => {
+                    p.count += c;
+                    p.decoded = p.decoded.zip(d).map(|(a, b)| a + b);
+                }
+                None => merged.push(ProviderSummary {
+                    guid: g,
+                    name,
+                    count: c,
+                    decoded: d,
+                }),
             }
         }
         merged.sort_by(|a, b| {
-            b.2.cmp(&a.2)
-                .then(a.0.to_string().cmp(&b.0.to_string()))
-                .then(a.1.cmp(&b.1))
+            b.count
+                .cmp(&a.count)
+                .then(a.guid.to_string().cmp(&b.guid.to_string()))
+                .then(a.name.cmp(&b.name))
         });
         merged
     }
@@ -217,7 +251,18 @@ impl FileSummary {
         let providers: Vec<_> = self
             .providers()
             .into_iter()
-            .map(|(g, n, c)| serde_json::json!({"guid": g.to_string(), "name": n, "count": c}))
+            .map(|p| {
+                let mut o = serde_json::json!({
+                    "guid": p.guid.to_string(),
+                    "name": p.name,
+                    "count": p.count,
+                });
+                if let Some(d) = p.decoded {
+                    o["decoded"] = d.into();
+                    o["undecoded"] = (p.count - d).into();
+                }
+                o
+            })
             .collect();
         serde_json::json!({
             "file": file,
@@ -344,9 +389,23 @@ fn summarize_open<R: Read>(
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
     let mut s = FileSummary::new(reader.info().clone());
+    read_buffers(&mut reader, &mut s, on_error, |s, b, on_error| {
+        s.count_buffer(b, filter, on_error)
+    });
+    Ok(s)
+}
+
+/// Reads every buffer into `s` through `count` (a buffer that cannot be read is an error,
+/// counted and given to `on_error`), then the reader's buffer counts.
+fn read_buffers<R: Read>(
+    reader: &mut EtlReader<R>,
+    s: &mut FileSummary,
+    on_error: &mut dyn FnMut(&TraceError),
+    mut count: impl FnMut(&mut FileSummary, &Buffer<'_>, &mut dyn FnMut(&TraceError)),
+) {
     while let Some(b) = reader.next_buffer() {
         match b {
-            Ok(b) => s.count_buffer(&b, filter, on_error),
+            Ok(b) => count(s, &b, on_error),
             Err(e) => {
                 s.errors += 1;
                 on_error(&TraceError::etl(e, Some(reader.buffer_index())));
@@ -357,7 +416,6 @@ fn summarize_open<R: Read>(
     s.buffers = st.buffers;
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
-    Ok(s)
 }
 
 impl FileSummary {
@@ -373,6 +431,7 @@ impl FileSummary {
             errors: 0,
             first_buffer_size: 0,
             learned_names: HashMap::new(),
+            decoded: None,
         }
     }
 
@@ -484,10 +543,179 @@ fn peeked_provider(peek: ProviderPeek<'_>) -> (Guid, Option<&[u8]>) {
     }
 }
 
-/// Provider names from a trace's KernelTraceControl `MetaData` events (a first pass over the
-/// file, so that records before those events get the names too). Read errors are left to the
-/// main pass (an unreadable input gives no names).
-pub fn provider_names<R: Read>(src: R) -> HashMap<Guid, String> {
+/// [`summarize`], decoding every record as well (by `layouts`, the user's manifests, and what
+/// the trace's `MetaData` events add on the way) to count those whose payload decodes. One
+/// pass: a record met before the `MetaData` event describing it counts as not decoded (see
+/// [`summarize_file_decoding`], which reads a file a second time for those).
+pub fn summarize_decoding<R: Read>(
+    src: R,
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let mut decoder = PayloadDecoder::new(layouts);
+    let (s, _late) = decoding_pass(open(src)?, filter, &mut decoder, on_error);
+    Ok(s)
+}
+
+/// [`summarize_decoding`] a file; the records met before the `MetaData` event describing them
+/// are decoded in a second pass over the file (only files with such records are read twice).
+pub fn summarize_file_decoding(
+    path: &Path,
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let reopen =
+        || -> Result<_, TraceError> { open(std::fs::File::open(path).map_err(TraceError::open)?) };
+    let mut decoder = PayloadDecoder::new(layouts);
+    let (mut s, mut late) = decoding_pass(reopen()?, filter, &mut decoder, on_error);
+    late.retain(|k, _| {
+        decoder
+            .layouts_mut()
+            .get(k)
+            .is_some_and(|l| l.source == Source::Metadata)
+    });
+    if !late.is_empty() {
+        if let Ok(reader) = reopen() {
+            recount_late(reader, filter, late, &mut decoder, &mut s);
+        }
+    }
+    Ok(s)
+}
+
+/// A record's provider: its own name, else the one a layout gives it (a manifest's).
+fn provider<'a>(
+    rec: &Record<'a>,
+    decoder: &mut PayloadDecoder,
+    layout_name: &'a mut Option<std::sync::Arc<str>>,
+) -> (Guid, Option<&'a [u8]>) {
+    let (g, n) = record_provider_bytes(rec);
+    if n.is_some() {
+        return (g, n);
+    }
+    *layout_name = decoder.provider_name(rec);
+    (g, layout_name.as_deref().map(str::as_bytes))
+}
+
+fn passes(filter: &ProviderFilter, g: &Guid, n: Option<&[u8]>) -> bool {
+    filter.is_empty() || filter.matches(g, n.and_then(|n| core::str::from_utf8(n).ok()))
+}
+
+/// What a decoding pass keeps besides the summary: the records decoded per provider, and per
+/// event kind the records met while nothing described that kind (the first ones of the kind
+/// in file order: once described, a kind stays described).
+#[derive(Default)]
+struct Decoding {
+    decoded: ProviderCounts,
+    late: HashMap<EventKey, u64>,
+}
+
+/// Counts and decodes every record; returns the summary and the late records per kind.
+fn decoding_pass<R: Read>(
+    mut reader: EtlReader<R>,
+    filter: &ProviderFilter,
+    decoder: &mut PayloadDecoder,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> (FileSummary, HashMap<EventKey, u64>) {
+    let mut s = FileSummary::new(reader.info().clone());
+    let mut d = Decoding::default();
+    read_buffers(&mut reader, &mut s, on_error, |s, b, on_error| {
+        s.decode_buffer(b, filter, decoder, &mut d, on_error)
+    });
+    s.decoded = Some(d.decoded);
+    (s, d.late)
+}
+
+impl FileSummary {
+    /// Counts and decodes the records of one buffer, learning from its `MetaData` events.
+    fn decode_buffer(
+        &mut self,
+        b: &Buffer<'_>,
+        filter: &ProviderFilter,
+        decoder: &mut PayloadDecoder,
+        d: &mut Decoding,
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = b.disk_size;
+        }
+        for r in b.records() {
+            let rec = match r {
+                Ok(rec) => rec,
+                Err(e) => {
+                    self.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
+                    continue;
+                }
+            };
+            if let Record::Classic(c) = &rec {
+                if c.header.guid == KTC_METADATA {
+                    if let Some((g, n)) = metadata_provider_name(c) {
+                        self.learned_names.entry(g).or_insert(n);
+                    }
+                    // A bad description is reported on its record, as not decoded.
+                    let _ = decoder
+                        .layouts_mut()
+                        .add_metadata(c.header.class_type, c.payload);
+                }
+            }
+            let mut layout_name = None;
+            let (g, n) = provider(&rec, decoder, &mut layout_name);
+            if !passes(filter, &g, n) {
+                continue;
+            }
+            self.events += 1;
+            self.providers.add_bytes(g, n);
+            match decoder.decode(&rec) {
+                Payload::Decoded { .. } => d.decoded.add_bytes(g, n),
+                Payload::Undescribed => {
+                    if let Some(k) = PayloadDecoder::layout_key(&rec) {
+                        *d.late.entry(k).or_default() += 1;
+                    }
+                }
+                Payload::Failed { .. } => {}
+            }
+        }
+    }
+}
+
+/// The second pass of [`summarize_file_decoding`]: decodes the first `late[kind]` records of
+/// each event kind again, those the first pass met before their description. Read errors were
+/// counted then.
+fn recount_late<R: Read>(
+    mut reader: EtlReader<R>,
+    filter: &ProviderFilter,
+    mut late: HashMap<EventKey, u64>,
+    decoder: &mut PayloadDecoder,
+    s: &mut FileSummary,
+) {
+    let mut decoded = s.decoded.take().unwrap_or_default();
+    while let Some(b) = reader.next_buffer() {
+        let Ok(b) = b else { continue };
+        for rec in b.records().flatten() {
+            let Some(left) = PayloadDecoder::layout_key(&rec).and_then(|k| late.get_mut(&k)) else {
+                continue;
+            };
+            if *left == 0 {
+                continue;
+            }
+            *left -= 1;
+            let mut layout_name = None;
+            let (g, n) = provider(&rec, decoder, &mut layout_name);
+            if passes(filter, &g, n) && decoder.decode(&rec).is_decoded() {
+                decoded.add_bytes(g, n);
+            }
+        }
+    }
+    s.decoded = Some(decoded);
+}
+
+/// What a first pass over a trace learns from its KernelTraceControl `MetaData` events, so
+/// that records before those events are named and decoded too: provider names (returned), and
+/// layouts (added to `layouts`). Read errors, and descriptions that do not parse, are left to
+/// the main pass (an unreadable input gives nothing).
+pub fn read_metadata<R: Read>(src: R, layouts: &mut Layouts) -> HashMap<Guid, String> {
     let mut names = HashMap::new();
     let Ok(mut reader) = open(src) else {
         return names;
@@ -496,9 +724,13 @@ pub fn provider_names<R: Read>(src: R) -> HashMap<Guid, String> {
         let Ok(b) = b else { continue };
         for r in b.records() {
             if let Ok(Record::Classic(c)) = r {
+                if c.header.guid != KTC_METADATA {
+                    continue;
+                }
                 if let Some((g, n)) = metadata_provider_name(&c) {
                     names.entry(g).or_insert(n);
                 }
+                let _ = layouts.add_metadata(c.header.class_type, c.payload);
             }
         }
     }

@@ -4,6 +4,7 @@
 //! same diagnostics to each output format: [`text`] for people, [`json`] for scripts,
 //! [`junit`] and [`sarif`] for CI systems, [`html`] for a self-contained page.
 
+pub mod compare;
 pub mod html;
 pub mod json;
 pub mod junit;

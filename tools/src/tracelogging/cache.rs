@@ -16,7 +16,7 @@ use super::schema::Schema;
 /// FNV-1a over 8-byte words: fast for short keys and good enough for a cache whose keys
 /// are not chosen to collide (a collision only costs a comparison).
 #[derive(Default)]
-struct WordHasher(u64);
+pub(crate) struct WordHasher(u64);
 
 impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {

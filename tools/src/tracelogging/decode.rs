@@ -51,8 +51,7 @@ pub fn decode<'a>(
         pos: 0,
         ptr: pointer_size,
         values: 0,
-        max_values: MAX_VALUES
-            .min(VALUES_BASE.saturating_add(payload.len().saturating_mul(VALUES_PER_BYTE))),
+        max_values: value_budget(payload.len()),
     };
     let fields = d.fields(&schema.fields)?;
     Ok(DecodedEvent {
@@ -278,15 +277,7 @@ impl<'a> Decoder<'a> {
             InType::Binary | InType::BinaryC => {
                 let n = self.u16()?;
                 let b = self.take(usize::from(n))?;
-                match out {
-                    OutType::IPv6 if b.len() == 16 => {
-                        let mut a = [0u8; 16];
-                        a.copy_from_slice(b);
-                        Value::Ipv6(Ipv6Addr::from(a))
-                    }
-                    OutType::SocketAddress => Value::SocketAddress(b),
-                    _ => Value::Binary(b),
-                }
+                binary_value(b, out == OutType::IPv6, out == OutType::SocketAddress)
             }
             // Schema::parse rejects unknown in-types; a hand-built schema may still hold one.
             t => {
@@ -299,9 +290,24 @@ impl<'a> Decoder<'a> {
     }
 }
 
+/// The most values a payload of `len` bytes may decode to (see [`MAX_VALUES`]).
+pub(crate) fn value_budget(len: usize) -> usize {
+    MAX_VALUES.min(VALUES_BASE.saturating_add(len.saturating_mul(VALUES_PER_BYTE)))
+}
+
+/// Binary data shown as an IPv6 address (when asked and 16 bytes long), a socket address, or
+/// bytes.
+pub(crate) fn binary_value(b: &[u8], ipv6: bool, socket_address: bool) -> Value<'_> {
+    match <[u8; 16]>::try_from(b) {
+        Ok(a) if ipv6 => Value::Ipv6(Ipv6Addr::from(a)),
+        _ if socket_address => Value::SocketAddress(b),
+        _ => Value::Binary(b),
+    }
+}
+
 /// Index of the first 0 byte. Eight bytes at a time: a word has a zero byte when
 /// `(x - 0x01..01) & !x & 0x80..80` is not zero.
-fn find_nul8(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_nul8(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut skip = 0;
@@ -317,7 +323,7 @@ fn find_nul8(b: &[u8]) -> Option<usize> {
 
 /// Index (in code units) of the first 0 UTF-16 code unit at an even offset; four units at a
 /// time, like [`find_nul8`] with 16-bit lanes.
-fn find_nul16(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_nul16(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0001_0001_0001_0001;
     const HI: u64 = 0x8000_8000_8000_8000;
     let mut skip = 0;
@@ -336,7 +342,7 @@ fn find_nul16(b: &[u8]) -> Option<usize> {
 
 /// 8-bit string: UTF-8 when the out-type says so, CP1252 otherwise. Borrowed when the
 /// bytes are already valid UTF-8 in the chosen decoding (always for ASCII).
-fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
+pub(crate) fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
     if b.is_ascii() {
         // Safety net without unsafe: ASCII is valid UTF-8.
         return Cow::Borrowed(core::str::from_utf8(b).unwrap_or_default());
@@ -347,7 +353,13 @@ fn str8(b: &[u8], out: OutType) -> Cow<'_, str> {
     }
 }
 
-fn utf16_lossy(b: &[u8]) -> String {
+pub(crate) fn utf16_lossy(b: &[u8]) -> String {
+    let b = &b[..b.len() & !1];
+    // Most strings are ASCII (paths, names): their low bytes are the UTF-8.
+    if b.chunks_exact(2).all(|c| c[1] == 0 && c[0] < 0x80) {
+        let ascii: Vec<u8> = b.iter().step_by(2).copied().collect();
+        return String::from_utf8(ascii).unwrap_or_default();
+    }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
     char::decode_utf16(units)
         .map(|r| r.unwrap_or('\u{FFFD}'))

@@ -42,7 +42,7 @@
 //! Errors carry byte offsets within the metadata item or the payload; bad input never
 //! panics, and every count is checked against the bytes left before allocating.
 
-mod cache;
+pub(crate) mod cache;
 mod decode;
 mod encode;
 mod error;
@@ -56,6 +56,8 @@ mod tests;
 
 pub use crate::etl::Guid;
 pub use cache::SchemaCache;
+/// The string helpers the manifest and MOF decoder ([`crate::tdh`]) shares.
+pub(crate) use decode::{binary_value, find_nul16, find_nul8, str8, utf16_lossy, value_budget};
 pub use decode::{cp1252_byte, cp1252_char, decode};
 pub use encode::encode_payload;
 pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};

@@ -19,6 +19,7 @@
 //! | IPv4, IPv6, socket address | `"10.0.0.1"`, `"::1"`, `"10.0.0.1:80"`, `"[::1]:443"` |
 //! | array | array |
 //! | struct | object (member name → value) |
+//! | mapped integer | its name (string) |
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -80,6 +81,10 @@ pub enum Value<'a> {
     Struct(Vec<Field<'a>>),
     /// Custom-serialized data (the serializer's schema is in the [`super::Shape::Custom`]).
     Custom(&'a [u8]),
+    /// An integer a value map names (manifest, trace metadata or MOF layouts, see
+    /// [`crate::tdh`]): the raw value and its name (`"Running"`, for a bitmap the set bits'
+    /// names joined by `|`). Serializes as the name.
+    Mapped(u64, Cow<'a, str>),
 }
 
 /// A decoded field.
@@ -116,6 +121,7 @@ impl<'a> Value<'a> {
             Value::Bool(x) | Value::Win32Error(x) | Value::NtStatus(x) => Some(u64::from(x)),
             Value::HResult(x) => Some(u64::from(x as u32)),
             Value::Port(x) => Some(u64::from(x)),
+            Value::Mapped(x, _) => Some(x),
             _ => None,
         }
     }
@@ -176,7 +182,7 @@ impl Serialize for Value<'_> {
         match self {
             Value::I64(v) => s.serialize_i64(*v),
             Value::U64(v) => s.serialize_u64(*v),
-            Value::Hex(v) => s.collect_str(&format_args!("{v:#x}")),
+            Value::Hex(v) => s.serialize_str(hex_u64(*v, 1, &mut [0; 18])),
             // f32 through `serialize_f32`: its shortest form (0.1, not 0.10000000149011612).
             Value::F32(v) if v.is_finite() => s.serialize_f32(*v),
             Value::F32(v) => float(s, f64::from(*v)),
@@ -190,8 +196,8 @@ impl Serialize for Value<'_> {
             Value::SystemTime(t) => s.serialize_str(&systemtime_string(t)),
             Value::Sid(b) => s.serialize_str(&sid_string(b)),
             Value::Win32Error(v) => s.serialize_u32(*v),
-            Value::NtStatus(v) => s.collect_str(&format_args!("{v:#010x}")),
-            Value::HResult(v) => s.collect_str(&format_args!("{:#010x}", *v as u32)),
+            Value::NtStatus(v) => s.serialize_str(hex_u64(u64::from(*v), 8, &mut [0; 18])),
+            Value::HResult(v) => s.serialize_str(hex_u64(u64::from(*v as u32), 8, &mut [0; 18])),
             Value::Ipv4(a) => s.collect_str(a),
             Value::Ipv6(a) => s.collect_str(a),
             Value::Port(p) => s.serialize_u16(*p),
@@ -204,6 +210,7 @@ impl Serialize for Value<'_> {
                 seq.end()
             }
             Value::Struct(fields) => FieldsJson(fields).serialize(s),
+            Value::Mapped(_, name) => s.serialize_str(name),
         }
     }
 }
@@ -218,6 +225,22 @@ fn float<S: Serializer>(s: S, v: f64) -> Result<S::Ok, S::Error> {
     } else {
         s.serialize_str("-inf")
     }
+}
+
+/// `0x` and at least `digits` lower-case hex digits of `v`, written into `buf` (what
+/// `format!("{v:#0w$x}")` gives, without the formatting machinery: dumps write millions).
+fn hex_u64(v: u64, digits: usize, buf: &mut [u8; 18]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = (16 - v.leading_zeros() as usize / 4)
+        .max(digits)
+        .clamp(1, 16);
+    buf[0] = b'0';
+    buf[1] = b'x';
+    for i in 0..n {
+        buf[1 + n - i] = HEX[((v >> (4 * i)) & 0xF) as usize];
+    }
+    // ASCII only.
+    core::str::from_utf8(&buf[..2 + n]).unwrap_or_default()
 }
 
 /// `0x` + lower-case hex digits; `""` for no bytes.
@@ -334,6 +357,21 @@ mod tests {
         );
         assert_eq!(hex_bytes(&[]), "");
         assert_eq!(hex_bytes(&[0xab, 1]), "0xab01");
+    }
+
+    #[test]
+    fn hex_forms() {
+        for (v, digits) in [
+            (0u64, 1),
+            (1, 1),
+            (0x1f, 1),
+            (u64::MAX, 1),
+            (0x34, 8),
+            (0xc000_0034, 8),
+        ] {
+            let want = format!("{v:#0w$x}", w = digits + 2);
+            assert_eq!(hex_u64(v, digits, &mut [0; 18]), want);
+        }
     }
 
     #[test]

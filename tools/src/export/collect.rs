@@ -1,0 +1,1137 @@
+//! One trace's rows. [`TraceRows`] is an [`EventSink`]: `events` and `captures` rows are made
+//! as the events come and handed on in batches of [`BATCH_ROWS`], while the balance check and
+//! the boot analysis run beside; after the last event their results — the same
+//! [`FileAnalysis`] the renderers print — become the `registrations`, `findings`, `boot` and
+//! `files` rows ([`TraceRows::finish`]). Memory: the pending batches, the open captures and
+//! the per-registration facts of one trace; nothing grows with the number of traces.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use wsktrace_driver::ntstatus::NtStatus;
+use wsktrace_driver::schema::WskEvent;
+
+use super::table::{
+    BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventRow, EventsBuilder, FileRow,
+    FilesBuilder, FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder,
+    TableId,
+};
+use crate::analysis::balance::{BalanceChecker, BalanceConfig, RegistrationVerdict, Severity};
+use crate::analysis::boot::BootAnalyzer;
+use crate::analysis::latency::{context_name, outcome_name, wait_mode};
+use crate::analysis::stats::fmt_ts;
+use crate::analysis::{
+    opcode_name, EventSink, LostEvents, PnpDriverInit, TraceContext, TraceEvent,
+};
+use crate::etl::header::LogfileInfo;
+use crate::pipeline::{ReadOutcome, TraceError};
+use crate::report::{FileAnalysis, FileResult};
+
+/// Rows per batch handed on (and so the most rows a table holds before they are written).
+pub const BATCH_ROWS: usize = 16 * 1024;
+
+/// Where finished batches go (the table writers, or `compare`'s metrics).
+pub trait BatchSink {
+    /// One batch of `table`'s rows.
+    fn batch(&mut self, table: TableId, batch: RecordBatch);
+}
+
+/// Which tables to make (`compare` needs no `events`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tables {
+    /// Make the `events` rows.
+    pub events: bool,
+}
+
+impl Tables {
+    /// Every table.
+    pub const ALL: Tables = Tables { events: true };
+    /// Every table but `events`.
+    pub const SUMMARIES: Tables = Tables { events: false };
+}
+
+/// The logfile-header facts of the `files` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeaderFacts {
+    /// `10.0`.
+    pub os_version: String,
+    /// Build number.
+    pub os_build: u32,
+    /// Clock type name.
+    pub clock: String,
+    /// Processors.
+    pub processors: u32,
+    /// Pointer size, bytes.
+    pub pointer_size: u32,
+    /// Buffer size, bytes.
+    pub buffer_size: u32,
+    /// Logger name.
+    pub logger_name: String,
+    /// Boot, µs since the Unix epoch.
+    pub boot_utc_us: Option<i64>,
+    /// Start, ns since the Unix epoch (the events' `ts_ns` count from here).
+    pub start_unix_ns: Option<i64>,
+}
+
+/// FILETIME (100 ns since 1601) of 1970-01-01T00:00:00Z.
+const UNIX_EPOCH_FILETIME: i64 = 116_444_736_000_000_000;
+
+fn filetime_unix_ns(ft: i64) -> Option<i64> {
+    (ft > 0).then(|| (ft - UNIX_EPOCH_FILETIME).saturating_mul(100))
+}
+
+impl HeaderFacts {
+    /// From a parsed logfile header.
+    pub fn of(info: &LogfileInfo) -> HeaderFacts {
+        HeaderFacts {
+            os_version: info.os_version(),
+            os_build: info.os_build,
+            clock: info.clock_type.name(),
+            processors: info.number_of_processors,
+            pointer_size: info.pointer_size,
+            buffer_size: info.buffer_size,
+            logger_name: info.logger_name.clone(),
+            boot_utc_us: filetime_unix_ns(info.boot_time).map(|ns| ns.div_euclid(1000)),
+            start_unix_ns: filetime_unix_ns(info.start_time),
+        }
+    }
+
+    /// The UTC instant (µs) `ts_ns` after trace start.
+    fn utc(&self, ts_ns: u64) -> Option<i64> {
+        let start = self.start_unix_ns?;
+        Some(
+            start
+                .saturating_add(i64::try_from(ts_ns).unwrap_or(i64::MAX))
+                .div_euclid(1000),
+        )
+    }
+}
+
+/// Rows of one table, handed on when [`BATCH_ROWS`] are pending.
+struct Pending<B: RowBuilder> {
+    rows: B,
+    on: bool,
+}
+
+impl<B: RowBuilder> Pending<B> {
+    fn new(on: bool) -> Self {
+        Pending {
+            rows: B::default(),
+            on,
+        }
+    }
+
+    fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
+        if self.on {
+            self.rows.push(row);
+            if self.rows.len() >= BATCH_ROWS {
+                out.batch(B::TABLE, self.rows.finish());
+            }
+        }
+    }
+
+    fn flush(&mut self, out: &mut dyn BatchSink) {
+        if self.on && !self.rows.is_empty() {
+            out.batch(B::TABLE, self.rows.finish());
+        }
+    }
+}
+
+/// Sets the field columns of `event` (a direct match: `WskEvent::fields` allocates, and this
+/// runs for every event; a test holds it to the schema's field list).
+fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
+    let status = |row: &mut EventRow<'a>, s: NtStatus| {
+        row.status = Some(s.to_u32());
+        row.status_name = s.name();
+    };
+    match event {
+        WskEvent::DriverEntryStart { client_name } => row.client_name = Some(client_name),
+        WskEvent::DriverEntryStop {
+            client_name,
+            status: s,
+            duration_ns,
+        } => {
+            row.client_name = Some(client_name);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::WskRegister {
+            registration_id,
+            npi_version,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.npi_version = Some(*npi_version);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::CaptureProviderNpiStart {
+            registration_id,
+            capture_id,
+            wait_timeout_ms,
+            calling_context,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.wait_timeout_ms = Some(*wait_timeout_ms);
+            row.calling_context = Some(*calling_context);
+        }
+        WskEvent::CaptureProviderNpiStop {
+            registration_id,
+            capture_id,
+            status: s,
+            wait_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            status(row, *s);
+            row.wait_ns = Some(*wait_ns);
+        }
+        WskEvent::QueryProviderCharacteristics {
+            registration_id,
+            status: s,
+            lowest_version,
+            highest_version,
+        } => {
+            row.registration_id = Some(*registration_id);
+            status(row, *s);
+            row.lowest_version = Some(*lowest_version);
+            row.highest_version = Some(*highest_version);
+        }
+        WskEvent::DispatchCall {
+            registration_id,
+            capture_id,
+            function,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.function = Some(function);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::ReleaseProviderNpi {
+            registration_id,
+            capture_id,
+            held_ns,
+            dispatch_calls,
+            implicit,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.held_ns = Some(*held_ns);
+            row.dispatch_calls = Some(*dispatch_calls);
+            row.implicit = Some(*implicit);
+        }
+        WskEvent::WskDeregisterStart {
+            registration_id,
+            captures_outstanding,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.captures_outstanding = Some(*captures_outstanding);
+        }
+        WskEvent::WskDeregisterStop {
+            registration_id,
+            wait_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.wait_ns = Some(*wait_ns);
+        }
+        WskEvent::DriverUnloadStart {} => {}
+        WskEvent::DriverUnloadStop { duration_ns } => row.duration_ns = Some(*duration_ns),
+        WskEvent::CaptureRefused {
+            registration_id,
+            wait_timeout_ms,
+            calling_context,
+            status: s,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.wait_timeout_ms = Some(*wait_timeout_ms);
+            row.calling_context = Some(*calling_context);
+            status(row, *s);
+        }
+        WskEvent::SocketCreated {
+            registration_id,
+            capture_id,
+            socket_id,
+            socket_kind,
+            address_family,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.socket_id = Some(*socket_id);
+            row.socket_kind = Some(*socket_kind);
+            row.address_family = Some(*address_family);
+        }
+        WskEvent::SocketBind {
+            registration_id,
+            socket_id,
+            address,
+            port,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+            row.address = Some(address);
+            row.port = Some(*port);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::AcceptStart {
+            registration_id,
+            socket_id,
+        }
+        | WskEvent::CloseSocketStart {
+            registration_id,
+            socket_id,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+        }
+        WskEvent::AcceptStop {
+            registration_id,
+            socket_id,
+            status: s,
+            accepted_socket_id,
+            remote_address,
+            remote_port,
+            wait_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+            status(row, *s);
+            row.accepted_socket_id = Some(*accepted_socket_id);
+            row.remote_address = Some(remote_address);
+            row.remote_port = Some(*remote_port);
+            row.wait_ns = Some(*wait_ns);
+        }
+        WskEvent::CloseSocketStop {
+            registration_id,
+            socket_id,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+    }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (ETW's byte order: the first three groups little
+/// endian), written into `buf`; `None` for the zero id.
+fn activity_text<'b>(id: &[u8; 16], buf: &'b mut [u8; 36]) -> Option<&'b str> {
+    if id == &[0; 16] {
+        return None;
+    }
+    let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut at = 0;
+    for (i, &k) in order.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            buf[at] = b'-';
+            at += 1;
+        }
+        buf[at] = HEX[usize::from(id[k] >> 4)];
+        buf[at + 1] = HEX[usize::from(id[k] & 15)];
+        at += 2;
+    }
+    std::str::from_utf8(buf).ok()
+}
+
+/// A capture seen so far: its call, return, first release and dispatch calls.
+#[derive(Debug, Default)]
+struct OpenCapture {
+    /// Call: (ts, tid, timeout, calling context).
+    start: Option<(u64, u32, u32, u8)>,
+    /// Return: (ts, tid, status, wait).
+    stop: Option<(u64, u32, NtStatus, u64)>,
+    /// First release: (ts, held, dispatch calls).
+    release: Option<(u64, u64, u32)>,
+    dispatch_seen: u32,
+}
+
+/// What the `registrations` rows take from the events beside the balance verdict.
+#[derive(Clone, Debug, Default)]
+struct RegistrationFacts {
+    client: Option<Arc<str>>,
+    npi_version: u16,
+    register_duration_ns: u64,
+    versions: Option<(u16, u16)>,
+    deregister_start_ns: Option<u64>,
+    deregister_wait_ns: Option<u64>,
+}
+
+/// The rows of one trace, as an [`EventSink`] (see the module doc).
+pub struct TraceRows<'o> {
+    file_id: u32,
+    header: Option<HeaderFacts>,
+    since_boot_ns: Option<u64>,
+    out: &'o mut dyn BatchSink,
+    events: Pending<EventsBuilder>,
+    captures: Pending<CapturesBuilder>,
+    seq: u64,
+    // Ordered maps: a few entries each, so no hashing per event.
+    open_captures: BTreeMap<(u32, u32), OpenCapture>,
+    /// Open registrations (id → facts) and the closed ones by (id, `WskRegister` time).
+    open_registrations: BTreeMap<u32, (u64, RegistrationFacts)>,
+    closed_registrations: ClosedRegistrations,
+    /// The client of the DriverEntry running on each thread, and the last one started.
+    driver_entry: BTreeMap<u32, Arc<str>>,
+    last_client: Option<Arc<str>>,
+    balance: BalanceChecker,
+    boot: BootAnalyzer,
+    end_ns: Option<u64>,
+}
+
+impl<'o> TraceRows<'o> {
+    /// Rows of file `file_id` (its header facts when it has a valid header) go to `out`.
+    pub fn new(
+        file_id: u32,
+        header: Option<HeaderFacts>,
+        tables: Tables,
+        balance: BalanceConfig,
+        out: &'o mut dyn BatchSink,
+    ) -> Self {
+        TraceRows {
+            file_id,
+            header,
+            since_boot_ns: None,
+            out,
+            events: Pending::new(tables.events),
+            captures: Pending::new(true),
+            seq: 0,
+            open_captures: BTreeMap::new(),
+            open_registrations: BTreeMap::new(),
+            closed_registrations: ClosedRegistrations::default(),
+            driver_entry: BTreeMap::new(),
+            last_client: None,
+            balance: BalanceChecker::new(BalanceConfig {
+                keep_ok: true,
+                ..balance
+            }),
+            boot: BootAnalyzer::default(),
+            end_ns: None,
+        }
+    }
+
+    fn utc(&self, ts_ns: u64) -> Option<i64> {
+        self.header.as_ref()?.utc(ts_ns)
+    }
+
+    fn event_row(&mut self, ev: &TraceEvent) {
+        let desc = ev.event.descriptor();
+        let mut buf = [0u8; 36];
+        let mut row = EventRow {
+            file_id: self.file_id,
+            seq: self.seq,
+            ts_ns: ev.ts_ns,
+            since_boot_ns: self.since_boot_ns.map(|b| b.saturating_add(ev.ts_ns)),
+            ts_utc: self.utc(ev.ts_ns),
+            tid: ev.tid,
+            activity_id: activity_text(&ev.activity, &mut buf),
+            event: desc.name,
+            opcode: opcode_name(desc.opcode),
+            ..Default::default()
+        };
+        set_fields(&mut row, &ev.event);
+        self.seq += 1;
+        self.events.push(&row, self.out);
+    }
+
+    fn client_for(&self, tid: u32) -> Option<Arc<str>> {
+        self.driver_entry
+            .get(&tid)
+            .cloned()
+            .or_else(|| self.last_client.clone())
+    }
+
+    fn close_registration(&mut self, id: u32) {
+        if let Some((first, facts)) = self.open_registrations.remove(&id) {
+            self.closed_registrations.0.push((id, first, facts));
+        }
+    }
+
+    /// Follows the registration facts (the events the verdicts do not keep).
+    fn registration_event(&mut self, ev: &TraceEvent) {
+        match &ev.event {
+            WskEvent::DriverEntryStart { client_name } => {
+                let name: Arc<str> = Arc::from(client_name.as_str());
+                self.driver_entry.insert(ev.tid, name.clone());
+                self.last_client = Some(name);
+            }
+            WskEvent::DriverEntryStop { .. } => {
+                self.driver_entry.remove(&ev.tid);
+            }
+            WskEvent::WskRegister {
+                registration_id,
+                npi_version,
+                status,
+                duration_ns,
+            } if status.is_success() => {
+                self.close_registration(*registration_id);
+                let facts = RegistrationFacts {
+                    client: self.client_for(ev.tid),
+                    npi_version: *npi_version,
+                    register_duration_ns: *duration_ns,
+                    ..Default::default()
+                };
+                self.open_registrations
+                    .insert(*registration_id, (ev.ts_ns, facts));
+            }
+            WskEvent::QueryProviderCharacteristics {
+                registration_id,
+                lowest_version,
+                highest_version,
+                status,
+            } if status.is_success() => {
+                if let Some((_, f)) = self.open_registrations.get_mut(registration_id) {
+                    f.versions = Some((*lowest_version, *highest_version));
+                }
+            }
+            WskEvent::WskDeregisterStart {
+                registration_id, ..
+            } => {
+                if let Some((_, f)) = self.open_registrations.get_mut(registration_id) {
+                    f.deregister_start_ns = Some(ev.ts_ns);
+                }
+            }
+            WskEvent::WskDeregisterStop {
+                registration_id,
+                wait_ns,
+            } => {
+                if let Some((_, f)) = self.open_registrations.get_mut(registration_id) {
+                    f.deregister_wait_ns = Some(*wait_ns);
+                }
+                self.close_registration(*registration_id);
+                self.emit_registration_captures(*registration_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Follows captures; a capture's row is made at its release, failed return, the end of
+    /// its registration's deregistration (once returned), or the trace's end.
+    fn capture_event(&mut self, ev: &TraceEvent) {
+        match &ev.event {
+            WskEvent::CaptureProviderNpiStart {
+                registration_id,
+                capture_id,
+                wait_timeout_ms,
+                calling_context,
+            } => {
+                let key = (*registration_id, *capture_id);
+                self.emit_capture(key);
+                self.open_captures.insert(
+                    key,
+                    OpenCapture {
+                        start: Some((ev.ts_ns, ev.tid, *wait_timeout_ms, *calling_context)),
+                        ..Default::default()
+                    },
+                );
+            }
+            WskEvent::CaptureProviderNpiStop {
+                registration_id,
+                capture_id,
+                status,
+                wait_ns,
+            } => {
+                let key = (*registration_id, *capture_id);
+                if self
+                    .open_captures
+                    .get(&key)
+                    .is_some_and(|c| c.stop.is_some() || c.release.is_some())
+                {
+                    self.emit_capture(key);
+                }
+                let c = self.open_captures.entry(key).or_default();
+                c.stop = Some((ev.ts_ns, ev.tid, *status, *wait_ns));
+                if !status.is_success() {
+                    self.emit_capture(key);
+                }
+            }
+            WskEvent::DispatchCall {
+                registration_id,
+                capture_id,
+                ..
+            } => {
+                if let Some(c) = self.open_captures.get_mut(&(*registration_id, *capture_id)) {
+                    c.dispatch_seen += 1;
+                }
+            }
+            WskEvent::ReleaseProviderNpi {
+                registration_id,
+                capture_id,
+                held_ns,
+                dispatch_calls,
+                ..
+            } => {
+                let key = (*registration_id, *capture_id);
+                let c = self.open_captures.entry(key).or_default();
+                c.release = Some((ev.ts_ns, *held_ns, *dispatch_calls));
+                self.emit_capture(key);
+            }
+            _ => {}
+        }
+    }
+
+    /// The captures of a registration that deregistered and have returned (held ones, never
+    /// released); a wait its deregistration cancels still returns afterwards.
+    fn emit_registration_captures(&mut self, registration: u32) {
+        let mut keys: Vec<(u32, u32)> = self
+            .open_captures
+            .iter()
+            .filter(|(k, c)| k.0 == registration && c.stop.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        keys.sort_unstable();
+        for key in keys {
+            self.emit_capture(key);
+        }
+    }
+
+    fn emit_capture(&mut self, key: (u32, u32)) {
+        let Some(c) = self.open_captures.remove(&key) else {
+            return;
+        };
+        let client = self
+            .open_registrations
+            .get(&key.0)
+            .and_then(|(_, f)| f.client.clone());
+        let outcome = c.stop.map(|(_, _, status, _)| outcome_name(status));
+        let mode = c.start.map_or("unknown".to_string(), |s| wait_mode(s.2));
+        let tid = c.start.map(|s| s.1).or(c.stop.map(|s| s.1)).unwrap_or(0);
+        let row = CaptureRow {
+            file_id: self.file_id,
+            registration_id: key.0,
+            capture_id: key.1,
+            client: client.as_deref(),
+            tid,
+            wait_mode: &mode,
+            wait_timeout_ms: c.start.map(|s| s.2),
+            calling_context: c.start.map_or("unknown", |s| context_name(s.3)),
+            start_ns: c.start.map(|s| s.0),
+            start_utc: c.start.and_then(|s| self.utc(s.0)),
+            stop_ns: c.stop.map(|s| s.0),
+            status: c.stop.map(|s| s.2.to_u32()),
+            outcome: outcome.as_deref(),
+            wait_ns: c.stop.map(|s| s.3),
+            wait_from_timestamps_ns: c.start.zip(c.stop).map(|(a, b)| b.0.saturating_sub(a.0)),
+            release_ns: c.release.map(|r| r.0),
+            held_ns: c.release.map(|r| r.1),
+            dispatch_calls: c.release.map(|r| r.2),
+            dispatch_calls_seen: c.dispatch_seen,
+        };
+        self.captures.push(&row, self.out);
+    }
+
+    /// After the read (`read`: what the pipeline reported): the remaining rows of every
+    /// table and the file's row. Returns the file's result (the same the renderers take).
+    pub fn finish(mut self, path: &str, read: ReadOutcome) -> FileResult {
+        let mut keys: Vec<(u32, u32)> = self.open_captures.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            self.emit_capture(key);
+        }
+        for id in self.open_registrations.keys().copied().collect::<Vec<_>>() {
+            self.close_registration(id);
+        }
+        self.events.flush(self.out);
+        self.captures.flush(self.out);
+        self.closed_registrations.sort();
+        let extra = ReadExtra {
+            pnp: read.pnp,
+            out_of_order: read.out_of_order,
+            end_ns: self.end_ns,
+        };
+        let file = FileResult {
+            path: path.to_string(),
+            result: Ok(FileAnalysis {
+                trace: read.trace,
+                records: read.records,
+                events: read.events,
+                undecodable: read.undecodable,
+                errors: read.errors,
+                balance: Some(self.balance.into_report()),
+                boot: Some(self.boot.report()),
+                ..Default::default()
+            }),
+        };
+        let rows = FileRows {
+            file_id: self.file_id,
+            header: self.header.as_ref(),
+            registrations: &self.closed_registrations,
+        };
+        rows.analysis_rows(&file, self.out);
+        rows.file_row(&file, &extra, self.out);
+        file
+    }
+}
+
+impl EventSink for TraceRows<'_> {
+    fn begin(&mut self, ctx: &TraceContext) {
+        self.since_boot_ns = ctx.start_since_boot_ns;
+        self.balance.begin(ctx);
+        self.boot.begin(ctx);
+    }
+    fn event(&mut self, ev: &TraceEvent) {
+        self.event_row(ev);
+        self.capture_event(ev);
+        self.registration_event(ev);
+        self.balance.event(ev);
+        self.boot.event(ev);
+    }
+    fn pnp(&mut self, ev: &PnpDriverInit) {
+        self.boot.pnp(ev);
+    }
+    fn lost(&mut self, lost: &LostEvents) {
+        self.balance.lost(lost);
+        self.boot.lost(lost);
+    }
+    fn finish(&mut self, end_ns: u64) {
+        self.balance.finish(end_ns);
+        self.boot.finish(end_ns);
+        self.end_ns = Some(end_ns);
+    }
+}
+
+/// The `files` row of a file that could not be read (`error` says why).
+pub fn unreadable_file(file_id: u32, path: &str, error: &TraceError, out: &mut dyn BatchSink) {
+    let file = FileResult {
+        path: path.to_string(),
+        result: Err(error.clone()),
+    };
+    let none = ClosedRegistrations::default();
+    let rows = FileRows {
+        file_id,
+        header: None,
+        registrations: &none,
+    };
+    rows.file_row(&file, &ReadExtra::default(), out);
+}
+
+/// What the `files` row takes from the read beside the [`FileAnalysis`].
+#[derive(Clone, Copy, Debug, Default)]
+struct ReadExtra {
+    pnp: u64,
+    out_of_order: u64,
+    end_ns: Option<u64>,
+}
+
+/// Turns one file's analysis into the `registrations`, `findings`, `boot` and `files` rows.
+struct FileRows<'r> {
+    file_id: u32,
+    header: Option<&'r HeaderFacts>,
+    registrations: &'r ClosedRegistrations,
+}
+
+/// The facts of closed registrations, by (id, `WskRegister` time) once sorted.
+#[derive(Debug, Default)]
+struct ClosedRegistrations(Vec<(u32, u64, RegistrationFacts)>);
+
+impl ClosedRegistrations {
+    fn sort(&mut self) {
+        self.0.sort_unstable_by_key(|r| (r.0, r.1));
+    }
+
+    fn get(&self, key: &(u32, u64)) -> Option<&RegistrationFacts> {
+        let i = self.0.binary_search_by_key(key, |r| (r.0, r.1)).ok()?;
+        Some(&self.0[i].2)
+    }
+}
+
+impl FileRows<'_> {
+    fn utc(&self, ts_ns: u64) -> Option<i64> {
+        self.header?.utc(ts_ns)
+    }
+
+    fn analysis_rows(&self, file: &FileResult, out: &mut dyn BatchSink) {
+        let Ok(a) = &file.result else { return };
+        if let Some(b) = &a.balance {
+            let mut regs = Pending::<RegistrationsBuilder>::new(true);
+            let mut findings = Pending::<FindingsBuilder>::new(true);
+            for r in &b.registrations {
+                let reasons = r.reasons.join("; ");
+                let mut row = self.registration_row(r);
+                row.reasons = (!r.reasons.is_empty()).then_some(reasons.as_str());
+                regs.push(&row, out);
+                for f in &r.findings {
+                    let evidence = f
+                        .events
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{} tid {} {}/{} {}",
+                                fmt_ts(e.ts_ns),
+                                e.tid,
+                                e.name,
+                                e.opcode,
+                                e.fields
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    let row = FindingRow {
+                        file_id: self.file_id,
+                        registration_id: f.registration,
+                        instance: r.instance,
+                        capture_id: f.capture,
+                        client: f.client.as_deref(),
+                        rule: f.rule.id(),
+                        severity: severity_name(f.severity),
+                        ts_ns: f.ts_ns,
+                        ts_utc: self.utc(f.ts_ns),
+                        tid: f.tid,
+                        message: &f.message,
+                        reason: f.reason.as_deref(),
+                        evidence: &evidence,
+                    };
+                    findings.push(&row, out);
+                }
+            }
+            regs.flush(out);
+            findings.flush(out);
+        }
+        if let Some(boot) = &a.boot {
+            let mut rows = Pending::<BootBuilder>::new(true);
+            let since_boot = boot.trace_start_since_boot_ns;
+            let trace_rel = |t: u64| t.saturating_sub(since_boot.unwrap_or(0));
+            for (i, c) in boot.clients.iter().enumerate() {
+                let largest = c
+                    .delayed_drivers
+                    .iter()
+                    .min_by_key(|d| std::cmp::Reverse(d.delay_ns));
+                let start = trace_rel(c.driver_entry_start_ns);
+                let row = BootRow {
+                    file_id: self.file_id,
+                    client: &c.client,
+                    client_index: u32::try_from(i).unwrap_or(u32::MAX),
+                    driver_entry_since_boot_ns: c
+                        .relative_to_boot
+                        .then_some(c.driver_entry_start_ns),
+                    driver_entry_start_ns: start,
+                    driver_entry_start_utc: self.utc(start),
+                    driver_entry_tid: c.driver_entry_tid,
+                    driver_entry_duration_ns: c.driver_entry_duration_ns,
+                    blocked_in_capture_ns: c.blocked_in_capture_ns,
+                    wsk_ready_since_boot_ns: c.wsk_ready_ns.filter(|_| c.relative_to_boot),
+                    wsk_ready_ns: c.wsk_ready_ns.map(trace_rel),
+                    drivers_delayed: u32::try_from(c.delayed_drivers.len()).unwrap_or(u32::MAX),
+                    max_delay_ns: c.max_delay_ns,
+                    max_delay_driver: largest.map(|d| d.driver.as_str()),
+                    total_delay_ns: c.total_delay_ns,
+                };
+                rows.push(&row, out);
+            }
+            rows.flush(out);
+        }
+    }
+
+    fn registration_row<'a>(&'a self, r: &'a RegistrationVerdict) -> RegistrationRow<'a> {
+        let facts = self.registrations.get(&(r.registration, r.first_ts_ns));
+        let count = |s: Severity| {
+            u32::try_from(r.findings.iter().filter(|f| f.severity == s).count()).unwrap_or(u32::MAX)
+        };
+        RegistrationRow {
+            file_id: self.file_id,
+            registration_id: r.registration,
+            instance: r.instance,
+            client: r.client.as_deref(),
+            verdict: verdict_name(r.verdict),
+            reasons: None,
+            first_ns: r.first_ts_ns,
+            last_ns: r.last_ts_ns,
+            first_utc: self.utc(r.first_ts_ns),
+            last_utc: self.utc(r.last_ts_ns),
+            npi_version: facts.map(|f| f.npi_version),
+            register_duration_ns: facts.map(|f| f.register_duration_ns),
+            lowest_version: facts.and_then(|f| f.versions).map(|v| v.0),
+            highest_version: facts.and_then(|f| f.versions).map(|v| v.1),
+            captures: r.captures,
+            violations: count(Severity::Violation),
+            inconclusive: count(Severity::Inconclusive),
+            warnings: count(Severity::Warning),
+            deregister_start_ns: facts.and_then(|f| f.deregister_start_ns),
+            deregister_wait_ns: facts.and_then(|f| f.deregister_wait_ns),
+        }
+    }
+
+    fn file_row(&self, file: &FileResult, extra: &ReadExtra, out: &mut dyn BatchSink) {
+        let status = file.status();
+        let h = self.header;
+        let errors = file.errors();
+        let error = errors
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut row = FileRow {
+            file_id: self.file_id,
+            path: &file.path,
+            status: status.as_str(),
+            os_version: h.map(|h| h.os_version.as_str()),
+            os_build: h.map(|h| h.os_build),
+            clock: h.map(|h| h.clock.as_str()),
+            processors: h.map(|h| h.processors),
+            pointer_size_bytes: h.map(|h| h.pointer_size),
+            buffer_size_bytes: h.map(|h| h.buffer_size),
+            logger_name: h.map(|h| h.logger_name.as_str()),
+            boot_utc: h.and_then(|h| h.boot_utc_us),
+            start_utc: h
+                .and_then(|h| h.start_unix_ns)
+                .map(|ns| ns.div_euclid(1000)),
+            end_utc: extra.end_ns.and_then(|e| self.utc(e)),
+            duration_ns: extra.end_ns,
+            ..Default::default()
+        };
+        row.read_errors = u32::try_from(errors.len()).unwrap_or(u32::MAX);
+        row.error = (!errors.is_empty()).then_some(error.as_str());
+        row.error_id = errors.first().map(TraceError::id);
+        row.error_offset = errors.first().and_then(TraceError::offset);
+        if let Ok(a) = &file.result {
+            {
+                row.start_since_boot_ns = a.trace.start_since_boot_ns;
+                row.records = Some(a.records);
+                row.events = Some(a.events);
+                row.undecodable_events = Some(a.undecodable);
+                row.pnp_events = Some(extra.pnp);
+                row.out_of_order_events = Some(extra.out_of_order);
+                row.events_lost = Some(a.trace.events_lost);
+                row.buffers_lost = Some(a.trace.buffers_lost);
+                if let Some(b) = &a.balance {
+                    row.registrations = Some(b.counts.total());
+                    row.violations = Some(b.counts.violation);
+                    row.inconclusive = Some(b.counts.inconclusive);
+                    row.warnings = Some(b.counts.warnings);
+                }
+            }
+        }
+        let mut rows = Pending::<FilesBuilder>::new(true);
+        rows.push(&row, out);
+        rows.flush(out);
+    }
+}
+
+/// `violation`, `inconclusive`, `warning`.
+pub fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Violation => "violation",
+        Severity::Inconclusive => "inconclusive",
+        Severity::Warning => "warning",
+    }
+}
+
+fn verdict_name(v: crate::analysis::balance::Verdict) -> &'static str {
+    use crate::analysis::balance::Verdict;
+    match v {
+        Verdict::Ok => "ok",
+        Verdict::Inconclusive => "inconclusive",
+        Verdict::Violation => "violation",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::{
+        Array, BooleanArray, Int64Array, StringArray, UInt16Array, UInt32Array, UInt8Array,
+    };
+    use wsktrace_driver::schema::{FieldValue, DESCRIPTORS};
+
+    use super::*;
+
+    /// One event of every kind, with distinct field values.
+    fn samples() -> Vec<WskEvent> {
+        let st = NtStatus::DEVICE_NOT_READY;
+        vec![
+            WskEvent::DriverEntryStart {
+                client_name: "a".into(),
+            },
+            WskEvent::DriverEntryStop {
+                client_name: "b".into(),
+                status: st,
+                duration_ns: 3,
+            },
+            WskEvent::WskRegister {
+                registration_id: 4,
+                npi_version: 0x100,
+                status: st,
+                duration_ns: 5,
+            },
+            WskEvent::CaptureProviderNpiStart {
+                registration_id: 6,
+                capture_id: 7,
+                wait_timeout_ms: 8,
+                calling_context: 2,
+            },
+            WskEvent::CaptureProviderNpiStop {
+                registration_id: 9,
+                capture_id: 10,
+                status: st,
+                wait_ns: 11,
+            },
+            WskEvent::QueryProviderCharacteristics {
+                registration_id: 12,
+                status: st,
+                lowest_version: 13,
+                highest_version: 14,
+            },
+            WskEvent::DispatchCall {
+                registration_id: 15,
+                capture_id: 16,
+                function: "WskSocket".into(),
+                status: st,
+                duration_ns: 17,
+            },
+            WskEvent::ReleaseProviderNpi {
+                registration_id: 18,
+                capture_id: 19,
+                held_ns: 20,
+                dispatch_calls: 21,
+                implicit: true,
+            },
+            WskEvent::WskDeregisterStart {
+                registration_id: 22,
+                captures_outstanding: 23,
+            },
+            WskEvent::WskDeregisterStop {
+                registration_id: 24,
+                wait_ns: 25,
+            },
+            WskEvent::DriverUnloadStart {},
+            WskEvent::DriverUnloadStop { duration_ns: 26 },
+            WskEvent::CaptureRefused {
+                registration_id: 27,
+                wait_timeout_ms: 28,
+                calling_context: 1,
+                status: st,
+            },
+            WskEvent::SocketCreated {
+                registration_id: 29,
+                capture_id: 30,
+                socket_id: 31,
+                socket_kind: 1,
+                address_family: 23,
+            },
+            WskEvent::SocketBind {
+                registration_id: 32,
+                socket_id: 33,
+                address: "::1".into(),
+                port: 34,
+                status: st,
+                duration_ns: 35,
+            },
+            WskEvent::AcceptStart {
+                registration_id: 36,
+                socket_id: 37,
+            },
+            WskEvent::AcceptStop {
+                registration_id: 38,
+                socket_id: 39,
+                status: st,
+                accepted_socket_id: 40,
+                remote_address: "127.0.0.1".into(),
+                remote_port: 41,
+                wait_ns: 42,
+            },
+            WskEvent::CloseSocketStart {
+                registration_id: 43,
+                socket_id: 44,
+            },
+            WskEvent::CloseSocketStop {
+                registration_id: 45,
+                socket_id: 46,
+                status: st,
+                duration_ns: 47,
+            },
+        ]
+    }
+
+    fn snake(name: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    /// The column's value at row 0 as a field value would print (`None`: null).
+    fn cell(batch: &RecordBatch, column: &str) -> Option<String> {
+        let c = batch
+            .column_by_name(column)
+            .unwrap_or_else(|| panic!("no column {column}"));
+        if c.is_null(0) {
+            return None;
+        }
+        let any = c.as_any();
+        let text = if let Some(a) = any.downcast_ref::<UInt32Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<UInt16Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<UInt8Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<Int64Array>() {
+            a.value(0).to_string()
+        } else if let Some(a) = any.downcast_ref::<BooleanArray>() {
+            u8::from(a.value(0)).to_string()
+        } else if let Some(a) = any.downcast_ref::<StringArray>() {
+            a.value(0).to_string()
+        } else {
+            panic!("{column}: unexpected type")
+        };
+        Some(text)
+    }
+
+    /// Every field of every event of the schema lands in the column named after it, and no
+    /// other field column is set.
+    #[test]
+    fn event_columns_follow_the_schema() {
+        let samples = samples();
+        for d in DESCRIPTORS {
+            assert!(
+                samples.iter().any(|e| e.descriptor() == d),
+                "no sample of {}",
+                d.variant
+            );
+        }
+        let field_columns: Vec<String> = TableId::Events
+            .columns()
+            .iter()
+            .skip_while(|c| c.name != "client_name")
+            .map(|c| c.name.to_string())
+            .filter(|c| c != "status_name")
+            .collect();
+        for ev in &samples {
+            let mut row = EventRow::default();
+            set_fields(&mut row, ev);
+            let mut b = EventsBuilder::default();
+            b.push(&row);
+            let batch = b.finish();
+            let fields = ev.fields();
+            for (name, value) in &fields {
+                let want = match value {
+                    FieldValue::Str(s) => s.to_string(),
+                    FieldValue::U8(v) => v.to_string(),
+                    FieldValue::U16(v) => v.to_string(),
+                    FieldValue::U32(v) => v.to_string(),
+                    FieldValue::U64(v) => v.to_string(),
+                };
+                assert_eq!(cell(&batch, &snake(name)), Some(want), "{name}");
+            }
+            let set = field_columns
+                .iter()
+                .filter(|c| cell(&batch, c).is_some())
+                .count();
+            assert_eq!(set, fields.len(), "{:?}", ev.descriptor().variant);
+            let has_status = fields.iter().any(|f| f.0 == "Status");
+            assert_eq!(cell(&batch, "status_name").is_some(), has_status);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Reading an export directory back (`compare` takes one as either side): each table's
+//! record batches, checked against the schema in [`super::table`].
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::table::TableId;
+use super::write::table_path;
+use super::{ExportError, Format};
+
+/// Rows per batch read.
+const READ_BATCH_ROWS: usize = 16 * 1024;
+
+/// The format of the export in `dir`, if it is one (it holds `files.parquet` or `files.csv`).
+pub fn detect(dir: &Path) -> Option<Format> {
+    [Format::Parquet, Format::Csv]
+        .into_iter()
+        .find(|f| table_path(dir, TableId::Files, *f).is_file())
+}
+
+/// The columns of `table` that `found` lacks or types otherwise (nullability aside).
+fn check_schema(path: &Path, table: TableId, found: &Schema) -> Result<(), ExportError> {
+    for want in table.schema().fields() {
+        match found.field_with_name(want.name()) {
+            Ok(f) if same_type(f.data_type(), want.data_type()) => {}
+            Ok(f) => {
+                return Err(ExportError::Schema {
+                    path: path.to_path_buf(),
+                    table: table.name(),
+                    what: format!(
+                        "column {} is {}, not {}",
+                        want.name(),
+                        f.data_type(),
+                        want.data_type()
+                    ),
+                })
+            }
+            Err(_) => {
+                return Err(ExportError::Schema {
+                    path: path.to_path_buf(),
+                    table: table.name(),
+                    what: format!("no column {}", want.name()),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Equal types; timestamps of any UTC spelling (`UTC`, `+00:00`) alike.
+fn same_type(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::Timestamp(ua, Some(_)), DataType::Timestamp(ub, Some(_))) => ua == ub,
+        _ => a == b,
+    }
+}
+
+/// `table`'s schema with every column nullable (CSV reads an empty field as null).
+fn nullable(table: TableId) -> SchemaRef {
+    let fields: Vec<Field> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_nullable(true))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Hands every batch of `table` in the export `dir` to `each`.
+pub fn read_table(
+    dir: &Path,
+    format: Format,
+    table: TableId,
+    each: &mut dyn FnMut(RecordBatch),
+) -> Result<(), ExportError> {
+    let path = table_path(dir, table, format);
+    let io = |source| ExportError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = File::open(&path).map_err(io)?;
+    match format {
+        Format::Parquet => {
+            let pq = |source| ExportError::Parquet {
+                path: path.clone(),
+                source,
+            };
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?;
+            check_schema(&path, table, builder.schema())?;
+            let reader = builder
+                .with_batch_size(READ_BATCH_ROWS)
+                .build()
+                .map_err(pq)?;
+            for batch in reader {
+                each(batch.map_err(|source| arrow_error(&path, source))?);
+            }
+        }
+        Format::Csv => {
+            let reader = arrow_csv::ReaderBuilder::new(nullable(table))
+                .with_header(true)
+                .with_header_validation(true)
+                .with_batch_size(READ_BATCH_ROWS)
+                .build(std::io::BufReader::new(file))
+                .map_err(|source| arrow_error(&path, source))?;
+            for batch in reader {
+                each(batch.map_err(|source| arrow_error(&path, source))?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn arrow_error(path: &Path, source: arrow_schema::ArrowError) -> ExportError {
+    ExportError::Arrow {
+        path: PathBuf::from(path),
+        source,
+    }
+}

@@ -1,0 +1,264 @@
+//! The table writers: one thread per table, each fed record batches through a bounded
+//! channel ([`CHANNEL_DEPTH`] batches), so that encoding and compression run beside the
+//! reading and analysing threads and a slow disk holds the readers back instead of filling
+//! memory. Parquet row groups are closed every [`ROW_GROUP_ROWS`] rows. Each table is written
+//! as `<table>.<ext>.partial` and renamed when complete, so a reader never sees half a table.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+
+use super::collect::BatchSink;
+use super::table::TableId;
+use super::{ExportError, Format};
+
+/// Batches queued per table before the producers wait.
+pub const CHANNEL_DEPTH: usize = 4;
+/// Rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// How UTC instants are written in CSV (RFC 3339, microseconds).
+pub const CSV_TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// One table's file.
+pub fn table_path(dir: &Path, table: TableId, format: Format) -> PathBuf {
+    dir.join(format!("{}.{}", table.name(), format.extension()))
+}
+
+/// One table being written.
+trait TableFile: Send {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ExportError>;
+    fn close(self: Box<Self>) -> Result<(), ExportError>;
+}
+
+struct ParquetFile {
+    path: PathBuf,
+    writer: ArrowWriter<File>,
+}
+
+impl TableFile for ParquetFile {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ExportError> {
+        self.writer
+            .write(batch)
+            .map_err(|source| ExportError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
+    }
+    fn close(self: Box<Self>) -> Result<(), ExportError> {
+        let path = self.path;
+        self.writer
+            .close()
+            .map(|_| ())
+            .map_err(|source| ExportError::Parquet { path, source })
+    }
+}
+
+struct CsvFile {
+    path: PathBuf,
+    writer: arrow_csv::Writer<BufWriter<File>>,
+}
+
+impl TableFile for CsvFile {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ExportError> {
+        self.writer
+            .write(batch)
+            .map_err(|source| ExportError::Arrow {
+                path: self.path.clone(),
+                source,
+            })
+    }
+    fn close(self: Box<Self>) -> Result<(), ExportError> {
+        let path = self.path;
+        self.writer
+            .into_inner()
+            .flush()
+            .map_err(|source| ExportError::Io { path, source })
+    }
+}
+
+fn open_table(
+    path: &Path,
+    table: TableId,
+    format: Format,
+) -> Result<Box<dyn TableFile>, ExportError> {
+    let file = File::create(path).map_err(|source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(match format {
+        Format::Parquet => {
+            let mut props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                .set_created_by(concat!("wsktrace ", env!("CARGO_PKG_VERSION")).to_string())
+                // Dictionaries for the text columns (names, statuses, modes: few values);
+                // the numbers are mostly distinct, and interning them cost more than the
+                // rest of the encoding.
+                .set_dictionary_enabled(false);
+            for field in table.schema().fields() {
+                if field.data_type() == &arrow_schema::DataType::Utf8 {
+                    props = props.set_column_dictionary_enabled(
+                        ColumnPath::from(field.name().as_str()),
+                        true,
+                    );
+                }
+            }
+            let props = props.build();
+            let writer =
+                ArrowWriter::try_new(file, table.schema(), Some(props)).map_err(|source| {
+                    ExportError::Parquet {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
+            Box::new(ParquetFile {
+                path: path.to_path_buf(),
+                writer,
+            })
+        }
+        Format::Csv => {
+            let writer = arrow_csv::WriterBuilder::new()
+                .with_header(true)
+                .with_timestamp_tz_format(CSV_TIMESTAMP_FORMAT.to_string())
+                .build(BufWriter::with_capacity(1 << 20, file));
+            Box::new(CsvFile {
+                path: path.to_path_buf(),
+                writer,
+            })
+        }
+    })
+}
+
+fn drain(rx: Receiver<RecordBatch>, mut file: Box<dyn TableFile>) -> Result<u64, ExportError> {
+    let mut rows = 0u64;
+    for batch in rx {
+        rows += batch.num_rows() as u64;
+        // On error the receiver is dropped with this thread: producers' sends then fail
+        // quietly, and `finish` reports this error.
+        file.write(&batch)?;
+    }
+    file.close()?;
+    Ok(rows)
+}
+
+/// One written table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Which.
+    pub table: TableId,
+    /// Where.
+    pub path: PathBuf,
+    /// Rows.
+    pub rows: u64,
+}
+
+struct Writer {
+    table: TableId,
+    partial: PathBuf,
+    path: PathBuf,
+    thread: JoinHandle<Result<u64, ExportError>>,
+}
+
+/// The six table writers of one export.
+pub struct TableWriters {
+    senders: WriterSink,
+    writers: Vec<Writer>,
+}
+
+impl TableWriters {
+    /// Creates `dir` (if needed) and starts one writer per table.
+    pub fn create(dir: &Path, format: Format) -> Result<TableWriters, ExportError> {
+        std::fs::create_dir_all(dir).map_err(|source| ExportError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut senders = Vec::new();
+        let mut writers = Vec::new();
+        for table in TableId::ALL {
+            let path = table_path(dir, table, format);
+            let partial = path.with_extension(format!("{}.partial", format.extension()));
+            let file = open_table(&partial, table, format)?;
+            let (tx, rx) = sync_channel(CHANNEL_DEPTH);
+            let thread = std::thread::Builder::new()
+                .name(format!("write {}", table.name()))
+                .spawn(move || drain(rx, file))
+                .map_err(|source| ExportError::Io {
+                    path: partial.clone(),
+                    source,
+                })?;
+            senders.push(tx);
+            writers.push(Writer {
+                table,
+                partial,
+                path,
+                thread,
+            });
+        }
+        Ok(TableWriters {
+            senders: WriterSink { senders },
+            writers,
+        })
+    }
+
+    /// A sink feeding the writers (one per producing thread).
+    pub fn sink(&self) -> WriterSink {
+        self.senders.clone()
+    }
+
+    /// Waits for every table to be written (all sinks must be dropped first) and moves them
+    /// into place. The first error wins; the other tables are still finished.
+    pub fn finish(self) -> Result<Vec<Written>, ExportError> {
+        drop(self.senders);
+        let mut written = Vec::new();
+        let mut first_error = None;
+        for w in self.writers {
+            let result = w
+                .thread
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                .and_then(|rows| {
+                    std::fs::rename(&w.partial, &w.path).map_err(|source| ExportError::Io {
+                        path: w.path.clone(),
+                        source,
+                    })?;
+                    Ok(rows)
+                });
+            match result {
+                Ok(rows) => written.push(Written {
+                    table: w.table,
+                    path: w.path,
+                    rows,
+                }),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&w.partial);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
+    }
+}
+
+/// Hands batches to the table writers.
+#[derive(Clone, Debug)]
+pub struct WriterSink {
+    senders: Vec<SyncSender<RecordBatch>>,
+}
+
+impl BatchSink for WriterSink {
+    fn batch(&mut self, table: TableId, batch: RecordBatch) {
+        // A closed channel: that writer failed; `TableWriters::finish` says why.
+        let _ = self.senders[table as usize].send(batch);
+    }
+}

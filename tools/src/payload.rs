@@ -1,0 +1,237 @@
+//! Any record's payload decoded by whatever describes it, in this order: the event's own
+//! TraceLogging metadata ([`crate::tracelogging`]); else the trace's KernelTraceControl
+//! `MetaData` events, the user's manifests, the documented MOF classes of the NT Kernel
+//! Logger, and the built-in Kernel-PnP manifest ([`crate::tdh`]).
+//!
+//! ```
+//! use wsktrace_tools::payload::{Payload, PayloadDecoder};
+//! # fn f(records: &[wsktrace_tools::etl::Record<'_>]) {
+//! let mut decoder = PayloadDecoder::new(wsktrace_tools::tdh::Layouts::new());
+//! for rec in records {
+//!     match decoder.decode(rec) {
+//!         Payload::Decoded { by, fields, .. } => println!("{} {} fields", by.as_str(), fields.len()),
+//!         Payload::Failed { error, .. } => println!("does not fit: {error}"),
+//!         Payload::Undescribed => println!("{} raw bytes", rec.payload().len()),
+//!     }
+//! }
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use crate::etl::format::EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL;
+use crate::etl::names::{hook_guid, KTC_METADATA};
+use crate::etl::Record;
+use crate::kernel_pnp;
+use crate::tdh::{self, EventKey, Layouts, Source};
+use crate::tracelogging::{self, Field, PointerSize, SchemaCache};
+
+/// What described a decoded payload (`decoded_by` in `dump`'s output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DecodedBy {
+    /// The event's own TraceLogging metadata.
+    TraceLogging,
+    /// The trace's KernelTraceControl `MetaData` events.
+    Metadata,
+    /// A manifest (the user's, or the built-in Kernel-PnP one).
+    Manifest,
+    /// A documented MOF class.
+    Mof,
+}
+
+impl DecodedBy {
+    /// `"tracelogging"`, `"metadata"`, `"manifest"` or `"mof"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecodedBy::TraceLogging => "tracelogging",
+            DecodedBy::Metadata => "metadata",
+            DecodedBy::Manifest => "manifest",
+            DecodedBy::Mof => "mof",
+        }
+    }
+}
+
+impl From<Source> for DecodedBy {
+    fn from(s: Source) -> DecodedBy {
+        match s {
+            Source::Metadata => DecodedBy::Metadata,
+            Source::Manifest => DecodedBy::Manifest,
+            Source::Mof => DecodedBy::Mof,
+        }
+    }
+}
+
+/// A record's payload, decoded or not.
+#[derive(Debug)]
+pub enum Payload<'a> {
+    /// Its fields, by what described them.
+    Decoded {
+        /// The source.
+        by: DecodedBy,
+        /// The event's name, when the source gives one.
+        event_name: Option<&'a str>,
+        /// The fields in payload order.
+        fields: Vec<Field<'a>>,
+    },
+    /// Something describes the event and the payload does not fit it (or the description
+    /// itself is bad); the raw payload stays in the record.
+    Failed {
+        /// The source.
+        by: DecodedBy,
+        /// Why, with the byte offset.
+        error: String,
+    },
+    /// Nothing describes the event.
+    Undescribed,
+}
+
+impl Payload<'_> {
+    /// True for [`Payload::Decoded`].
+    pub fn is_decoded(&self) -> bool {
+        matches!(self, Payload::Decoded { .. })
+    }
+}
+
+/// Decodes payloads, holding the parsed TraceLogging schemas and the layouts of one trace.
+pub struct PayloadDecoder {
+    schemas: SchemaCache,
+    layouts: Layouts,
+}
+
+fn pointer_size(bytes: u8) -> PointerSize {
+    if bytes == 4 {
+        PointerSize::Four
+    } else {
+        PointerSize::Eight
+    }
+}
+
+impl PayloadDecoder {
+    /// A decoder over `layouts` (the trace's metadata and the user's manifests, added by the
+    /// caller), with the built-in Kernel-PnP manifest below them.
+    pub fn new(mut layouts: Layouts) -> PayloadDecoder {
+        layouts.add_builtin(kernel_pnp::manifest());
+        PayloadDecoder {
+            schemas: SchemaCache::new(),
+            layouts,
+        }
+    }
+
+    /// The layouts, to add metadata as it is read.
+    pub fn layouts_mut(&mut self) -> &mut Layouts {
+        &mut self.layouts
+    }
+
+    /// The layout key of a record that carries no TraceLogging metadata: an `EVENT_HEADER`
+    /// record's provider, id and version; a kernel or classic record's MOF class, event type
+    /// and version. `None` for messages.
+    pub fn layout_key(rec: &Record<'_>) -> Option<EventKey> {
+        Some(match rec {
+            Record::Event(e) => {
+                let d = &e.header.event_descriptor;
+                EventKey::new(e.header.provider_id, d.id.get(), u16::from(d.version))
+            }
+            Record::System(s) => {
+                EventKey::new(hook_guid(s.hook_id)?, u16::from(s.event_type()), s.version)
+            }
+            Record::Classic(c) => EventKey::new(
+                c.header.guid,
+                u16::from(c.header.class_type),
+                c.header.class_version.get(),
+            ),
+            Record::Message(_) => return None,
+        })
+    }
+
+    /// The provider name a layout gives a record (a manifest's or the trace metadata's).
+    pub fn provider_name(&mut self, rec: &Record<'_>) -> Option<Arc<str>> {
+        if is_tracelogging(rec) {
+            return None;
+        }
+        let key = Self::layout_key(rec)?;
+        self.layouts.get(&key)?.provider_name.clone()
+    }
+
+    /// Decodes a record's payload.
+    pub fn decode<'a>(&'a mut self, rec: &Record<'a>) -> Payload<'a> {
+        if let Record::Event(e) = rec {
+            if let Some(meta) = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL) {
+                return self.tracelogging(meta.data, e.user_data, e.pointer_size());
+            }
+        }
+        if let Record::Classic(c) = rec {
+            if c.header.guid == KTC_METADATA {
+                return metadata_record(c.header.class_type, c.payload);
+            }
+        }
+        let Some(key) = Self::layout_key(rec) else {
+            return Payload::Undescribed;
+        };
+        let ptr = match rec {
+            Record::Event(e) => e.pointer_size(),
+            Record::System(s) => s.pointer_size(),
+            Record::Classic(c) => c.pointer_size(),
+            Record::Message(_) => 8,
+        };
+        let Some(layout) = self.layouts.get(&key) else {
+            return Payload::Undescribed;
+        };
+        let by = DecodedBy::from(layout.source);
+        match tdh::decode_exact(layout, rec.payload(), pointer_size(ptr)) {
+            Ok(fields) => Payload::Decoded {
+                by,
+                event_name: layout.event_name.as_deref(),
+                fields,
+            },
+            Err(e) => Payload::Failed {
+                by,
+                error: format!("{} layout does not fit: {e}", by.as_str()),
+            },
+        }
+    }
+
+    fn tracelogging<'a>(&'a mut self, meta: &[u8], payload: &'a [u8], ptr: u8) -> Payload<'a> {
+        let by = DecodedBy::TraceLogging;
+        let schema = match self.schemas.get(meta) {
+            Ok(s) => s,
+            Err(e) => {
+                return Payload::Failed {
+                    by,
+                    error: e.to_string(),
+                }
+            }
+        };
+        match tracelogging::decode(schema, payload, pointer_size(ptr)) {
+            Ok(ev) => Payload::Decoded {
+                by,
+                event_name: Some(ev.name),
+                fields: ev.fields,
+            },
+            Err(e) => Payload::Failed {
+                by,
+                error: e.to_string(),
+            },
+        }
+    }
+}
+
+fn is_tracelogging(rec: &Record<'_>) -> bool {
+    matches!(rec, Record::Event(e) if e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL).is_some())
+}
+
+/// A KernelTraceControl `MetaData` record: a description, not an event of its own; only a
+/// description that does not parse is reported.
+fn metadata_record(event_type: u8, payload: &[u8]) -> Payload<'static> {
+    let parsed = match event_type {
+        tdh::METADATA_EVENT_INFO => tdh::parse_event_info(payload).map(drop),
+        tdh::METADATA_MAP_INFO => tdh::parse_map_info(payload).map(drop),
+        _ => Ok(()),
+    };
+    match parsed {
+        Ok(()) => Payload::Undescribed,
+        Err(e) => Payload::Failed {
+            by: DecodedBy::Metadata,
+            error: format!("bad MetaData event: {e}"),
+        },
+    }
+}

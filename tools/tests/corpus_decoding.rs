@@ -1,0 +1,389 @@
+//! Every file of the public ETL corpus decoded as `dump` decodes it (TraceLogging, the file's
+//! own KernelTraceControl metadata, the documented MOF classes, the built-in Kernel-PnP
+//! manifest): the number of events each source decodes, the number a layout describes but
+//! does not fit, and the number nothing describes, per file, kept in [`EXPECTED`]; and a sample
+//! of decoded fields checked against values read by hand from the payload bytes.
+//!
+//! The corpus is found as `tests/corpus.rs` finds it; without it the test says so and passes,
+//! unless `CI=true`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use wsktrace_tools::etl::{EtlReader, Record};
+use wsktrace_tools::payload::{DecodedBy, Payload, PayloadDecoder};
+use wsktrace_tools::pipeline::summary::{read_metadata, summarize_file_decoding};
+use wsktrace_tools::tdh::Layouts;
+use wsktrace_tools::tracelogging::{FieldsJson, Value};
+
+#[path = "support/corpus.rs"]
+mod corpus;
+
+/// Per file: events decoded by TraceLogging, metadata, manifest, MOF; events whose layout
+/// does not fit; events nothing describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Counts {
+    tracelogging: u64,
+    metadata: u64,
+    manifest: u64,
+    mof: u64,
+    failed: u64,
+    undescribed: u64,
+}
+
+#[rustfmt::skip]
+const EXPECTED: &[(&str, Counts)] = &[
+    ("airbus-cert__etl-parser/AMSITrace.etl", c(19, 0, 0, 1, 0, 1)),
+    ("airbus-cert__etl-parser/ShutdownPerfDiagLogger.etl", c(0, 0, 0, 17003, 0, 75)),
+    ("airbus-cert__etl-parser/lxcore_kernel.etl", c(2, 0, 0, 1, 0, 1)),
+    ("jtbraun__pyetw/out.etl", c(0, 0, 0, 1, 0, 113)),
+    ("microsoft__Tx/BondEtwSample.etl", c(0, 0, 0, 1, 0, 12)),
+    ("microsoft__Tx/HTTP_Server.etl", c(0, 0, 0, 1, 0, 2041)),
+    ("microsoft__Tx/KernelNetwork.etl", c(0, 0, 0, 1, 0, 8923)),
+    ("microsoft__Tx/Process.etl", c(0, 0, 0, 1, 0, 10343)),
+    ("microsoft__ebpf-for-windows/ebpforwindows.etl", c(13841, 0, 0, 1, 0, 30)),
+    ("microsoft__krabsetw/powershell.etl", c(0, 0, 0, 1, 0, 113)),
+    ("microsoft__perfview/diaghub.etl", c(0, 0, 0, 1, 0, 62378)),
+    ("microsoft__perfview/diaghub.kernel.1.etl", c(0, 0, 0, 15912, 0, 423)),
+    ("microsoft__perfview/diaghub.user_injected.1.etl", c(0, 0, 0, 1, 0, 3)),
+    ("microsoft__perfview/diaghub.user_paged.1.etl", c(256, 0, 0, 1, 0, 21778)),
+    ("microsoft__perfview/gcevents.PerfViewData.etl", c(0, 0, 0, 1, 0, 70)),
+    ("microsoft__perfview/gcrundownevents.PerfViewData.clrRundown.etl", c(0, 0, 0, 1, 0, 111)),
+    ("microsoft__perfview/net.4.5.2.x64.etl", c(0, 66394, 0, 91070, 0, 22010)),
+    ("microsoft__perfview/primitive-types.etl", c(5, 0, 0, 1, 0, 1)),
+    ("microsoft__perfview/smallEtlFile.etl", c(0, 0, 0, 1, 0, 1)),
+];
+
+const fn c(
+    tracelogging: u64,
+    metadata: u64,
+    manifest: u64,
+    mof: u64,
+    failed: u64,
+    undescribed: u64,
+) -> Counts {
+    Counts {
+        tracelogging,
+        metadata,
+        manifest,
+        mof,
+        failed,
+        undescribed,
+    }
+}
+
+/// The decoder `dump` uses for `path`: its metadata read first.
+fn decoder(path: &Path) -> PayloadDecoder {
+    let mut layouts = Layouts::new();
+    read_metadata(std::fs::File::open(path).expect("opens"), &mut layouts);
+    PayloadDecoder::new(layouts)
+}
+
+/// Calls `f` for every record of `path` with its payload decoded, while it returns true.
+fn each_until(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>) -> bool) {
+    let mut d = decoder(path);
+    let mut reader = EtlReader::open(path).expect("opens");
+    while let Some(b) = reader.next_buffer() {
+        let b = b.expect("corpus buffers read");
+        for rec in b.records() {
+            let rec = rec.expect("corpus records read");
+            let p = d.decode(&rec);
+            if !f(&rec, p) {
+                return;
+            }
+        }
+    }
+}
+
+/// Calls `f` for every record of `path` with its payload decoded.
+fn each(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
+    each_until(path, |rec, p| {
+        f(rec, p);
+        true
+    });
+}
+
+fn counts(path: &Path) -> Counts {
+    let mut n = Counts::default();
+    each(path, |_, p| match p {
+        Payload::Decoded { by, .. } => match by {
+            DecodedBy::TraceLogging => n.tracelogging += 1,
+            DecodedBy::Metadata => n.metadata += 1,
+            DecodedBy::Manifest => n.manifest += 1,
+            DecodedBy::Mof => n.mof += 1,
+        },
+        Payload::Failed { .. } => n.failed += 1,
+        Payload::Undescribed => n.undescribed += 1,
+    });
+    n
+}
+
+#[test]
+fn every_corpus_file_decodes_as_expected() {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
+        return;
+    };
+    let mut actual = BTreeMap::new();
+    for (file, _) in EXPECTED {
+        actual.insert(*file, counts(&dir.join(file)));
+    }
+    let table: String = actual
+        .iter()
+        .map(|(f, n)| {
+            format!(
+                "    (\"{f}\", c({}, {}, {}, {}, {}, {})),\n",
+                n.tracelogging, n.metadata, n.manifest, n.mof, n.failed, n.undescribed
+            )
+        })
+        .collect();
+    for (file, want) in EXPECTED {
+        assert_eq!(actual[file], *want, "{file}; all files now:\n{table}");
+    }
+    // The summary's decoded counts are the same decoding.
+    for (file, want) in EXPECTED {
+        let s = summarize_file_decoding(
+            &dir.join(file),
+            &Default::default(),
+            Layouts::new(),
+            &mut |e| panic!("{e}"),
+        )
+        .unwrap();
+        let decoded: u64 = s.providers().iter().filter_map(|p| p.decoded).sum();
+        assert_eq!(
+            decoded,
+            want.tracelogging + want.metadata + want.manifest + want.mof,
+            "{file}: --summary"
+        );
+    }
+}
+
+/// The fields of the first decoded event matching `pred`, as JSON.
+fn first_fields(path: &Path, pred: impl Fn(&Record<'_>) -> bool) -> serde_json::Value {
+    let mut out = None;
+    each_until(path, |rec, p| {
+        if let (true, Payload::Decoded { fields, .. }) = (pred(rec), p) {
+            out = Some(serde_json::to_value(FieldsJson(&fields)).unwrap());
+        }
+        out.is_none()
+    });
+    out.expect("a matching decoded event")
+}
+
+/// The payload of the first record matching `pred`.
+fn first_payload(path: &Path, pred: impl Fn(&Record<'_>) -> bool) -> Vec<u8> {
+    let mut out = None;
+    each_until(path, |rec, _| {
+        if pred(rec) {
+            out = Some(rec.payload().to_vec());
+        }
+        out.is_none()
+    });
+    out.expect("a matching record")
+}
+
+fn u16_at(b: &[u8], at: usize) -> u64 {
+    u64::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> u64 {
+    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+fn utf16_at(b: &[u8], at: usize) -> (String, usize) {
+    let units: Vec<u16> = b[at..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    (
+        String::from_utf16(&units).unwrap(),
+        at + 2 * units.len() + 2,
+    )
+}
+
+fn event(rec: &Record<'_>, provider: &str, id: u16) -> bool {
+    matches!(rec, Record::Event(e) if e.header.provider_id.to_string() == provider
+        && e.header.event_descriptor.id.get() == id)
+}
+
+fn kernel(rec: &Record<'_>, hook_id: u16) -> bool {
+    matches!(rec, Record::System(s) if s.hook_id == hook_id)
+}
+
+#[test]
+fn decoded_fields_equal_the_bytes_read_by_hand() {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
+        return;
+    };
+    let net = dir.join("microsoft__perfview/net.4.5.2.x64.etl");
+
+    // Metadata: CLR GCAllocationTick v3 (e13c0d23…, event 10), a 32-bit process. Template:
+    // AllocationAmount u32, AllocationKind u32 (GCAllocationKindMap), ClrInstanceID u16,
+    // AllocationAmount64 u64, TypeID pointer, TypeName UTF-16, HeapIndex u32, Address pointer.
+    let clr = "e13c0d23-ccbc-4e12-931b-d9cc2eee27e4";
+    let b = first_payload(&net, |r| event(r, clr, 10));
+    let f = first_fields(&net, |r| event(r, clr, 10));
+    assert_eq!(f["AllocationAmount"], format!("{:#x}", u32_at(&b, 0)));
+    assert_eq!(u32_at(&b, 4), 0, "kind 0, which the map calls Small");
+    assert_eq!(f["AllocationKind"], "Small");
+    assert_eq!(f["ClrInstanceID"], u16_at(&b, 8));
+    assert_eq!(f["AllocationAmount64"], format!("{:#x}", u64_at(&b, 10)));
+    assert_eq!(f["TypeID"], format!("{:#x}", u32_at(&b, 18)));
+    let (name, after) = utf16_at(&b, 22);
+    assert_eq!(f["TypeName"], name.as_str());
+    assert_eq!(f["HeapIndex"], u32_at(&b, after));
+    assert_eq!(f["Address"], format!("{:#x}", u32_at(&b, after + 4)));
+    assert_eq!(after + 8, b.len());
+
+    // Metadata: CLRStackWalk (event 82): FrameCount 32-bit pointers after 8 bytes.
+    let b = first_payload(&net, |r| event(r, clr, 82));
+    let f = first_fields(&net, |r| event(r, clr, 82));
+    let frames = u32_at(&b, 4) as usize;
+    assert_eq!(8 + 4 * frames, b.len());
+    let stack = f["Stack"].as_array().unwrap();
+    assert_eq!(stack.len(), frames);
+    assert_eq!(
+        stack[frames - 1],
+        format!("{:#x}", u32_at(&b, 8 + 4 * (frames - 1)))
+    );
+
+    // Metadata: Microsoft-Windows-DNS-Client 1001: Interface UTF-16, TotalServerCount u32,
+    // Index u32, DynamicAddress u8 (DnsIpTypeMap), AddressLength u32, Address: that many bytes
+    // of a SOCKADDR (AF_INET6 = 23, port, flow info, address).
+    let dns = "1c95126e-7eea-49a9-a3fe-a378b03ddb4d";
+    let b = first_payload(&net, |r| event(r, dns, 1001));
+    let f = first_fields(&net, |r| event(r, dns, 1001));
+    let (iface, at) = utf16_at(&b, 0);
+    assert_eq!(f["Interface"], iface.as_str());
+    assert_eq!(f["TotalServerCount"], u32_at(&b, at));
+    assert_eq!(b[at + 8], 1, "1 is \"dynamic\" in the event's map");
+    assert_eq!(f["DynamicAddress"], "dynamic");
+    let len = u32_at(&b, at + 9) as usize;
+    assert_eq!(at + 13 + len, b.len());
+    assert_eq!(u16_at(&b, at + 13), 23);
+    let port = u16::from_be_bytes([b[at + 15], b[at + 16]]);
+    let addr = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&b[at + 21..at + 37]).unwrap());
+    assert_eq!(f["Address"], format!("[{addr}]:{port}"));
+
+    // MOF: TcpIp SendIPV6 (hook 0x061a) on x64: PID u32, size u32, daddr/saddr 16 bytes,
+    // dport/sport big-endian, startime, endtime, seqnum u32, connid pointer.
+    let b = first_payload(&net, |r| kernel(r, 0x061a));
+    let f = first_fields(&net, |r| kernel(r, 0x061a));
+    assert_eq!(f["PID"], u32_at(&b, 0));
+    assert_eq!(f["size"], u32_at(&b, 4));
+    let daddr = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&b[8..24]).unwrap());
+    assert_eq!(f["daddr"], daddr.to_string());
+    assert_eq!(f["dport"], u16::from_be_bytes([b[40], b[41]]));
+    assert_eq!(f["sport"], u16::from_be_bytes([b[42], b[43]]));
+    assert_eq!(f["connid"], format!("{:#x}", u64_at(&b, 56)));
+    assert_eq!(b.len(), 64);
+
+    // MOF: Process_TypeGroup1 version 4, DCStart (hook 0x0303) on x64: UniqueProcessKey,
+    // ProcessId, ParentId, SessionId, ExitStatus, DirectoryTableBase, Flags, then a
+    // TOKEN_USER (16 bytes) and the SID, the ANSI image name, three UTF-16 strings.
+    let kernel1 = dir.join("microsoft__perfview/diaghub.kernel.1.etl");
+    let b = first_payload(&kernel1, |r| kernel(r, 0x0303));
+    let f = first_fields(&kernel1, |r| kernel(r, 0x0303));
+    assert_eq!(f["UniqueProcessKey"], format!("{:#x}", u64_at(&b, 0)));
+    assert_eq!(f["ProcessId"], format!("{:#x}", u32_at(&b, 8)));
+    assert_eq!(f["ParentId"], format!("{:#x}", u32_at(&b, 12)));
+    assert_eq!(f["ExitStatus"], u32_at(&b, 20) as i32);
+    assert_eq!(f["DirectoryTableBase"], format!("{:#x}", u64_at(&b, 24)));
+    let sid = 36 + 16;
+    let subs = usize::from(b[sid + 1]);
+    let authority = b[sid + 2..sid + 8]
+        .iter()
+        .fold(0u64, |a, &x| a << 8 | u64::from(x));
+    let mut sid_text = format!("S-{}-{authority}", b[sid]);
+    for i in 0..subs {
+        sid_text += &format!("-{}", u32_at(&b, sid + 8 + 4 * i));
+    }
+    assert_eq!(f["UserSID"], sid_text.as_str());
+    let image = sid + 8 + 4 * subs;
+    let end = image + b[image..].iter().position(|&c| c == 0).unwrap();
+    assert_eq!(
+        f["ImageFileName"],
+        std::str::from_utf8(&b[image..end]).unwrap()
+    );
+    let (cmd, after) = utf16_at(&b, end + 1);
+    assert_eq!(f["CommandLine"], cmd.as_str());
+    let (pkg, after) = utf16_at(&b, after);
+    let (app, after) = utf16_at(&b, after);
+    assert_eq!(
+        (f["PackageFullName"].as_str(), f["ApplicationId"].as_str()),
+        (Some(pkg.as_str()), Some(app.as_str()))
+    );
+    assert_eq!(after, b.len());
+
+    // MOF: EventTrace_Header of a 32-bit file: LoggerName and LogFileName are 4-byte
+    // pointers, so BootTime is at 240 and the session name follows BuffersLost at 272.
+    let small = dir.join("microsoft__perfview/smallEtlFile.etl");
+    let b = first_payload(&small, |r| kernel(r, 0x0000));
+    let f = first_fields(&small, |r| kernel(r, 0x0000));
+    assert_eq!(f["PointerSize"], 4);
+    assert_eq!(u32_at(&b, 44), 4);
+    assert_eq!(f["LoggerName"], format!("{:#x}", u32_at(&b, 56)));
+    assert_eq!(f["BootTime"], u64_at(&b, 240));
+    assert_eq!(f["BuffersLost"], u32_at(&b, 268));
+    let (session, _) = utf16_at(&b, 272);
+    assert_eq!(f["SessionNameString"], session.as_str());
+    assert_eq!(session, "PerfWatsonGCHeapETLSession688");
+}
+
+#[test]
+fn metadata_describes_the_perfview_files_completely() {
+    let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
+        return;
+    };
+    for file in [
+        "microsoft__perfview/net.4.5.2.x64.etl",
+        "microsoft__perfview/diaghub.etl",
+    ] {
+        let path = dir.join(file);
+        let mut failed = Vec::new();
+        each(&path, |rec, p| {
+            if let Payload::Failed {
+                by: DecodedBy::Metadata,
+                error,
+            } = p
+            {
+                failed.push(format!("byte {:#x}: {error}", rec.offset()));
+            }
+        });
+        assert!(failed.is_empty(), "{file}: {failed:?}");
+        // Every MetaData event parsed.
+        let mut bad = 0;
+        each(&path, |_, p| {
+            if let Payload::Failed { .. } = p {
+                bad += 1;
+            }
+        });
+        assert_eq!(bad, 0, "{file}");
+    }
+    // Value maps apply: the CLR's GCAllocationKindMap names every allocation kind.
+    let mut kinds = BTreeMap::new();
+    each(
+        &dir.join("microsoft__perfview/net.4.5.2.x64.etl"),
+        |_, p| {
+            if let Payload::Decoded {
+                fields,
+                event_name: Some("GarbageCollection/GCAllocationTick"),
+                ..
+            } = p
+            {
+                if let Some(Value::Mapped(v, name)) = fields
+                    .iter()
+                    .find(|f| f.name == "AllocationKind")
+                    .map(|f| &f.value)
+                {
+                    kinds.insert(*v, name.to_string());
+                }
+            }
+        },
+    );
+    assert_eq!(kinds.get(&0).map(String::as_str), Some("Small"));
+}

@@ -1,0 +1,136 @@
+//! `wsktrace dump` decoding what TraceLogging does not describe: a simulated boot trace's
+//! Kernel-PnP events through the built-in manifest, a user's `--manifest`, the summary's
+//! decoded counts, and a manifest that cannot be read.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::wsktrace;
+
+fn tmp(name: &str) -> PathBuf {
+    cli::tmp("dump_cli", name)
+}
+
+/// A boot scenario's trace (our TraceLogging events and Kernel-PnP DriverInit events), in a
+/// file of the calling test's own.
+fn boot_trace(test: &str) -> PathBuf {
+    let path = tmp(&format!("{test}.etl"));
+    cli::succeeds(
+        wsktrace()
+            .args(["simulate", "--scenario", "boot-worker", "-o"])
+            .arg(&path),
+    );
+    path
+}
+
+fn dump(args: &[&str], file: &Path) -> (Vec<Value>, String, Option<i32>) {
+    let out = wsktrace()
+        .arg("dump")
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn kernel_pnp_events_decode_through_the_built_in_manifest() {
+    let trace = boot_trace("built-in");
+    let (records, stderr, code) = dump(&["--json"], &trace);
+    assert_eq!(code, Some(0), "{stderr}");
+    let pnp: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["provider_guid"] == "9c205a39-1250-487d-abd7-e831c6290539")
+        .collect();
+    assert!(!pnp.is_empty());
+    for r in &pnp {
+        assert_eq!(r["provider_name"], "Microsoft-Windows-Kernel-PnP");
+        assert_eq!(r["decoded_by"], "manifest");
+        assert!(r.get("payload_hex").is_none(), "{r}");
+        let name = r["fields"]["DriverName"].as_str().unwrap();
+        assert_eq!(r["fields"]["DriverNameLength"], name.encode_utf16().count());
+        match r["id"].as_u64() {
+            Some(226) => assert_eq!(r["event_name"], "DriverInit/Start"),
+            Some(227) => {
+                assert_eq!(r["event_name"], "DriverInit/Stop");
+                assert!(r["fields"]["Status"].is_u64());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Our own events still say TraceLogging.
+    assert!(records
+        .iter()
+        .any(|r| r["provider_name"] == "Wsktrace.WskClient" && r["decoded_by"] == "tracelogging"));
+    // The summary counts them decoded.
+    let (summary, _, code) = dump(&["--summary", "--json"], &trace);
+    assert_eq!(code, Some(0));
+    let providers = summary[0]["providers"].as_array().unwrap();
+    let p = providers
+        .iter()
+        .find(|p| p["name"] == "Microsoft-Windows-Kernel-PnP")
+        .expect("Kernel-PnP in the summary");
+    assert_eq!(p["count"], pnp.len());
+    assert_eq!(
+        (p["decoded"].as_u64(), p["undecoded"].as_u64()),
+        (Some(pnp.len() as u64), Some(0))
+    );
+    // The filter finds them by the name the manifest gives.
+    let (only, _, _) = dump(
+        &["--json", "--provider", "microsoft-windows-kernel-pnp"],
+        &trace,
+    );
+    assert_eq!(only.len(), pnp.len());
+}
+
+#[test]
+fn a_users_manifest_decodes_its_events_and_wins_over_the_built_in_one() {
+    let trace = boot_trace("user");
+    let manifest = tmp("pnp-renamed.man");
+    let xml = include_str!("../src/kernel_pnp.man")
+        .replace("Microsoft-Windows-Kernel-PnP", "Their-Kernel-PnP")
+        .replace(r#"name="DriverName""#, r#"name="Name""#);
+    std::fs::write(&manifest, xml).unwrap();
+    let (records, stderr, code) = dump(
+        &["--json", "--manifest", manifest.to_str().unwrap()],
+        &trace,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let r = records
+        .iter()
+        .find(|r| r["provider_guid"] == "9c205a39-1250-487d-abd7-e831c6290539")
+        .unwrap();
+    assert_eq!(r["provider_name"], "Their-Kernel-PnP");
+    assert!(r["fields"]["Name"].is_string(), "{r}");
+}
+
+#[test]
+fn a_manifest_that_cannot_be_read_is_an_error_with_its_line() {
+    let trace = boot_trace("bad");
+    let bad = tmp("bad.man");
+    std::fs::write(
+        &bad,
+        "<instrumentationManifest>\n<oops></instrumentationManifest>",
+    )
+    .unwrap();
+    let (records, stderr, code) = dump(&["--json", "--manifest", bad.to_str().unwrap()], &trace);
+    assert_eq!(code, Some(2));
+    assert!(records.is_empty());
+    assert!(stderr.contains("bad.man: manifest line 2"), "{stderr}");
+    let (_, stderr, code) = dump(&["--json", "--manifest", "/nonexistent.man"], &trace);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/nonexistent.man"), "{stderr}");
+}
