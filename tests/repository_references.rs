@@ -24,7 +24,7 @@ fn files() -> Vec<PathBuf> {
         }
     }
     let mut files = vec![repo().join("build.rs"), repo().join("Cargo.toml")];
-    for dir in ["src", "manifests", "tests/windows", "docs"] {
+    for dir in ["src", "manifests", "tests/windows", "docs", "examples"] {
         walk(&repo().join(dir), &mut files);
     }
     files

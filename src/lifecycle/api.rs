@@ -160,8 +160,9 @@ pub struct Accepted<C> {
 ///
 /// Socket calls block the calling thread (at `PASSIVE_LEVEL`) until their IRP completes,
 /// whether the provider completes it at once or later on another thread. A socket owns what
-/// its calls need (its IRPs, reserved when it is created), so closing a socket can never fail
-/// for want of memory.
+/// its calls need (its IRPs, reserved before the call that creates it: `WskSocket` for the
+/// listening socket, `WskAccept` for a connection), so closing a socket can never fail for
+/// want of memory.
 pub trait WskApi: Send + Sync + 'static {
     /// A registration (owns the resident `WSK_REGISTRATION`).
     type Registration: Send + Sync;
@@ -210,9 +211,11 @@ pub trait WskApi: Send + Sync + 'static {
     /// `WskBind` of the listening socket to `params.address` and `params.port`.
     fn bind(&self, socket: &Self::Socket, params: &ListenParams) -> NtStatus;
 
-    /// `WskAccept` on the listening socket: waits for its IRP, which completes with a
-    /// connection, with `STATUS_CANCELLED` once [`WskApi::close_socket`] of the listening
-    /// socket has begun on another thread, or with another failure. `issued` is called once
+    /// `WskAccept` on the listening socket, the connection's close IRP reserved first
+    /// (`STATUS_INSUFFICIENT_RESOURCES`, and no call, when it cannot be): waits for its IRP,
+    /// which completes with a connection, with `STATUS_CANCELLED` once
+    /// [`WskApi::close_socket`] of the listening socket has begun on another thread, or with
+    /// another failure. `issued` is called once
     /// the `WskAccept` call itself has returned (its IRP may still be pending), before the
     /// wait: from then on the listening socket may be closed.
     fn accept(
