@@ -200,6 +200,22 @@ pub fn irps_allocated() -> u64 {
     objects::with(|s| s.irps_allocated)
 }
 
+/// Fails (panics) unless the stand-in holds nothing (every handle closed, reference dropped,
+/// IRP freed, thread ended, registration deregistered, socket closed, device and link
+/// deleted) and no rule was broken; what a test checks after a driver's unload.
+pub fn assert_nothing_left() {
+    assert_eq!(
+        snapshot(),
+        Snapshot::default(),
+        "stand-in objects left behind"
+    );
+    assert_eq!(
+        take_violations(),
+        Vec::<String>::new(),
+        "stand-in rule violations"
+    );
+}
+
 /// The current accounting.
 pub fn snapshot() -> Snapshot {
     objects::with(|s| Snapshot {

@@ -181,26 +181,35 @@ accepts_armed() { # accepts_armed: Accept Start events in the record so far (0 i
     "$wsktrace" dump --json "$build/partial.etl" |
         grep -c '"opcode":1,.*"event_name":"Accept"' || true
 }
-ran=0
-# (The configurations come in on descriptor 3: the Wine commands must not read them.)
-while read -r name timeout worker version clients _ <&3; do
-    [[ -z "$name" || "$name" == \#* ]] && continue
-    port="$(free_port)"
-    echo "wine-run: $name (WaitTimeoutMs=$timeout WaitOnWorker=$worker NpiVersion=$version" \
-        "ListenPort=$port, $clients client(s))"
-    rm -f "$record" "$out/$name".{etl,tap,wine.log,port,clients}
-    echo "$port" >"$out/$name.port"
-    : >"$out/$name.clients"
-    parameters_reg "$timeout" "$worker" "$version" "$port" >"$build/$name.reg"
+run_session() { # run_session NAME SERVICE BEFORE AFTER: one Wine session: the function
+    # BEFORE run, SERVICE started, AFTER run, SERVICE stopped; the tap's record becomes
+    # NAME.tap and NAME.etl, Wine's log NAME.wine.log ($log while the functions run)
+    local name=$1 service_name=$2
+    rm -f "$record" "$out/$name".{etl,tap,wine.log}
     "$wineserver" -p
     # The session's first process starts services.exe, which starts winedevice.exe: they
-    # inherit its WINEDEBUG and its stderr, the log. (The driver reads Parameters in
-    # DriverEntry, so setting them in this session is soon enough.)
+    # inherit its WINEDEBUG and its stderr, the log.
     log="$out/$name.wine.log"
     export WINEDEBUG="$log_channels"
-    "$wine" regedit /S "$(winpath "$build/$name.reg")" >>"$log" 2>&1
+    "$3"
     # Bounded: a driver that hangs fails its configuration, not the whole CI run.
-    timeout 120 "$wine" net start wsktrace >>"$log" 2>&1 || true
+    timeout 120 "$wine" net start "$service_name" >>"$log" 2>&1 || true
+    "$4"
+    timeout 120 "$wine" net stop "$service_name" >>"$log" 2>&1 || true
+    session_end
+    unset WINEDEBUG
+    if [[ -f "$record" ]]; then
+        cp "$record" "$out/$name.tap"
+        "$wsktrace" tap-to-etl "$out/$name.tap" -o "$out/$name.etl"
+    else
+        echo "wine-run: $name: the tap wrote no record (see $log)" >&2
+    fi
+}
+set_parameters() { # the configuration's Parameters (the driver reads them in DriverEntry, so
+    # setting them in its session is soon enough)
+    "$wine" regedit /S "$(winpath "$build/$name.reg")" >>"$log" 2>&1
+}
+connect_clients() { # after the bring-up: the configuration's clients, then the next accept
     for _ in $(seq 200); do brought_up && break; sleep 0.05; done
     for _ in $(seq "$clients"); do
         connect_client "$port" >>"$out/$name.clients" 2>>"$log" ||
@@ -210,36 +219,27 @@ while read -r name timeout worker version clients _ <&3; do
         (( $(accepts_armed) > clients )) && break
         sleep 0.05
     done
-    timeout 120 "$wine" net stop wsktrace >>"$log" 2>&1 || true
-    session_end
-    unset WINEDEBUG
-    if [[ -f "$record" ]]; then
-        cp "$record" "$out/$name.tap"
-        "$wsktrace" tap-to-etl "$out/$name.tap" -o "$out/$name.etl"
-    else
-        echo "wine-run: $name: the tap wrote no record (see $log)" >&2
-    fi
+}
+ran=0
+# (The configurations come in on descriptor 3: the Wine commands must not read them.)
+while read -r name timeout worker version clients _ <&3; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    port="$(free_port)"
+    echo "wine-run: $name (WaitTimeoutMs=$timeout WaitOnWorker=$worker NpiVersion=$version" \
+        "ListenPort=$port, $clients client(s))"
+    echo "$port" >"$out/$name.port"
+    : >"$out/$name.clients"
+    parameters_reg "$timeout" "$worker" "$version" "$port" >"$build/$name.reg"
+    run_session "$name" wsktrace set_parameters connect_clients
     ran=$((ran + 1))
 done 3<tests/windows/wine-configurations.txt
 
 # --- The example driver: its subcomponent activated from user mode -----------------------------
-name=subcomponent
-echo "wine-run: $name (wsktracesub, three activations and deactivations by wsksub.exe)"
-rm -f "$record" "$out/$name".{etl,tap,wine.log,out}
-"$wineserver" -p
-log="$out/$name.wine.log"
-export WINEDEBUG="$log_channels"
-timeout 120 "$wine" net start wsktracesub >>"$log" 2>&1 || true
-timeout 120 "$wine" "$build/wsksub.exe" activate deactivate activate deactivate activate \
-    deactivate >"$out/$name.out" 2>>"$log" || true
-timeout 120 "$wine" net stop wsktracesub >>"$log" 2>&1 || true
-session_end
-unset WINEDEBUG
-if [[ -f "$record" ]]; then
-    cp "$record" "$out/$name.tap"
-    "$wsktrace" tap-to-etl "$out/$name.tap" -o "$out/$name.etl"
-else
-    echo "wine-run: $name: the tap wrote no record (see $log)" >&2
-fi
+activations() { # wsksub.exe's IOCTLs: three activations and deactivations
+    timeout 120 "$wine" "$build/wsksub.exe" activate deactivate activate deactivate activate \
+        deactivate >"$out/subcomponent.out" 2>>"$log" || true
+}
+echo "wine-run: subcomponent (wsktracesub, three activations and deactivations by wsksub.exe)"
+run_session subcomponent wsktracesub : activations
 touch "$out/wine-run.ok"
 echo "wine-run: $ran configurations and the example driver in $out (${SECONDS} s)"

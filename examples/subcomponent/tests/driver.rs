@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wsktrace_driver::schema::WskEvent;
 use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use wsktrace_driver::wdk_standin::host::{self, Snapshot};
+use wsktrace_driver::wdk_standin::host;
 use wsktrace_driver::wdk_standin::{
     DRIVER_OBJECT, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL,
     STATUS_INVALID_DEVICE_REQUEST, STATUS_SUCCESS,
@@ -64,12 +64,7 @@ fn activations_through_ioctls_and_unload() {
     // SAFETY: 1. Once, after a successful DriverEntry, with its driver object.
     unsafe { unload(&mut driver) };
 
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left behind"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
+    host::assert_nothing_left();
     assert_eq!(sim.violations(), Vec::new());
     assert!(!host::provider_registered());
     let deregisters = recorder

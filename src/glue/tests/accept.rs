@@ -173,14 +173,7 @@ fn listen_address_and_port_come_from_parameters() {
     let world = world(patient());
     host::set_registry_dword(&parameters_key(), LISTEN_ADDRESS, 1);
     host::set_registry_string(&parameters_key(), LISTEN_PORT, "8080");
-    let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
-    unload(&mut driver, Duration::from_secs(10));
-    assert_clean(&world);
-    assert!(world.recorder.events().iter().any(|e| matches!(
+    assert!(load_and_unload(&world).iter().any(|e| matches!(
         e,
         WskEvent::SocketBind { address, port, .. }
             if address == "127.0.0.1" && *port == default_port

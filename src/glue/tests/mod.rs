@@ -14,7 +14,7 @@ use crate::lifecycle::{ProviderCharacteristics, WskEvent};
 use crate::ntstatus::NtStatus;
 use crate::schema::CallingContext;
 use crate::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use crate::wdk_standin::host::{self, Faults, Snapshot};
+use crate::wdk_standin::host::{self, Faults};
 use crate::wdk_standin::{REG_DWORD, REG_SZ, UNICODE_STRING};
 
 mod accept;
@@ -59,6 +59,19 @@ pub(super) fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
     // SAFETY: 1. `driver` is a valid driver object and `registry_path` a valid
     //            `UNICODE_STRING` over `path`, both alive for the call.
     unsafe { driver_entry(driver, &registry_path) }
+}
+
+/// Loads the driver with what the registry holds, waits for its bring-up to end, unloads it
+/// and checks nothing is left: the events it recorded.
+pub(super) fn load_and_unload(world: &World) -> Vec<WskEvent> {
+    let mut driver = DRIVER_OBJECT::default();
+    assert_eq!(load(&mut driver), STATUS_SUCCESS);
+    wait_for(Duration::from_secs(10), "bring-up", || {
+        bring_up_status().is_some()
+    });
+    unload(&mut driver, Duration::from_secs(10));
+    assert_clean(world);
+    world.recorder.events()
 }
 
 /// Calls the `DriverUnload` that `DriverEntry` installed, on another thread, failing the
@@ -115,12 +128,7 @@ pub(super) fn assert_clean(world: &World) {
         !host::provider_registered(),
         "the ETW provider is unregistered at the end"
     );
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left behind"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
+    host::assert_nothing_left();
     assert_eq!(world.sim.violations(), Vec::new());
     let s = world.sim.snapshot();
     assert_eq!(
@@ -369,14 +377,8 @@ fn absent_or_mistyped_parameters_take_the_defaults() {
         alloc::vec![0; 2],
     );
 
-    let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
-    unload(&mut driver, Duration::from_secs(10));
-    assert_clean(&world);
-    assert!(world.recorder.events().iter().any(|e| matches!(
+    let events = load_and_unload(&world);
+    assert!(events.iter().any(|e| matches!(
         e,
         WskEvent::CaptureProviderNpiStart {
             wait_timeout_ms: 0xFFFF_FFFF,
@@ -384,7 +386,7 @@ fn absent_or_mistyped_parameters_take_the_defaults() {
             ..
         }
     )));
-    assert!(world.recorder.events().iter().any(|e| matches!(
+    assert!(events.iter().any(|e| matches!(
         e,
         WskEvent::WskRegister {
             npi_version: 0x0100,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::lifecycle::Clock;
 use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use wsktrace_driver::wdk_standin::host::{self, Snapshot};
+use wsktrace_driver::wdk_standin::host;
 use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
 use wsktrace_tools::scenario::SimTrace;
 
@@ -68,12 +68,7 @@ pub fn run_driver(
         .recv_timeout(Duration::from_secs(10))
         .expect("DriverUnload returns");
 
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left behind"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
+    host::assert_nothing_left();
     assert_eq!(sim.violations(), Vec::new());
     SimTrace {
         records: recorder.records(),
