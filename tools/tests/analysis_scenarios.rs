@@ -419,6 +419,25 @@ fn check_exit_codes_and_outputs() {
     assert_eq!(code, 1);
 }
 
+/// The bundled sample (`tests/data/boot-worker.etl`) was written before the socket events
+/// existed: today's reader and checker still judge it, clean, with every registration ok.
+#[test]
+fn the_trace_written_by_the_previous_schema_checks_clean() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/boot-worker.etl");
+    let (code, out, err) = wsktrace(&["check", "--json", sample.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let file = &v["files"][0];
+    assert_eq!(file["status"], "ok", "{out}");
+    let registrations = file["balance"]["registrations"].as_array().unwrap();
+    assert!(!registrations.is_empty(), "{out}");
+    for r in registrations {
+        assert_eq!(r["findings"], serde_json::json!([]), "{out}");
+    }
+    let (code, _, err) = wsktrace(&["check", "--fail-on-inconclusive", sample.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
 #[test]
 fn corpus_files_have_no_events_of_ours() {
     let Some(corpus) = corpus::etl_dir_or_skip("corpus files") else {
