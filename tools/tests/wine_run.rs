@@ -199,8 +199,8 @@ fn read_events(path: &Path) -> Vec<TraceEvent> {
 /// "ready" from the start: `ready_after` zero) and whatever version the client registered
 /// (Wine never looks at it: every version a driver can ask for is "supported", so the
 /// `STATUS_NOINTERFACE` fallback, and with it the characteristics stub, is never reached);
-/// `WskSocket`, `WskBind` (of the IPv4 wildcard address the driver binds: Wine passes
-/// `sizeof(SOCKADDR)`, which fits IPv4 only) and `WskCloseSocket` succeed. `WskDeregister` not
+/// `WskSocket`, `WskBind` (of the IPv4 loopback address the driver binds by default: Wine
+/// passes `sizeof(SOCKADDR)`, which fits IPv4 only) and `WskCloseSocket` succeed. `WskDeregister` not
 /// waiting makes no difference here: nothing is outstanding when the driver deregisters.
 fn wine_netio() -> SimConfig {
     SimConfig {
@@ -363,6 +363,97 @@ fn check_says_ok_for_every_configuration() {
         let (code, stdout) = wsktrace(&["check", "--require-events", etl.to_str().unwrap()]);
         assert_eq!(code, 0, "{}: wsktrace check:\n{stdout}", c.name);
         assert!(stdout.contains(": ok ("), "{}: {stdout}", c.name);
+    }
+}
+
+/// Per configuration with clients: the listening socket bound the run's loopback port; each
+/// Linux client was accepted, in order, with its address and port; each connection closed
+/// with success; the last accept cancelled by the listening socket's close, which succeeded
+/// after it.
+#[test]
+fn the_linux_clients_are_accepted_and_both_closes_traced() {
+    use wsktrace_driver::ntstatus::NtStatus;
+    use wsktrace_driver::schema::socket_kind;
+    for run in runs("wine accept").iter().filter(|r| r.c.clients > 0) {
+        let name = &run.c.name;
+        let events: Vec<WskEvent> = read_events(&run.file("etl"))
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        let listener = events
+            .iter()
+            .find_map(|e| match e {
+                WskEvent::SocketCreated {
+                    socket_id,
+                    socket_kind: socket_kind::LISTEN,
+                    ..
+                } => Some(*socket_id),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{name}: a listening socket"));
+        assert!(
+            events.iter().any(
+                |e| matches!(e, WskEvent::SocketBind { socket_id, address, port, status, .. }
+                if *socket_id == listener && address == "127.0.0.1"
+                    && *port == u32::from(run.listen_port()) && status.is_success())
+            ),
+            "{name}: the listener bound 127.0.0.1:{}",
+            run.listen_port()
+        );
+        let accepts: Vec<(NtStatus, u32, &str, u32)> = events
+            .iter()
+            .filter_map(|e| match e {
+                WskEvent::AcceptStop {
+                    socket_id,
+                    status,
+                    accepted_socket_id,
+                    remote_address,
+                    remote_port,
+                    ..
+                } if *socket_id == listener => Some((
+                    *status,
+                    *accepted_socket_id,
+                    remote_address.as_str(),
+                    *remote_port,
+                )),
+                _ => None,
+            })
+            .collect();
+        let (last, accepted) = accepts.split_last().expect("accepts");
+        assert_eq!(
+            *last,
+            (NtStatus::CANCELLED, 0, "", 0),
+            "{name}: the last accept"
+        );
+        let clients: Vec<(NtStatus, &str, u32)> = run
+            .client_ports()
+            .into_iter()
+            .map(|p| (NtStatus::SUCCESS, "127.0.0.1", u32::from(p)))
+            .collect();
+        let remotes: Vec<(NtStatus, &str, u32)> =
+            accepted.iter().map(|a| (a.0, a.2, a.3)).collect();
+        assert_eq!(remotes, clients, "{name}: who was accepted");
+        let closed = |socket: u32| {
+            events.iter().position(|e| {
+                matches!(e, WskEvent::CloseSocketStop { socket_id, status, .. }
+                if *socket_id == socket && status.is_success())
+            })
+        };
+        for (_, connection, _, _) in accepted {
+            assert!(
+                closed(*connection).is_some(),
+                "{name}: connection {connection} closed"
+            );
+        }
+        let last_accept = events
+            .iter()
+            .rposition(|e| matches!(e, WskEvent::AcceptStop { .. }))
+            .unwrap();
+        let listener_closed = closed(listener).unwrap_or_else(|| panic!("{name}: listener closed"));
+        assert!(
+            listener_closed > last_accept,
+            "{name}: the listener's close returned after its cancelled accept"
+        );
     }
 }
 
@@ -638,7 +729,7 @@ fn subcomponent_expected() -> Vec<(u32, [u8; 16], WskEvent)> {
     let unload = driver.DriverUnload.expect("DriverUnload installed");
     // SAFETY: 1. Once, after a successful DriverEntry.
     unsafe { unload(&mut driver) };
-    assert_eq!(host::take_violations(), Vec::<String>::new());
+    host::assert_nothing_left();
     recorder
         .records()
         .into_iter()
