@@ -200,6 +200,17 @@ pub fn irps_allocated() -> u64 {
     objects::with(|s| s.irps_allocated)
 }
 
+/// A counted string over `units` (UTF-16, no terminating NUL), as the I/O manager passes a
+/// registry path to `DriverEntry`; valid while `units` is.
+pub fn unicode_string(units: &mut [u16]) -> super::UNICODE_STRING {
+    let bytes = u16::try_from(units.len() * 2).expect("a UNICODE_STRING holds 32767 units");
+    super::UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: units.as_mut_ptr(),
+    }
+}
+
 /// Fails (panics) unless the stand-in holds nothing (every handle closed, reference dropped,
 /// IRP freed, thread ended, registration deregistered, socket closed, device and link
 /// deleted) and no rule was broken; what a test checks after a driver's unload.

@@ -15,7 +15,7 @@ use crate::ntstatus::NtStatus;
 use crate::schema::CallingContext;
 use crate::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use crate::wdk_standin::host::{self, Faults};
-use crate::wdk_standin::{REG_DWORD, REG_SZ, UNICODE_STRING};
+use crate::wdk_standin::{REG_DWORD, REG_SZ};
 
 mod accept;
 
@@ -50,25 +50,40 @@ pub(super) fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_vers
 /// Calls `DriverEntry` the way the I/O manager does.
 pub(super) fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
     let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let registry_path = UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: path.as_mut_ptr(),
-    };
+    let registry_path = host::unicode_string(&mut path);
     // SAFETY: 1. `driver` is a valid driver object and `registry_path` a valid
     //            `UNICODE_STRING` over `path`, both alive for the call.
     unsafe { driver_entry(driver, &registry_path) }
+}
+
+/// A world whose WSK subsystem is not ready, and the driver loaded in it with an infinite
+/// capture wait on its worker thread, once the worker waits.
+pub(super) fn loaded_with_the_worker_waiting(driver: &mut DRIVER_OBJECT) -> World {
+    let world = world(SimConfig {
+        ready_after: None,
+        ..SimConfig::default()
+    });
+    set_parameters(0xFFFF_FFFF, 1, 0x0100);
+    assert_eq!(load(driver), STATUS_SUCCESS);
+    assert!(world
+        .sim
+        .wait_until(Duration::from_secs(10), |s| s.waiting == 1));
+    world
+}
+
+/// Loads the driver (`DriverEntry` succeeds) and waits for its bring-up to end.
+pub(super) fn load_and_bring_up(driver: &mut DRIVER_OBJECT) {
+    assert_eq!(load(driver), STATUS_SUCCESS);
+    wait_for(Duration::from_secs(10), "bring-up", || {
+        bring_up_status().is_some()
+    });
 }
 
 /// Loads the driver with what the registry holds, waits for its bring-up to end, unloads it
 /// and checks nothing is left: the events it recorded.
 pub(super) fn load_and_unload(world: &World) -> Vec<WskEvent> {
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(world);
     world.recorder.events()
@@ -140,18 +155,9 @@ pub(super) fn assert_clean(world: &World) {
 #[test]
 fn worker_captures_creates_socket_and_unload_cleans_up() {
     let _serial = host::serial();
-    let world = world(SimConfig {
-        ready_after: None,
-        ..SimConfig::default()
-    });
-    set_parameters(0xFFFF_FFFF, 1, 0x0100);
-
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    // The worker waits; WSK becomes ready 25 ms later.
-    assert!(world
-        .sim
-        .wait_until(Duration::from_secs(10), |s| s.waiting == 1));
+    let world = loaded_with_the_worker_waiting(&mut driver);
+    // WSK becomes ready 25 ms later.
     std::thread::sleep(Duration::from_millis(25));
     world.sim.set_ready();
     wait_for(Duration::from_secs(10), "bring-up", || {
@@ -247,17 +253,8 @@ fn worker_captures_creates_socket_and_unload_cleans_up() {
 #[test]
 fn unload_while_the_worker_still_waits() {
     let _serial = host::serial();
-    let world = world(SimConfig {
-        ready_after: None,
-        ..SimConfig::default()
-    });
-    set_parameters(0xFFFF_FFFF, 1, 0x0100);
-
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    assert!(world
-        .sim
-        .wait_until(Duration::from_secs(10), |s| s.waiting == 1));
+    let world = loaded_with_the_worker_waiting(&mut driver);
     assert_eq!(bring_up_status(), None, "the worker is still waiting");
 
     // Deregistration cancels the infinite wait; unload then waits for the worker thread.
@@ -400,10 +397,7 @@ fn no_service_key_at_all_takes_the_defaults() {
     let _serial = host::serial();
     let world = world(SimConfig::default());
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
@@ -418,10 +412,7 @@ fn socket_calls_completed_inline_through_the_completion_routine() {
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
     assert_eq!(host::snapshot().sockets, 1);
     unload(&mut driver, Duration::from_secs(10));
@@ -440,10 +431,7 @@ fn version_negotiation_through_the_netio_imports() {
     });
     set_parameters(0xFFFF_FFFF, 1, 0x0102);
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
@@ -504,10 +492,7 @@ fn thread_object_reference_failure_joins_through_the_handle() {
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(
         host::snapshot().handles,
         1,
@@ -526,10 +511,7 @@ fn irp_allocation_failure_fails_the_socket_and_releases_everything() {
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::INSUFFICIENT_RESOURCES));
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
@@ -559,10 +541,7 @@ fn bind_failure_closes_the_socket() {
         ..SimConfig::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::INVALID_PARAMETER));
     assert_eq!(
         host::snapshot().sockets,

@@ -11,7 +11,7 @@ use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::lifecycle::Clock;
 use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
 use wsktrace_driver::wdk_standin::host;
-use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
+use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS};
 use wsktrace_tools::scenario::SimTrace;
 
 /// The service key the driver is loaded with (its last component is the client name).
@@ -42,12 +42,7 @@ pub fn run_driver(
 
     let mut driver = DRIVER_OBJECT::default();
     let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let registry_path = UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: path.as_mut_ptr(),
-    };
+    let registry_path = host::unicode_string(&mut path);
     // SAFETY: 1. A valid driver object and registry path, alive for the call, as the I/O
     //            manager passes them.
     let status = unsafe { glue::driver_entry(&mut driver, &registry_path) };
