@@ -37,21 +37,10 @@ use wsktrace_tools::tracelogging::{decode, PointerSize, SchemaCache};
 mod corpus;
 mod support;
 
-use support::{build, children_cpu_ns, env_usize, thread_cpu_ns};
+use support::{build, children_cpu_ns, env_usize, process_cpu_ns, thread_cpu_ns};
 
 fn corpus_file() -> Option<PathBuf> {
     Some(corpus::etl_dir()?.join(support::EBPF))
-}
-
-/// CPU time of this process, all its threads (user + system), from `/proc/self/stat` (clock
-/// ticks, assumed 100 per second).
-fn process_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command name.
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks * 10_000_000)
 }
 
 /// Whose CPU time a measurement counts.

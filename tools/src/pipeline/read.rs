@@ -202,25 +202,22 @@ pub(super) fn read_slice<S: EventSink>(
 ) -> Result<ReadOutcome, TraceError> {
     let mut reader = open_slice(bytes)?;
     let info = reader.info().clone();
-    let trace = trace_context(&info);
-    sink.begin(&trace);
-    let known = KnownLayouts::default();
-    let ctx = WalkContext::new(&info, &known);
-    let mut ord = Orderer::new(sink, info.number_of_processors);
-    let mut records = 0;
-    let init = || JobWalker {
-        walker: Walker::decoding(ctx),
-        scratch: Vec::new(),
-        stats: ReadStats::default(),
-        sizes: (0, 0),
-    };
-    let apply = |(mut batch, n): (Batch, u64), end: u64| {
-        ord.apply(&mut batch, &known, on_error);
-        records += n;
-        done(end);
-    };
-    in_order(&mut reader, plan, init, walk_job, apply);
-    Ok(finish(ord, trace, records, &info))
+    Ok(read_with(&info, sink, |ctx, known, ord| {
+        let mut records = 0;
+        let init = || JobWalker {
+            walker: Walker::decoding(ctx),
+            scratch: Vec::new(),
+            stats: ReadStats::default(),
+            sizes: (0, 0),
+        };
+        let apply = |(mut batch, n): (Batch, u64), end: u64| {
+            ord.apply(&mut batch, known, on_error);
+            records += n;
+            done(end);
+        };
+        in_order(&mut reader, plan, init, walk_job, apply);
+        records
+    }))
 }
 
 /// What a thread walking jobs keeps from one job to the next.
@@ -271,22 +268,34 @@ fn read_open<R: Read + Send, S: EventSink>(
     on_error: &mut dyn FnMut(&TraceError),
 ) -> ReadOutcome {
     let info = reader.info().clone();
-    let trace = trace_context(&info);
-    sink.begin(&trace);
-    let known = KnownLayouts::default();
-    let ctx = WalkContext::new(&info, &known);
-    let mut ord = Orderer::new(sink, info.number_of_processors);
-    let records = if two_threads(options) {
-        walk_beside(&mut reader, ctx, &known, &mut ord, on_error)
-    } else {
+    read_with(&info, sink, |ctx, known, ord| {
+        if two_threads(options) {
+            return walk_beside(&mut reader, ctx, known, ord, on_error);
+        }
         let mut walker = Walker::new(ctx);
-        let mut flush = |batch: &mut Batch| ord.apply(batch, &known, on_error);
+        let mut flush = |batch: &mut Batch| ord.apply(batch, known, on_error);
         let mut batch = Batch::default();
         let records = walk(&mut reader, &mut walker, &mut batch, &mut flush);
         flush(&mut batch);
         records
-    };
-    finish(ord, trace, records, &info)
+    })
+}
+
+/// Reads a trace whose logfile header is `info` into `sink`: tells it the trace's facts,
+/// lets `walk` walk the buffers into the orderer (it returns the records read), then hands
+/// on what is still held and tells the sink the trace's end.
+fn read_with<S: EventSink>(
+    info: &LogfileInfo,
+    sink: &mut S,
+    walk: impl FnOnce(WalkContext<'_>, &KnownLayouts, &mut Orderer<'_, S>) -> u64,
+) -> ReadOutcome {
+    let trace = trace_context(info);
+    sink.begin(&trace);
+    let known = KnownLayouts::default();
+    let ctx = WalkContext::new(info, &known);
+    let mut ord = Orderer::new(sink, info.number_of_processors);
+    let records = walk(ctx, &known, &mut ord);
+    finish(ord, trace, records, info)
 }
 
 /// Hands on what is still held, and tells the sink the trace's end.

@@ -22,7 +22,7 @@ use crate::etl::names::{
     classic_name, kernel_provider, metadata_provider_name, record_provider_bytes,
     traits_name_bytes, KTC_METADATA,
 };
-use crate::etl::record::{peek_provider, ProviderPeek, Records};
+use crate::etl::record::{parse_one, peek_provider, ProviderPeek};
 use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
 use crate::payload::{Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
@@ -494,13 +494,8 @@ impl FileSummary {
                 }
                 None => {}
             }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
+            let (r, next) = parse_one(data, pos, b.offset);
+            pos = next;
             match r {
                 None => break,
                 Some(Ok(rec)) => {

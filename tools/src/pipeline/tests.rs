@@ -383,13 +383,7 @@ fn corrupted_files_never_panic() {
     write(&seq, &path, config, None);
     let good = std::fs::read(&path).unwrap();
     let bad = dir.join("bad.etl");
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
     for round in 0..400 {
         let mut bytes = good.clone();
         if round % 10 == 9 {

@@ -13,7 +13,7 @@ use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::{Clock, ClockType, LogfileInfo};
 use crate::etl::reader::{Buffer, EtlReader};
 use crate::etl::record::{
-    event_provider_bytes, peek_provider, EventRecord, ProviderPeek, Record, Records,
+    event_provider_bytes, parse_one, peek_provider, EventRecord, ProviderPeek, Record, Records,
 };
 use crate::etl::{self};
 use crate::kernel_pnp::{self, DriverInit};
@@ -169,14 +169,9 @@ impl<'k> Walker<'k> {
                     }
                 }
             }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
             let start = pos;
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
+            let (r, next) = parse_one(data, pos, b.offset);
+            pos = next;
             match r {
                 None => break,
                 Some(Ok(rec)) => {
