@@ -15,7 +15,7 @@ use run::wsktrace;
 
 use wsktrace_driver::schema::WskEvent;
 use wsktrace_tools::analyse::{analyse_file, Selection};
-use wsktrace_tools::analysis::balance::{BalanceConfig, Rule, Severity, Verdict};
+use wsktrace_tools::analysis::balance::{BalanceConfig, Finding, Rule, Severity, Verdict};
 use wsktrace_tools::analysis::latency::LatencyConfig;
 use wsktrace_tools::pipeline::ReadOptions;
 
@@ -132,6 +132,17 @@ fn clean_scenarios_have_no_findings() {
     }
 }
 
+/// The one finding of scenario `name`'s analysis `a`: a violation of `rule` in registration 1,
+/// the file's verdict.
+fn only_violation<'a>(a: &'a FileAnalysis, name: &str, rule: Rule) -> &'a Finding {
+    assert_eq!(findings(a), vec![(rule, Severity::Violation)], "{name}");
+    let b = a.balance.as_ref().unwrap();
+    assert_eq!(b.verdict, Verdict::Violation, "{name}");
+    let f = b.findings().next().unwrap();
+    assert_eq!(f.registration, Some(1), "{name}");
+    f
+}
+
 #[test]
 fn each_broken_client_gives_exactly_its_finding() {
     for (name, rule) in [
@@ -140,12 +151,8 @@ fn each_broken_client_gives_exactly_its_finding() {
         ("dispatch-after-release", Rule::DispatchAfterRelease),
     ] {
         let a = analysed(name);
-        assert_eq!(findings(&a), vec![(rule, Severity::Violation)], "{name}");
-        let b = a.balance.as_ref().unwrap();
-        assert_eq!(b.verdict, Verdict::Violation, "{name}");
-        let f = b.findings().next().unwrap();
+        let f = only_violation(&a, name, rule);
         // Every finding names the registration, the capture, a thread, a time and events.
-        assert_eq!(f.registration, Some(1), "{name}");
         assert_eq!(f.capture, Some(1), "{name}");
         assert!(f.tid >= scenario::FIRST_TID, "{name}");
         assert!(f.ts_ns > 0, "{name}");
@@ -173,11 +180,7 @@ fn each_broken_socket_client_gives_exactly_its_finding() {
         ),
     ] {
         let a = analysed(name);
-        assert_eq!(findings(&a), vec![(rule, Severity::Violation)], "{name}");
-        let b = a.balance.as_ref().unwrap();
-        assert_eq!(b.verdict, Verdict::Violation, "{name}");
-        let f = b.findings().next().unwrap();
-        assert_eq!(f.registration, Some(1), "{name}");
+        let f = only_violation(&a, name, rule);
         assert_eq!((f.capture, f.socket), (None, Some(1)), "{name}");
         let names: Vec<&str> = f.events.iter().map(|e| e.name).collect();
         assert_eq!(names, events, "{name}");
