@@ -16,8 +16,8 @@
 # and deactivates:
 #   subcomponent.etl, subcomponent.tap, subcomponent.wine.log  as above
 #   subcomponent.out  the program's output (examples/subcomponent/client/wsksub.c)
-# and wine-run.ok once everything ran. tools/tests/wine_run.rs and
-# examples/subcomponent/tests/wine.rs check them (docs/wine.md).
+# and wine-run.ok once everything ran. tools/tests/wine_run.rs checks them, the example
+# driver's in the_subcomponent_is_activated_from_user_mode (docs/wine.md).
 #
 # Steps:
 # 1. Installs Debian's wine64 (Wine 8.0) and mingw-w64's gcc unless present.
