@@ -48,7 +48,7 @@ use wsktrace_tools::tdh::{self, Layouts};
 use wsktrace_tools::tracelogging;
 use zerocopy::FromBytes;
 
-use super::files::expand;
+use super::files::{expand, Inputs};
 use super::{report_error, to_stdout, ExitStatus};
 
 /// The exit statuses of `dump`.
@@ -59,9 +59,8 @@ dump reports no findings.";
 /// Arguments of `wsktrace dump`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Only records of this provider (name or GUID; repeatable; names compare case-insensitively).
     #[arg(long, value_name = "NAME|GUID")]
     pub provider: Vec<String>,
@@ -516,7 +515,7 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
     let written = to_stdout(|out| {
-        for input in expand(&args.files) {
+        for input in expand(&args.inputs) {
             let path = match input {
                 Ok(path) => path,
                 Err((path, e)) => {
