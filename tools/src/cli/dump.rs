@@ -491,16 +491,13 @@ fn summary_file(
 fn manifest_layouts(paths: &[PathBuf]) -> Option<Layouts> {
     let mut layouts = Layouts::new();
     for path in paths {
-        let parsed = std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|xml| tdh::parse_manifest(&xml).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(m) => layouts.add_manifest(&m),
-            Err(e) => {
-                report_error(path, &e);
-                return None;
-            }
-        }
+        let xml = std::fs::read_to_string(path)
+            .inspect_err(|e| report_error(path, e))
+            .ok()?;
+        let manifest = tdh::parse_manifest(&xml)
+            .inspect_err(|e| report_error(path, e))
+            .ok()?;
+        layouts.add_manifest(&manifest);
     }
     Some(layouts)
 }
