@@ -63,6 +63,75 @@ fn an_empty_or_mistyped_directory_is_an_error() {
     );
 }
 
+/// The files `check` read, in its output order.
+fn checked(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| {
+            l.strip_suffix(" registration(s))")?
+                .split(": client ")
+                .next()
+        })
+        .collect()
+}
+
+/// A Wine prefix links `dosdevices/z:` to `/`: a walk that followed links inside directories
+/// read the whole filesystem. Links named on the command line are followed; links met inside
+/// a directory only with `--follow` (ripgrep's rule), where a loop is a walk error.
+#[cfg(unix)]
+#[test]
+fn links_inside_a_walked_directory_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let d = dir("links");
+    let (prefix, elsewhere) = (d.join("tree/prefix"), d.join("elsewhere"));
+    std::fs::create_dir_all(prefix.join("dosdevices")).unwrap();
+    for i in 0..200 {
+        std::fs::create_dir_all(elsewhere.join(format!("{i}/deep"))).unwrap();
+    }
+    let linked = scenario(&elsewhere.join("199/deep"), "clean");
+    let own = scenario(&d.join("tree"), "clean");
+    symlink("..", prefix.join("loop")).unwrap();
+    symlink(&elsewhere, prefix.join("elsewhere")).unwrap();
+    symlink(&linked, d.join("tree/linked.etl")).unwrap();
+    symlink(d.join("tree"), d.join("tree-link")).unwrap();
+
+    // Without `z:` first: a walk that follows links fails here at once, not after `/`.
+    for z in [false, true] {
+        if z {
+            symlink("/", prefix.join("dosdevices/z:")).unwrap();
+        }
+        let (code, out, err) = wsktrace(&["check", s(&d.join("tree"))]);
+        assert_eq!((code, err.as_str()), (0, ""), "{out}");
+        assert_eq!(checked(&out), [s(&own)]);
+    }
+    // A link given as the argument is followed (the walk starts behind it).
+    let (code, out, err) = wsktrace(&["check", s(&d.join("tree-link"))]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(checked(&out).len(), 1, "{out}");
+    // The same for a link to a file.
+    let (code, out, err) = wsktrace(&["check", s(&d.join("tree/linked.etl"))]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(checked(&out), [s(&d.join("tree/linked.etl"))]);
+
+    // --follow: the linked file and tree are read, the loop is reported once (exit 2) and
+    // the walk goes on.
+    std::fs::remove_file(prefix.join("dosdevices/z:")).unwrap();
+    let (code, out, err) = wsktrace(&["check", "--follow", s(&d.join("tree"))]);
+    assert_eq!(code, 2, "{out}{err}");
+    let via_prefix = prefix.join("elsewhere/199/deep/clean.etl");
+    assert_eq!(
+        checked(&out),
+        [s(&own), s(&d.join("tree/linked.etl")), s(&via_prefix)]
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "wsktrace: {}: cannot read: File system loop found",
+            s(&prefix.join("loop"))
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn errors_are_printed_once() {
     let d = dir("once");
@@ -172,6 +241,9 @@ fn boot_reports_the_blocked_time_once() {
 fn help_says_which_exit_statuses_each_command_gives() {
     for (cmd, says) in [
         ("check", "2 wins over 1"),
+        ("compare", "2 wins over 1"),
+        ("export", "Never 1"),
+        ("tap-to-etl", "Never 1"),
         ("dump", "Never 1"),
         ("latency", "Never 1"),
         ("boot", "Never 1"),

@@ -169,6 +169,17 @@ fn an_export_directory_stands_for_its_traces() {
     assert_eq!(code, Some(0));
     assert_eq!(v["baseline"], v["new"]);
     assert_eq!(v["baseline"]["rules"][0]["rule"], "double-release");
+    // A table that cannot be read: one error line naming its file, exit 2.
+    let table = export.join("captures.parquet");
+    std::fs::write(&table, b"not parquet").unwrap();
+    let out = wsktrace(&["compare", s(&export), s(&traces)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("wsktrace: {}: ", s(&table))),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! `wsktrace boot FILE|DIR…`: what our DriverEntry's wait for WSK cost each boot.
 
-use std::path::PathBuf;
-
-use super::files::{analyse_all, read_status};
+use super::files::{analyse_all, read_status, Inputs};
 use super::{to_stdout, ExitStatus};
 use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::boot::{BootReport, FleetSummary};
@@ -19,9 +17,8 @@ findings.";
 /// (percentiles per metric). Directories are walked; files are read in parallel.
 #[derive(Debug, clap::Args)]
 pub struct BootArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
@@ -33,7 +30,7 @@ pub fn run(args: &BootArgs) -> ExitStatus {
         boot: true,
         ..Default::default()
     };
-    let files = analyse_all(&args.files, &sel);
+    let files = analyse_all(&args.inputs, &sel);
     let reports: Vec<&BootReport> = files
         .iter()
         .filter_map(|f| f.result.as_ref().ok()?.boot.as_ref())

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::files::{analyse_all, read_status};
+use super::files::{analyse_all, read_status, Inputs};
 use super::{to_file, to_stdout, ExitStatus};
 use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::balance::{BalanceConfig, Verdict};
@@ -19,9 +19,8 @@ are still checked). When both happen, 2 wins over 1.";
 /// and deregistration waits for every release.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
@@ -55,7 +54,7 @@ pub fn run(args: &CheckArgs) -> ExitStatus {
         }),
         ..Default::default()
     };
-    let files = analyse_all(&args.files, &sel);
+    let files = analyse_all(&args.inputs, &sel);
     let written = if args.json {
         to_stdout(|w| json::check(&files, w))
     } else {
@@ -127,9 +126,18 @@ mod tests {
     #[test]
     fn flags() {
         let a = parse(&["a.etl", "dir"]).unwrap();
-        assert_eq!(a.files, [PathBuf::from("a.etl"), PathBuf::from("dir")]);
+        assert_eq!(
+            a.inputs.files,
+            [PathBuf::from("a.etl"), PathBuf::from("dir")]
+        );
         assert_eq!(a.long_wait_ms, 1000);
-        assert!(!a.json && !a.require_events && !a.fail_on_inconclusive && !a.verbose);
+        assert!(
+            !a.inputs.follow
+                && !a.json
+                && !a.require_events
+                && !a.fail_on_inconclusive
+                && !a.verbose
+        );
         let a = parse(&[
             "--json",
             "--junit",
@@ -140,10 +148,12 @@ mod tests {
             "--require-events",
             "--fail-on-inconclusive",
             "-v",
+            "--follow",
             "x.etl",
         ])
         .unwrap();
         assert!(a.json && a.require_events && a.fail_on_inconclusive && a.verbose);
+        assert!(a.inputs.follow);
         assert_eq!(a.junit.as_deref(), Some(std::path::Path::new("j.xml")));
         assert_eq!(a.sarif.as_deref(), Some(std::path::Path::new("s.sarif")));
         assert_eq!(a.long_wait_ms, 250);

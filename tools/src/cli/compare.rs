@@ -12,8 +12,14 @@ use wsktrace_tools::export::table::TableId;
 use wsktrace_tools::export::Format;
 use wsktrace_tools::report::compare::{self as render, Inputs};
 
+use super::files::Inputs as TraceInputs;
 use super::fleet::fleet_rows;
-use super::{report, to_file, to_stdout, ExitStatus};
+use super::{report, report_error, to_file, to_stdout, ExitStatus};
+
+/// The exit statuses of `compare`.
+pub const EXIT_STATUS: &str = "Exit status: 0 no gate failed; 1 a regression (a gate failed); \
+2 a side could not be read completely, or an output could not be written. When both happen, \
+2 wins over 1.";
 
 /// Compare two fleets: files, registrations, findings by rule, capture-wait percentiles per
 /// wait mode and calling context, DriverEntry duration, time blocked on the DriverEntry
@@ -26,8 +32,6 @@ use super::{report, to_file, to_stdout, ExitStatus};
 /// inconclusive, warnings, captures, capture_wait.{p50,p90,p99,max},
 /// driver_entry_duration.{…}, blocked_on_driver_entry_thread.{…}, drivers_delayed.{…},
 /// max_delay.{…}, total_delay.{…}.
-///
-/// Exit status: 0 no regression, 1 a regression, 2 an input could not be read (completely).
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// The fleet to compare against: ETL file, directory of traces, or export directory.
@@ -53,6 +57,10 @@ pub struct CompareArgs {
     /// (traces only; an export keeps the warnings it was made with).
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub long_wait_ms: u32,
+    /// Follow symbolic links met inside directories of traces (BASELINE and NEW themselves
+    /// are always followed).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
 }
 
 /// One side's figures, and whether all of its input was read.
@@ -61,53 +69,61 @@ struct Side {
     complete: bool,
 }
 
-fn from_export(dir: &Path, format: Format) -> Result<Side, String> {
+/// One side from an export directory; `None` after reporting why it cannot be read.
+fn from_export(dir: &Path, format: Format) -> Option<Side> {
     let mut m = MetricsBuilder::default();
     for table in TableId::ALL {
         if table == TableId::Events {
             continue;
         }
-        read_table(dir, format, table, &mut |b| m.batch(table, b)).map_err(|e| e.to_string())?;
+        // The error names the table's file.
+        if let Err(e) = read_table(dir, format, table, &mut |b| m.batch(table, b)) {
+            report(&e);
+            return None;
+        }
     }
-    let metrics = m.finish().map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok(Side {
+    let metrics = m.finish().inspect_err(|e| report_error(dir, e)).ok()?;
+    Some(Side {
         complete: metrics.unreadable_files == 0,
         metrics,
     })
 }
 
-fn from_traces(path: &Path, long_wait_ms: u32) -> Result<Side, String> {
+/// One side from traces (each error is reported as it is met); `None` when the figures
+/// cannot be formed.
+fn from_traces(path: &Path, args: &CompareArgs) -> Option<Side> {
     let shared = Mutex::new(MetricsBuilder::default());
     let balance = BalanceConfig {
-        long_wait_ms,
+        long_wait_ms: args.long_wait_ms,
         keep_ok: true,
     };
-    let outcomes = fleet_rows(&[path.to_path_buf()], Tables::SUMMARIES, &balance, &|| {
+    let inputs = TraceInputs::one(path, args.follow);
+    let outcomes = fleet_rows(&inputs, Tables::SUMMARIES, &balance, &|| {
         SharedMetrics(&shared)
     });
     let metrics = shared
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .finish()
-        .map_err(|e| e.to_string())?;
-    Ok(Side {
+        .inspect_err(|e| report_error(path, e))
+        .ok()?;
+    Some(Side {
         metrics,
         complete: !outcomes.iter().any(|o| o.failed()),
     })
 }
 
-fn side(path: &Path, long_wait_ms: u32) -> Result<Side, String> {
+fn side(path: &Path, args: &CompareArgs) -> Option<Side> {
     match detect(path) {
         Some(format) if path.is_dir() => from_export(path, format),
-        _ => from_traces(path, long_wait_ms),
+        _ => from_traces(path, args),
     }
 }
 
 /// Runs `compare`.
 pub fn run(args: &CompareArgs) -> ExitStatus {
-    let sides =
-        [&args.baseline, &args.new].map(|p| side(p, args.long_wait_ms).inspect_err(|e| report(e)));
-    let [Ok(baseline), Ok(new)] = sides else {
+    let sides = [&args.baseline, &args.new].map(|p| side(p, args));
+    let [Some(baseline), Some(new)] = sides else {
         return ExitStatus::Error;
     };
     let gates = Gates {

@@ -48,7 +48,7 @@ use wsktrace_tools::tdh::{self, Layouts};
 use wsktrace_tools::tracelogging;
 use zerocopy::FromBytes;
 
-use super::files::expand;
+use super::files::{expand, Inputs};
 use super::{report_error, to_stdout, ExitStatus};
 
 /// The exit statuses of `dump`.
@@ -59,9 +59,8 @@ dump reports no findings.";
 /// Arguments of `wsktrace dump`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Only records of this provider (name or GUID; repeatable; names compare case-insensitively).
     #[arg(long, value_name = "NAME|GUID")]
     pub provider: Vec<String>,
@@ -492,16 +491,13 @@ fn summary_file(
 fn manifest_layouts(paths: &[PathBuf]) -> Option<Layouts> {
     let mut layouts = Layouts::new();
     for path in paths {
-        let parsed = std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
-            .and_then(|xml| tdh::parse_manifest(&xml).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(m) => layouts.add_manifest(&m),
-            Err(e) => {
-                report_error(path, &e);
-                return None;
-            }
-        }
+        let xml = std::fs::read_to_string(path)
+            .inspect_err(|e| report_error(path, e))
+            .ok()?;
+        let manifest = tdh::parse_manifest(&xml)
+            .inspect_err(|e| report_error(path, e))
+            .ok()?;
+        layouts.add_manifest(&manifest);
     }
     Some(layouts)
 }
@@ -516,7 +512,7 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
     let written = to_stdout(|out| {
-        for input in expand(&args.files) {
+        for input in expand(&args.inputs) {
             let path = match input {
                 Ok(path) => path,
                 Err((path, e)) => {

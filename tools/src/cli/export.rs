@@ -7,21 +7,24 @@ use wsktrace_tools::export::collect::Tables;
 use wsktrace_tools::export::write::TableWriters;
 use wsktrace_tools::export::Format;
 
+use super::files::Inputs;
 use super::fleet::fleet_rows;
 use super::{report, ExitStatus};
+
+/// The exit statuses of `export`.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read and every table written; 2 an \
+input could not be read completely, no file was found, or a table could not be written (the \
+tables hold the other files). Never 1: the tables hold the findings, the status does not.";
 
 /// Export traces as tables for DuckDB, Spark or a spreadsheet: `files`, `events`,
 /// `registrations`, `captures`, `findings` and `boot` (one `<table>.parquet` or `.csv` each in
 /// OUT_DIR, replaced if present; columns documented in docs/export.md). Files are read in
 /// parallel and rows written as they come, in bounded memory. A file that cannot be read is a
 /// row of `files` with its error; the others are still exported.
-///
-/// Exit status: 0, or 2 when a file could not be read completely or a table not written.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Directory to write the tables to (created if missing).
     #[arg(short, long, value_name = "OUT_DIR")]
     pub output: PathBuf,
@@ -46,7 +49,7 @@ pub fn run(args: &ExportArgs) -> ExitStatus {
         long_wait_ms: args.long_wait_ms,
         keep_ok: true,
     };
-    let outcomes = fleet_rows(&args.files, Tables::ALL, &balance, &|| writers.sink());
+    let outcomes = fleet_rows(&args.inputs, Tables::ALL, &balance, &|| writers.sink());
     if let Err(e) = writers.finish() {
         report(&e);
         return ExitStatus::Error;

@@ -2,7 +2,7 @@
 //! a progress bar (`check`, `latency`, `boot`, `report`).
 
 use std::io::{self, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -12,18 +12,42 @@ use wsktrace_tools::pipeline::{ErrorKind, ReadOptions, Threads, TraceError};
 
 use super::{report_error, ExitStatus};
 
+/// The `FILE|DIR…` arguments of every command that reads traces.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Inputs {
+    /// ETL files, or directories to search for `*.etl`.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Follow symbolic links met inside directories (a link named on the command line is
+    /// always followed). Off by default: a Wine prefix's `dosdevices/z:` links to `/`.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+}
+
+impl Inputs {
+    /// One path, as `compare` names a side.
+    pub fn one(path: &Path, follow: bool) -> Self {
+        Inputs {
+            files: vec![path.to_path_buf()],
+            follow,
+        }
+    }
+}
+
 /// One input to read: a file (as given, or found in a directory), or why a path given gave
 /// none.
 pub type Input = Result<PathBuf, (PathBuf, TraceError)>;
 
 /// Expands `FILE|DIR…`: files as given, directories walked recursively for `*.etl` (sorted).
-/// A path that cannot be read, a walk error, or a directory without any `*.etl` file becomes
-/// an error entry (nothing could be read there: exit 2).
-pub fn expand(inputs: &[PathBuf]) -> Vec<Input> {
+/// Paths given are followed if they are symbolic links; links inside a directory only with
+/// `--follow` (ripgrep's rule; a loop is then a walk error). A path that cannot be read, a
+/// walk error, or a directory without any `*.etl` file becomes an error entry (nothing could
+/// be read there: exit 2).
+pub fn expand(inputs: &Inputs) -> Vec<Input> {
     let mut out = Vec::new();
-    for input in inputs {
+    for input in &inputs.files {
         match std::fs::metadata(input) {
-            Ok(m) if m.is_dir() => walk(input, &mut out),
+            Ok(m) if m.is_dir() => walk(input, inputs.follow, &mut out),
             Ok(_) => out.push(Ok(input.clone())),
             Err(e) => out.push(Err((input.clone(), TraceError::open(e)))),
         }
@@ -32,9 +56,12 @@ pub fn expand(inputs: &[PathBuf]) -> Vec<Input> {
 }
 
 /// The `*.etl` files under `dir`, sorted, and the walk's errors.
-fn walk(dir: &PathBuf, out: &mut Vec<Input>) {
+fn walk(dir: &Path, follow: bool, out: &mut Vec<Input>) {
     let mut found: Vec<PathBuf> = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+    let entries = walkdir::WalkDir::new(dir)
+        .follow_root_links(true)
+        .follow_links(follow);
+    for entry in entries {
         match entry {
             Ok(e) => {
                 let p = e.path();
@@ -52,7 +79,7 @@ fn walk(dir: &PathBuf, out: &mut Vec<Input>) {
     }
     if found.is_empty() {
         let none = TraceError::new(ErrorKind::NoTraceFiles, None);
-        out.push(Err((dir.clone(), none)));
+        out.push(Err((dir.to_path_buf(), none)));
     }
     found.sort();
     out.extend(found.into_iter().map(Ok));
@@ -87,7 +114,7 @@ pub fn read_options(files: usize) -> ReadOptions {
 
 /// Expands `inputs` and analyses every file on the rayon pool, with a progress bar on a
 /// terminal (hidden otherwise). Errors are printed as they happen. Results keep input order.
-pub fn analyse_all(inputs: &[PathBuf], sel: &Selection) -> Vec<FileResult> {
+pub fn analyse_all(inputs: &Inputs, sel: &Selection) -> Vec<FileResult> {
     let paths = expand(inputs);
     let pb = progress_bar(paths.len());
     let print = Mutex::new(());

@@ -1,7 +1,7 @@
 //! The one place where `export` and `compare` read traces: every file of `FILE|DIR…` through
 //! the trace pipeline into [`TraceRows`], files in parallel, a progress bar on a terminal.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -11,7 +11,7 @@ use wsktrace_tools::export::collect::{unreadable_file, BatchSink, HeaderFacts, T
 use wsktrace_tools::pipeline::{self, ReadOptions, TraceError};
 use wsktrace_tools::report::FileStatus;
 
-use super::files::{expand, progress_bar, read_options};
+use super::files::{expand, progress_bar, read_options, Inputs};
 use super::report_error;
 
 /// How one file went, for the exit status.
@@ -70,7 +70,7 @@ pub fn trace_rows(
 /// Rows of every file of `inputs`, in parallel; `sink` gives each file its batch sink.
 /// Errors are printed as they happen. Outcomes keep input order.
 pub fn fleet_rows<S: BatchSink>(
-    inputs: &[PathBuf],
+    inputs: &Inputs,
     tables: Tables,
     balance: &BalanceConfig,
     sink: &(dyn Fn() -> S + Sync),

@@ -1,8 +1,6 @@
 //! `wsktrace latency FILE|DIR…`: capture wait distributions and time held.
 
-use std::path::PathBuf;
-
-use super::files::{analyse_all, read_status};
+use super::files::{analyse_all, read_status, Inputs};
 use super::{to_stdout, ExitStatus};
 use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::latency::LatencyConfig;
@@ -18,9 +16,8 @@ no findings.";
 /// events' fields are compared with their Start/Stop timestamps.
 #[derive(Debug, clap::Args)]
 pub struct LatencyArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
@@ -37,7 +34,7 @@ pub fn run(args: &LatencyArgs) -> ExitStatus {
         }),
         ..Default::default()
     };
-    let files = analyse_all(&args.files, &sel);
+    let files = analyse_all(&args.inputs, &sel);
     let written = if args.json {
         to_stdout(|w| json::latency(&files, w))
     } else {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::files::{analyse_all, read_status};
+use super::files::{analyse_all, read_status, Inputs};
 use super::{to_file, ExitStatus};
 use wsktrace_tools::analyse::Selection;
 use wsktrace_tools::analysis::balance::BalanceConfig;
@@ -20,9 +20,8 @@ the page shows the findings, the status does not.";
 /// table. The page needs no network access (inline CSS and SVG, no script).
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// ETL files, or directories to search for `*.etl`.
-    #[arg(required = true, value_name = "FILE|DIR")]
-    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub inputs: Inputs,
     /// Where to write the page.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -42,7 +41,7 @@ pub fn run(args: &ReportArgs) -> ExitStatus {
         boot: true,
         timeline: true,
     };
-    let files = analyse_all(&args.files, &sel);
+    let files = analyse_all(&args.inputs, &sel);
     let reports: Vec<&BootReport> = files
         .iter()
         .filter_map(|f| f.result.as_ref().ok()?.boot.as_ref())

@@ -1,8 +1,6 @@
 //! `wsktrace tap-to-etl RECORD -o FILE`: turns the Wine run's ETW tap record into the ETL file
-//! ETW would have written (see [`wsktrace_tools::etw_tap`], `docs/wine.md`).
-//!
-//! Exit status: 0 written, 2 error (unreadable or malformed record, file not writable); never
-//! 1. The success line goes to stderr, as `simulate`'s does.
+//! ETW would have written (see [`wsktrace_tools::etw_tap`], `docs/wine.md`). The success line
+//! goes to stderr, as `simulate`'s does.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -12,9 +10,11 @@ use wsktrace_tools::etw_tap;
 
 use super::{report_error, ExitStatus};
 
+/// The exit statuses of `tap-to-etl`.
+pub const EXIT_STATUS: &str = "Exit status: 0 the ETL file written; 2 the record could not be \
+read or is malformed, or the output could not be written. Never 1.";
+
 /// Arguments of `wsktrace tap-to-etl`.
-///
-/// Exit status: 0 written, 2 error (unreadable or malformed record, output not writable).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TapArgs {
     /// The tap's record file (`C:\wsktrace-tap.bin` in the Wine prefix).
