@@ -1,6 +1,6 @@
-//! The driver's sources, INF, manifests and the Windows build refer only to files that are in
-//! the repository, and carry no notes about how the work was organised (who owns or wrote
-//! what).
+//! The README, the reference pages, the driver's sources, INF, manifests, scripts and the
+//! Windows build refer only to files that are in the repository, and carry no notes about how
+//! the work was organised (who owns or wrote what).
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +8,7 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The text files checked: the driver package's own (not the tools crate's).
+/// The text files checked: the README, and the driver package's own (not the tools crate's).
 fn files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -23,8 +23,12 @@ fn files() -> Vec<PathBuf> {
             }
         }
     }
-    let mut files = vec![repo().join("build.rs"), repo().join("Cargo.toml")];
-    for dir in ["src", "manifests", "tests/windows", "docs"] {
+    let mut files = vec![
+        repo().join("README.md"),
+        repo().join("build.rs"),
+        repo().join("Cargo.toml"),
+    ];
+    for dir in ["src", "manifests", "tests/windows", "docs", "scripts"] {
         walk(&repo().join(dir), &mut files);
     }
     files

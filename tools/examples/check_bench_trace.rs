@@ -9,7 +9,7 @@
 //! call, release, deregister start/stop) and 10 events of other providers after each of ours
 //! (four providers, TraceLogging-style with metadata items and manifest-style without, 40 to
 //! 240 bytes of payload), on 4 processors with 64 KiB buffers: about 1.1 GiB. See
-//! the README (Analyses, Benchmark) for how the benchmark is run.
+//! docs/benchmarks.md for how the benchmark is run.
 
 use std::io::BufWriter;
 

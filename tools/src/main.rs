@@ -9,9 +9,9 @@ use clap::{Parser, Subcommand};
 
 /// Read ETL files on any OS, decode TraceLogging, analyse WSK client lifecycles.
 ///
-/// Exit status, the same for every command: 0 clean, 1 findings (`check` only), 2 error (an
-/// input could not be read completely, or an output not written). When both happen, 2 wins
-/// over 1. Each command's `--help` says which of them it gives.
+/// Exit status, the same for every command: 0 clean, 1 findings (`check`; `compare` on a
+/// regression), 2 error (an input could not be read completely, or an output not written).
+/// When both happen, 2 wins over 1. Each command's `--help` says which of them it gives.
 #[derive(Debug, Parser)]
 #[command(name = "wsktrace", version, about)]
 struct Cli {
@@ -34,8 +34,10 @@ enum Command {
     #[command(after_help = cli::boot::EXIT_STATUS)]
     Boot(cli::boot::BootArgs),
     /// Export the analyses as Parquet (or CSV) tables for DuckDB, Spark or a spreadsheet.
+    #[command(after_help = cli::export::EXIT_STATUS)]
     Export(cli::export::ExportArgs),
     /// Compare two fleets (files, directories of traces or exports) with gates for CI.
+    #[command(after_help = cli::compare::EXIT_STATUS)]
     Compare(cli::compare::CompareArgs),
     /// Write a self-contained HTML report (timelines, histogram, boot impact).
     #[command(after_help = cli::report::EXIT_STATUS)]
@@ -44,6 +46,7 @@ enum Command {
     #[command(after_help = cli::simulate::EXIT_STATUS)]
     Simulate(cli::simulate::SimulateArgs),
     /// Turn the Wine run's ETW tap record into the ETL file ETW would have written.
+    #[command(after_help = cli::tap::EXIT_STATUS)]
     TapToEtl(cli::tap::TapArgs),
 }
 

@@ -15,6 +15,12 @@ use wsktrace_tools::report::compare::{self as render, Inputs};
 use super::fleet::fleet_rows;
 use super::{report, to_file, to_stdout, ExitStatus};
 
+/// What `wsktrace compare --help` says about the exit status.
+pub const EXIT_STATUS: &str = "Exit status: 0 no gate broken; 1 a regression (a gate broken); \
+2 an input could not be read completely (an unreadable trace on either side, an export that \
+recorded one, a missing or foreign table), or an output could not be written. When both \
+happen, 2 wins over 1.";
+
 /// Compare two fleets: files, registrations, findings by rule, capture-wait percentiles per
 /// wait mode and calling context, DriverEntry duration, time blocked on the DriverEntry
 /// thread, drivers delayed; each with its change. Each side is an ETL file, a directory of
@@ -26,8 +32,6 @@ use super::{report, to_file, to_stdout, ExitStatus};
 /// inconclusive, warnings, captures, capture_wait.{p50,p90,p99,max},
 /// driver_entry_duration.{…}, blocked_on_driver_entry_thread.{…}, drivers_delayed.{…},
 /// max_delay.{…}, total_delay.{…}.
-///
-/// Exit status: 0 no regression, 1 a regression, 2 an input could not be read (completely).
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
     /// The fleet to compare against: ETL file, directory of traces, or export directory.

@@ -10,13 +10,16 @@ use wsktrace_tools::export::Format;
 use super::fleet::fleet_rows;
 use super::{report, ExitStatus};
 
+/// What `wsktrace export --help` says about the exit status.
+pub const EXIT_STATUS: &str = "Exit status: 0 every input read and every table written; 2 an \
+input could not be read completely, no file was found, or a table could not be written (the \
+other files are still exported). Never 1: export reports no findings.";
+
 /// Export traces as tables for DuckDB, Spark or a spreadsheet: `files`, `events`,
 /// `registrations`, `captures`, `findings` and `boot` (one `<table>.parquet` or `.csv` each in
 /// OUT_DIR, replaced if present; columns documented in docs/export.md). Files are read in
 /// parallel and rows written as they come, in bounded memory. A file that cannot be read is a
 /// row of `files` with its error; the others are still exported.
-///
-/// Exit status: 0, or 2 when a file could not be read completely or a table not written.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// ETL files, or directories to search for `*.etl`.

@@ -12,6 +12,10 @@ use wsktrace_tools::etw_tap;
 
 use super::{report_error, ExitStatus};
 
+/// What `wsktrace tap-to-etl --help` says about the exit status.
+pub const EXIT_STATUS: &str = "Exit status: 0 the ETL file written; 2 the record could not be \
+read or is malformed, or the file could not be written. Never 1.";
+
 /// Arguments of `wsktrace tap-to-etl`.
 ///
 /// Exit status: 0 written, 2 error (unreadable or malformed record, output not writable).
