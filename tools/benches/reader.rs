@@ -10,7 +10,10 @@
 //! - header walk: buffers and record headers (kind, size, timestamp), no payload;
 //! - full decode: every header field, every extended item, timestamps converted, provider
 //!   identity, and every TraceLogging event decoded to named fields (schema cache);
-//! - the summary in-process (`pipeline::summary::summarize_file`), then `wsktrace dump --summary` and
+//! - the summary in-process: streamed on one thread (`pipeline::summary::summarize`, the row
+//!   to compare across versions) and memory-mapped on every core
+//!   (`pipeline::summary::summarize_file`; its CPU time is the whole process's), then
+//!   `wsktrace dump --summary` and
 //!   `wsktrace dump` (JSON Lines to /dev/null) as processes;
 //! - dissect.etl (from `.venv`, see tests/requirements.txt) on a smaller repetition
 //!   (`WSKTRACE_BENCH_DISSECT_MB`, 24): record iteration (for the summary) and iteration with
@@ -27,28 +30,37 @@ use std::time::Instant;
 use wsktrace_tools::etl::format::EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL;
 use wsktrace_tools::etl::names::record_provider;
 use wsktrace_tools::etl::{EtlReader, Record};
-use wsktrace_tools::pipeline::summary::{summarize_file, ProviderFilter};
+use wsktrace_tools::pipeline::summary::{summarize, summarize_file, ProviderFilter};
 use wsktrace_tools::tracelogging::{decode, PointerSize, SchemaCache};
 
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
 mod support;
 
-use support::{build, children_cpu_ns, env_usize, thread_cpu_ns};
+use support::{build, children_cpu_ns, env_usize, process_cpu_ns, thread_cpu_ns};
 
 fn corpus_file() -> Option<PathBuf> {
     Some(corpus::etl_dir()?.join(support::EBPF))
 }
 
+/// Whose CPU time a measurement counts.
+#[derive(Clone, Copy)]
+enum Cpu {
+    /// This thread's (one-thread code).
+    Thread,
+    /// This process's, all threads (code that starts threads).
+    Process,
+    /// Waited-for children's (the `wsktrace` processes).
+    Children,
+}
+
 /// Best (wall seconds, CPU seconds) of `runs` runs. The machine is shared (2 cores, often
 /// busy with builds), so CPU time is the steadier figure; both are printed.
-fn best<T>(runs: usize, children: bool, mut f: impl FnMut() -> T) -> (f64, f64, T) {
-    let cpu = || {
-        if children {
-            children_cpu_ns()
-        } else {
-            thread_cpu_ns()
-        }
+fn best<T>(runs: usize, whose: Cpu, mut f: impl FnMut() -> T) -> (f64, f64, T) {
+    let cpu = || match whose {
+        Cpu::Thread => thread_cpu_ns(),
+        Cpu::Process => process_cpu_ns(),
+        Cpu::Children => children_cpu_ns(),
     };
     let mut wall = f64::INFINITY;
     let mut cpu_best = f64::INFINITY;
@@ -222,19 +234,26 @@ fn main() {
     let mbs = |secs: f64| bytes as f64 / secs / 1e6;
 
     raw_read(&big); // warm the page cache
-    let (w_raw, c_raw, _) = best(runs, false, || raw_read(&big));
-    let (w_walk, c_walk, (events, _)) = best(runs, false, || header_walk(&big));
-    let (w_full, c_full, (_, fields)) = best(runs, false, || full_decode(&big));
-    let (w_lib, c_lib, _) = best(runs, false, || {
-        summarize_file(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap()
+    let filter = ProviderFilter::default();
+    let (w_raw, c_raw, _) = best(runs, Cpu::Thread, || raw_read(&big));
+    let (w_walk, c_walk, (events, _)) = best(runs, Cpu::Thread, || header_walk(&big));
+    let (w_full, c_full, (_, fields)) = best(runs, Cpu::Thread, || full_decode(&big));
+    let (w_lib, c_lib, _) = best(runs, Cpu::Thread, || {
+        let file = std::fs::File::open(&big).unwrap();
+        summarize(file, &filter, &mut |e| panic!("{e}")).unwrap()
     });
-    let (w_sum, c_sum, ok1) = best(runs, true, || {
+    let (w_map, c_map, _) = best(runs, Cpu::Process, || {
+        summarize_file(&big, &filter, &mut |e| panic!("{e}")).unwrap()
+    });
+    let (w_sum, c_sum, ok1) = best(runs, Cpu::Children, || {
         run_cli(&["dump", "--summary", "--json"], &big)
     });
-    let (w_dump, c_dump, ok2) = best(runs.min(2), true, || run_cli(&["dump", "--json"], &big));
+    let (w_dump, c_dump, ok2) = best(runs.min(2), Cpu::Children, || {
+        run_cli(&["dump", "--json"], &big)
+    });
     assert!(ok1 && ok2, "wsktrace dump failed");
     // The library summary, for its event count.
-    let s = summarize_file(&big, &ProviderFilter::default(), &mut |e| panic!("{e}")).unwrap();
+    let s = summarize_file(&big, &filter, &mut |e| panic!("{e}")).unwrap();
     assert_eq!(s.events, events);
 
     println!(
@@ -250,25 +269,35 @@ fn main() {
             .unwrap_or("?")
     );
     println!(
-        "{:<30} {:>8} {:>9} {:>8} {:>10} {:>13} {:>7}",
-        "measurement", "wall s", "wall MB/s", "CPU s", "CPU MB/s", "CPU events/s", "vs raw"
+        "{:<30} {:>8} {:>9} {:>8} {:>10} {:>13} {:>7} {:>9}",
+        "measurement",
+        "wall s",
+        "wall MB/s",
+        "CPU s",
+        "CPU MB/s",
+        "CPU events/s",
+        "vs raw",
+        "wall/raw"
     );
+    // `vs raw`: CPU time against the raw read's; `wall/raw`: wall time (what threads buy).
     let row = |name: &str, w: f64, c: f64| {
         println!(
-            "{:<30} {:>8.3} {:>9.0} {:>8.3} {:>10.0} {:>13.0} {:>6.1}%",
+            "{:<30} {:>8.3} {:>9.0} {:>8.3} {:>10.0} {:>13.0} {:>6.1}% {:>8.1}%",
             name,
             w,
             mbs(w),
             c,
             mbs(c),
             events as f64 / c,
-            100.0 * c_raw / c
+            100.0 * c_raw / c,
+            100.0 * w_raw / w
         );
     };
     row("raw read", w_raw, c_raw);
     row("header walk", w_walk, c_walk);
     row("full decode", w_full, c_full);
-    row("summary (library, in-process)", w_lib, c_lib);
+    row("summary (library, one thread)", w_lib, c_lib);
+    row("summary (library, mapped)", w_map, c_map);
     row("wsktrace dump --summary", w_sum, c_sum);
     row("wsktrace dump (JSON)", w_dump, c_dump);
     let (t_sum, t_dump) = (c_sum, c_dump);

@@ -28,3 +28,5 @@ pub mod wsk_etl;
 #[cfg(test)]
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
+#[cfg(test)]
+mod test_rng;

@@ -7,8 +7,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, OnceLock};
+
+#[path = "support/run.rs"]
+mod run;
+use run::wsktrace;
 
 use wsktrace_driver::schema::WskEvent;
 use wsktrace_tools::analyse::{analyse_file, Selection};
@@ -299,18 +302,6 @@ fn boot_impact_matches_the_configured_delays() {
 }
 
 // --- the binary -----------------------------------------------------------------------------
-
-fn wsktrace(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsktrace"))
-        .args(args)
-        .output()
-        .expect("run wsktrace");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn check_exit_codes_and_outputs() {

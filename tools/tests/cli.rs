@@ -5,20 +5,10 @@
 //! `--help` says which exit statuses it gives.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-/// Runs `wsktrace ARGS`: (exit code, stdout, stderr).
-fn wsktrace(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsktrace"))
-        .args(args)
-        .output()
-        .expect("run wsktrace");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+#[path = "support/run.rs"]
+mod run;
+use run::wsktrace;
 
 /// A fresh directory for one test.
 fn dir(name: &str) -> PathBuf {

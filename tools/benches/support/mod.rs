@@ -49,13 +49,23 @@ pub fn thread_cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
-/// CPU time of waited-for children (user + system), from `/proc/self/stat` (clock ticks,
-/// assumed 100 per second).
-pub fn children_cpu_ns() -> Option<u64> {
+/// User + system time from `/proc/self/stat`, the two fields at `at` and `at + 1` after the
+/// command name (clock ticks, assumed 100 per second).
+fn stat_cpu_ns(at: usize) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/stat").ok()?;
     let after = &s[s.rfind(')')? + 2..];
     let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 16 and 17 of stat (cutime, cstime) are 13 and 14 after the command name.
-    let ticks: u64 = f.get(13)?.parse::<u64>().ok()? + f.get(14)?.parse::<u64>().ok()?;
+    let ticks: u64 = f.get(at)?.parse::<u64>().ok()? + f.get(at + 1)?.parse::<u64>().ok()?;
     Some(ticks * 10_000_000)
+}
+
+/// CPU time of waited-for children: fields 16 and 17 of stat (cutime, cstime).
+pub fn children_cpu_ns() -> Option<u64> {
+    stat_cpu_ns(13)
+}
+
+/// CPU time of this process, all its threads: fields 14 and 15 of stat (utime, stime).
+#[allow(dead_code, reason = "each bench includes this module; the decoding bench is one-thread")]
+pub fn process_cpu_ns() -> Option<u64> {
+    stat_cpu_ns(11)
 }

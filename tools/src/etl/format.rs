@@ -250,11 +250,8 @@ impl HeaderKind {
     }
 }
 
-/// The layout facts of one [`HeaderKind`], gathered for the readers' per-record loops (one
-/// table load instead of one lookup per fact; 8 bytes, so that the table is indexed by a
-/// shift).
+/// The layout facts of one [`HeaderKind`], gathered for the readers' per-record loops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(C, align(8))]
 pub struct HeaderLayout {
     /// The kind.
     pub kind: HeaderKind,
@@ -280,20 +277,6 @@ impl HeaderKind {
         }
     }
 }
-
-/// [`HeaderKind::layout`] of every `TRACE_HEADER_TYPE_*` byte (`None`: not a fixed-layout
-/// kind), computed at compile time from the definitions above.
-pub static HEADER_LAYOUTS: [Option<HeaderLayout>; 256] = {
-    let mut table = [None; 256];
-    let mut i = 0;
-    while i < 256 {
-        if let Some(kind) = HeaderKind::of(i as u8) {
-            table[i] = Some(kind.layout());
-        }
-        i += 1;
-    }
-    table
-};
 
 /// `SYSTEM_TRACE_HEADER.Version` written by current kernels.
 pub const SYSTEM_TRACE_VERSION: u16 = 2;

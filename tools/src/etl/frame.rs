@@ -489,9 +489,10 @@ impl<R: Read> Source for StreamSource<R> {
             return Err(e);
         }
         if got > want {
+            // What was read ahead (the next header, the padding) goes back in front.
             let at = off + size;
-            let extra = self.raw[at..at + (got - want)].to_vec();
-            self.unread(&extra);
+            let extra = &self.raw[at..at + (got - want)];
+            self.carry.splice(0..0, extra.iter().copied());
         }
         Ok(got.min(want))
     }

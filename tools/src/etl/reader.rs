@@ -126,6 +126,16 @@ impl EtlReader<std::fs::File> {
 }
 
 impl ReadStats {
+    /// Adds the counters of another part of the same file.
+    pub fn add(&mut self, other: &ReadStats) {
+        self.buffers += other.buffers;
+        self.bad_buffers += other.bad_buffers;
+        self.buffers_with_lost_events += other.buffers_with_lost_events;
+        self.buffers_lost_flags += other.buffers_lost_flags;
+        self.compressed_buffers += other.compressed_buffers;
+        self.bytes += other.bytes;
+    }
+
     /// Counts a buffer opened with this header, or one that could not be opened.
     pub(crate) fn count(&mut self, opened: Option<&WmiBufferHeader>) {
         let Some(h) = opened else {

@@ -425,6 +425,8 @@ pub struct RecordPrefixInfo {
     pub header_type: u8,
     /// Record size, header included (without the padding to 8).
     pub size: usize,
+    /// The raw timestamp (session clock).
+    pub timestamp: i64,
 }
 
 impl RecordPrefixInfo {
@@ -487,41 +489,68 @@ impl PrefixError {
 }
 
 /// Reads the prefix of the record at the start of `rest` (the record's bytes to the end of
-/// the filled part of its buffer): its kind ([`HEADER_LAYOUTS`]) and its size, checked to
-/// cover its header and to fit the bytes left. The one reader of record kinds and sizes: the
+/// the filled part of its buffer): its kind ([`HeaderKind::of`]), size and timestamp, the
+/// size checked to cover its header and to fit the bytes left. The one reader of record kinds and sizes: the
 /// full parser, the header walk and the provider peek all start here. An error other than
 /// [`PrefixError::NotFixed`] means the rest of the buffer cannot be trusted.
 #[inline(always)]
 pub fn record_prefix(rest: &[u8]) -> core::result::Result<RecordPrefixInfo, PrefixError> {
-    let Ok((prefix, _)) = RecordPrefix::ref_from_prefix(rest) else {
+    let Some(&[_, _, header_type, marker]) = rest.first_chunk::<4>() else {
         return Err(PrefixError::NotFixed);
     };
-    let layout = match HEADER_LAYOUTS[usize::from(prefix.header_type)] {
-        Some(l) if prefix.marker_flags & TRACE_HEADER_MARKER == TRACE_HEADER_MARKER => l,
-        _ => return Err(PrefixError::NotFixed),
+    if marker & TRACE_HEADER_MARKER != TRACE_HEADER_MARKER {
+        return Err(PrefixError::NotFixed);
+    }
+    // One arm per kind, so that each arm reads at constant offsets: the size load then
+    // follows a predicted branch instead of waiting for a table load, which shortens the
+    // chain from one record to the next that bounds the header walk.
+    let p = match HeaderKind::of(header_type) {
+        Some(HeaderKind::Event) => prefix_as(rest, const { HeaderKind::Event.layout() }),
+        Some(HeaderKind::Classic) => prefix_as(rest, const { HeaderKind::Classic.layout() }),
+        Some(HeaderKind::Instance) => prefix_as(rest, const { HeaderKind::Instance.layout() }),
+        Some(HeaderKind::System) => prefix_as(rest, const { HeaderKind::System.layout() }),
+        Some(HeaderKind::Compact) => prefix_as(rest, const { HeaderKind::Compact.layout() }),
+        Some(HeaderKind::Perfinfo) => prefix_as(rest, const { HeaderKind::Perfinfo.layout() }),
+        None => return Err(PrefixError::NotFixed),
     };
-    let at = usize::from(layout.size_at);
+    p.map(|(kind, size, timestamp)| RecordPrefixInfo {
+        kind,
+        header_type,
+        size,
+        timestamp,
+    })
+}
+
+/// [`record_prefix`] for a record of `layout`'s kind: kind, size and timestamp.
+#[inline(always)]
+fn prefix_as(
+    rest: &[u8],
+    layout: HeaderLayout,
+) -> core::result::Result<(HeaderKind, usize, i64), PrefixError> {
+    let needed = usize::from(layout.prefix_size);
+    let (at, ts_at) = (
+        usize::from(layout.size_at),
+        usize::from(layout.timestamp_at),
+    );
     let size = match rest.get(at..at + 2) {
-        Some(b) if rest.len() >= usize::from(layout.prefix_size) => {
-            u32::from(u16::from_le_bytes([b[0], b[1]]))
-        }
+        Some(&[a, b]) if rest.len() >= needed => u32::from(u16::from_le_bytes([a, b])),
         _ => {
-            let needed = u32::from(layout.prefix_size);
+            let needed = needed as u32;
             return Err(PrefixError::NoSize { needed });
         }
     };
     let header = u32::from(layout.header_size);
     if size < header {
-        Err(PrefixError::TooSmall { size, header })
+        return Err(PrefixError::TooSmall { size, header });
     } else if size as usize > rest.len() {
-        Err(PrefixError::TooLarge { size })
-    } else {
-        Ok(RecordPrefixInfo {
-            kind: layout.kind,
-            header_type: prefix.header_type,
-            size: size as usize,
-        })
+        return Err(PrefixError::TooLarge { size });
     }
+    // Inside the header, which `size` covers.
+    let timestamp = match rest.get(ts_at..ts_at + 8) {
+        Some(t) => i64::from_le_bytes(t.try_into().unwrap_or_default()),
+        None => 0,
+    };
+    Ok((layout.kind, size as usize, timestamp))
 }
 
 /// A record size checked against its header's size and the bytes left in its buffer.
@@ -804,6 +833,21 @@ fn parse_message(rest: &[u8], offset: u64) -> (usize, Result<Record<'_>>) {
     (padded(size), Ok(Record::Message(m)))
 }
 
+/// The record at `data[pos..]` (`base`: the byte offset of `data[0]`) and where the next one
+/// starts (the end of `data` once the rest of the buffer cannot be trusted): one step of
+/// [`Records`], for walks that step over most records without parsing them.
+#[inline]
+pub fn parse_one(data: &[u8], pos: usize, base: u64) -> (Option<Result<Record<'_>>>, usize) {
+    let mut one = Records::new(data, pos, base);
+    let r = one.next();
+    let next = if one.position() > pos {
+        one.position()
+    } else {
+        data.len()
+    };
+    (r, next)
+}
+
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>>;
 
@@ -868,13 +912,11 @@ impl Iterator for RecordHeaders<'_> {
         match record_prefix(rest) {
             Ok(p) => {
                 self.pos += p.advance();
-                let at = p.kind.timestamp_at();
-                let ts = i64::from_le_bytes(rest[at..at + 8].try_into().expect("8 bytes"));
                 Some(Ok(RecordHeader {
                     offset,
                     header_type: p.header_type,
                     size: p.size as u32,
-                    timestamp: Some(ts),
+                    timestamp: Some(p.timestamp),
                 }))
             }
             Err(PrefixError::NotFixed) => {

@@ -860,54 +860,39 @@ fn clock_wrapping_deltas_saturate() {
     assert!(clock.since_start_ns(i64::MIN) < 0);
 }
 
-/// Every buffer a reader gives (index, offset, processor, filled bytes) or its error, then the
+/// Every buffer a reader gives (index, offset, processor, filled bytes) or its error, then its
 /// counters.
-fn buffers_of(
-    mut next: impl FnMut() -> Option<Result<(u64, u64, u16, Vec<u8>), Error>>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    while let Some(b) = next() {
-        out.push(format!("{b:?}"));
+fn described<R>(
+    mut r: R,
+    next: for<'x> fn(&'x mut R) -> Option<Result<super::Buffer<'x>, Error>>,
+    stats: fn(&R) -> &super::ReadStats,
+) -> (Vec<String>, String) {
+    let mut seen = Vec::new();
+    while let Some(b) = next(&mut r) {
+        let b = b.map(|b| (b.index, b.offset, b.processor(), b.data.to_vec()));
+        seen.push(format!("{b:?}"));
     }
-    out
+    let st = stats(&r);
+    let stats = format!(
+        "{} {} {} {} {} {}",
+        st.buffers,
+        st.bad_buffers,
+        st.buffers_with_lost_events,
+        st.buffers_lost_flags,
+        st.compressed_buffers,
+        st.bytes
+    );
+    (seen, stats)
 }
 
 fn stream_buffers(img: &[u8]) -> Option<(Vec<String>, String)> {
-    let mut r = EtlReader::new(img).ok()?;
-    let seen = buffers_of(|| {
-        let b = r.next_buffer()?;
-        Some(b.map(|b| (b.index, b.offset, b.processor(), b.data.to_vec())))
-    });
-    let st = r.stats();
-    let stats = format!(
-        "{} {} {} {} {} {}",
-        st.buffers,
-        st.bad_buffers,
-        st.buffers_with_lost_events,
-        st.buffers_lost_flags,
-        st.compressed_buffers,
-        st.bytes
-    );
-    Some((seen, stats))
+    let r = EtlReader::new(img).ok()?;
+    Some(described(r, EtlReader::next_buffer, EtlReader::stats))
 }
 
 fn slice_buffers(img: &[u8]) -> Option<(Vec<String>, String)> {
-    let mut r = SliceReader::new(img).ok()?;
-    let seen = buffers_of(|| {
-        let b = r.next_buffer()?;
-        Some(b.map(|b| (b.index, b.offset, b.processor(), b.data.to_vec())))
-    });
-    let st = r.stats();
-    let stats = format!(
-        "{} {} {} {} {} {}",
-        st.buffers,
-        st.bad_buffers,
-        st.buffers_with_lost_events,
-        st.buffers_lost_flags,
-        st.compressed_buffers,
-        st.bytes
-    );
-    Some((seen, stats))
+    let r = SliceReader::new(img).ok()?;
+    Some(described(r, SliceReader::next_buffer, SliceReader::stats))
 }
 
 /// The reader over bytes in memory (no copy) and the streaming reader frame, open and count
@@ -940,13 +925,7 @@ fn slice_reader_matches_stream_reader() {
     ]);
     let mut truncated = plain.clone();
     truncated.truncate(plain.len() - 100);
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
     let mut images = vec![plain, packed, truncated];
     for round in 0..300 {
         let mut img = images[round % 3].clone();

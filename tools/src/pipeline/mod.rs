@@ -93,7 +93,9 @@
 
 mod decode;
 mod error;
+mod mapped;
 mod order;
+mod parallel;
 mod read;
 mod step;
 pub mod summary;
@@ -104,7 +106,9 @@ mod tests;
 
 pub use decode::{decode_wsk, KnownLayouts};
 pub use error::{DecodeFailure, ErrorKind, FileStart, TraceError};
+pub use mapped::MIN_MAPPED;
 pub use order::MAX_HELD;
+pub use parallel::{IN_FLIGHT, JOB, JOB_BYTES};
 pub use read::{
     open, open_file, read, read_bytes, read_file, trace_context, Peeked, ReadOptions, ReadOutcome,
     Threads, BATCH, DEPTH,

@@ -5,12 +5,14 @@ use std::path::Path;
 
 use super::decode::KnownLayouts;
 use super::error::{ErrorKind, FileStart, TraceError};
+use super::mapped::MappedFile;
 use super::order::Orderer;
+use super::parallel::{in_order, warm, Framed, Plan};
 use super::step::Batch;
 use super::walk::{walk, WalkContext, Walker};
 use crate::analysis::{EventSink, TraceContext};
 use crate::etl::header::{filetime_to_rfc3339, LogfileInfo};
-use crate::etl::{self, EtlReader};
+use crate::etl::{self, EtlReader, ReadStats, SliceReader};
 
 /// How a read uses threads. The results are the same either way (a test holds them together).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -144,17 +146,26 @@ pub fn read<R: Read + Send, S: EventSink>(
     Ok(read_open(reader, sink, options, on_error))
 }
 
-/// [`read`] from bytes in memory.
+/// [`read`] from bytes in memory: no copy, and with [`Threads::Auto`] the buffers are walked
+/// on every core (see [`super::parallel`]).
 pub fn read_bytes<S: EventSink>(
     bytes: &[u8],
     sink: &mut S,
     options: ReadOptions,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<ReadOutcome, TraceError> {
-    read(bytes, sink, options, on_error)
+    read_slice(
+        bytes,
+        sink,
+        Plan::of(options.threads),
+        on_error,
+        &mut |_| {},
+    )
 }
 
-/// [`read`] from a file (`Err` with [`ErrorKind::Open`] when it cannot be opened).
+/// [`read`] from a file (`Err` with [`ErrorKind::Open`] when it cannot be opened). With
+/// [`Threads::Auto`] a large regular file is read through a memory map, as
+/// [`read_bytes`] reads; otherwise it is streamed.
 pub fn read_file<S: EventSink>(
     path: &Path,
     sink: &mut S,
@@ -162,7 +173,85 @@ pub fn read_file<S: EventSink>(
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<ReadOutcome, TraceError> {
     let file = std::fs::File::open(path).map_err(TraceError::open)?;
+    let plan = Plan::of(options.threads);
+    if plan.workers > 1 {
+        if let Some(map) = MappedFile::new(&file) {
+            let done = &mut |end| map.done_before(end);
+            return read_slice(map.bytes(), sink, plan, on_error, done);
+        }
+    }
     read(file, sink, options, on_error)
+}
+
+/// Opens a trace held in memory (see [`open`] for the errors).
+pub(crate) fn open_slice(bytes: &[u8]) -> Result<SliceReader<'_>, TraceError> {
+    SliceReader::new(bytes).map_err(|cause| {
+        let start = FileStart::of(&bytes[..bytes.len().min(START_BYTES)]);
+        TraceError::new(ErrorKind::NotEtl { start, cause }, Some(0))
+    })
+}
+
+/// Reads a trace held in memory into `sink` as `plan` says; `done(end)` is told when the
+/// bytes before `end` are no longer needed.
+pub(super) fn read_slice<S: EventSink>(
+    bytes: &[u8],
+    sink: &mut S,
+    plan: Plan,
+    on_error: &mut dyn FnMut(&TraceError),
+    done: &mut dyn FnMut(u64),
+) -> Result<ReadOutcome, TraceError> {
+    let mut reader = open_slice(bytes)?;
+    let info = reader.info().clone();
+    Ok(read_with(&info, sink, |ctx, known, ord| {
+        let mut records = 0;
+        let init = || JobWalker {
+            walker: Walker::decoding(ctx),
+            scratch: Vec::new(),
+            stats: ReadStats::default(),
+            sizes: (0, 0),
+        };
+        let apply = |(mut batch, n): (Batch, u64), end: u64| {
+            ord.apply(&mut batch, known, on_error);
+            records += n;
+            done(end);
+        };
+        in_order(&mut reader, plan, init, walk_job, apply);
+        records
+    }))
+}
+
+/// What a thread walking jobs keeps from one job to the next.
+struct JobWalker<'k> {
+    walker: Walker<'k>,
+    /// Where compressed buffers are decompressed.
+    scratch: Vec<u8>,
+    stats: ReadStats,
+    /// The sizes of the last job's batch (steps, bytes): the next one is made that large at
+    /// once, not grown step by step.
+    sizes: (usize, usize),
+}
+
+/// The steps of one job's buffers, and the records read.
+fn walk_job(w: &mut JobWalker<'_>, buffers: &[Framed<'_>]) -> (Batch, u64) {
+    let mut batch = Batch {
+        steps: Vec::with_capacity(w.sizes.0),
+        bytes: Vec::with_capacity(w.sizes.1),
+    };
+    let mut records = 0;
+    for framed in buffers {
+        match framed {
+            Ok(raw) => match raw.open(&mut w.scratch, &mut w.stats) {
+                Ok(b) => {
+                    warm(b.data);
+                    records += w.walker.buffer(&b, &mut batch);
+                }
+                Err(e) => w.walker.bad_buffer(e, raw.index(), &mut batch),
+            },
+            Err((e, index)) => w.walker.bad_buffer(e.clone(), *index, &mut batch),
+        }
+    }
+    w.sizes = (batch.steps.len(), batch.bytes.len());
+    (batch, records)
 }
 
 /// True when a second thread is worth starting.
@@ -179,21 +268,43 @@ fn read_open<R: Read + Send, S: EventSink>(
     on_error: &mut dyn FnMut(&TraceError),
 ) -> ReadOutcome {
     let info = reader.info().clone();
-    let trace = trace_context(&info);
-    sink.begin(&trace);
-    let known = KnownLayouts::default();
-    let ctx = WalkContext::new(&info, &known);
-    let mut ord = Orderer::new(sink, info.number_of_processors);
-    let records = if two_threads(options) {
-        walk_beside(&mut reader, ctx, &known, &mut ord, on_error)
-    } else {
+    read_with(&info, sink, |ctx, known, ord| {
+        if two_threads(options) {
+            return walk_beside(&mut reader, ctx, known, ord, on_error);
+        }
         let mut walker = Walker::new(ctx);
-        let mut flush = |batch: &mut Batch| ord.apply(batch, &known, on_error);
+        let mut flush = |batch: &mut Batch| ord.apply(batch, known, on_error);
         let mut batch = Batch::default();
         let records = walk(&mut reader, &mut walker, &mut batch, &mut flush);
         flush(&mut batch);
         records
-    };
+    })
+}
+
+/// Reads a trace whose logfile header is `info` into `sink`: tells it the trace's facts,
+/// lets `walk` walk the buffers into the orderer (it returns the records read), then hands
+/// on what is still held and tells the sink the trace's end.
+fn read_with<S: EventSink>(
+    info: &LogfileInfo,
+    sink: &mut S,
+    walk: impl FnOnce(WalkContext<'_>, &KnownLayouts, &mut Orderer<'_, S>) -> u64,
+) -> ReadOutcome {
+    let trace = trace_context(info);
+    sink.begin(&trace);
+    let known = KnownLayouts::default();
+    let ctx = WalkContext::new(info, &known);
+    let mut ord = Orderer::new(sink, info.number_of_processors);
+    let records = walk(ctx, &known, &mut ord);
+    finish(ord, trace, records, info)
+}
+
+/// Hands on what is still held, and tells the sink the trace's end.
+fn finish<S: EventSink>(
+    mut ord: Orderer<'_, S>,
+    trace: TraceContext,
+    records: u64,
+    info: &LogfileInfo,
+) -> ReadOutcome {
     ord.release_until(u64::MAX);
     let out = ReadOutcome {
         trace,

@@ -13,15 +13,17 @@ use std::io::Read;
 use std::path::Path;
 
 use super::error::TraceError;
-use super::read::open;
+use super::mapped::MappedFile;
+use super::parallel::{in_order, warm, Framed, Plan};
+use super::read::{open, open_slice, Threads};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::names::{
     classic_name, kernel_provider, metadata_provider_name, record_provider_bytes,
     traits_name_bytes, KTC_METADATA,
 };
-use crate::etl::record::{peek_provider, ProviderPeek, Records};
-use crate::etl::{Buffer, EtlReader, LogfileInfo, Record};
+use crate::etl::record::{parse_one, peek_provider, ProviderPeek};
+use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
 use crate::payload::{Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
 
@@ -109,27 +111,39 @@ impl ProviderCounts {
     }
 
     fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
+        self.add_n(guid, name, 1);
+    }
+
+    /// Counts `n` records of one key.
+    fn add_n(&mut self, guid: Guid, name: Option<&[u8]>, n: u64) {
         if self.entries.len() <= 16 {
             if let Some(i) = self
                 .entries
                 .iter()
                 .position(|e| e.0 == guid && e.1.as_deref() == name)
             {
-                self.entries[i].3 += 1;
+                self.entries[i].3 += n;
                 self.last = i;
                 return;
             }
         }
         let idx = self.by_guid.entry(guid).or_default();
         if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
-            self.entries[i].3 += 1;
+            self.entries[i].3 += n;
             self.last = i;
             return;
         }
         idx.push(self.entries.len());
         self.last = self.entries.len();
         let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
-        self.entries.push((guid, name.map(Into::into), text, 1));
+        self.entries.push((guid, name.map(Into::into), text, n));
+    }
+
+    /// Adds the counts of `other`.
+    pub fn merge(&mut self, other: &ProviderCounts) {
+        for (guid, name, _, n) in &other.entries {
+            self.add_n(*guid, name.as_deref(), *n);
+        }
     }
 
     /// `(guid, name, count)`, most frequent first, then by GUID and name.
@@ -275,23 +289,98 @@ pub fn summarize<R: Read>(
     summarize_open(open(src)?, filter, on_error)
 }
 
-/// [`summarize`] a file.
+/// [`summarize`] a file: a large regular file through a memory map, its buffers counted on
+/// every core (as [`summarize_bytes`]); other files streamed.
 pub fn summarize_file(
     path: &Path,
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
     let file = std::fs::File::open(path).map_err(TraceError::open)?;
+    let plan = Plan::of(Threads::Auto);
+    if plan.workers > 1 {
+        if let Some(map) = MappedFile::new(&file) {
+            let done = &mut |end| map.done_before(end);
+            return summarize_slice(map.bytes(), filter, plan, on_error, done);
+        }
+    }
     summarize(file, filter, on_error)
 }
 
-/// [`summarize`] bytes in memory.
+/// [`summarize`] bytes in memory: no copy, the buffers counted on every core.
 pub fn summarize_bytes(
     bytes: &[u8],
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    summarize(bytes, filter, on_error)
+    summarize_slice(
+        bytes,
+        filter,
+        Plan::of(Threads::Auto),
+        on_error,
+        &mut |_| {},
+    )
+}
+
+/// What one job of buffers counted, merged into the file's summary in file order.
+struct Part {
+    counts: FileSummary,
+    errors: Vec<TraceError>,
+    stats: ReadStats,
+}
+
+/// [`summarize_bytes`] as `plan` says; `done(end)` is told when the bytes before `end` are
+/// no longer needed.
+pub(super) fn summarize_slice(
+    bytes: &[u8],
+    filter: &ProviderFilter,
+    plan: Plan,
+    on_error: &mut dyn FnMut(&TraceError),
+    done: &mut dyn FnMut(u64),
+) -> Result<FileSummary, TraceError> {
+    let mut reader = open_slice(bytes)?;
+    let mut s = FileSummary::new(reader.info().clone());
+    let mut stats = ReadStats::default();
+    let work = |scratch: &mut Vec<u8>, buffers: &[Framed<'_>]| count_job(scratch, buffers, filter);
+    let apply = |part: Part, end: u64| {
+        s.merge(part.counts, &part.errors, on_error);
+        stats.add(&part.stats);
+        done(end);
+    };
+    in_order(&mut reader, plan, Vec::new, work, apply);
+    s.buffers = stats.buffers;
+    s.compressed_buffers = stats.compressed_buffers;
+    s.buffers_with_lost_events = stats.buffers_with_lost_events;
+    Ok(s)
+}
+
+/// Counts one job's buffers (`scratch`: where compressed buffers are decompressed).
+fn count_job(scratch: &mut Vec<u8>, buffers: &[Framed<'_>], filter: &ProviderFilter) -> Part {
+    let mut part = Part {
+        counts: FileSummary::new(LogfileInfo::default()),
+        errors: Vec::new(),
+        stats: ReadStats::default(),
+    };
+    let mut on_error = |e: &TraceError| part.errors.push(e.clone());
+    for framed in buffers {
+        let opened = match framed {
+            Ok(raw) => raw
+                .open(scratch, &mut part.stats)
+                .map_err(|e| TraceError::etl(e, Some(raw.index()))),
+            Err((e, index)) => Err(TraceError::etl(e.clone(), Some(*index))),
+        };
+        match opened {
+            Ok(b) => {
+                warm(b.data);
+                part.counts.count_buffer(&b, filter, &mut on_error);
+            }
+            Err(e) => {
+                part.counts.errors += 1;
+                on_error(&e);
+            }
+        }
+    }
+    part
 }
 
 fn summarize_open<R: Read>(
@@ -346,6 +435,25 @@ impl FileSummary {
         }
     }
 
+    /// Adds what a later part of the file counted (`errors`: those it met, in order).
+    fn merge(
+        &mut self,
+        part: FileSummary,
+        errors: &[TraceError],
+        on_error: &mut dyn FnMut(&TraceError),
+    ) {
+        errors.iter().for_each(&mut *on_error);
+        self.events += part.events;
+        self.errors += part.errors;
+        self.providers.merge(&part.providers);
+        if self.first_buffer_size == 0 {
+            self.first_buffer_size = part.first_buffer_size;
+        }
+        for (g, n) in part.learned_names {
+            self.learned_names.entry(g).or_insert(n);
+        }
+    }
+
     /// Counts the records of one buffer: the common kinds through the header peek, anything
     /// else (and any error) through the full record parser, one record at a time.
     ///
@@ -386,13 +494,8 @@ impl FileSummary {
                 }
                 None => {}
             }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
+            let (r, next) = parse_one(data, pos, b.offset);
+            pos = next;
             match r {
                 None => break,
                 Some(Ok(rec)) => {

@@ -6,9 +6,13 @@ use std::path::Path;
 use wsktrace_driver::schema::{self, WskEvent};
 
 use super::decode::{decode_general, decode_known};
+use super::parallel::Plan;
+use super::read::read_slice;
 use super::walk::guid_bits;
 use super::*;
-use crate::analysis::balance::{BalanceConfig, Rule, Severity, Verdict};
+use crate::analysis::balance::{BalanceConfig, BalanceReport, Rule, Severity, Verdict};
+use crate::analysis::boot::BootReport;
+use crate::analysis::latency::LatencyReport;
 use crate::analysis::testkit::{Seq, MS};
 use crate::analysis::{run, AllAnalyses};
 use crate::etl::write::SessionConfig;
@@ -372,13 +376,7 @@ fn corrupted_files_never_panic() {
     write(&seq, &path, config, None);
     let good = std::fs::read(&path).unwrap();
     let bad = dir.join("bad.etl");
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
     for round in 0..400 {
         let mut bytes = good.clone();
         if round % 10 == 9 {
@@ -395,20 +393,95 @@ fn corrupted_files_never_panic() {
             }
         }
         std::fs::write(&bad, &bytes).unwrap();
-        // Both ways of using threads give the same results, errors and reports.
-        let mut results = Vec::new();
-        for threads in [Threads::Auto, Threads::One] {
-            let mut a = all();
-            let mut errors = Vec::new();
-            let options = ReadOptions { threads };
-            let out = read_file(&bad, &mut a, options, &mut |e| errors.push(e.clone()));
-            let reports = out
-                .is_ok()
-                .then(|| (a.balance.report(), a.latency.report(), a.boot.report()));
-            results.push((out, errors, reports));
-        }
-        assert!(results[0] == results[1], "round {round}");
+        let first = every_way(&bad, &bytes);
+        assert!(first.iter().all(|r| *r == first[0]), "round {round}");
+        let sums = every_summary(&bytes);
+        assert!(sums.iter().all(|r| *r == sums[0]), "round {round}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What a read gave: the outcome, the errors as they were met, the three reports.
+type Read = (
+    Result<ReadOutcome, TraceError>,
+    Vec<TraceError>,
+    Option<(BalanceReport, LatencyReport, BootReport)>,
+);
+
+/// One way of reading a trace into the analyses.
+type ReadWay<'a> = dyn FnMut(&mut AllAnalyses, &mut dyn FnMut(&TraceError)) -> Result<ReadOutcome, TraceError>
+    + 'a;
+
+/// The same trace read every way: streamed on one thread and on two, from memory on the
+/// calling thread, and from memory on two and three workers with small jobs (several jobs in
+/// flight, results put back in order).
+fn every_way(path: &Path, bytes: &[u8]) -> Vec<Read> {
+    let mut results = Vec::new();
+    let mut push = |read: &mut ReadWay<'_>| {
+        let mut a = all();
+        let mut errors = Vec::new();
+        let out = read(&mut a, &mut |e| errors.push(e.clone()));
+        let reports = out
+            .is_ok()
+            .then(|| (a.balance.report(), a.latency.report(), a.boot.report()));
+        results.push((out, errors, reports));
+    };
+    for threads in [Threads::One, Threads::Auto] {
+        push(&mut |a, on_error| read_file(path, a, ReadOptions { threads }, on_error));
+    }
+    for (workers, job) in [(1, 3), (2, 1), (3, 2)] {
+        let plan = Plan { workers, job };
+        push(&mut |a, on_error| read_slice(bytes, a, plan, on_error, &mut |_| {}));
+    }
+    results
+}
+
+/// The `--summary` of the same trace every way (JSON object and errors).
+fn every_summary(bytes: &[u8]) -> Vec<(Option<serde_json::Value>, Vec<TraceError>)> {
+    let filter = summary::ProviderFilter::default();
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let s = summary::summarize(bytes, &filter, &mut |e| errors.push(e.clone()));
+    out.push((s.ok().map(|s| s.to_json("t")), errors));
+    for (workers, job) in [(1, 3), (2, 1), (3, 2)] {
+        let plan = Plan { workers, job };
+        let mut errors = Vec::new();
+        let on_error = &mut |e: &TraceError| errors.push(e.clone());
+        let s = summary::summarize_slice(bytes, &filter, plan, on_error, &mut |_| {});
+        out.push((s.ok().map(|s| s.to_json("t")), errors));
+    }
+    out
+}
+
+/// A trace larger than [`MIN_MAPPED`] is read through the memory map, its buffers on several
+/// threads: the results are those of the stream reader on one thread.
+#[test]
+fn a_mapped_file_read_on_every_core_gives_the_one_thread_results() {
+    let mut seq = Seq::new();
+    for r in 1..=6_000 {
+        seq.register(8, r);
+        seq.capture(8, r, r, 100, 1, 1_000, NtStatus::SUCCESS);
+        seq.dispatch(8, r, r).release(8, r, r, 2_000);
+        seq.dereg_start(8, r, 0).dereg_stop(8, r);
+    }
+    let dir = temp_dir("source-mapped");
+    let path = dir.join("big.etl");
+    let config = SessionConfig {
+        buffer_size: 16 * 1024,
+        processors: 4,
+        ..Default::default()
+    };
+    write(&seq, &path, config, None);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() as u64 >= MIN_MAPPED, "{} bytes", bytes.len());
+    let reads = every_way(&path, &bytes);
+    assert!(reads.iter().all(|r| *r == reads[0]));
+    let out = reads[0].0.as_ref().unwrap();
+    assert_eq!(out.events, seq.events.len() as u64);
+    let filter = summary::ProviderFilter::default();
+    let mapped = summary::summarize_file(&path, &filter, &mut |e| panic!("{e}")).unwrap();
+    let streamed = summary::summarize(&bytes[..], &filter, &mut |e| panic!("{e}")).unwrap();
+    assert_eq!(mapped.to_json("t"), streamed.to_json("t"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

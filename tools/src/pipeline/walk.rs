@@ -5,15 +5,15 @@
 
 use std::io::Read;
 
-use super::decode::{decode_wsk, pointer_size, KnownLayouts};
-use super::error::{ErrorKind, TraceError};
+use super::decode::{decode_general, decode_known, pointer_size, KnownLayouts};
+use super::error::{DecodeFailure, ErrorKind, TraceError};
 use super::step::{At, Batch, Item, KnownEvent, Step};
 use crate::analysis::{LostEvents, PnpDriverInit, TraceEvent};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::{Clock, ClockType, LogfileInfo};
 use crate::etl::reader::{Buffer, EtlReader};
 use crate::etl::record::{
-    event_provider_bytes, peek_provider, EventRecord, ProviderPeek, Record, Records,
+    event_provider_bytes, parse_one, peek_provider, EventRecord, ProviderPeek, Record, Records,
 };
 use crate::etl::{self};
 use crate::kernel_pnp::{self, DriverInit};
@@ -80,6 +80,10 @@ impl<'k> WalkContext<'k> {
 pub(super) struct Walker<'k> {
     ctx: WalkContext<'k>,
     cache: SchemaCache,
+    /// Events of ours with a known layout are left to the side that feeds the sink to
+    /// decode ([`Step::Known`]): when one thread walks and one feeds, decoding there
+    /// balances the two; when several walk, they decode.
+    defer_known: bool,
 }
 
 /// Where the walk of one buffer is.
@@ -96,11 +100,21 @@ struct InBuffer<'b> {
 }
 
 impl<'k> Walker<'k> {
-    /// A walker for a file with this context.
+    /// A walker for a file with this context, leaving known layouts to the side that feeds
+    /// the sink.
     pub fn new(ctx: WalkContext<'k>) -> Self {
         Walker {
             ctx,
             cache: SchemaCache::new(),
+            defer_known: true,
+        }
+    }
+
+    /// A walker that decodes every event of ours itself.
+    pub fn decoding(ctx: WalkContext<'k>) -> Self {
+        Walker {
+            defer_known: false,
+            ..Walker::new(ctx)
         }
     }
 
@@ -155,14 +169,9 @@ impl<'k> Walker<'k> {
                     }
                 }
             }
-            let mut one = Records::new(data, pos, b.offset);
-            let r = one.next();
             let start = pos;
-            pos = if one.position() > pos {
-                one.position()
-            } else {
-                data.len()
-            };
+            let (r, next) = parse_one(data, pos, b.offset);
+            pos = next;
             match r {
                 None => break,
                 Some(Ok(rec)) => {
@@ -201,10 +210,9 @@ impl<'k> Walker<'k> {
         let tid = ev.header.thread_id.get();
         let activity = ev.header.activity_id.to_bytes_le();
         let opcode = ev.header.event_descriptor.opcode;
-        let layout = ev
-            .extended_item(EXT_TYPE_EVENT_SCHEMA_TL)
-            .and_then(|m| self.ctx.known.find_index(m.data, opcode));
-        if let Some(layout) = layout {
+        let meta = ev.extended_item(EXT_TYPE_EVENT_SCHEMA_TL);
+        let layout = meta.and_then(|m| self.ctx.known.find_index(m.data, opcode));
+        if let (Some(layout), true) = (layout, self.defer_known) {
             let start = batch.bytes.len();
             batch.bytes.extend_from_slice(ev.user_data);
             return Step::Known(KnownEvent {
@@ -220,7 +228,16 @@ impl<'k> Walker<'k> {
                 payload: start..batch.bytes.len(),
             });
         }
-        match decode_wsk(ev, self.ctx.known, &mut self.cache) {
+        let decoded = match (meta, layout) {
+            (Some(m), Some(layout)) => {
+                let desc = self.ctx.known.metas[layout].1;
+                decode_known(desc, ev.user_data)
+                    .map_or_else(|| decode_general(ev, m.data, &mut self.cache), Ok)
+            }
+            (Some(m), None) => decode_general(ev, m.data, &mut self.cache),
+            (None, _) => Err(DecodeFailure::NoMetadata),
+        };
+        match decoded {
             Ok(event) => Step::Push {
                 cpu: Some(at.cpu),
                 ts: At::Exact(ts),

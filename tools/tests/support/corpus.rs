@@ -1,4 +1,4 @@
-//! Test helper: where the shared corpus of real Windows-written ETL files is, for tests and
+//! For tests: where the shared corpus of real Windows-written ETL files is, for tests and
 //! benchmarks (one file, included by path: `#[path = ".../tests/support/corpus.rs"] mod
 //! corpus;`).
 //!

@@ -1,0 +1,77 @@
+//! A trace file read through a read-only memory map: its buffers are read where the page cache
+//! holds them (no copy into the process) and walked on every core. The pages already walked
+//! are handed back as the walk goes on ([`MappedFile::done_before`]), so the resident memory
+//! stays bounded whatever the file size.
+//!
+//! This module holds the crate's only `unsafe`: creating the map and dropping its pages. Like
+//! every reader of a memory-mapped file (ripgrep's, for one), it relies on nobody truncating
+//! the file while it is read: the bytes of a truncated file would be gone, and reading them
+//! would stop the process (`SIGBUS`). Shorter inputs than a few buffers are not worth a map;
+//! inputs that cannot be mapped (pipes, special files) are streamed instead.
+#![allow(unsafe_code)]
+
+use std::cell::Cell;
+use std::fs::File;
+
+use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
+
+/// Files smaller than this are read by the stream reader: a map costs more than it saves.
+pub const MIN_MAPPED: u64 = 4 << 20;
+
+/// A file mapped read-only.
+pub struct MappedFile {
+    map: Mmap,
+    /// The bytes before this were handed back already.
+    released: Cell<usize>,
+}
+
+impl MappedFile {
+    /// Maps `file`, when it is a regular file of at least [`MIN_MAPPED`] bytes and the system
+    /// maps it; `None` otherwise (then stream it).
+    pub fn new(file: &File) -> Option<MappedFile> {
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() < MIN_MAPPED {
+            return None;
+        }
+        // SAFETY:
+        // 1. The map is read-only (`Mmap`: the file's page-cache pages, never written
+        //    through), and lives as long as the `MappedFile` whose borrows use it.
+        // 2. What the module doc says: the file must not be truncated while it is read.
+        let map = unsafe { MmapOptions::new().map(file) }.ok()?;
+        // The walk reads front to back: read ahead, and drop what was read first.
+        let _ = map.advise(Advice::Sequential);
+        Some(MappedFile {
+            map,
+            released: Cell::new(0),
+        })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Tells the system the bytes before `end` will not be read again: their pages leave the
+    /// process's resident memory (the page cache keeps them).
+    pub fn done_before(&self, end: u64) {
+        const PAGE: usize = 4096;
+        let start = self.released.get();
+        let end = (end as usize).min(self.map.len()) / PAGE * PAGE;
+        if end <= start {
+            return;
+        }
+        self.released.set(end);
+        // SAFETY:
+        // 1. `MADV_DONTNEED` on a read-only file-backed mapping drops page table entries
+        //    only: a later read of those bytes faults the same file contents back in, so no
+        //    byte any borrow of `bytes()` sees changes (the advice is "unchecked" because on
+        //    a private writable mapping it would discard writes; this map is read-only).
+        // 2. `start..end` lies inside the map (clamped above), page-aligned (both are
+        //    multiples of the page size from the map's page-aligned start).
+        let len = end - start;
+        let _ = unsafe {
+            self.map
+                .unchecked_advise_range(UncheckedAdvice::DontNeed, start, len)
+        };
+    }
+}
