@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 if (($# == 0)); then
     set -- tests/data/boot-worker.etl
 fi
-echo "Building wsktrace (release; a first build takes a few minutes)..." >&2
+echo "Building wsktrace (release; a first build takes several minutes)..." >&2
 cargo build --locked --release --quiet -p wsktrace-tools --bin wsktrace || exit 2
 wsktrace=target/release/wsktrace
 
