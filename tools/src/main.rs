@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 ///
 /// Exit status, the same for every command: 0 clean, 1 findings (`check`; `compare` on a
 /// regression), 2 error (an input could not be read completely, or an output not written).
+///
 /// When both happen, 2 wins over 1. Each command's `--help` says which of them it gives.
 #[derive(Debug, Parser)]
 #[command(name = "wsktrace", version, about)]
