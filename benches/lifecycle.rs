@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion};
 use wsktrace_driver::lifecycle::*;
-use wsktrace_driver::schema::{CallingContext, WskEvent};
+use wsktrace_driver::schema::{CallingContext, WskEventRef};
 use wsktrace_driver::sim::{HostClock, Recorder};
 
 /// Every WSK call succeeds at once.
@@ -28,6 +28,7 @@ impl WskApi for NoopApi {
     type Registration = ();
     type ProviderNpi = ();
     type Socket = ();
+    type Connection = ();
     fn register(&self, _version: u16) -> Result<(), NtStatus> {
         Ok(())
     }
@@ -48,12 +49,22 @@ impl WskApi for NoopApi {
     fn bind(&self, _s: &(), _p: &ListenParams) -> NtStatus {
         NtStatus::SUCCESS
     }
-    fn close_socket(&self, _s: ()) -> NtStatus {
+    fn accept(
+        &self,
+        _s: &(),
+        _issued: &dyn Fn(),
+    ) -> Result<wsktrace_driver::lifecycle::Accepted<()>, NtStatus> {
+        Err(NtStatus::CANCELLED)
+    }
+    fn close_connection(&self, _c: ()) -> NtStatus {
+        NtStatus::SUCCESS
+    }
+    fn close_socket(&self, _s: &()) -> NtStatus {
         NtStatus::SUCCESS
     }
 }
 
-fn cycle<S: EventSink>(reg: &Arc<Registration<NoopApi, S, HostClock>>) {
+fn cycle<S: EventSink>(reg: &TryArc<Registration<NoopApi, S, HostClock>>) {
     let mut npi = reg
         .capture(WaitTimeout::NoWait, CallingContext::Other)
         .unwrap();
@@ -66,7 +77,7 @@ fn cycle<S: EventSink>(reg: &Arc<Registration<NoopApi, S, HostClock>>) {
 }
 
 fn bench<S: EventSink>(c: &mut Criterion, name: &str, sink: S, after_batch: impl Fn()) {
-    let client = WskClient::new(NoopApi, sink, HostClock::new());
+    let client = WskClient::new(NoopApi, sink, HostClock::new()).unwrap();
     let reg = client.register(make_wsk_version(1, 0)).unwrap();
     c.bench_function(name, |b| {
         b.iter_custom(|iters| {
@@ -117,12 +128,15 @@ impl EventSink for StaticFlagSink {
     fn enabled(&self, _keywords: u64) -> bool {
         PROVIDER_ON.load(Ordering::Relaxed)
     }
-    fn write(&self, _activity: &ActivityId, event: WskEvent) {
+    fn write(&self, _activity: &ActivityId, event: &WskEventRef<'_>) {
         black_box(event);
     }
 }
 
-fn time_cycles<S: EventSink>(reg: &Arc<Registration<NoopApi, S, HostClock>>, cycles: u32) -> f64 {
+fn time_cycles<S: EventSink>(
+    reg: &TryArc<Registration<NoopApi, S, HostClock>>,
+    cycles: u32,
+) -> f64 {
     let t = Instant::now();
     for _ in 0..cycles {
         cycle(black_box(reg));
@@ -137,16 +151,16 @@ fn paired() {
     const CYCLES: u32 = 50_000;
     const ROUNDS: u32 = 200;
     let v = make_wsk_version(1, 0);
-    let null = WskClient::new(NoopApi, NullSink, HostClock::new());
+    let null = WskClient::new(NoopApi, NullSink, HostClock::new()).unwrap();
     let null_reg = null.register(v).unwrap();
-    let flag = WskClient::new(NoopApi, StaticFlagSink, HostClock::new());
+    let flag = WskClient::new(NoopApi, StaticFlagSink, HostClock::new()).unwrap();
     let flag_reg = flag.register(v).unwrap();
     let off = Arc::new(Recorder::new(HostClock::new()));
     off.set_enabled(false);
-    let off_client = WskClient::new(NoopApi, off, HostClock::new());
+    let off_client = WskClient::new(NoopApi, off, HostClock::new()).unwrap();
     let off_reg = off_client.register(v).unwrap();
     let on = Arc::new(Recorder::new(HostClock::new()));
-    let on_client = WskClient::new(NoopApi, on.clone(), HostClock::new());
+    let on_client = WskClient::new(NoopApi, on.clone(), HostClock::new()).unwrap();
     let on_reg = on_client.register(v).unwrap();
     let mut best = [f64::MAX; 4];
     for _ in 0..ROUNDS {

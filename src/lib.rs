@@ -18,10 +18,29 @@ compile_error!(
     "the kernel driver must be built with panic = \"abort\" (CARGO_PROFILE_<NAME>_PANIC=abort, as Makefile.toml sets it)"
 );
 
+// Built as a library for another driver (`driver-entry` off), this crate's own cdylib is a
+// by-product of that driver's build and has no `DriverEntry`; build.rs makes this stub its
+// entry point (`/ALTERNATENAME`), so it links as a driver that refuses to load
+// (`STATUS_NOT_SUPPORTED`). Not exported, and unreferenced (so discarded) in the embedding
+// driver's image, which has a `DriverEntry` of its own.
+#[cfg(all(
+    windows,
+    target_arch = "x86_64",
+    feature = "kernel",
+    not(feature = "driver-entry")
+))]
+core::arch::global_asm!(
+    ".globl wsktrace_library_entry",
+    "wsktrace_library_entry:",
+    "mov eax, 0xC00000BB",
+    "ret",
+);
+
 extern crate alloc;
 #[cfg(not(windows))]
 extern crate std;
 
+pub mod fallible;
 pub mod lifecycle;
 pub mod ntstatus;
 pub mod schema;

@@ -28,6 +28,13 @@ impl NtStatus {
     /// `STATUS_INVALID_DEVICE_STATE`: a call made in a state that does not allow it (used by
     /// the simulator for a capture after deregistration began, or a double release).
     pub const INVALID_DEVICE_STATE: NtStatus = NtStatus(0xC000_0184_u32 as i32);
+    /// `STATUS_CANCELLED`: an IRP cancelled (a pending `WskAccept` when its listening socket
+    /// is closed).
+    pub const CANCELLED: NtStatus = NtStatus(0xC000_0120_u32 as i32);
+    /// `STATUS_NOT_SUPPORTED`: a dispatch function the provider does not implement.
+    pub const NOT_SUPPORTED: NtStatus = NtStatus(0xC000_00BB_u32 as i32);
+    /// `STATUS_CONNECTION_RESET`: the remote end reset a connection (an accept can fail so).
+    pub const CONNECTION_RESET: NtStatus = NtStatus(0xC000_020D_u32 as i32);
 
     /// `NT_SUCCESS(status)`: success and informational codes.
     pub const fn is_success(self) -> bool {
@@ -54,6 +61,9 @@ impl NtStatus {
             Self::DEVICE_NOT_READY => "STATUS_DEVICE_NOT_READY",
             Self::NOINTERFACE => "STATUS_NOINTERFACE",
             Self::INVALID_DEVICE_STATE => "STATUS_INVALID_DEVICE_STATE",
+            Self::CANCELLED => "STATUS_CANCELLED",
+            Self::NOT_SUPPORTED => "STATUS_NOT_SUPPORTED",
+            Self::CONNECTION_RESET => "STATUS_CONNECTION_RESET",
             _ => return None,
         })
     }

@@ -53,7 +53,21 @@ pub mod keywords {
     pub const LATENCY: u64 = 0x2;
     /// Provider dispatch calls (`WskSocket`, `WskControlClient`, ...).
     pub const DISPATCH: u64 = 0x4;
+    /// Socket transitions: created, bound, each accept, each close. Everything the socket
+    /// rules of the balance check need (with [`LIFECYCLE`]).
+    pub const SOCKET: u64 = 0x8;
 }
+
+/// `SocketKind` values: what a socket is for.
+pub mod socket_kind {
+    /// A listening socket (`WSK_FLAG_LISTEN_SOCKET`), created with `WskSocket`.
+    pub const LISTEN: u8 = 0;
+    /// A connection socket a `WskAccept` on a listening socket returned.
+    pub const ACCEPTED: u8 = 1;
+}
+
+/// The borrowed form the driver writes (its text fields are `&str`).
+pub type WskEventRef<'a> = WskEvent<&'a str>;
 
 /// ETW opcodes used by this provider (same values as `tracelogging::Opcode`).
 pub mod opcode {
@@ -307,29 +321,51 @@ pub fn etw_provider() -> &'static tracelogging::Provider {
     &PROVIDER
 }
 
-/// Maps a [`FieldKind`] name to the field's Rust type.
-macro_rules! field_rust_type {
-    (Str) => {
-        String
-    };
-    (U8) => {
-        u8
-    };
-    (U16Hex) => {
-        u16
-    };
-    (U32) => {
-        u32
-    };
-    (U64) => {
-        u64
-    };
-    (Status) => {
-        NtStatus
-    };
-    (Bool) => {
-        bool
-    };
+/// The kinds as types, so an event's field type can be named as `<kind::K as FieldOf<S>>::Rust`
+/// (`S` being the event's text type): `derive` cannot see through a type macro.
+pub mod kind {
+    /// [`super::FieldKind::Str`].
+    pub struct Str;
+    /// [`super::FieldKind::U8`].
+    pub struct U8;
+    /// [`super::FieldKind::U16Hex`].
+    pub struct U16Hex;
+    /// [`super::FieldKind::U32`].
+    pub struct U32;
+    /// [`super::FieldKind::U64`].
+    pub struct U64;
+    /// [`super::FieldKind::Status`].
+    pub struct Status;
+    /// [`super::FieldKind::Bool`].
+    pub struct Bool;
+}
+
+/// The Rust type of a field of a kind, in an event whose text type is `S`.
+pub trait FieldOf<S> {
+    /// The field's type.
+    type Rust;
+}
+
+impl<S> FieldOf<S> for kind::Str {
+    type Rust = S;
+}
+impl<S> FieldOf<S> for kind::U8 {
+    type Rust = u8;
+}
+impl<S> FieldOf<S> for kind::U16Hex {
+    type Rust = u16;
+}
+impl<S> FieldOf<S> for kind::U32 {
+    type Rust = u32;
+}
+impl<S> FieldOf<S> for kind::U64 {
+    type Rust = u64;
+}
+impl<S> FieldOf<S> for kind::Status {
+    type Rust = NtStatus;
+}
+impl<S> FieldOf<S> for kind::Bool {
+    type Rust = bool;
 }
 
 /// Builds the option list of one `tracelogging::write_event!` call, field by field (a
@@ -347,7 +383,7 @@ macro_rules! tlg_event {
     };
     // One field per kind.
     (@$mode:ident [$($acc:tt)*] $f:ident : Str = $n:tt, $($rest:tt)*) => {
-        tlg_event!(@$mode [$($acc)* str8($n, $f),] $($rest)*)
+        tlg_event!(@$mode [$($acc)* str8($n, AsRef::<str>::as_ref($f)),] $($rest)*)
     };
     (@$mode:ident [$($acc:tt)*] $f:ident : U8 = $n:tt, $($rest:tt)*) => {
         tlg_event!(@$mode [$($acc)* u8($n, $f),] $($rest)*)
@@ -377,14 +413,16 @@ macro_rules! wsk_schema {
             $( $(#[doc = $fdoc:literal])* $field:ident : $kind:ident = $fname:tt, )*
         }
     )*) => {
-        /// The typed view of one event of the provider: what the host recorder stores, what
-        /// the tools decode an event of `Wsktrace.WskClient` into.
+        /// The typed view of one event of the provider. `S` is the type of its text fields:
+        /// the driver writes events that borrow them ([`WskEventRef`], no allocation on the
+        /// event path); the host recorder stores and the tools decode owned ones (`String`,
+        /// the default).
         #[derive(Clone, Debug, PartialEq, Eq)]
-        pub enum WskEvent {
+        pub enum WskEvent<S = String> {
             $(
                 $(#[doc = $doc])*
                 $variant {
-                    $( $(#[doc = $fdoc])* $field: field_rust_type!($kind), )*
+                    $( $(#[doc = $fdoc])* $field: <kind::$kind as FieldOf<S>>::Rust, )*
                 },
             )*
         }
@@ -428,20 +466,54 @@ macro_rules! wsk_schema {
             ] $( $field : $kind = $fname, )*),
         )* ];
 
-        impl WskEvent {
+        impl<S> WskEvent<S> {
             /// This event's descriptor.
             pub const fn descriptor(&self) -> &'static EventDescriptor {
                 match self {
                     $( WskEvent::$variant { .. } => &desc::$variant, )*
                 }
             }
+        }
 
+        impl<S: AsRef<str>> WskEvent<S> {
             /// The field values in payload order, named as in the descriptor.
             pub fn fields(&self) -> Vec<(&'static str, FieldValue<'_>)> {
                 match self {
                     $( WskEvent::$variant { $($field,)* } => {
-                        alloc::vec![ $( ($fname, FieldType::to_value($field)), )* ]
+                        alloc::vec![ $( ($fname, wsk_schema!(@value $kind $field)), )* ]
                     } )*
+                }
+            }
+
+            /// The same event with owned text (what the host recorder keeps).
+            pub fn to_owned_event(&self) -> WskEvent {
+                match self {
+                    $( WskEvent::$variant { $($field,)* } => WskEvent::$variant {
+                        $( $field: wsk_schema!(@own $kind $field), )*
+                    }, )*
+                }
+            }
+
+            /// Writes this event to ETW through the `tracelogging` provider ([`etw_provider`]),
+            /// with the given activity id. Returns the Win32 error of the write (0 when the
+            /// provider is disabled, and always 0 on non-Windows hosts).
+            pub fn write_etw(&self, activity_id: &[u8; 16]) -> u32 {
+                match self {
+                    $( WskEvent::$variant { $($field,)* } => tlg_event!(@write [
+                        $name, level(Informational), opcode($op), $(keyword(keywords::$kw),)+
+                        activity_id(activity_id),
+                    ] $( $field : $kind = $fname, )*), )*
+                }
+            }
+        }
+
+        impl WskEvent {
+            /// The same event borrowing its text.
+            pub fn as_borrowed(&self) -> WskEventRef<'_> {
+                match self {
+                    $( WskEvent::$variant { $($field,)* } => WskEvent::$variant {
+                        $( $field: wsk_schema!(@borrow $kind $field), )*
+                    }, )*
                 }
             }
 
@@ -454,7 +526,7 @@ macro_rules! wsk_schema {
                 let mut values = values.iter();
                 let event = match kind {
                     $( EventKind::$variant => WskEvent::$variant { $(
-                        $field: <field_rust_type!($kind) as FieldType>::from_value(values.next()?)?,
+                        $field: <<kind::$kind as FieldOf<String>>::Rust as FieldType>::from_value(values.next()?)?,
                     )* }, )*
                 };
                 values.next().is_none().then_some(event)
@@ -479,7 +551,7 @@ macro_rules! wsk_schema {
                                         event: stringify!($variant),
                                         field: $fname,
                                     })?;
-                                <field_rust_type!($kind) as FieldType>::from_value(&value.1)
+                                <<kind::$kind as FieldOf<String>>::Rust as FieldType>::from_value(&value.1)
                                     .ok_or(DecodeError::WrongType {
                                         event: stringify!($variant),
                                         field: $fname,
@@ -490,20 +562,14 @@ macro_rules! wsk_schema {
                 )*
                 Err(DecodeError::UnknownEvent { name: String::from(name), opcode })
             }
-
-            /// Writes this event to ETW through the `tracelogging` provider ([`etw_provider`]),
-            /// with the given activity id. Returns the Win32 error of the write (0 when the
-            /// provider is disabled, and always 0 on non-Windows hosts).
-            pub fn write_etw(&self, activity_id: &[u8; 16]) -> u32 {
-                match self {
-                    $( WskEvent::$variant { $($field,)* } => tlg_event!(@write [
-                        $name, level(Informational), opcode($op), $(keyword(keywords::$kw),)+
-                        activity_id(activity_id),
-                    ] $( $field : $kind = $fname, )*), )*
-                }
-            }
         }
     };
+    (@value Str $f:ident) => { FieldValue::Str(AsRef::<str>::as_ref($f)) };
+    (@value $kind:ident $f:ident) => { FieldType::to_value($f) };
+    (@own Str $f:ident) => { String::from(AsRef::<str>::as_ref($f)) };
+    (@own $kind:ident $f:ident) => { *$f };
+    (@borrow Str $f:ident) => { $f.as_str() };
+    (@borrow $kind:ident $f:ident) => { *$f };
     (@opcode Info) => { super::opcode::INFO };
     (@opcode Start) => { super::opcode::START };
     (@opcode Stop) => { super::opcode::STOP };
@@ -608,6 +674,90 @@ wsk_schema! {
         /// Time blocked in `WskDeregister`.
         wait_ns: U64 = "WaitNs",
     }
+    /// `WskCaptureProviderNPI` not called: the registration's `WskDeregister` had begun, so
+    /// the capture was refused (the documentation forbids capturing then).
+    CaptureRefused = "CaptureRefused", Info, [LIFECYCLE] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// The `WaitTimeout` the capture would have used.
+        wait_timeout_ms: U32 = "WaitTimeoutMs",
+        /// 0 = DriverEntry thread, 1 = worker thread, 2 = other.
+        calling_context: U8 = "CallingContext",
+        /// What the refused capture returned (`STATUS_INVALID_DEVICE_STATE`).
+        status: Status = "Status",
+    }
+    /// A socket was created: `WskSocket` completed with success (its `DispatchCall` comes
+    /// first), and the socket got an id.
+    SocketCreated = "SocketCreated", Info, [SOCKET] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// Capture id of the NPI `WskSocket` went through.
+        capture_id: U32 = "CaptureId",
+        /// Socket id (1, 2, ... per driver load, accepted sockets included).
+        socket_id: U32 = "SocketId",
+        /// 0 = listening socket, 1 = accepted connection ([`socket_kind`]).
+        socket_kind: U8 = "SocketKind",
+        /// `AF_INET` (2) or `AF_INET6` (23).
+        address_family: U32 = "AddressFamily",
+    }
+    /// `WskBind` of a socket completed.
+    SocketBind = "SocketBind", Info, [SOCKET] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// Socket id.
+        socket_id: U32 = "SocketId",
+        /// The local address bound (`127.0.0.1`, `::1`, ...).
+        address: Str = "Address",
+        /// The local port bound.
+        port: U32 = "Port",
+        /// What `WskBind` completed with.
+        status: Status = "Status",
+        /// Time from call to completion.
+        duration_ns: U64 = "DurationNs",
+    }
+    /// `WskAccept` called on a listening socket (its IRP armed).
+    AcceptStart = "Accept", Start, [SOCKET] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// The listening socket's id.
+        socket_id: U32 = "SocketId",
+    }
+    /// The `WskAccept` IRP completed: a connection (success), cancelled (`STATUS_CANCELLED`,
+    /// the listening socket was closed) or failed.
+    AcceptStop = "Accept", Stop, [SOCKET] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// The listening socket's id.
+        socket_id: U32 = "SocketId",
+        /// What the IRP completed with.
+        status: Status = "Status",
+        /// The accepted connection's socket id (0 when nothing was accepted).
+        accepted_socket_id: U32 = "AcceptedSocketId",
+        /// The connection's remote address (empty when nothing was accepted).
+        remote_address: Str = "RemoteAddress",
+        /// The connection's remote port (0 when nothing was accepted).
+        remote_port: U32 = "RemotePort",
+        /// Time the IRP was pending.
+        wait_ns: U64 = "WaitNs",
+    }
+    /// `WskCloseSocket` called.
+    CloseSocketStart = "CloseSocket", Start, [SOCKET] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// Socket id.
+        socket_id: U32 = "SocketId",
+    }
+    /// The `WskCloseSocket` IRP completed (the socket is gone, whatever the status).
+    CloseSocketStop = "CloseSocket", Stop, [SOCKET] {
+        /// Registration id.
+        registration_id: U32 = "RegistrationId",
+        /// Socket id.
+        socket_id: U32 = "SocketId",
+        /// What the close completed with.
+        status: Status = "Status",
+        /// Time from call to completion.
+        duration_ns: U64 = "DurationNs",
+    }
     /// DriverUnload began.
     DriverUnloadStart = "DriverUnload", Start, [LIFECYCLE] {
     }
@@ -618,7 +768,7 @@ wsk_schema! {
     }
 }
 
-impl WskEvent {
+impl<S> WskEvent<S> {
     /// The event's `RegistrationId`, if it has one.
     pub fn registration_id(&self) -> Option<u32> {
         match self {
@@ -645,6 +795,27 @@ impl WskEvent {
             }
             | WskEvent::WskDeregisterStop {
                 registration_id, ..
+            }
+            | WskEvent::CaptureRefused {
+                registration_id, ..
+            }
+            | WskEvent::SocketCreated {
+                registration_id, ..
+            }
+            | WskEvent::SocketBind {
+                registration_id, ..
+            }
+            | WskEvent::AcceptStart {
+                registration_id, ..
+            }
+            | WskEvent::AcceptStop {
+                registration_id, ..
+            }
+            | WskEvent::CloseSocketStart {
+                registration_id, ..
+            }
+            | WskEvent::CloseSocketStop {
+                registration_id, ..
             } => Some(*registration_id),
             WskEvent::DriverEntryStart { .. }
             | WskEvent::DriverEntryStop { .. }
@@ -659,7 +830,21 @@ impl WskEvent {
             WskEvent::CaptureProviderNpiStart { capture_id, .. }
             | WskEvent::CaptureProviderNpiStop { capture_id, .. }
             | WskEvent::DispatchCall { capture_id, .. }
-            | WskEvent::ReleaseProviderNpi { capture_id, .. } => Some(*capture_id),
+            | WskEvent::ReleaseProviderNpi { capture_id, .. }
+            | WskEvent::SocketCreated { capture_id, .. } => Some(*capture_id),
+            _ => None,
+        }
+    }
+
+    /// The socket the event is about (`SocketId`), if it is a socket event.
+    pub fn socket_id(&self) -> Option<u32> {
+        match self {
+            WskEvent::SocketCreated { socket_id, .. }
+            | WskEvent::SocketBind { socket_id, .. }
+            | WskEvent::AcceptStart { socket_id, .. }
+            | WskEvent::AcceptStop { socket_id, .. }
+            | WskEvent::CloseSocketStart { socket_id, .. }
+            | WskEvent::CloseSocketStop { socket_id, .. } => Some(*socket_id),
             _ => None,
         }
     }
@@ -671,7 +856,11 @@ impl WskEvent {
             | WskEvent::WskRegister { status, .. }
             | WskEvent::CaptureProviderNpiStop { status, .. }
             | WskEvent::QueryProviderCharacteristics { status, .. }
-            | WskEvent::DispatchCall { status, .. } => Some(*status),
+            | WskEvent::DispatchCall { status, .. }
+            | WskEvent::CaptureRefused { status, .. }
+            | WskEvent::SocketBind { status, .. }
+            | WskEvent::AcceptStop { status, .. }
+            | WskEvent::CloseSocketStop { status, .. } => Some(*status),
             _ => None,
         }
     }

@@ -60,6 +60,28 @@ pub unsafe fn IoGetNextIrpStackLocation(irp: PIRP) -> wdk::PIO_STACK_LOCATION {
     unsafe { current.sub(1) }
 }
 
+/// `IoGetCurrentIrpStackLocation(Irp)` (wdm.h; an inline function, so bindgen leaves it out
+/// of `wdk-sys`): `Irp->Tail.Overlay.CurrentStackLocation`, the stack location of the driver
+/// the I/O manager dispatched the IRP to.
+///
+/// # Safety
+///
+/// `irp` points to a live IRP dispatched to the caller (so `Tail.Overlay` is its active member
+/// and its current location is the caller's).
+pub unsafe fn IoGetCurrentIrpStackLocation(irp: PIRP) -> wdk::PIO_STACK_LOCATION {
+    // SAFETY: 1. `irp` points to a live IRP (contract).
+    let irp = unsafe { &*irp };
+    // SAFETY: 1. `Tail.Overlay` is the active member of an IRP being dispatched (contract).
+    let overlay = unsafe { &irp.Tail.Overlay };
+    // SAFETY: 1. `CurrentStackLocation` is the member the I/O manager keeps current.
+    unsafe {
+        overlay
+            .__bindgen_anon_2
+            .__bindgen_anon_1
+            .CurrentStackLocation
+    }
+}
+
 // The version macros, wait values and address families of wsk.h/ws2def.h: defined once, in the
 // portable core, and used from there.
 pub use crate::lifecycle::api::{
@@ -73,6 +95,8 @@ pub use crate::lifecycle::api::{
 
 /// `WSK_FLAG_LISTEN_SOCKET` (wsk.h).
 pub const WSK_FLAG_LISTEN_SOCKET: u32 = 0x0000_0001;
+/// `WSK_FLAG_CONNECTION_SOCKET` (wsk.h): the category of the sockets `WskAccept` returns.
+pub const WSK_FLAG_CONNECTION_SOCKET: u32 = 0x0000_0002;
 /// `SOCK_STREAM` (ws2def.h).
 pub const SOCK_STREAM: u16 = 1;
 /// `IPPROTO_TCP` (ws2def.h).
@@ -105,14 +129,25 @@ pub struct SOCKADDR_IN {
 }
 
 impl SOCKADDR_IN {
-    /// The IPv4 loopback address with `port` (0: the stack picks a free port).
-    pub const fn loopback(port: u16) -> Self {
+    /// `address:port` (0: the stack picks a free port).
+    pub const fn new(address: [u8; 4], port: u16) -> Self {
         Self {
             sin_family: AF_INET,
             sin_port: port.to_be(),
-            sin_addr: INADDR_LOOPBACK.to_be(),
+            // The bytes in network order are the address's octets, as they are.
+            sin_addr: u32::from_ne_bytes(address),
             sin_zero: [0; 8],
         }
+    }
+
+    /// The IPv4 loopback address with `port`.
+    pub const fn loopback(port: u16) -> Self {
+        Self::new(INADDR_LOOPBACK.to_be_bytes(), port)
+    }
+
+    /// The address's octets and the port (host order).
+    pub const fn address_and_port(&self) -> ([u8; 4], u16) {
+        (self.sin_addr.to_ne_bytes(), u16::from_be(self.sin_port))
     }
 }
 
@@ -133,16 +168,75 @@ pub struct SOCKADDR_IN6 {
 }
 
 impl SOCKADDR_IN6 {
-    /// The IPv6 loopback address `::1` with `port` (0: the stack picks a free port).
-    pub const fn loopback(port: u16) -> Self {
-        let mut addr = [0; 16];
-        addr[15] = 1;
+    /// `[address]:port` (0: the stack picks a free port), no flow label, scope 0.
+    pub const fn new(address: [u8; 16], port: u16) -> Self {
         Self {
             sin6_family: AF_INET6,
             sin6_port: port.to_be(),
             sin6_flowinfo: 0,
-            sin6_addr: addr,
+            sin6_addr: address,
             sin6_scope_id: 0,
+        }
+    }
+
+    /// The IPv6 loopback address `::1` with `port`.
+    pub const fn loopback(port: u16) -> Self {
+        let mut addr = [0; 16];
+        addr[15] = 1;
+        Self::new(addr, port)
+    }
+
+    /// The address's octets and the port (host order).
+    pub const fn address_and_port(&self) -> ([u8; 16], u16) {
+        (self.sin6_addr, u16::from_be(self.sin6_port))
+    }
+}
+
+/// `SOCKADDR_INET` (ws2ipdef.h): storage for an IPv4 or IPv6 socket address, told apart by
+/// `si_family`. The buffer `WskAccept` writes the remote address into.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union SOCKADDR_INET {
+    /// `SOCKADDR_IN Ipv4`.
+    pub Ipv4: SOCKADDR_IN,
+    /// `SOCKADDR_IN6 Ipv6`.
+    pub Ipv6: SOCKADDR_IN6,
+    /// `ADDRESS_FAMILY si_family`.
+    pub si_family: u16,
+}
+
+impl SOCKADDR_INET {
+    /// All zero (family 0: no address written yet).
+    pub const fn zeroed() -> Self {
+        SOCKADDR_INET {
+            Ipv6: SOCKADDR_IN6 {
+                sin6_family: 0,
+                sin6_port: 0,
+                sin6_flowinfo: 0,
+                sin6_addr: [0; 16],
+                sin6_scope_id: 0,
+            },
+        }
+    }
+
+    /// The address it holds: `Some` for `AF_INET` and `AF_INET6`.
+    pub fn to_socket_addr(&self) -> Option<crate::lifecycle::SocketAddr> {
+        use crate::lifecycle::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+        // SAFETY: 1. Every member starts with the 2-byte family, and every bit pattern of
+        //            the union's bytes is a valid `u16`.
+        let family = unsafe { self.si_family };
+        match family {
+            AF_INET => {
+                // SAFETY: 1. Plain integers: every bit pattern is a valid `SOCKADDR_IN`.
+                let (octets, port) = unsafe { self.Ipv4 }.address_and_port();
+                Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::from(octets)), port))
+            }
+            AF_INET6 => {
+                // SAFETY: 1. Plain integers: every bit pattern is a valid `SOCKADDR_IN6`.
+                let (octets, port) = unsafe { self.Ipv6 }.address_and_port();
+                Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(octets)), port))
+            }
+            _ => None,
         }
     }
 }
@@ -324,6 +418,23 @@ pub struct WSK_PROVIDER_BASIC_DISPATCH {
     pub WskCloseSocket: PFN_WSK_CLOSE_SOCKET,
 }
 
+/// `PFN_WSK_ACCEPT` (wsk.h): `WskAccept`. On success `Irp->IoStatus.Information` holds the
+/// accepted connection's `PWSK_SOCKET` (a connection socket, `WSK_PROVIDER_CONNECTION_DISPATCH`)
+/// and `RemoteAddress`, if not `NULL`, the client's transport address. `AcceptSocketDispatch`
+/// is a `const WSK_CLIENT_CONNECTION_DISPATCH *`: this driver passes `NULL` (no event
+/// callbacks on the connection).
+pub type PFN_WSK_ACCEPT = Option<
+    unsafe extern "system" fn(
+        ListenSocket: *mut WSK_SOCKET,
+        Flags: u32,
+        AcceptSocketContext: *mut c_void,
+        AcceptSocketDispatch: *const c_void,
+        LocalAddress: *mut SOCKADDR,
+        RemoteAddress: *mut SOCKADDR,
+        Irp: PIRP,
+    ) -> NTSTATUS,
+>;
+
 /// `WSK_PROVIDER_LISTEN_DISPATCH` (wsk.h): a listening socket's dispatch table.
 ///
 /// x64: `Basic` at 0, `WskBind` at 16, `WskAccept` at 24, `WskInspectComplete` at 32,
@@ -335,12 +446,46 @@ pub struct WSK_PROVIDER_LISTEN_DISPATCH {
     pub Basic: WSK_PROVIDER_BASIC_DISPATCH,
     /// `PFN_WSK_BIND WskBind`.
     pub WskBind: PFN_WSK_BIND,
-    /// `PFN_WSK_ACCEPT WskAccept` (not called).
-    pub WskAccept: *const c_void,
+    /// `PFN_WSK_ACCEPT WskAccept`.
+    pub WskAccept: PFN_WSK_ACCEPT,
     /// `PFN_WSK_INSPECT_COMPLETE WskInspectComplete` (not called).
     pub WskInspectComplete: *const c_void,
     /// `PFN_WSK_GET_LOCAL_ADDRESS WskGetLocalAddress` (not called).
     pub WskGetLocalAddress: *const c_void,
+}
+
+/// `WSK_PROVIDER_CONNECTION_DISPATCH` (wsk.h, with the `NTDDI_WIN10_RS2` members): a
+/// connection socket's dispatch table. The driver only closes accepted connections, through
+/// `Basic`; the rest are opaque.
+///
+/// x64: `Basic` at 0, then eleven function pointers from 16 in steps of 8; size 104.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct WSK_PROVIDER_CONNECTION_DISPATCH {
+    /// `WSK_PROVIDER_BASIC_DISPATCH Basic`.
+    pub Basic: WSK_PROVIDER_BASIC_DISPATCH,
+    /// `PFN_WSK_BIND WskBind` (not called).
+    pub WskBind: *const c_void,
+    /// `PFN_WSK_CONNECT WskConnect` (not called).
+    pub WskConnect: *const c_void,
+    /// `PFN_WSK_GET_LOCAL_ADDRESS WskGetLocalAddress` (not called).
+    pub WskGetLocalAddress: *const c_void,
+    /// `PFN_WSK_GET_REMOTE_ADDRESS WskGetRemoteAddress` (not called).
+    pub WskGetRemoteAddress: *const c_void,
+    /// `PFN_WSK_SEND WskSend` (not called).
+    pub WskSend: *const c_void,
+    /// `PFN_WSK_RECEIVE WskReceive` (not called).
+    pub WskReceive: *const c_void,
+    /// `PFN_WSK_DISCONNECT WskDisconnect` (not called).
+    pub WskDisconnect: *const c_void,
+    /// `PFN_WSK_RELEASE_DATA_INDICATION_LIST WskRelease` (not called).
+    pub WskRelease: *const c_void,
+    /// `PFN_WSK_CONNECT_EX WskConnectEx` (not called).
+    pub WskConnectEx: *const c_void,
+    /// `PFN_WSK_SEND_EX WskSendEx` (reserved).
+    pub WskSendEx: *const c_void,
+    /// `PFN_WSK_RECEIVE_EX WskReceiveEx` (reserved).
+    pub WskReceiveEx: *const c_void,
 }
 
 /// `WSK_PROVIDER_NPI` (wsk.h): what a successful `WskCaptureProviderNPI` fills in.
@@ -446,6 +591,26 @@ mod tests {
         assert_eq!(lo6.sin6_family, AF_INET6);
         assert_eq!(lo6.sin6_port.to_ne_bytes(), [0, 80]);
         assert_eq!(lo6.sin6_addr[15], 1);
+    }
+
+    #[test]
+    fn addresses_round_trip_through_sockaddr_inet() {
+        use crate::lifecycle::SocketAddr;
+        for text in ["192.0.2.7:40123", "[2001:db8::5]:80", "[::1]:1"] {
+            let want: SocketAddr = text.parse().unwrap();
+            let mut inet = SOCKADDR_INET::zeroed();
+            match want {
+                SocketAddr::V4(a) => inet.Ipv4 = SOCKADDR_IN::new(a.ip().octets(), a.port()),
+                SocketAddr::V6(a) => inet.Ipv6 = SOCKADDR_IN6::new(a.ip().octets(), a.port()),
+            }
+            assert_eq!(inet.to_socket_addr(), Some(want));
+        }
+        assert_eq!(SOCKADDR_INET::zeroed().to_socket_addr(), None);
+        assert_eq!(size_of::<SOCKADDR_INET>(), 28);
+        assert_eq!(
+            SOCKADDR_IN::new([127, 0, 0, 1], 9),
+            SOCKADDR_IN::loopback(9)
+        );
     }
 
     #[test]

@@ -58,8 +58,13 @@ fn parse(text: &str) -> Inf {
 }
 
 fn read_inf() -> (String, Inf) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/inf/wsktrace_driver.inx");
-    let bytes = std::fs::read(path).expect("inf/wsktrace_driver.inx");
+    read_inf_at("inf/wsktrace_driver.inx")
+}
+
+/// An INF template of the repository (`name` from its root).
+fn read_inf_at(name: &str) -> (String, Inf) {
+    let path = format!("{}/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE byte order mark");
     assert_eq!(bytes.len() % 2, 0);
     let units: Vec<u16> = bytes[2..]
@@ -201,8 +206,9 @@ fn one_install_section_installs_the_service() {
 
 /// The first Windows release documented for each import in `tests/windows/imports.txt`,
 /// oldest first, with how the INF and the docs name it.
-const RELEASES: [(&str, &str); 6] = [
+const RELEASES: [(&str, &str); 7] = [
     ("2000", "Windows 2000"),
+    ("XP", "Windows XP"),
     ("Vista", "Windows Vista"),
     ("7", "Windows 7"),
     ("8", "Windows 8"),
@@ -210,10 +216,10 @@ const RELEASES: [(&str, &str); 6] = [
     ("10-2004", "Windows 10 version 2004 (build 19041)"),
 ];
 
-/// The driver's minimum Windows version: the newest release among its imports.
-fn minimum_windows() -> &'static str {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/windows/imports.txt");
-    let list = std::fs::read_to_string(path).expect("tests/windows/imports.txt");
+/// A driver's minimum Windows version: the newest release among the imports of its list.
+fn minimum_windows(imports: &str) -> &'static str {
+    let path = format!("{}/{imports}", env!("CARGO_MANIFEST_DIR"));
+    let list = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let newest = list
         .lines()
         .map(str::trim)
@@ -235,7 +241,13 @@ fn minimum_windows() -> &'static str {
 
 #[test]
 fn stated_minimum_windows_version_is_what_the_imports_need() {
-    let minimum = minimum_windows();
+    // The example driver's INF states its own image's minimum.
+    let (text, _) = read_inf_at("examples/subcomponent/inf/wsktrace_subcomponent.inx");
+    let minimum = minimum_windows("examples/subcomponent/imports.txt");
+    let flat = text.replace("\r\n; ", " ").replace("\r\n", " ");
+    assert!(flat.contains(minimum), "the example's INF states {minimum}");
+
+    let minimum = minimum_windows("tests/windows/imports.txt");
     assert_eq!(minimum, "Windows 10 version 2004 (build 19041)");
     let (text, _) = read_inf();
     let flat = text.replace("\r\n; ", " ").replace("\r\n", " ");
@@ -258,9 +270,14 @@ fn stated_minimum_windows_version_is_what_the_imports_need() {
 }
 
 /// `HKR,Parameters,<name>,<flags>,<value>`: exactly the names the glue reads, with the
-/// defaults the code uses for absent values, as `REG_DWORD`s.
+/// defaults the code uses for absent values, each of its registry type (`REG_DWORD` numbers,
+/// `REG_SZ` quoted strings), none overwriting what an administrator set.
 #[test]
 fn parameters_are_exactly_what_the_glue_reads() {
+    const FLG_ADDREG_TYPE_MASK: u32 = 0xFFFF_0001;
+    const FLG_ADDREG_TYPE_SZ: u32 = 0;
+    const FLG_ADDREG_TYPE_DWORD: u32 = 0x0001_0001;
+    const FLG_ADDREG_NOCLOBBER: u32 = 0x2;
     let (text, inf) = read_inf();
     let mut written = BTreeMap::new();
     for line in section(&inf, "WskTrace_Parameters") {
@@ -270,15 +287,21 @@ fn parameters_are_exactly_what_the_glue_reads() {
         assert_eq!(parts[0], "HKR");
         assert_eq!(parts[1], params::PARAMETERS_KEY);
         let flags = number(parts[3]);
-        assert_eq!(
-            flags & 0x0001_0001,
-            0x0001_0001,
-            "FLG_ADDREG_TYPE_DWORD for {}",
+        assert_ne!(
+            flags & FLG_ADDREG_NOCLOBBER,
+            0,
+            "FLG_ADDREG_NOCLOBBER for {}",
             parts[2]
         );
-        assert!(written
-            .insert(parts[2].to_string(), number(parts[4]))
-            .is_none());
+        let value = match flags & FLG_ADDREG_TYPE_MASK {
+            FLG_ADDREG_TYPE_DWORD => params::Default::Dword(number(parts[4])),
+            FLG_ADDREG_TYPE_SZ => {
+                let quoted = parts[4].strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                params::Default::Text(quoted.expect("a quoted string").to_string().leak())
+            }
+            other => panic!("{}: registry type flags {other:#x}", parts[2]),
+        };
+        assert!(written.insert(parts[2].to_string(), value).is_none());
     }
     let names: BTreeSet<&str> = written.keys().map(String::as_str).collect();
     let read: BTreeSet<&str> = params::VALUE_NAMES.into_iter().collect();

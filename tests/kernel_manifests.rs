@@ -92,8 +92,10 @@ fn wprp_enables_the_provider_by_guid_with_every_keyword() {
             d.keywords
         );
     }
-    let defined_keywords =
-        schema::keywords::LIFECYCLE | schema::keywords::LATENCY | schema::keywords::DISPATCH;
+    let defined_keywords = schema::keywords::LIFECYCLE
+        | schema::keywords::LATENCY
+        | schema::keywords::DISPATCH
+        | schema::keywords::SOCKET;
     assert_eq!(
         enabled & !defined_keywords,
         0,
@@ -289,6 +291,19 @@ fn regions_reference_only_schema_events_and_fields() {
             let field = attr(naming, "NameField");
             assert!(has_field(start, field), "{} has {field}", start.variant);
         }
+        let matched: BTreeSet<(&str, &str)> = region
+            .descendants()
+            .filter(|n| n.has_tag_name("Payload"))
+            .map(|p| (attr(p, "FieldName"), attr(p, "TargetFieldName")))
+            .collect();
+        if (start.variant, stop.variant) == ("AcceptStop", "CloseSocketStop") {
+            // A connection's region pairs the accepted socket's id with the closed one's.
+            assert!(
+                matched.contains(&("AcceptedSocketId", "SocketId")),
+                "{matched:?}"
+            );
+            assert!(matched.contains(&("RegistrationId", "RegistrationId")));
+        }
         spans.insert((start.variant, stop.variant));
     }
     for wanted in [
@@ -296,6 +311,7 @@ fn regions_reference_only_schema_events_and_fields() {
         ("CaptureProviderNpiStart", "CaptureProviderNpiStop"),
         ("CaptureProviderNpiStop", "ReleaseProviderNpi"),
         ("WskDeregisterStart", "WskDeregisterStop"),
+        ("AcceptStop", "CloseSocketStop"),
     ] {
         assert!(
             spans.contains(&wanted),

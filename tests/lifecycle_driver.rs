@@ -15,7 +15,7 @@ fn entry(h: &SimHarness, policy: Policy) -> Result<SimDriver, NtStatus> {
         StdSpawner,
         "wsktrace",
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     )
 }
 
@@ -66,6 +66,9 @@ fn worker_waits_for_early_start_system() {
     }
     assert_eq!(driver.bring_up_status(), Some(NtStatus::SUCCESS));
     assert!(driver.has_listening_socket());
+    assert!(h
+        .sim
+        .wait_until(Duration::from_secs(3), |s| s.accepts_pending == 1));
     driver.unload();
     let events = h.recorder.events();
     // The worker runs concurrently with the end of DriverEntry: its first events may come
@@ -91,9 +94,17 @@ fn worker_waits_for_early_start_system() {
             "CaptureProviderNpiStart",
             "CaptureProviderNpiStop",
             "DispatchCall",
+            "SocketCreated",
+            "SocketBind",
             "DispatchCall",
             "ReleaseProviderNpi",
+            // The worker goes on to accept; unload's close cancels it, and the close's Stop
+            // comes after the cancelled accept, before the deregister.
+            "AcceptStart",
             "DriverUnloadStart",
+            "CloseSocketStart",
+            "AcceptStop",
+            "CloseSocketStop",
             "WskDeregisterStart",
             "WskDeregisterStop",
             "DriverUnloadStop",

@@ -8,8 +8,9 @@
 # - Debian's `openjdk-17-jre-headless` (PySpark's JVM), only when no `java` is on the PATH;
 # - Debian's `chromium` (headless rendering test of `wsktrace report`), only when
 #   /usr/bin/chromium is missing;
-# - the Windows kernel image: tests/windows/build.sh installs its toolchain and builds
-#   target/windows/wsktrace_driver.sys, which the image and binding tests read;
+# - the Windows kernel images: tests/windows/build.sh installs its toolchain and builds
+#   target/windows/wsktrace_driver.sys and the example driver's
+#   target/windows/wsktrace_subcomponent.sys, which the image and binding tests read;
 # - for the layout test (tests/windows/layout.rs): Debian's mingw-w64 C compiler and DDK
 #   headers, and Wine's headers, extracted from Debian's libwine-dev package into
 #   target/windows/wine-headers/ (not installed: the headers are all the test needs).
@@ -50,8 +51,9 @@ if [[ ! -x /usr/bin/chromium ]]; then
     apt_install chromium || need "could not install Debian's chromium"
 fi
 
-# --- The Windows kernel image ----------------------------------------------------------------
+# --- The Windows kernel images: the driver and the example driver ------------------------------
 bash tests/windows/build.sh --if-possible
+bash tests/windows/build.sh --if-possible wsktrace-subcomponent
 
 # --- Independent C headers and the compiler for the layout test ------------------------------
 if ! command -v x86_64-w64-mingw32-gcc >/dev/null || [[ ! -d /usr/x86_64-w64-mingw32/include/ddk ]]; then

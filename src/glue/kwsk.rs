@@ -5,35 +5,22 @@
 //! has returned (by the core's deregister, or by the handle's `Drop` as a last resort), so
 //! both stay valid and unmoved for as long as WSK requires.
 //!
-//! Socket calls (`WskSocket`, `WskBind`, `WskCloseSocket`) each get an IRP from
-//! `IoAllocateIrp` with a completion routine in its next stack location (what `wdm.h`'s
-//! inline `IoSetCompletionRoutine` does) that signals a `KEVENT` and returns
-//! `STATUS_MORE_PROCESSING_REQUIRED`, so the IRP stays the driver's: if the call returns
-//! `STATUS_PENDING` the glue waits for the event; then it reads `IoStatus` and frees the IRP.
+//! The registration block is allocated fallibly: when pool is short, `WskRegister` is not
+//! called and the registration fails with `STATUS_INSUFFICIENT_RESOURCES`. The sockets and
+//! their reserved IRPs are [`super::sockets`]'.
 
 use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use super::wdk;
-use wdk::ntddk::{IoAllocateIrp, IoFreeIrp, KeInitializeEvent, KeSetEvent, KeWaitForSingleObject};
-use wdk::{
-    _EVENT_TYPE, _KWAIT_REASON, _MODE, BOOLEAN, FALSE, IO_NO_INCREMENT, KEVENT, KPRIORITY,
-    KPROCESSOR_MODE, NTSTATUS, PDEVICE_OBJECT, PIO_COMPLETION_ROUTINE, PVOID, SL_INVOKE_ON_CANCEL,
-    SL_INVOKE_ON_ERROR, SL_INVOKE_ON_SUCCESS, STATUS_INSUFFICIENT_RESOURCES,
-    STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING,
-};
-
-use crate::lifecycle::{ListenParams, ProviderCharacteristics, WskApi};
+use super::sockets::{KernelConnection, KernelSocket};
+use crate::fallible::try_box;
+use crate::lifecycle::{Accepted, ListenParams, ProviderCharacteristics, WskApi};
 use crate::ntstatus::NtStatus;
 use crate::wsk_abi::{
-    self, AF_INET6, IPPROTO_TCP, PIRP, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6, SOCK_STREAM,
-    WSK_CLIENT_DISPATCH, WSK_CLIENT_NPI, WSK_FLAG_LISTEN_SOCKET, WSK_PROVIDER_CHARACTERISTICS,
-    WSK_PROVIDER_LISTEN_DISPATCH, WSK_PROVIDER_NPI, WSK_REGISTRATION, WSK_SOCKET,
+    self, WSK_CLIENT_DISPATCH, WSK_CLIENT_NPI, WSK_PROVIDER_CHARACTERISTICS, WSK_PROVIDER_NPI,
+    WSK_REGISTRATION,
 };
-
-/// `STATUS_NOT_SUPPORTED` (ntstatus.h): a dispatch entry the provider left `NULL`.
-const STATUS_NOT_SUPPORTED: NtStatus = NtStatus(0xC000_00BB_u32 as i32);
 
 /// The WSK registration functions and provider dispatch of the running system.
 #[derive(Clone, Copy, Debug, Default)]
@@ -90,107 +77,20 @@ impl Drop for KernelRegistration {
 
 /// A captured `WSK_PROVIDER_NPI`.
 #[derive(Debug)]
-pub struct KernelNpi(WSK_PROVIDER_NPI);
+pub struct KernelNpi(pub(super) WSK_PROVIDER_NPI);
 
 // SAFETY: 1. The NPI's client object and dispatch table belong to the WSK subsystem and may be
 //            used from any thread while captured.
 unsafe impl Send for KernelNpi {}
 
-/// A socket created through the provider dispatch.
-#[derive(Debug)]
-pub struct KernelSocket(*mut WSK_SOCKET);
-
-// SAFETY: 1. A WSK socket may be used from any thread until `WskCloseSocket`.
-unsafe impl Send for KernelSocket {}
-
-/// The completion routine of every socket IRP: signals the caller's event and keeps the IRP.
-///
-/// # Safety
-///
-/// `context` is the `KEVENT` [`call_with_irp`] waits on, alive until that wait returns.
-unsafe extern "C" fn signal_event(_device: PDEVICE_OBJECT, _irp: PIRP, context: PVOID) -> NTSTATUS {
-    // SAFETY: 1. `context` is the caller's initialised `KEVENT` (contract).
-    //         2. `KeSetEvent` with `Wait` FALSE may be called at `DISPATCH_LEVEL`, where
-    //            completion routines can run.
-    let _ = unsafe {
-        KeSetEvent(
-            context.cast(),
-            IO_NO_INCREMENT as KPRIORITY,
-            FALSE as BOOLEAN,
-        )
-    };
-    STATUS_MORE_PROCESSING_REQUIRED
-}
-
-/// `IoSetCompletionRoutine(irp, routine, context, TRUE, TRUE, TRUE)` (an inline function in
-/// `wdm.h`, so not in `wdk-sys`): fills the next stack location.
-///
-/// # Safety
-///
-/// `irp` is a live IRP the caller owns, with at least one stack location below the current
-/// one (an `IoAllocateIrp(1, ...)` IRP before it is passed on).
-unsafe fn set_completion_routine(irp: PIRP, routine: PIO_COMPLETION_ROUTINE, context: PVOID) {
-    // SAFETY: 1. `irp` is live, owned by the caller and not queued, with a location below the
-    //            current one (contract).
-    let next = unsafe { wsk_abi::IoGetNextIrpStackLocation(irp) };
-    // SAFETY: 1. `next` points into the IRP's stack array, which the caller owns; no other
-    //            reference to it exists.
-    let next = unsafe { &mut *next };
-    next.CompletionRoutine = routine;
-    next.Context = context;
-    next.Control = (SL_INVOKE_ON_SUCCESS | SL_INVOKE_ON_ERROR | SL_INVOKE_ON_CANCEL) as u8;
-}
-
-/// Runs one WSK call that takes an IRP, waits for its completion, and returns the IRP's final
-/// status and `Information`. The IRP is freed on every path.
-fn call_with_irp(call: impl FnOnce(PIRP) -> NTSTATUS) -> (NtStatus, u64) {
-    // SAFETY: 1. One stack location (WSK calls need one); no quota charge.
-    //         2. PASSIVE_LEVEL.
-    let irp = unsafe { IoAllocateIrp(1, FALSE as BOOLEAN) };
-    if irp.is_null() {
-        return (NtStatus(STATUS_INSUFFICIENT_RESOURCES), 0);
-    }
-    let mut event = KEVENT::default();
-    // SAFETY: 1. `event` is writable `KEVENT` storage on this stack frame, which outlives every
-    //            use of it (the wait below); nobody waits on it yet.
-    unsafe { KeInitializeEvent(&mut event, _EVENT_TYPE::NotificationEvent, FALSE as BOOLEAN) };
-    let context: PVOID = (&raw mut event).cast();
-    // SAFETY: 1. `irp` was just allocated with one stack location and not passed on yet.
-    //         2. `signal_event` gets `context`, the event that outlives the completion.
-    unsafe { set_completion_routine(irp, Some(signal_event), context) };
-    if call(irp) == STATUS_PENDING {
-        // SAFETY: 1. `context` is the initialised `KEVENT` above, alive for the wait.
-        //         2. PASSIVE_LEVEL, kernel-mode wait (the stack holding the event stays
-        //            resident), no timeout: WSK always completes the IRP.
-        let _ = unsafe {
-            KeWaitForSingleObject(
-                context,
-                _KWAIT_REASON::Executive,
-                _MODE::KernelMode as KPROCESSOR_MODE,
-                FALSE as BOOLEAN,
-                core::ptr::null_mut(),
-            )
-        };
-    }
-    // The completion routine has run (synchronously within the call, or before the event
-    // was signalled); the IRP is the driver's again.
-    // SAFETY: 1. `irp` is live and no longer used by the provider.
-    let irp_ref = unsafe { &*irp };
-    // SAFETY: 1. The provider completed the IRP with `IoStatus.Status` set.
-    let status = unsafe { irp_ref.IoStatus.__bindgen_anon_1.Status };
-    let information = irp_ref.IoStatus.Information as u64;
-    // SAFETY: 1. `irp` came from `IoAllocateIrp`, is complete and not used again.
-    unsafe { IoFreeIrp(irp) };
-    (NtStatus(status), information)
-}
-
 impl WskApi for KernelWsk {
     type Registration = KernelRegistration;
     type ProviderNpi = KernelNpi;
     type Socket = KernelSocket;
+    type Connection = KernelConnection;
 
     fn register(&self, version: u16) -> Result<KernelRegistration, NtStatus> {
-        let block = Box::into_raw(Box::new(RegistrationBlock {
+        let block = RegistrationBlock {
             registration: UnsafeCell::new(WSK_REGISTRATION::zeroed()),
             dispatch: WSK_CLIENT_DISPATCH {
                 Version: version,
@@ -198,7 +98,8 @@ impl WskApi for KernelWsk {
                 WskClientEvent: None,
             },
             deregistered: AtomicBool::new(false),
-        }));
+        };
+        let block = Box::into_raw(try_box(block, "WskRegistration")?);
         // SAFETY: 1. `block` is the `Box::into_raw` just above: valid, not yet shared.
         let block_ref = unsafe { &*block };
         let mut npi = WSK_CLIENT_NPI {
@@ -282,87 +183,26 @@ impl WskApi for KernelWsk {
         // SAFETY: 1. A captured NPI's `Dispatch` points to the provider's dispatch table,
         //            valid while the NPI is captured (the core calls only then).
         let dispatch = unsafe { &*npi.0.Dispatch };
-        let wsk_socket = dispatch.WskSocket.ok_or(STATUS_NOT_SUPPORTED)?;
-        let client = npi.0.Client;
-        let (status, information) = call_with_irp(|irp| {
-            // SAFETY: 1. `client` is the captured NPI's client object.
-            //         2. A listening TCP socket; no socket context, no listen callbacks
-            //            (`Dispatch` NULL), no owning process/thread, default security.
-            //         3. `irp` is ours, with the completion routine set.
-            unsafe {
-                wsk_socket(
-                    client,
-                    params.address_family,
-                    SOCK_STREAM,
-                    IPPROTO_TCP,
-                    WSK_FLAG_LISTEN_SOCKET,
-                    core::ptr::null_mut(),
-                    core::ptr::null(),
-                    core::ptr::null_mut(),
-                    core::ptr::null_mut(),
-                    core::ptr::null_mut(),
-                    irp,
-                )
-            }
-        });
-        if !status.is_success() {
-            return Err(status);
-        }
-        let socket = information as usize as *mut WSK_SOCKET;
-        if socket.is_null() {
-            return Err(NtStatus::UNSUCCESSFUL);
-        }
-        Ok(KernelSocket(socket))
+        KernelSocket::create(npi.0.Client, dispatch.WskSocket, params)
     }
 
     fn bind(&self, socket: &KernelSocket, params: &ListenParams) -> NtStatus {
-        let Some(dispatch) = listen_dispatch(socket) else {
-            return STATUS_NOT_SUPPORTED;
-        };
-        let Some(wsk_bind) = dispatch.WskBind else {
-            return STATUS_NOT_SUPPORTED;
-        };
-        // Loopback, not the wildcard address: the socket only demonstrates the documented
-        // sequence and must not be reachable from the network.
-        let mut v4 = SOCKADDR_IN::loopback(params.port);
-        let mut v6 = SOCKADDR_IN6::loopback(params.port);
-        let address: *mut SOCKADDR = if params.address_family == AF_INET6 {
-            (&raw mut v6).cast()
-        } else {
-            (&raw mut v4).cast()
-        };
-        let (status, _) = call_with_irp(|irp| {
-            // SAFETY: 1. `socket` is an open listening socket of this provider.
-            //         2. `address` is a socket address of the socket's family, alive for the
-            //            call (the IRP completes before `call_with_irp` returns); flags 0.
-            unsafe { wsk_bind(socket.0, address, 0, irp) }
-        });
-        status
+        socket.bind(params)
     }
 
-    fn close_socket(&self, socket: KernelSocket) -> NtStatus {
-        let Some(dispatch) = listen_dispatch(&socket) else {
-            return STATUS_NOT_SUPPORTED;
-        };
-        let Some(wsk_close_socket) = dispatch.Basic.WskCloseSocket else {
-            return STATUS_NOT_SUPPORTED;
-        };
-        let (status, _) = call_with_irp(|irp| {
-            // SAFETY: 1. `socket` is open and is not used after this call (consumed).
-            unsafe { wsk_close_socket(socket.0, irp) }
-        });
-        status
+    fn accept(
+        &self,
+        socket: &KernelSocket,
+        issued: &dyn Fn(),
+    ) -> Result<Accepted<KernelConnection>, NtStatus> {
+        socket.accept(issued)
     }
-}
 
-/// The listening socket's dispatch table.
-fn listen_dispatch(socket: &KernelSocket) -> Option<&WSK_PROVIDER_LISTEN_DISPATCH> {
-    // SAFETY: 1. `socket.0` is an open socket: a `WSK_SOCKET` whose `Dispatch` is readable.
-    let table = unsafe { (*socket.0).Dispatch };
-    if table.is_null() {
-        return None;
+    fn close_socket(&self, socket: &KernelSocket) -> NtStatus {
+        socket.close()
     }
-    // SAFETY: 1. The socket was created with `WSK_FLAG_LISTEN_SOCKET`, so its dispatch table
-    //            is a `WSK_PROVIDER_LISTEN_DISPATCH`, valid until the socket is closed.
-    Some(unsafe { &*table.cast::<WSK_PROVIDER_LISTEN_DISPATCH>() })
+
+    fn close_connection(&self, connection: KernelConnection) -> NtStatus {
+        connection.close()
+    }
 }

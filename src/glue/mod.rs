@@ -7,7 +7,10 @@
 //!   deregister, which cancels a capture still waiting, wait for the worker) and unregisters
 //!   the provider last.
 //! - [`KernelWsk`]: the core's [`crate::lifecycle::WskApi`] over the NETIO imports and the
-//!   provider dispatch, each socket call with its own IRP and completion routine.
+//!   provider dispatch; each socket owns the IRPs its calls need, reserved when it is set up
+//!   ([`sockets`]), and every call completes through a completion routine ([`irp`]).
+//! - [`KernelLock`] and [`KernelEvent`]: the core's lock (an in-stack queued spin lock) and
+//!   events (`KEVENT`s).
 //! - [`QpcClock`]: durations from `KeQueryPerformanceCounter`.
 //! - [`SystemThreadSpawner`]: the worker from `PsCreateSystemThread`, joined by waiting on its
 //!   referenced thread object.
@@ -26,11 +29,13 @@ use crate::wdk_standin as wdk;
 use wdk_sys as wdk;
 
 /// Where the driver's events go: the kernel-mode `tracelogging` provider on Windows; on other
-/// hosts the stand-in that also feeds the test recorder.
+/// hosts the stand-in that also feeds the test recorder. A driver that embeds this crate
+/// registers it ([`crate::provider::ProviderRegistration`]) in its own `DriverEntry`.
 #[cfg(windows)]
-type DriverSink = crate::lifecycle::EtwSink;
+pub type DriverSink = crate::lifecycle::EtwSink;
+/// Where the driver's events go (see the Windows definition).
 #[cfg(not(windows))]
-type DriverSink = crate::wdk_standin::host::HostEtwSink;
+pub type DriverSink = crate::wdk_standin::host::HostEtwSink;
 
 // `wdk-alloc` and `wdk-panic` make the `no_std` crate a kernel binary.
 #[cfg(all(windows, not(test)))]
@@ -41,13 +46,18 @@ static GLOBAL_ALLOCATOR: wdk_alloc::WdkAllocator = wdk_alloc::WdkAllocator;
 // -----------------------------------------------------------------------------------------------
 
 mod clock;
+mod irp;
 mod kwsk;
 pub mod params;
 mod registry;
+mod sockets;
+mod sync;
 mod thread;
 
 pub use clock::QpcClock;
-pub use kwsk::{KernelNpi, KernelRegistration, KernelSocket, KernelWsk};
+pub use kwsk::{KernelNpi, KernelRegistration, KernelWsk};
+pub use sockets::{KernelConnection, KernelSocket};
+pub use sync::{KernelEvent, KernelLock};
 pub use thread::{SystemThread, SystemThreadSpawner};
 
 use alloc::boxed::Box;
@@ -55,7 +65,9 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use wdk::{DRIVER_OBJECT, NTSTATUS, PCUNICODE_STRING, STATUS_SUCCESS};
 
-use crate::lifecycle::{Driver, ListenParams, Policy, WskClient};
+use crate::fallible::BoxSlot;
+use crate::lifecycle::{Driver, Policy, WskClient};
+use crate::ntstatus::NtStatus;
 use crate::provider::ProviderRegistration;
 
 /// The driver as loaded on this platform.
@@ -78,8 +90,12 @@ static LOADED: AtomicPtr<KernelDriver> = AtomicPtr::new(core::ptr::null_mut());
 // SAFETY: 1. "DriverEntry" is the symbol name the kernel's image loader calls; no other item in
 //            this crate exports it, so the export cannot clash.
 //         2. The attribute is off for tests (and there is no export off Windows), where the
-//            function is called as an ordinary Rust function.
-#[cfg_attr(all(windows, not(test)), unsafe(export_name = "DriverEntry"))]
+//            function is called as an ordinary Rust function, and without the `driver-entry`
+//            feature (another driver, embedding this crate, has the `DriverEntry`).
+#[cfg_attr(
+    all(windows, not(test), feature = "driver-entry"),
+    unsafe(export_name = "DriverEntry")
+)]
 pub unsafe extern "system" fn driver_entry(
     driver: &mut DRIVER_OBJECT,
     registry_path: PCUNICODE_STRING,
@@ -92,21 +108,28 @@ pub unsafe extern "system" fn driver_entry(
 
     // SAFETY: 1. `registry_path` is the service key path the I/O manager passes.
     let raw = unsafe { registry::read_parameters(registry_path) };
-    // SAFETY: 1. Same `registry_path` as above.
-    let client_name = unsafe { registry::client_name(registry_path) };
     let policy: Policy = raw.policy();
 
-    let clock = QpcClock::new();
-    let client = WskClient::new(KernelWsk, DriverSink::default(), clock);
-    match KernelDriver::driver_entry(
-        client,
-        SystemThreadSpawner,
-        &client_name,
-        policy,
-        ListenParams::default(),
-    ) {
+    // The loaded driver's box is reserved first: a driver that brought WSK up must not be
+    // dropped for want of the memory to keep it.
+    // SAFETY: 1. Same `registry_path` as above.
+    let loaded = unsafe { registry::client_name(registry_path) }
+        .and_then(|name| Ok((name, BoxSlot::<KernelDriver>::new("KernelDriver")?)))
+        .map_err(NtStatus::from)
+        .and_then(|(client_name, slot)| {
+            let client = WskClient::new(KernelWsk, DriverSink::default(), QpcClock::new())?;
+            let loaded = KernelDriver::driver_entry(
+                client,
+                SystemThreadSpawner,
+                &client_name,
+                policy,
+                raw.listen(),
+            )?;
+            Ok(slot.fill(loaded))
+        });
+    match loaded {
         Ok(loaded) => {
-            let previous = LOADED.swap(Box::into_raw(Box::new(loaded)), Ordering::AcqRel);
+            let previous = LOADED.swap(Box::into_raw(loaded), Ordering::AcqRel);
             debug_assert!(previous.is_null(), "DriverEntry without unload");
             driver.DriverUnload = Some(driver_unload);
             STATUS_SUCCESS

@@ -1,13 +1,14 @@
 //! Reading the service's `Parameters` key (`ZwOpenKey` / `ZwQueryValueKey` / `ZwClose`).
 //! Anything that fails (no key, no value, a value of another type) leaves that value absent,
-//! and absent values take their defaults ([`super::params`]).
+//! and absent values take their defaults ([`super::params`]). Nothing here allocates but the
+//! client name, fallibly: names and values live in buffers on the stack.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::mem::{offset_of, size_of};
 
-use super::params::{self, RawParameters, PARAMETERS_KEY, VALUE_NAMES};
+use super::params::{self, RawParameters, LISTEN_ADDRESS, PARAMETERS_KEY, VALUE_NAMES};
 use super::wdk;
+use crate::fallible::AllocError;
 use wdk::ntddk::{ZwClose, ZwOpenKey, ZwQueryValueKey};
 use wdk::{
     _KEY_VALUE_INFORMATION_CLASS, HANDLE, KEY_READ, KEY_VALUE_PARTIAL_INFORMATION,
@@ -58,21 +59,26 @@ unsafe fn open_key(root: Option<&Key>, name: *mut UNICODE_STRING) -> Option<Key>
     (status >= 0).then(|| Key(handle))
 }
 
-/// A `KEY_VALUE_PARTIAL_INFORMATION` with room for a `REG_DWORD` (and a little more, so a
-/// longer value reports `STATUS_BUFFER_OVERFLOW` instead of being truncated silently).
+/// A `KEY_VALUE_PARTIAL_INFORMATION` with room for the longest value the driver accepts (a
+/// `REG_SZ` of [`params::ShortText::CAPACITY`] characters and its NUL); a longer value reports
+/// `STATUS_BUFFER_OVERFLOW` and is treated as absent.
 #[repr(C, align(8))]
-struct ValueBuffer([u8; 32]);
+struct ValueBuffer([u8; VALUE_BUFFER]);
 
-/// Reads `name` under `key` as a 4-byte `REG_DWORD`.
-fn query_dword(key: &Key, name: &str) -> Option<u32> {
-    let mut name_units: Vec<u16> = params::utf16(name);
-    let mut value_name = unicode(&mut name_units);
-    let mut buffer = ValueBuffer([0; 32]);
+const VALUE_BUFFER: usize = 16 + 2 * (params::ShortText::CAPACITY + 1);
+
+/// The longest value name, in UTF-16 code units.
+const MAX_NAME: usize = 32;
+
+/// Reads `name` under `key` into `buffer`: the value's type and data.
+fn query_value<'a>(key: &Key, name: &str, buffer: &'a mut ValueBuffer) -> Option<(u32, &'a [u8])> {
+    let mut name_units = [0u16; MAX_NAME];
+    let mut value_name = unicode(params::utf16(name, &mut name_units)?);
     let mut result_length: u32 = 0;
     const _: () = assert!(size_of::<ValueBuffer>() >= size_of::<KEY_VALUE_PARTIAL_INFORMATION>());
     // SAFETY: 1. `key.0` is an open key handle.
     //         2. `value_name` is a valid `UNICODE_STRING` over `name_units`, alive for the call.
-    //         3. `buffer` has the 32 bytes the length says, aligned for
+    //         3. `buffer` has the bytes the length says, aligned for
     //            `KEY_VALUE_PARTIAL_INFORMATION` (align 8 >= its align 4).
     //         4. `result_length` is writable.
     let status = unsafe {
@@ -81,7 +87,7 @@ fn query_dword(key: &Key, name: &str) -> Option<u32> {
             &mut value_name,
             _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation,
             buffer.0.as_mut_ptr().cast(),
-            buffer.0.len() as u32,
+            VALUE_BUFFER as u32,
             &mut result_length,
         )
     };
@@ -97,7 +103,7 @@ fn query_dword(key: &Key, name: &str) -> Option<u32> {
     let length = field(offset_of!(KEY_VALUE_PARTIAL_INFORMATION, DataLength))? as usize;
     let data_start = offset_of!(KEY_VALUE_PARTIAL_INFORMATION, Data);
     let data = buffer.0.get(data_start..data_start.checked_add(length)?)?;
-    params::dword(kind, data)
+    Some((kind, data))
 }
 
 /// The values of `<registry_path>\Parameters`.
@@ -117,32 +123,47 @@ pub(super) unsafe fn read_parameters(registry_path: PCUNICODE_STRING) -> RawPara
     let Some(service) = (unsafe { open_key(None, &mut service_name) }) else {
         return raw;
     };
-    let mut subkey_units = params::utf16(PARAMETERS_KEY);
-    let mut subkey = unicode(&mut subkey_units);
+    let mut subkey_units = [0u16; MAX_NAME];
+    let Some(subkey_name) = params::utf16(PARAMETERS_KEY, &mut subkey_units) else {
+        return raw;
+    };
+    let mut subkey = unicode(subkey_name);
     // SAFETY: 1. `subkey` is a valid `UNICODE_STRING` over `subkey_units`.
     let Some(parameters) = (unsafe { open_key(Some(&service), &mut subkey) }) else {
         return raw;
     };
+    let mut buffer = ValueBuffer([0; VALUE_BUFFER]);
     for name in VALUE_NAMES {
-        raw.set(name, query_dword(&parameters, name));
+        let value = query_value(&parameters, name, &mut buffer);
+        if name == LISTEN_ADDRESS {
+            raw.set_text(
+                name,
+                value.and_then(|(kind, data)| params::text(kind, data)),
+            );
+        } else {
+            raw.set(
+                name,
+                value.and_then(|(kind, data)| params::dword(kind, data)),
+            );
+        }
     }
     raw
 }
 
-/// The client name (last component of the registry path).
+/// The client name (last component of the registry path); its memory is reserved fallibly.
 ///
 /// # Safety
 ///
 /// `registry_path` is NULL or points to a valid `UNICODE_STRING`.
-pub(super) unsafe fn client_name(registry_path: PCUNICODE_STRING) -> String {
+pub(super) unsafe fn client_name(registry_path: PCUNICODE_STRING) -> Result<String, AllocError> {
     if registry_path.is_null() {
-        return String::from(params::DEFAULT_CLIENT_NAME);
+        return params::client_name(&[]);
     }
     // SAFETY: 1. Not NULL, and points to a valid `UNICODE_STRING` (contract).
     let path = unsafe { &*registry_path };
     let units = usize::from(path.Length) / 2;
     if units == 0 || path.Buffer.is_null() {
-        return String::from(params::DEFAULT_CLIENT_NAME);
+        return params::client_name(&[]);
     }
     // SAFETY: 1. `Buffer` is not NULL and holds `Length` bytes of UTF-16 (contract), aligned
     //            for `u16`; `units * 2 <= u16::MAX` bytes, far below `isize::MAX`.

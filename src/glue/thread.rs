@@ -21,6 +21,7 @@ use wdk::{
     OBJ_KERNEL_HANDLE, PVOID, SYNCHRONIZE, THREAD_ALL_ACCESS,
 };
 
+use crate::fallible::try_box;
 use crate::lifecycle::WorkerSpawner;
 use crate::ntstatus::NtStatus;
 
@@ -61,7 +62,7 @@ impl WorkerSpawner for SystemThreadSpawner {
     type Handle = SystemThread;
 
     fn spawn(&self, work: Work) -> Result<SystemThread, NtStatus> {
-        let context = Box::into_raw(Box::new(work));
+        let context = Box::into_raw(try_box(work, "SystemThread")?);
         let mut attributes = OBJECT_ATTRIBUTES {
             Length: size_of::<OBJECT_ATTRIBUTES>() as u32,
             RootDirectory: core::ptr::null_mut(),

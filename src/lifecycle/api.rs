@@ -1,10 +1,12 @@
-//! What the lifecycle core needs from its platform: the WSK registration functions and the
-//! provider dispatch ([`WskApi`]), a clock ([`Clock`]) and a way to start the worker thread
-//! ([`WorkerSpawner`]). On Windows the kernel glue implements them over NETIO's WSK imports,
-//! `KeQueryPerformanceCounter` and `PsCreateSystemThread`; on other hosts the simulator in
-//! [`crate::sim`] does.
+//! What the lifecycle core needs from its platform: the WSK registration functions, the
+//! provider dispatch and the socket calls ([`WskApi`]), a clock ([`Clock`]), a way to start
+//! the worker thread ([`WorkerSpawner`]) and a lock and an event ([`Locking`]). On Windows
+//! the kernel glue implements them over NETIO's WSK imports, `KeQueryPerformanceCounter`,
+//! `PsCreateSystemThread` and kernel locks; on other hosts the simulator in [`crate::sim`]
+//! does.
 
 use alloc::boxed::Box;
+pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::ntstatus::NtStatus;
 
@@ -83,22 +85,68 @@ impl ProviderCharacteristics {
     }
 }
 
-/// The listening socket the driver sets up with a captured NPI.
+/// The listening socket the driver sets up with a captured NPI: the local address and port
+/// `WskBind` binds it to. Read from the `ListenAddress` / `ListenPort` parameters
+/// ([`ListenParams::from_config`]); by default the IPv4 loopback address and
+/// [`ListenParams::DEFAULT_PORT`]: a kernel listener on every interface is an attack surface,
+/// so the wildcard address is used only when configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListenParams {
-    /// [`AF_INET`] or [`AF_INET6`].
-    pub address_family: u16,
-    /// Local port to bind (host order); 0 = any.
+    /// The local address (`127.0.0.1` by default).
+    pub address: IpAddr,
+    /// The local port, host order (never 0: 0 in the configuration means "do not listen").
     pub port: u16,
+}
+
+impl ListenParams {
+    /// The port listened on when `ListenPort` is absent.
+    pub const DEFAULT_PORT: u16 = 40123;
+    /// The address bound when `ListenAddress` is absent or not an IP address.
+    pub const DEFAULT_ADDRESS: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    /// The default listener: `127.0.0.1:40123`.
+    pub const DEFAULT: ListenParams = ListenParams {
+        address: ListenParams::DEFAULT_ADDRESS,
+        port: ListenParams::DEFAULT_PORT,
+    };
+
+    /// The listener the configuration asks for: `address` is `ListenAddress` (an IPv4 or IPv6
+    /// literal; absent or unparsable: [`ListenParams::DEFAULT_ADDRESS`]), `port` is
+    /// `ListenPort` (absent or above 65535: [`ListenParams::DEFAULT_PORT`]; 0: no listener,
+    /// `None`).
+    pub fn from_config(address: Option<&str>, port: Option<u32>) -> Option<ListenParams> {
+        let port = match port {
+            None => ListenParams::DEFAULT_PORT,
+            Some(0) => return None,
+            Some(p) => u16::try_from(p).unwrap_or(ListenParams::DEFAULT_PORT),
+        };
+        let address = address
+            .and_then(|a| a.trim().parse::<IpAddr>().ok())
+            .unwrap_or(ListenParams::DEFAULT_ADDRESS);
+        Some(ListenParams { address, port })
+    }
+
+    /// The address family of [`ListenParams::address`] ([`AF_INET`] or [`AF_INET6`]).
+    pub const fn address_family(&self) -> u16 {
+        match self.address {
+            IpAddr::V4(_) => AF_INET,
+            IpAddr::V6(_) => AF_INET6,
+        }
+    }
 }
 
 impl Default for ListenParams {
     fn default() -> Self {
-        ListenParams {
-            address_family: AF_INET,
-            port: 0,
-        }
+        ListenParams::DEFAULT
     }
+}
+
+/// What a completed `WskAccept` gives: the connection socket and its remote address.
+#[derive(Debug)]
+pub struct Accepted<C> {
+    /// The accepted connection (close it with [`WskApi::close_connection`]).
+    pub connection: C,
+    /// The remote transport address.
+    pub remote: SocketAddr,
 }
 
 /// The WSK registration functions and the provider dispatch calls the driver makes.
@@ -109,13 +157,21 @@ impl Default for ListenParams {
 /// moving the handle never moves them, and they stay valid until [`WskApi::deregister`] has
 /// returned. The core keeps the handle alive at least that long: it drops a registration only
 /// after its deregistration.
+///
+/// Socket calls block the calling thread (at `PASSIVE_LEVEL`) until their IRP completes,
+/// whether the provider completes it at once or later on another thread. A socket owns what
+/// its calls need (its IRPs, reserved before the call that creates it: `WskSocket` for the
+/// listening socket, `WskAccept` for a connection), so closing a socket can never fail for
+/// want of memory.
 pub trait WskApi: Send + Sync + 'static {
     /// A registration (owns the resident `WSK_REGISTRATION`).
     type Registration: Send + Sync;
     /// A captured `WSK_PROVIDER_NPI` (client object and provider dispatch).
     type ProviderNpi: Send;
-    /// A socket created through the provider dispatch.
-    type Socket: Send;
+    /// A listening socket created through the provider dispatch.
+    type Socket: Send + Sync;
+    /// A connection socket a `WskAccept` returned.
+    type Connection: Send;
 
     /// `WskRegister` with a client dispatch of NPI version `version`.
     fn register(&self, version: u16) -> Result<Self::Registration, NtStatus>;
@@ -142,19 +198,68 @@ pub trait WskApi: Send + Sync + 'static {
     /// released and every socket closed.
     fn deregister(&self, registration: &Self::Registration);
 
-    /// `WskSocket` through the provider dispatch: a listening socket
-    /// (`WSK_FLAG_LISTEN_SOCKET`) of the given family, the IRP completed.
+    /// `WskSocket` through the provider dispatch: a listening TCP socket
+    /// (`WSK_FLAG_LISTEN_SOCKET`) of `params`' address family, with the IRPs its later calls
+    /// need reserved first (`STATUS_INSUFFICIENT_RESOURCES`, and no socket, when they cannot
+    /// be).
     fn socket_listen(
         &self,
         npi: &Self::ProviderNpi,
         params: &ListenParams,
     ) -> Result<Self::Socket, NtStatus>;
 
-    /// `WskBind` of the listening socket to the wildcard address and `params.port`.
+    /// `WskBind` of the listening socket to `params.address` and `params.port`.
     fn bind(&self, socket: &Self::Socket, params: &ListenParams) -> NtStatus;
 
-    /// `WskCloseSocket`.
-    fn close_socket(&self, socket: Self::Socket) -> NtStatus;
+    /// `WskAccept` on the listening socket, the connection's close IRP reserved first
+    /// (`STATUS_INSUFFICIENT_RESOURCES`, and no call, when it cannot be): waits for its IRP,
+    /// which completes with a connection, with `STATUS_CANCELLED` once
+    /// [`WskApi::close_socket`] of the listening socket has begun on another thread, or with
+    /// another failure. `issued` is called once
+    /// the `WskAccept` call itself has returned (its IRP may still be pending), before the
+    /// wait: from then on the listening socket may be closed.
+    fn accept(
+        &self,
+        socket: &Self::Socket,
+        issued: &dyn Fn(),
+    ) -> Result<Accepted<Self::Connection>, NtStatus>;
+
+    /// `WskCloseSocket` of the listening socket (called once; no call on the socket follows,
+    /// and the handle is dropped after). A pending `WskAccept` is cancelled and completed
+    /// before the close completes.
+    fn close_socket(&self, socket: &Self::Socket) -> NtStatus;
+
+    /// `WskCloseSocket` of an accepted connection, through the connection's dispatch.
+    fn close_connection(&self, connection: Self::Connection) -> NtStatus;
+}
+
+/// A lock for a small piece of state, held only inside [`Lock::with`] (so never across a
+/// WSK call or a wait). The kernel implements it with a spin lock that raises IRQL, so a
+/// holder is never preempted while others spin.
+pub trait Lock<T>: Send + Sync {
+    /// A lock around `value`.
+    fn new(value: T) -> Self;
+    /// Runs `f` with the value, holding the lock.
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R;
+}
+
+/// An auto-reset event (a synchronization `KEVENT` in the kernel): [`Event::set`] wakes one
+/// [`Event::wait`], or the next one if nobody waits yet.
+pub trait Event: Send + Sync {
+    /// Signals the event.
+    fn set(&self);
+    /// Waits until the event is signalled, and resets it.
+    fn wait(&self);
+}
+
+/// The kernel synchronisation the driver's orchestration needs.
+pub trait Locking: Send + Sync + 'static {
+    /// The lock type.
+    type Lock<T: Send>: Lock<T>;
+    /// The event type.
+    type Event: Event;
+    /// A new, unsignalled event (it may need memory that stays put: fallible).
+    fn event(&self) -> Result<Self::Event, NtStatus>;
 }
 
 /// A monotonic clock in nanoseconds (QPC-based on Windows).

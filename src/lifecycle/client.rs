@@ -1,24 +1,26 @@
 //! The WSK client: registration, capture guards, release, deregistration, each transition
 //! recorded through the [`EventSink`].
 
-use alloc::sync::Arc;
+use crate::fallible::{Reserved, TryArc};
 use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 
 use crate::lifecycle::api::{Clock, ListenParams, ProviderCharacteristics, WaitTimeout, WskApi};
 use crate::lifecycle::sink::{ActivityId, ActivityIds, EventSink};
+use crate::lifecycle::socket::{self, ListenSocket};
 use crate::ntstatus::NtStatus;
-use crate::schema::{keywords, CallingContext, WskEvent};
+use crate::schema::{keywords, socket_kind, CallingContext, WskEventRef};
 
 pub(crate) const KW_LIFECYCLE: u64 = keywords::LIFECYCLE;
 const KW_CAPTURE: u64 = keywords::LIFECYCLE | keywords::LATENCY;
 pub(crate) const KW_DISPATCH: u64 = keywords::DISPATCH;
+pub(crate) const KW_SOCKET: u64 = keywords::SOCKET;
 
 /// The most registrations [`WskClient::register_and_capture`] makes while negotiating a
 /// version (the first one included).
 pub const MAX_REGISTRATION_ATTEMPTS: u32 = 3;
 
 /// The driver's WSK client: the platform's [`WskApi`], the event sink and the clock, plus the
-/// id counters. Shared (in an `Arc`) by DriverEntry, the worker and unload.
+/// id counters. Shared (in a [`TryArc`]) by DriverEntry, the worker and unload.
 pub struct WskClient<A: WskApi, S: EventSink, C: Clock> {
     pub(crate) api: A,
     sink: S,
@@ -26,6 +28,7 @@ pub struct WskClient<A: WskApi, S: EventSink, C: Clock> {
     activities: ActivityIds,
     next_registration_id: AtomicU32,
     next_capture_id: AtomicU32,
+    next_socket_id: AtomicU32,
 }
 
 /// A started Start/Stop pair: its activity and, if the provider was enabled at the start,
@@ -37,17 +40,27 @@ pub(crate) struct Span {
 }
 
 impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
-    /// A client over `api`, recording into `sink`, timing with `clock`.
-    pub fn new(api: A, sink: S, clock: C) -> Arc<Self> {
+    /// A client over `api`, recording into `sink`, timing with `clock`;
+    /// `STATUS_INSUFFICIENT_RESOURCES` when its memory cannot be had.
+    pub fn new(api: A, sink: S, clock: C) -> Result<TryArc<Self>, NtStatus> {
         let seed = clock.now_ns();
-        Arc::new(WskClient {
-            api,
-            sink,
-            clock,
-            activities: ActivityIds::new(seed),
-            next_registration_id: AtomicU32::new(1),
-            next_capture_id: AtomicU32::new(1),
-        })
+        Ok(TryArc::try_new(
+            WskClient {
+                api,
+                sink,
+                clock,
+                activities: ActivityIds::new(seed),
+                next_registration_id: AtomicU32::new(1),
+                next_capture_id: AtomicU32::new(1),
+                next_socket_id: AtomicU32::new(1),
+            },
+            "WskClient",
+        )?)
+    }
+
+    /// A new socket id (1, 2, ... per client).
+    pub(crate) fn next_socket_id(&self) -> u32 {
+        self.next_socket_id.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The platform's WSK functions.
@@ -68,7 +81,12 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
     /// Writes an Info event if the sink takes `kw` (the event is built only then, out of
     /// line in a cold function, so the disabled path is the `enabled` test and one branch).
     #[inline(always)]
-    pub(crate) fn info(&self, kw: u64, activity: &ActivityId, make: impl FnOnce() -> WskEvent) {
+    pub(crate) fn info<'a>(
+        &self,
+        kw: u64,
+        activity: &ActivityId,
+        make: impl FnOnce() -> WskEventRef<'a>,
+    ) {
         if self.sink.enabled(kw) {
             self.write_cold(activity, make);
         }
@@ -76,13 +94,13 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
 
     #[cold]
     #[inline(never)]
-    fn write_cold(&self, activity: &ActivityId, make: impl FnOnce() -> WskEvent) {
-        self.sink.write(activity, make());
+    fn write_cold<'a>(&self, activity: &ActivityId, make: impl FnOnce() -> WskEventRef<'a>) {
+        self.sink.write(activity, &make());
     }
 
     /// Starts a Start/Stop pair: writes the Start (built only if enabled).
     #[inline(always)]
-    pub(crate) fn start(&self, kw: u64, make: impl FnOnce() -> WskEvent) -> Span {
+    pub(crate) fn start<'a>(&self, kw: u64, make: impl FnOnce() -> WskEventRef<'a>) -> Span {
         if self.sink.enabled(kw) {
             self.start_cold(make)
         } else {
@@ -95,9 +113,9 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
 
     #[cold]
     #[inline(never)]
-    fn start_cold(&self, make: impl FnOnce() -> WskEvent) -> Span {
+    fn start_cold<'a>(&self, make: impl FnOnce() -> WskEventRef<'a>) -> Span {
         let activity = self.activities.next();
-        self.sink.write(&activity, make());
+        self.sink.write(&activity, &make());
         Span {
             activity,
             start_ns: Some(self.clock.now_ns()),
@@ -106,7 +124,7 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
 
     /// Ends a pair started with [`WskClient::start`]: the Stop gets the elapsed time.
     #[inline(always)]
-    pub(crate) fn stop(&self, kw: u64, span: &Span, make: impl FnOnce(u64) -> WskEvent) {
+    pub(crate) fn stop<'a>(&self, kw: u64, span: &Span, make: impl FnOnce(u64) -> WskEventRef<'a>) {
         if let Some(start) = span.start_ns {
             if self.sink.enabled(kw) {
                 self.stop_cold(start, &span.activity, make);
@@ -116,19 +134,24 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
 
     #[cold]
     #[inline(never)]
-    fn stop_cold(&self, start: u64, activity: &ActivityId, make: impl FnOnce(u64) -> WskEvent) {
+    fn stop_cold<'a>(
+        &self,
+        start: u64,
+        activity: &ActivityId,
+        make: impl FnOnce(u64) -> WskEventRef<'a>,
+    ) {
         let elapsed = self.clock.now_ns().saturating_sub(start);
-        self.sink.write(activity, make(elapsed));
+        self.sink.write(activity, &make(elapsed));
     }
 
     /// Writes a timed Info event whose start time `t0` came from [`WskClient::time_if`]: only
     /// if the provider was enabled then (no second `enabled` test on this path).
     #[inline(always)]
-    pub(crate) fn finish(
+    pub(crate) fn finish<'a>(
         &self,
         t0: Option<u64>,
         activity: &ActivityId,
-        make: impl FnOnce(u64) -> WskEvent,
+        make: impl FnOnce(u64) -> WskEventRef<'a>,
     ) {
         if let Some(t0) = t0 {
             self.stop_cold(t0, activity, make);
@@ -144,28 +167,35 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
             None
         }
     }
+}
 
+/// A shared registration handle.
+pub type SharedRegistration<A, S, C> = TryArc<Registration<A, S, C>>;
+
+impl<A: WskApi, S: EventSink, C: Clock> TryArc<WskClient<A, S, C>> {
     /// `WskRegister` with NPI version `version`. The registration is deregistered when
     /// [`Registration::deregister`] is called or, failing that, when its last reference goes.
-    pub fn register(
-        self: &Arc<Self>,
-        version: u16,
-    ) -> Result<Arc<Registration<A, S, C>>, NtStatus> {
+    /// Its memory is reserved before `WskRegister` is called, so a registration never exists
+    /// without its holder.
+    pub fn register(&self, version: u16) -> Result<SharedRegistration<A, S, C>, NtStatus> {
         let id = self.next_registration_id.fetch_add(1, Ordering::Relaxed);
+        let memory = Reserved::new("Registration")?;
         let t0 = self.time_if(KW_LIFECYCLE);
         let result = self.api.register(version);
         let status = match &result {
             Ok(_) => NtStatus::SUCCESS,
             Err(status) => *status,
         };
-        self.finish(t0, &ActivityId::NONE, |duration_ns| WskEvent::WskRegister {
-            registration_id: id,
-            npi_version: version,
-            status,
-            duration_ns,
+        self.finish(t0, &ActivityId::NONE, |duration_ns| {
+            WskEventRef::WskRegister {
+                registration_id: id,
+                npi_version: version,
+                status,
+                duration_ns,
+            }
         });
         let raw = result?;
-        Ok(Arc::new(Registration {
+        Ok(memory.arc(Registration {
             client: self.clone(),
             id,
             version,
@@ -184,11 +214,11 @@ impl<A: WskApi, S: EventSink, C: Clock> WskClient<A, S, C> {
     /// publishes it there so unload can cancel the wait); returning `false` stops the
     /// attempt with `STATUS_DEVICE_NOT_READY` and the registration is deregistered.
     pub fn register_and_capture(
-        self: &Arc<Self>,
+        &self,
         version: u16,
         wait: WaitTimeout,
         context: CallingContext,
-        mut on_registered: impl FnMut(&Arc<Registration<A, S, C>>) -> bool,
+        mut on_registered: impl FnMut(&SharedRegistration<A, S, C>) -> bool,
     ) -> Result<CapturedNpi<A, S, C>, NtStatus> {
         let mut tried = [0u16; MAX_REGISTRATION_ATTEMPTS as usize];
         let mut version = version;
@@ -249,7 +279,7 @@ const STATE_DEREGISTERED: u8 = 2;
 /// A WSK registration (`WskRegister` succeeded). Shared: one thread may wait in a capture
 /// while another deregisters.
 pub struct Registration<A: WskApi, S: EventSink, C: Clock> {
-    pub(crate) client: Arc<WskClient<A, S, C>>,
+    pub(crate) client: TryArc<WskClient<A, S, C>>,
     pub(crate) id: u32,
     version: u16,
     pub(crate) raw: A::Registration,
@@ -269,7 +299,7 @@ impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
     }
 
     /// The client.
-    pub fn client(&self) -> &Arc<WskClient<A, S, C>> {
+    pub fn client(&self) -> &TryArc<WskClient<A, S, C>> {
         &self.client
     }
 
@@ -281,55 +311,6 @@ impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
     /// Whether [`Registration::deregister`] has begun.
     pub fn is_deregistering(&self) -> bool {
         self.state.load(Ordering::Acquire) != STATE_ACTIVE
-    }
-
-    /// `WskCaptureProviderNPI` with `wait`, from `context`. Each success is a guard that must
-    /// be released once ([`CapturedNpi::release`]; dropping it releases too). After
-    /// deregistration began, fails with `STATUS_INVALID_DEVICE_STATE` without calling WSK.
-    #[inline]
-    pub fn capture(
-        self: &Arc<Self>,
-        wait: WaitTimeout,
-        context: CallingContext,
-    ) -> Result<CapturedNpi<A, S, C>, NtStatus> {
-        if self.is_deregistering() {
-            return Err(NtStatus::INVALID_DEVICE_STATE);
-        }
-        let client = &self.client;
-        let capture_id = client.next_capture_id.fetch_add(1, Ordering::Relaxed);
-        let wait_ms = wait.as_ms();
-        let span = client.start(KW_CAPTURE, || WskEvent::CaptureProviderNpiStart {
-            registration_id: self.id,
-            capture_id,
-            wait_timeout_ms: wait_ms,
-            calling_context: context as u8,
-        });
-        let result = client.api.capture(&self.raw, wait_ms);
-        if result.is_ok() {
-            self.outstanding.fetch_add(1, Ordering::AcqRel);
-        }
-        let status = match &result {
-            Ok(_) => NtStatus::SUCCESS,
-            Err(status) => *status,
-        };
-        client.stop(KW_CAPTURE, &span, |wait_ns| {
-            WskEvent::CaptureProviderNpiStop {
-                registration_id: self.id,
-                capture_id,
-                status,
-                wait_ns,
-            }
-        });
-        let npi = result?;
-        Ok(CapturedNpi {
-            registration: self.clone(),
-            npi,
-            capture_id,
-            activity: span.activity,
-            captured_at: span.start_ns.map(|_| client.clock.now_ns()),
-            dispatch_calls: 0,
-            released: false,
-        })
     }
 
     /// `WskQueryProviderCharacteristics`.
@@ -346,7 +327,7 @@ impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
                     },
                 ),
             };
-            WskEvent::QueryProviderCharacteristics {
+            WskEventRef::QueryProviderCharacteristics {
                 registration_id: self.id,
                 status,
                 lowest_version: c.lowest_version,
@@ -374,21 +355,79 @@ impl<A: WskApi, S: EventSink, C: Clock> Registration<A, S, C> {
             return;
         }
         let client = &self.client;
-        let span = client.start(KW_LIFECYCLE, || WskEvent::WskDeregisterStart {
+        let span = client.start(KW_LIFECYCLE, || WskEventRef::WskDeregisterStart {
             registration_id: self.id,
             captures_outstanding: self.outstanding.load(Ordering::Acquire),
         });
         client.api.deregister(&self.raw);
-        client.stop(KW_LIFECYCLE, &span, |wait_ns| WskEvent::WskDeregisterStop {
-            registration_id: self.id,
-            wait_ns,
+        client.stop(KW_LIFECYCLE, &span, |wait_ns| {
+            WskEventRef::WskDeregisterStop {
+                registration_id: self.id,
+                wait_ns,
+            }
         });
         self.state.store(STATE_DEREGISTERED, Ordering::Release);
     }
+}
 
-    /// `WskCloseSocket` of a socket created through a capture of this registration.
-    pub fn close_socket(&self, socket: A::Socket) -> NtStatus {
-        self.client.api.close_socket(socket)
+impl<A: WskApi, S: EventSink, C: Clock> TryArc<Registration<A, S, C>> {
+    /// `WskCaptureProviderNPI` with `wait`, from `context`. Each success is a guard that must
+    /// be released once ([`CapturedNpi::release`]; dropping it releases too). After
+    /// deregistration began, fails with `STATUS_INVALID_DEVICE_STATE` without calling WSK
+    /// (recorded as `CaptureRefused`).
+    #[inline]
+    pub fn capture(
+        &self,
+        wait: WaitTimeout,
+        context: CallingContext,
+    ) -> Result<CapturedNpi<A, S, C>, NtStatus> {
+        let client = &self.client;
+        if self.is_deregistering() {
+            let status = NtStatus::INVALID_DEVICE_STATE;
+            client.info(KW_LIFECYCLE, &ActivityId::NONE, || {
+                WskEventRef::CaptureRefused {
+                    registration_id: self.id,
+                    wait_timeout_ms: wait.as_ms(),
+                    calling_context: context as u8,
+                    status,
+                }
+            });
+            return Err(status);
+        }
+        let capture_id = client.next_capture_id.fetch_add(1, Ordering::Relaxed);
+        let wait_ms = wait.as_ms();
+        let span = client.start(KW_CAPTURE, || WskEventRef::CaptureProviderNpiStart {
+            registration_id: self.id,
+            capture_id,
+            wait_timeout_ms: wait_ms,
+            calling_context: context as u8,
+        });
+        let result = client.api.capture(&self.raw, wait_ms);
+        if result.is_ok() {
+            self.outstanding.fetch_add(1, Ordering::AcqRel);
+        }
+        let status = match &result {
+            Ok(_) => NtStatus::SUCCESS,
+            Err(status) => *status,
+        };
+        client.stop(KW_CAPTURE, &span, |wait_ns| {
+            WskEventRef::CaptureProviderNpiStop {
+                registration_id: self.id,
+                capture_id,
+                status,
+                wait_ns,
+            }
+        });
+        let npi = result?;
+        Ok(CapturedNpi {
+            registration: self.clone(),
+            npi,
+            capture_id,
+            activity: span.activity,
+            captured_at: span.start_ns.map(|_| client.clock.now_ns()),
+            dispatch_calls: 0,
+            released: false,
+        })
     }
 }
 
@@ -488,7 +527,7 @@ impl<A: WskApi, S: EventSink, C: Clock> Drop for Registration<A, S, C> {
 /// }
 /// ```
 pub struct CapturedNpi<A: WskApi, S: EventSink, C: Clock> {
-    registration: Arc<Registration<A, S, C>>,
+    registration: SharedRegistration<A, S, C>,
     npi: A::ProviderNpi,
     capture_id: u32,
     activity: ActivityId,
@@ -504,7 +543,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     }
 
     /// The registration this NPI was captured from.
-    pub fn registration(&self) -> &Arc<Registration<A, S, C>> {
+    pub fn registration(&self) -> &SharedRegistration<A, S, C> {
         &self.registration
     }
 
@@ -536,26 +575,39 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
     #[inline(always)]
     fn record_call(&self, function: &'static str, status: NtStatus, t0: Option<u64>) {
         let client = &self.registration.client;
-        client.finish(t0, &self.activity, |duration_ns| WskEvent::DispatchCall {
-            registration_id: self.registration.id,
-            capture_id: self.capture_id,
-            function: function.into(),
-            status,
-            duration_ns,
+        client.finish(t0, &self.activity, |duration_ns| {
+            WskEventRef::DispatchCall {
+                registration_id: self.registration.id,
+                capture_id: self.capture_id,
+                function,
+                status,
+                duration_ns,
+            }
         });
     }
 
     /// Creates and sets up a listening socket (`WskSocket` with `WSK_FLAG_LISTEN_SOCKET`,
-    /// then `WskBind`), as in the documentation's example. On a bind failure the socket is
-    /// closed again. Close the returned socket with [`Registration::close_socket`] before
-    /// deregistering.
+    /// then `WskBind` to `params`), as in the documentation's example: both are recorded as
+    /// `DispatchCall`s of this NPI, the socket's creation as `SocketCreated` and the bind as
+    /// `SocketBind`. On a bind failure the socket is closed again (recorded). Close the
+    /// returned socket with [`ListenSocket::close`] before deregistering.
     pub fn create_listening_socket(
         &mut self,
         params: &ListenParams,
-    ) -> Result<A::Socket, NtStatus> {
-        let socket = self.call("WskSocket", |api, npi| api.socket_listen(npi, params))?;
-        let bound = self.call("WskBind", |api, _| {
-            let status = api.bind(&socket, params);
+    ) -> Result<ListenSocket<A, S, C>, NtStatus> {
+        let raw = self.call("WskSocket", |api, npi| api.socket_listen(npi, params))?;
+        let registration = self.registration.clone();
+        let id = registration.client.next_socket_id();
+        socket::record_created(
+            &registration,
+            self.capture_id,
+            id,
+            socket_kind::LISTEN,
+            &params.address,
+        );
+        let socket = ListenSocket::new(registration, raw, id);
+        let bound = self.call("WskBind", |_, _| {
+            let status = socket.bind(params);
             if status.is_success() {
                 Ok(())
             } else {
@@ -565,7 +617,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
         match bound {
             Ok(()) => Ok(socket),
             Err(status) => {
-                let _ = self.registration.close_socket(socket);
+                let _ = socket.close();
                 Err(status)
             }
         }
@@ -594,7 +646,7 @@ impl<A: WskApi, S: EventSink, C: Clock> CapturedNpi<A, S, C> {
         let client = &registration.client;
         client.api.release(&registration.raw);
         client.info(KW_LIFECYCLE, &self.activity, || {
-            WskEvent::ReleaseProviderNpi {
+            WskEventRef::ReleaseProviderNpi {
                 registration_id: registration.id,
                 capture_id: self.capture_id,
                 held_ns: elapsed(&client.clock, self.captured_at),

@@ -1,16 +1,17 @@
 //! The driver's orchestration: DriverEntry, the optional worker thread that waits for an
 //! early-start system, and unload, driven by a [`Policy`] read from configuration.
 
-use alloc::string::String;
-use alloc::sync::Arc;
+use alloc::boxed::Box;
 
+use crate::fallible::TryArc;
 use crate::lifecycle::api::{
-    make_wsk_version, Clock, ListenParams, WaitTimeout, WorkerSpawner, WskApi,
+    make_wsk_version, Clock, ListenParams, Lock, Locking, WaitTimeout, WorkerSpawner, WskApi,
 };
-use crate::lifecycle::client::{CapturedNpi, Registration, WskClient};
+use crate::lifecycle::client::{CapturedNpi, SharedRegistration, WskClient};
+use crate::lifecycle::listener::Listener;
 use crate::lifecycle::sink::EventSink;
 use crate::ntstatus::NtStatus;
-use crate::schema::{keywords, CallingContext, WskEvent};
+use crate::schema::{keywords, CallingContext, WskEventRef};
 
 /// Which thread waits for the WSK subsystem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -97,90 +98,62 @@ impl Default for Policy {
     }
 }
 
-/// What the registration/socket slot holds; shared by DriverEntry, the worker and unload.
-struct Slot<A: WskApi, S: EventSink, C: Clock> {
+/// What the registration/listener slot holds; shared by DriverEntry, the worker and unload.
+struct Slot<A: WskApi, S: EventSink, C: Clock, W: Locking> {
     unloading: bool,
-    registration: Option<Arc<Registration<A, S, C>>>,
-    socket: Option<A::Socket>,
+    registration: Option<SharedRegistration<A, S, C>>,
+    listener: Option<TryArc<Listener<A, S, C, W>>>,
     bring_up: Option<NtStatus>,
 }
 
-struct Shared<A: WskApi, S: EventSink, C: Clock> {
-    client: Arc<WskClient<A, S, C>>,
+struct Shared<A: WskApi, S: EventSink, C: Clock, W: Locking> {
+    client: TryArc<WskClient<A, S, C>>,
     policy: Policy,
-    listen: ListenParams,
-    slot: spin::Mutex<Slot<A, S, C>>,
+    listen: Option<ListenParams>,
+    locking: W,
+    slot: W::Lock<Slot<A, S, C, W>>,
 }
 
 /// A loaded driver: what DriverEntry leaves behind for unload.
-pub struct Driver<A: WskApi, S: EventSink, C: Clock, W: WorkerSpawner> {
-    shared: Arc<Shared<A, S, C>>,
+pub struct Driver<A: WskApi, S: EventSink, C: Clock, W: WorkerSpawner + Locking + Clone> {
+    shared: TryArc<Shared<A, S, C, W>>,
     spawner: W,
-    worker: Option<W::Handle>,
+    thread: Option<W::Handle>,
 }
 
-impl<A: WskApi, S: EventSink, C: Clock, W: WorkerSpawner> Driver<A, S, C, W> {
-    /// DriverEntry: registers, then captures, creates the listening socket and releases,
-    /// either on this thread (bounded wait; a failure fails DriverEntry after cleaning up) or
-    /// on a worker started here (DriverEntry returns at once). `client_name` is the service
-    /// name recorded in the trace.
+impl<A, S, C, W> Driver<A, S, C, W>
+where
+    A: WskApi,
+    S: EventSink,
+    C: Clock,
+    W: WorkerSpawner + Locking + Clone,
+{
+    /// DriverEntry: registers, then captures, creates the listening socket (unless `listen`
+    /// is `None`) and releases, either on this thread (bounded wait; a failure fails
+    /// DriverEntry after cleaning up; the accept loop then gets a thread of its own) or on a
+    /// worker started here, which goes on to run the accept loop (DriverEntry returns at
+    /// once). `client_name` is the service name recorded in the trace. Memory is reserved
+    /// up front: when it cannot be had, DriverEntry fails with
+    /// `STATUS_INSUFFICIENT_RESOURCES` and nothing is left behind.
     pub fn driver_entry(
-        client: Arc<WskClient<A, S, C>>,
+        client: TryArc<WskClient<A, S, C>>,
         spawner: W,
         client_name: &str,
         policy: Policy,
-        listen: ListenParams,
+        listen: Option<ListenParams>,
     ) -> Result<Self, NtStatus> {
         let policy = policy.sanitized();
-        let span = client.start(keywords::LIFECYCLE, || WskEvent::DriverEntryStart {
-            client_name: String::from(client_name),
+        let span = client.start(keywords::LIFECYCLE, || WskEventRef::DriverEntryStart {
+            client_name,
         });
-        let shared = Arc::new(Shared {
-            client: client.clone(),
-            policy,
-            listen,
-            slot: spin::Mutex::new(Slot {
-                unloading: false,
-                registration: None,
-                socket: None,
-                bring_up: None,
-            }),
-        });
-        let result = match policy.wait_on {
-            WaitOn::DriverEntryThread => {
-                let status = shared.bring_up(CallingContext::DriverEntry);
-                if status.is_success() {
-                    Ok(Driver {
-                        shared,
-                        spawner,
-                        worker: None,
-                    })
-                } else {
-                    shared.shut_down();
-                    Err(status)
-                }
-            }
-            WaitOn::Worker => {
-                let for_worker = shared.clone();
-                match spawner.spawn(alloc::boxed::Box::new(move || {
-                    for_worker.bring_up(CallingContext::Worker);
-                })) {
-                    Ok(handle) => Ok(Driver {
-                        shared,
-                        spawner,
-                        worker: Some(handle),
-                    }),
-                    Err(status) => Err(status),
-                }
-            }
-        };
+        let result = Self::enter(client.clone(), spawner, policy, listen);
         let status = match &result {
             Ok(_) => NtStatus::SUCCESS,
             Err(s) => *s,
         };
         client.stop(keywords::LIFECYCLE, &span, |duration_ns| {
-            WskEvent::DriverEntryStop {
-                client_name: String::from(client_name),
+            WskEventRef::DriverEntryStop {
+                client_name,
                 status,
                 duration_ns,
             }
@@ -188,14 +161,93 @@ impl<A: WskApi, S: EventSink, C: Clock, W: WorkerSpawner> Driver<A, S, C, W> {
         result
     }
 
+    fn enter(
+        client: TryArc<WskClient<A, S, C>>,
+        spawner: W,
+        policy: Policy,
+        listen: Option<ListenParams>,
+    ) -> Result<Self, NtStatus> {
+        let shared = TryArc::try_new(
+            Shared {
+                client,
+                policy,
+                listen,
+                locking: spawner.clone(),
+                slot: W::Lock::new(Slot {
+                    unloading: false,
+                    registration: None,
+                    listener: None,
+                    bring_up: None,
+                }),
+            },
+            "DriverShared",
+        )?;
+        let mut driver = Driver {
+            shared,
+            spawner,
+            thread: None,
+        };
+        match policy.wait_on {
+            WaitOn::DriverEntryThread => {
+                let status = driver.shared.bring_up(CallingContext::DriverEntry);
+                let status = if status.is_success() {
+                    driver.start_accepting()
+                } else {
+                    status
+                };
+                if !status.is_success() {
+                    driver.shared.shut_down();
+                    return Err(status);
+                }
+            }
+            WaitOn::Worker => {
+                let for_worker = driver.shared.clone();
+                driver.thread = Some(driver.spawn(move || {
+                    if for_worker.bring_up(CallingContext::Worker).is_success() {
+                        for_worker.accept_loop();
+                    }
+                })?);
+            }
+        }
+        Ok(driver)
+    }
+
+    /// Starts `work` on a thread of its own (its closure's memory reserved first).
+    fn spawn(&self, work: impl FnOnce() + Send + 'static) -> Result<W::Handle, NtStatus> {
+        let work: Box<dyn FnOnce() + Send + 'static> = crate::fallible::try_box(work, "Thread")?;
+        self.spawner.spawn(work)
+    }
+
+    /// On the DriverEntry thread's path: the accept loop's thread, if there is a listener.
+    fn start_accepting(&mut self) -> NtStatus {
+        if self.shared.slot.with(|s| s.listener.is_none()) {
+            return NtStatus::SUCCESS;
+        }
+        let for_thread = self.shared.clone();
+        match self.spawn(move || for_thread.accept_loop()) {
+            Ok(handle) => {
+                self.thread = Some(handle);
+                NtStatus::SUCCESS
+            }
+            Err(status) => status,
+        }
+    }
+
     /// What bringing WSK up ended with (capture, socket, release), once it has ended.
     pub fn bring_up_status(&self) -> Option<NtStatus> {
-        self.shared.slot.lock().bring_up
+        self.shared.slot.with(|s| s.bring_up)
     }
 
     /// Whether a listening socket is open.
     pub fn has_listening_socket(&self) -> bool {
-        self.shared.slot.lock().socket.is_some()
+        self.shared.slot.with(|s| s.listener.is_some())
+    }
+
+    /// The listening socket's id, while it is open.
+    pub fn listening_socket_id(&self) -> Option<u32> {
+        self.shared
+            .slot
+            .with(|s| s.listener.as_ref().map(|l| l.socket().id()))
     }
 
     /// The policy in force.
@@ -203,27 +255,29 @@ impl<A: WskApi, S: EventSink, C: Clock, W: WorkerSpawner> Driver<A, S, C, W> {
         self.shared.policy
     }
 
-    /// DriverUnload: closes the socket, deregisters (which cancels a capture the worker is
-    /// still waiting in, and waits for every release), then waits for the worker to finish.
+    /// DriverUnload: closes the listening socket (cancelling its pending accept, waiting for
+    /// it and for the last connection's close), deregisters (which cancels a capture the
+    /// worker is still waiting in, and waits for every release), then waits for the thread
+    /// that brought WSK up or accepted to finish.
     pub fn unload(mut self) {
         let client = self.shared.client.clone();
-        let span = client.start(keywords::LIFECYCLE, || WskEvent::DriverUnloadStart {});
+        let span = client.start(keywords::LIFECYCLE, || WskEventRef::DriverUnloadStart {});
         self.shared.shut_down();
-        if let Some(handle) = self.worker.take() {
+        if let Some(handle) = self.thread.take() {
             self.spawner.join(handle);
         }
         client.stop(keywords::LIFECYCLE, &span, |duration_ns| {
-            WskEvent::DriverUnloadStop { duration_ns }
+            WskEventRef::DriverUnloadStop { duration_ns }
         });
     }
 }
 
-impl<A: WskApi, S: EventSink, C: Clock> Shared<A, S, C> {
+impl<A: WskApi, S: EventSink, C: Clock, W: Locking> Shared<A, S, C, W> {
     /// Capture (negotiating the version), listening socket, release. Runs on DriverEntry's
     /// thread or the worker.
     fn bring_up(&self, context: CallingContext) -> NtStatus {
         let status = self.bring_up_inner(context);
-        self.slot.lock().bring_up = Some(status);
+        self.slot.with(|s| s.bring_up = Some(status));
         status
     }
 
@@ -238,52 +292,82 @@ impl<A: WskApi, S: EventSink, C: Clock> Shared<A, S, C> {
             Ok(npi) => npi,
             Err(status) => return status,
         };
-        let socket = npi.create_listening_socket(&self.listen);
-        let registration = npi.registration().clone();
+        let Some(listen) = self.listen else {
+            npi.release();
+            return NtStatus::SUCCESS;
+        };
+        if self.slot.with(|s| s.unloading) {
+            npi.release();
+            return NtStatus::DEVICE_NOT_READY;
+        }
+        let socket = npi.create_listening_socket(&listen);
         npi.release();
-        match socket {
-            Ok(socket) => {
-                let mut slot = self.slot.lock();
-                if slot.unloading {
-                    drop(slot);
-                    let _ = registration.close_socket(socket);
-                    NtStatus::DEVICE_NOT_READY
-                } else {
-                    slot.socket = Some(socket);
-                    NtStatus::SUCCESS
-                }
+        let listener = match socket {
+            Ok(socket) => match Listener::new(socket, &self.locking) {
+                Ok(listener) => listener,
+                Err(status) => return status,
+            },
+            Err(status) => return status,
+        };
+        // Nothing is dropped under the lock (in the kernel it is a spin lock: a drop that
+        // closed a socket there would call WSK at DISPATCH_LEVEL).
+        let (refused, replaced) = self.slot.with(|s| {
+            if s.unloading {
+                (Some(listener.clone()), None)
+            } else {
+                (None, s.listener.replace(listener.clone()))
             }
-            Err(status) => status,
+        });
+        drop(replaced);
+        match refused {
+            Some(listener) => {
+                listener.close();
+                NtStatus::DEVICE_NOT_READY
+            }
+            None => NtStatus::SUCCESS,
+        }
+    }
+
+    /// The accept loop of the published listener (returns at once if there is none, or it is
+    /// closing).
+    fn accept_loop(&self) {
+        if let Some(listener) = self.slot.with(|s| s.listener.clone()) {
+            listener.run();
         }
     }
 
     /// Puts a new registration in the slot, replacing (and deregistering) an old one; refuses
     /// once unload has begun.
-    fn publish(&self, registration: &Arc<Registration<A, S, C>>) -> bool {
-        let old = {
-            let mut slot = self.slot.lock();
-            if slot.unloading {
-                return false;
+    fn publish(&self, registration: &SharedRegistration<A, S, C>) -> bool {
+        let old = self.slot.with(|s| {
+            if s.unloading {
+                Err(())
+            } else {
+                Ok(s.registration.replace(registration.clone()))
             }
-            slot.registration.replace(registration.clone())
-        };
-        if let Some(old) = old {
-            old.deregister();
+        });
+        match old {
+            Err(()) => false,
+            Ok(old) => {
+                if let Some(old) = old {
+                    old.deregister();
+                }
+                true
+            }
         }
-        true
     }
 
-    /// Unload's half: no new registration from now on; close the socket and deregister.
+    /// Unload's half: no new registration from now on; close the listener (the accept loop
+    /// ends, its connections closed), then deregister.
     fn shut_down(&self) {
-        let (registration, socket) = {
-            let mut slot = self.slot.lock();
-            slot.unloading = true;
-            (slot.registration.take(), slot.socket.take())
-        };
+        let (registration, listener) = self.slot.with(|s| {
+            s.unloading = true;
+            (s.registration.take(), s.listener.take())
+        });
+        if let Some(listener) = listener {
+            listener.close();
+        }
         if let Some(registration) = registration {
-            if let Some(socket) = socket {
-                let _ = registration.close_socket(socket);
-            }
             registration.deregister();
         }
     }

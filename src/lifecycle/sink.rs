@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::schema::{self, WskEvent};
+use crate::schema::{self, WskEventRef};
 
 /// An ETW activity id (a GUID, in the byte order ETW writes it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -51,8 +51,9 @@ impl ActivityIds {
 pub trait EventSink: Send + Sync + 'static {
     /// Whether an event with these keywords would be recorded now.
     fn enabled(&self, keywords: u64) -> bool;
-    /// Records one event (only called after `enabled` returned true).
-    fn write(&self, activity: &ActivityId, event: WskEvent);
+    /// Records one event (only called after `enabled` returned true). The event borrows
+    /// its text: writing allocates nothing.
+    fn write(&self, activity: &ActivityId, event: &WskEventRef<'_>);
 }
 
 /// The sink of an uninstrumented build: never enabled, so every event compiles away.
@@ -65,7 +66,7 @@ impl EventSink for NullSink {
         false
     }
     #[inline(always)]
-    fn write(&self, _activity: &ActivityId, _event: WskEvent) {}
+    fn write(&self, _activity: &ActivityId, _event: &WskEventRef<'_>) {}
 }
 
 /// Writes through the `Wsktrace.WskClient` `tracelogging` provider
@@ -79,7 +80,7 @@ impl EventSink for EtwSink {
     fn enabled(&self, keywords: u64) -> bool {
         schema::etw_provider().enabled(tracelogging::Level::Informational, keywords)
     }
-    fn write(&self, activity: &ActivityId, event: WskEvent) {
+    fn write(&self, activity: &ActivityId, event: &WskEventRef<'_>) {
         // An ETW write failure (session buffers full) is counted by ETW as a lost event;
         // nothing for the driver to do about it.
         let _ = event.write_etw(&activity.0);
@@ -92,7 +93,7 @@ impl<T: EventSink> EventSink for alloc::sync::Arc<T> {
         (**self).enabled(keywords)
     }
     #[inline(always)]
-    fn write(&self, activity: &ActivityId, event: WskEvent) {
+    fn write(&self, activity: &ActivityId, event: &WskEventRef<'_>) {
         (**self).write(activity, event)
     }
 }

@@ -167,6 +167,7 @@ fn keyword_value(text: &str) -> u64 {
         "keywords::LIFECYCLE" => 0x1,
         "keywords::LATENCY" => 0x2,
         "keywords::DISPATCH" => 0x4,
+        "keywords::SOCKET" => 0x8,
         other => panic!("keyword {other}"),
     }
 }
@@ -276,7 +277,66 @@ pub(crate) fn samples() -> Vec<WskEvent> {
         },
         WskEvent::DriverUnloadStart {},
         WskEvent::DriverUnloadStop { duration_ns: 17 },
+        WskEvent::CaptureRefused {
+            registration_id: 1,
+            wait_timeout_ms: 250,
+            calling_context: 2,
+            status: NtStatus::INVALID_DEVICE_STATE,
+        },
+        WskEvent::SocketCreated {
+            registration_id: 1,
+            capture_id: 2,
+            socket_id: 5,
+            socket_kind: socket_kind::LISTEN,
+            address_family: 2,
+        },
+        WskEvent::SocketBind {
+            registration_id: 1,
+            socket_id: 5,
+            address: "127.0.0.1".into(),
+            port: 40123,
+            status: NtStatus::SUCCESS,
+            duration_ns: 18,
+        },
+        WskEvent::AcceptStart {
+            registration_id: 1,
+            socket_id: 5,
+        },
+        WskEvent::AcceptStop {
+            registration_id: 1,
+            socket_id: 5,
+            status: NtStatus::SUCCESS,
+            accepted_socket_id: 6,
+            remote_address: "::1".into(),
+            remote_port: 50000,
+            wait_ns: 19,
+        },
+        WskEvent::CloseSocketStart {
+            registration_id: 1,
+            socket_id: 6,
+        },
+        WskEvent::CloseSocketStop {
+            registration_id: 1,
+            socket_id: 6,
+            status: NtStatus::CANCELLED,
+            duration_ns: 20,
+        },
     ]
+}
+
+#[test]
+fn borrowed_and_owned_events_carry_the_same_fields() {
+    for ev in samples() {
+        let borrowed = ev.as_borrowed();
+        assert_eq!(borrowed.fields(), ev.fields());
+        assert_eq!(borrowed.descriptor(), ev.descriptor());
+        assert_eq!(borrowed.to_owned_event(), ev);
+        assert_eq!(
+            borrowed.write_etw(&[0; 16]),
+            0,
+            "disabled provider on hosts"
+        );
+    }
 }
 
 #[test]

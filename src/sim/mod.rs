@@ -12,21 +12,24 @@
 //!   `CapturedNpi::fault_double_release`, `CapturedNpi::fault_release_then_dispatch`.
 #![forbid(unsafe_code)]
 
+pub mod alloc_faults;
 mod fault;
 mod recorder;
 mod wsk;
 
 pub use recorder::{Record, Recorder};
 pub use wsk::{
-    SimConfig, SimProviderNpi, SimRegistration, SimSnapshot, SimSocket, SimViolation, SimWsk,
+    PendingAccept, SimConfig, SimConnection, SimProviderNpi, SimRegistration, SimSnapshot,
+    SimSocket, SimViolation, SimWsk, IRPS_PER_CONNECTION, IRPS_PER_LISTENING_SOCKET,
 };
 
 use std::boxed::Box;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
-use crate::lifecycle::{Clock, Driver, WorkerSpawner, WskClient};
+use crate::fallible::{try_box, TryArc};
+use crate::lifecycle::{Clock, Driver, Event, Lock, Locking, WorkerSpawner, WskClient};
 use crate::ntstatus::NtStatus;
 
 /// Nanoseconds since the clock's epoch (its creation); copies share the epoch.
@@ -69,7 +72,10 @@ impl Clock for HostClock {
     }
 }
 
-/// Starts the driver's worker as a `std::thread`; `join` re-raises a worker panic.
+/// Starts the driver's worker as a `std::thread` (which inherits the starting thread's
+/// allocation-fault plan); `join` re-raises a worker panic. Its locks are `std` mutexes, its
+/// events a mutex and a condition variable (allocated through [`crate::fallible`], as the
+/// kernel's resident `KEVENT` is).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdSpawner;
 
@@ -77,9 +83,10 @@ impl WorkerSpawner for StdSpawner {
     type Handle = JoinHandle<()>;
 
     fn spawn(&self, work: Box<dyn FnOnce() + Send + 'static>) -> Result<Self::Handle, NtStatus> {
+        let plan = alloc_faults::current();
         std::thread::Builder::new()
             .name("wsktrace-worker".into())
-            .spawn(work)
+            .spawn(move || alloc_faults::inherit(plan, work))
             .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)
     }
 
@@ -87,6 +94,53 @@ impl WorkerSpawner for StdSpawner {
         if let Err(panic) = handle.join() {
             std::panic::resume_unwind(panic);
         }
+    }
+}
+
+/// A [`Lock`] over a `std` mutex (poisoning ignored: a test thread that panicked leaves the
+/// state usable).
+#[derive(Debug)]
+pub struct StdLock<T>(Mutex<T>);
+
+impl<T: Send> Lock<T> for StdLock<T> {
+    fn new(value: T) -> Self {
+        StdLock(Mutex::new(value))
+    }
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// An auto-reset [`Event`] over a mutex and a condition variable.
+#[derive(Debug)]
+pub struct StdEvent(Box<(Mutex<bool>, Condvar)>);
+
+impl Event for StdEvent {
+    fn set(&self) {
+        *self.0 .0.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0 .1.notify_one();
+    }
+    fn wait(&self) {
+        let mut signalled = self.0 .0.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*signalled {
+            signalled = self
+                .0
+                 .1
+                .wait(signalled)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *signalled = false;
+    }
+}
+
+impl Locking for StdSpawner {
+    type Lock<T: Send> = StdLock<T>;
+    type Event = StdEvent;
+    fn event(&self) -> Result<StdEvent, NtStatus> {
+        Ok(StdEvent(try_box(
+            (Mutex::new(false), Condvar::new()),
+            "Event",
+        )?))
     }
 }
 
@@ -104,7 +158,7 @@ pub struct SimHarness {
     /// The clock of the client, the simulator and the recorder.
     pub clock: HostClock,
     /// The client.
-    pub client: Arc<SimClient>,
+    pub client: TryArc<SimClient>,
 }
 
 impl SimHarness {
@@ -113,7 +167,8 @@ impl SimHarness {
         let clock = HostClock::new();
         let sim = SimWsk::new(config, clock);
         let recorder = Arc::new(Recorder::new(clock));
-        let client = WskClient::new(sim.clone(), recorder.clone(), clock);
+        let client =
+            WskClient::new(sim.clone(), recorder.clone(), clock).expect("memory for the client");
         SimHarness {
             sim,
             recorder,

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::vec::Vec;
 
 use crate::lifecycle::{ActivityId, Clock, EventSink};
-use crate::schema::WskEvent;
+use crate::schema::{WskEvent, WskEventRef};
 use crate::sim::HostClock;
 
 /// One recorded event.
@@ -130,7 +130,7 @@ impl EventSink for Recorder {
             && keywords & self.keywords.load(Ordering::Relaxed) != 0
     }
 
-    fn write(&self, activity: &ActivityId, event: WskEvent) {
+    fn write(&self, activity: &ActivityId, event: &WskEventRef<'_>) {
         if self
             .drop_next
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
@@ -147,7 +147,7 @@ impl EventSink for Recorder {
             timestamp_ns,
             thread_id,
             activity_id: activity.0,
-            event,
+            event: event.to_owned_event(),
         });
     }
 }
@@ -159,15 +159,15 @@ mod tests {
     #[test]
     fn records_in_order_and_drops_on_request() {
         let r = Recorder::new(HostClock::new());
-        let e = |d| WskEvent::DriverUnloadStop { duration_ns: d };
-        r.write(&ActivityId::NONE, e(1));
+        let e = |d| WskEventRef::DriverUnloadStop { duration_ns: d };
+        r.write(&ActivityId::NONE, &e(1));
         r.drop_next(2);
-        r.write(&ActivityId::NONE, e(2));
-        r.write(&ActivityId::NONE, e(3));
-        r.write(&ActivityId([7; 16]), e(4));
+        r.write(&ActivityId::NONE, &e(2));
+        r.write(&ActivityId::NONE, &e(3));
+        r.write(&ActivityId([7; 16]), &e(4));
         let recs = r.records();
         assert_eq!(recs.len(), 2);
-        assert_eq!(recs[1].event, e(4));
+        assert_eq!(recs[1].event, e(4).to_owned_event());
         assert_eq!(recs[1].activity_id, [7; 16]);
         assert!(recs[0].timestamp_ns <= recs[1].timestamp_ns);
         assert_eq!(r.lost_events(), 2);

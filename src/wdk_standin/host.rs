@@ -14,7 +14,7 @@ use super::objects::{self, RegValue};
 use super::{REG_DWORD, REG_SZ};
 use crate::lifecycle::{ActivityId, EtwSink, EventSink};
 use crate::provider::ProviderRegistration;
-use crate::schema::WskEvent;
+use crate::schema::WskEventRef;
 use crate::sim::{Recorder, SimWsk};
 
 pub use super::objects::Faults;
@@ -122,6 +122,109 @@ pub struct Snapshot {
     pub registrations: usize,
     /// WSK sockets not closed.
     pub sockets: usize,
+    /// Device objects not deleted.
+    pub devices: usize,
+    /// Symbolic links not deleted.
+    pub symbolic_links: usize,
+}
+
+/// What the I/O manager does when a user-mode program sends `major` (and, for
+/// `IRP_MJ_DEVICE_CONTROL`, the control code `ioctl`) to the driver's device named
+/// `device` (`\\Device\\Name`, as `IoCreateDevice` got it): an IRP with its stack location
+/// filled in, passed to the driver's `MajorFunction[major]` on this thread (at
+/// `PASSIVE_LEVEL`, as for a top-level driver), which must complete it. Returns the IRP's
+/// final status; `None` if the driver has no such device or no routine for `major`. A routine
+/// that returns another status than it completed the IRP with, or does not complete it, is a
+/// violation.
+pub fn dispatch(device: &str, major: u32, ioctl: u32) -> Option<super::NTSTATUS> {
+    use super::ntddk::{IoAllocateIrp, IoFreeIrp};
+    let name = device.to_lowercase();
+    let (device, driver) = objects::with(|s| {
+        s.devices
+            .iter()
+            .find(|(_, (n, _))| *n == name)
+            .map(|(device, (_, driver))| (*device, *driver))
+    })?;
+    // SAFETY: 1. The driver object outlives its devices (the test owns it and unloads it
+    //            after deleting them is the driver's job).
+    let driver = unsafe { &*(driver as *const super::DRIVER_OBJECT) };
+    let routine = (*driver.MajorFunction.get(major as usize)?)?;
+    // SAFETY: 1. One stack location, no quota; PASSIVE_LEVEL.
+    let irp = unsafe { IoAllocateIrp(1, 0) };
+    if irp.is_null() {
+        return None;
+    }
+    // What IoCallDriver does: the next location becomes the current one.
+    // SAFETY: 1. `irp` is live and ours; its one location is below the current (past the
+    //            end) one.
+    let next = unsafe { crate::wsk_abi::IoGetNextIrpStackLocation(irp) };
+    // SAFETY: 1. `next` points into the live IRP's stack array; nothing else refers to it.
+    let location = unsafe { &mut *next };
+    location.MajorFunction = major as u8;
+    location.Parameters.DeviceIoControl.IoControlCode = ioctl;
+    location.DeviceObject = device as super::PDEVICE_OBJECT;
+    // SAFETY: 1. `irp` is live and ours.
+    let irp_ref = unsafe { &mut *irp };
+    irp_ref.CurrentLocation -= 1;
+    irp_ref
+        .Tail
+        .Overlay
+        .__bindgen_anon_2
+        .__bindgen_anon_1
+        .CurrentStackLocation = next;
+    // SAFETY: 1. The routine the driver installed, called as the I/O manager calls it: its
+    //            device object and an IRP for it.
+    let returned = unsafe { routine(device as super::PDEVICE_OBJECT, irp) };
+    let completed = objects::with(|s| s.completed.remove(&(irp as usize)));
+    match completed {
+        Some(status) if status == returned => {}
+        Some(status) => objects::with(|s| {
+            s.violation(alloc::format!(
+                "dispatch routine returned {returned:#x} but completed the IRP with {status:#x}"
+            ))
+        }),
+        None => objects::with(|s| {
+            s.violation(alloc::format!(
+                "dispatch routine returned {returned:#x} without completing the IRP"
+            ))
+        }),
+    }
+    // SAFETY: 1. The IRP is ours again (completed), freed once.
+    unsafe { IoFreeIrp(irp) };
+    Some(returned)
+}
+
+/// IRPs `IoAllocateIrp` has handed out so far (a test counts a run's, then fails each one
+/// in turn with [`Faults::irp_allocations_left`]).
+pub fn irps_allocated() -> u64 {
+    objects::with(|s| s.irps_allocated)
+}
+
+/// A counted string over `units` (UTF-16, no terminating NUL), as the I/O manager passes a
+/// registry path to `DriverEntry`; valid while `units` is.
+pub fn unicode_string(units: &mut [u16]) -> super::UNICODE_STRING {
+    let bytes = u16::try_from(units.len() * 2).expect("a UNICODE_STRING holds 32767 units");
+    super::UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: units.as_mut_ptr(),
+    }
+}
+
+/// Fails (panics) unless the stand-in holds nothing (every handle closed, reference dropped,
+/// IRP freed, thread ended, registration deregistered, socket closed, device and link
+/// deleted) and no rule was broken; what a test checks after a driver's unload.
+pub fn assert_nothing_left() {
+    assert_eq!(
+        snapshot(),
+        Snapshot::default(),
+        "stand-in objects left behind"
+    );
+    assert_eq!(
+        take_violations(),
+        Vec::<String>::new(),
+        "stand-in rule violations"
+    );
 }
 
 /// The current accounting.
@@ -133,6 +236,8 @@ pub fn snapshot() -> Snapshot {
         threads_running: s.threads_running,
         registrations: s.registrations_alive,
         sockets: s.sockets_alive,
+        devices: s.devices.len(),
+        symbolic_links: s.symbolic_links.len(),
     })
 }
 
@@ -177,7 +282,7 @@ impl EventSink for HostEtwSink {
         EtwSink.enabled(keywords) || recorder().is_some_and(|r| r.enabled(keywords))
     }
 
-    fn write(&self, activity: &ActivityId, event: WskEvent) {
+    fn write(&self, activity: &ActivityId, event: &WskEventRef<'_>) {
         if !provider_registered() {
             objects::with(|s| {
                 s.violation(alloc::format!(
@@ -187,7 +292,7 @@ impl EventSink for HostEtwSink {
             });
         }
         if let Some(recorder) = recorder() {
-            recorder.write(activity, event.clone());
+            recorder.write(activity, event);
         }
         EtwSink.write(activity, event);
     }

@@ -38,9 +38,15 @@
 //!   IRP completed without `STATUS_MORE_PROCESSING_REQUIRED` from its completion routine, or
 //!   a provider dispatch call through a released NPI).
 //!
-//! What they leave out on purpose: IRQL, access checks, object types (only a `NULL` object
-//! type is accepted by `ObReferenceObjectByHandle`), and every routine the glue does not
-//! call. They are a faithful surface for this driver's glue, not a kernel.
+//! - IRQL, as far as the glue can change it: a spin lock raises its holder to
+//!   `DISPATCH_LEVEL` ([`irql`]), and every routine documented for `PASSIVE_LEVEL` (or at most
+//!   `APC_LEVEL`) reports a call at a higher IRQL as a violation, as the kernel's verifier
+//!   would bug-check; re-acquiring a spin lock the thread holds (a deadlock in the kernel) is
+//!   reported and panics instead of hanging.
+//!
+//! What they leave out on purpose: access checks, object types (only a `NULL` object type is
+//! accepted by `ObReferenceObjectByHandle`), and every routine the glue does not call. They
+//! are a faithful surface for this driver's glue, not a kernel.
 
 #![allow(non_camel_case_types, non_snake_case, non_upper_case_globals)]
 
@@ -52,6 +58,7 @@ pub mod netio;
 pub mod ntddk;
 
 mod dispatcher;
+pub(crate) mod irql;
 mod objects;
 #[cfg(test)]
 mod tests;
@@ -140,8 +147,6 @@ opaque! {
     _MDL;
     /// `FILE_OBJECT` (wdm.h).
     _FILE_OBJECT;
-    /// `DEVICE_OBJECT` (wdm.h; WSK IRPs of a client have no device object).
-    _DEVICE_OBJECT;
     /// `DRIVER_EXTENSION` (wdm.h).
     _DRIVER_EXTENSION;
     /// `FAST_IO_DISPATCH` (wdm.h).
@@ -168,6 +173,9 @@ macro_rules! storage {
 }
 
 storage! {
+    /// `DEVICE_OBJECT` (wdm.h), 328 bytes on x64: what `IoCreateDevice` allocates. Drivers
+    /// pass it by pointer (WSK IRPs of a client have none).
+    _DEVICE_OBJECT = 41;
     /// `KAPC` (wdm.h), 88 bytes on x64: `Tail.Apc` of an IRP.
     _KAPC = 11;
     /// `Overlay` of an IRP (`AsynchronousParameters` / `AllocationSize`), 16 bytes.
@@ -175,9 +183,57 @@ storage! {
     /// `union { KDEVICE_QUEUE_ENTRY DeviceQueueEntry; PVOID DriverContext[4]; }` of
     /// `Tail.Overlay`, 32 bytes.
     _IRP__bindgen_ty_4__bindgen_ty_1__bindgen_ty_1 = 4;
-    /// `Parameters` of an `IO_STACK_LOCATION` (a union of one structure per request), 32
-    /// bytes.
-    _IO_STACK_LOCATION__bindgen_ty_1 = 4;
+}
+
+/// `Parameters` of an `IO_STACK_LOCATION` (wdm.h): a union of one structure per request, 32
+/// bytes on x64. The stand-in declares the one a driver's `IRP_MJ_DEVICE_CONTROL` dispatch
+/// reads (as large as the union).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _IO_STACK_LOCATION__bindgen_ty_1 {
+    /// `struct { ... } DeviceIoControl` (bindgen's numbering of the anonymous structure).
+    pub DeviceIoControl: _IO_STACK_LOCATION__bindgen_ty_1__bindgen_ty_17,
+}
+
+impl Default for _IO_STACK_LOCATION__bindgen_ty_1 {
+    fn default() -> Self {
+        _IO_STACK_LOCATION__bindgen_ty_1 {
+            DeviceIoControl: _IO_STACK_LOCATION__bindgen_ty_1__bindgen_ty_17::default(),
+        }
+    }
+}
+
+/// `Parameters.DeviceIoControl` (wdm.h): `ULONG OutputBufferLength; ULONG POINTER_ALIGNMENT
+/// InputBufferLength; ULONG POINTER_ALIGNMENT IoControlCode; PVOID Type3InputBuffer;`, the
+/// `POINTER_ALIGNMENT` (8 on x64) as bindgen's explicit padding.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _IO_STACK_LOCATION__bindgen_ty_1__bindgen_ty_17 {
+    /// `ULONG OutputBufferLength`.
+    pub OutputBufferLength: ULONG,
+    /// Padding to the next `POINTER_ALIGNMENT` member.
+    pub __bindgen_padding_0: [u8; 4],
+    /// `ULONG InputBufferLength`.
+    pub InputBufferLength: ULONG,
+    /// Padding to the next `POINTER_ALIGNMENT` member.
+    pub __bindgen_padding_1: [u8; 4],
+    /// `ULONG IoControlCode`.
+    pub IoControlCode: ULONG,
+    /// `PVOID Type3InputBuffer`.
+    pub Type3InputBuffer: PVOID,
+}
+
+impl Default for _IO_STACK_LOCATION__bindgen_ty_1__bindgen_ty_17 {
+    fn default() -> Self {
+        _IO_STACK_LOCATION__bindgen_ty_1__bindgen_ty_17 {
+            OutputBufferLength: 0,
+            __bindgen_padding_0: [0; 4],
+            InputBufferLength: 0,
+            __bindgen_padding_1: [0; 4],
+            IoControlCode: 0,
+            Type3InputBuffer: core::ptr::null_mut(),
+        }
+    }
 }
 
 /// `LIST_ENTRY` (ntdef.h): a doubly linked list link.
@@ -298,6 +354,54 @@ impl Default for _OBJECT_ATTRIBUTES {
 pub type OBJECT_ATTRIBUTES = _OBJECT_ATTRIBUTES;
 /// `typedef OBJECT_ATTRIBUTES *POBJECT_ATTRIBUTES`.
 pub type POBJECT_ATTRIBUTES = *mut OBJECT_ATTRIBUTES;
+
+// ---------------------------------------------------------------------------------------------
+// Spin locks (wdm.h)
+// ---------------------------------------------------------------------------------------------
+
+/// `typedef ULONG_PTR KSPIN_LOCK` (wdm.h): 0 when free. The stand-in keeps its holder's
+/// thread tag in it while held.
+pub type KSPIN_LOCK = ULONG_PTR;
+/// `typedef KSPIN_LOCK *PKSPIN_LOCK`.
+pub type PKSPIN_LOCK = *mut ULONG_PTR;
+
+/// `KSPIN_LOCK_QUEUE` (wdm.h): a queued spin lock's queue entry.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct _KSPIN_LOCK_QUEUE {
+    /// `struct _KSPIN_LOCK_QUEUE * volatile Next`.
+    pub Next: *mut _KSPIN_LOCK_QUEUE,
+    /// `PKSPIN_LOCK volatile Lock`.
+    pub Lock: PKSPIN_LOCK,
+}
+
+impl Default for _KSPIN_LOCK_QUEUE {
+    fn default() -> Self {
+        _KSPIN_LOCK_QUEUE {
+            Next: core::ptr::null_mut(),
+            Lock: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// `typedef struct _KSPIN_LOCK_QUEUE KSPIN_LOCK_QUEUE`.
+pub type KSPIN_LOCK_QUEUE = _KSPIN_LOCK_QUEUE;
+
+/// `KLOCK_QUEUE_HANDLE` (wdm.h): what `KeAcquireInStackQueuedSpinLock` fills in and
+/// `KeReleaseInStackQueuedSpinLock` takes back.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct _KLOCK_QUEUE_HANDLE {
+    /// `KSPIN_LOCK_QUEUE LockQueue`.
+    pub LockQueue: KSPIN_LOCK_QUEUE,
+    /// `KIRQL OldIrql`.
+    pub OldIrql: KIRQL,
+}
+
+/// `typedef struct _KLOCK_QUEUE_HANDLE KLOCK_QUEUE_HANDLE`.
+pub type KLOCK_QUEUE_HANDLE = _KLOCK_QUEUE_HANDLE;
+/// `typedef KLOCK_QUEUE_HANDLE *PKLOCK_QUEUE_HANDLE`.
+pub type PKLOCK_QUEUE_HANDLE = *mut KLOCK_QUEUE_HANDLE;
 
 // ---------------------------------------------------------------------------------------------
 // Dispatcher objects (wdm.h)
@@ -705,6 +809,26 @@ pub const STATUS_OBJECT_NAME_NOT_FOUND: NTSTATUS = 0xC000_0034_u32 as i32;
 pub const STATUS_INSUFFICIENT_RESOURCES: NTSTATUS = 0xC000_009A_u32 as i32;
 /// `STATUS_CANCELLED` (ntstatus.h).
 pub const STATUS_CANCELLED: NTSTATUS = 0xC000_0120_u32 as i32;
+
+/// `STATUS_INVALID_DEVICE_REQUEST` (ntstatus.h).
+pub const STATUS_INVALID_DEVICE_REQUEST: NTSTATUS = 0xC000_0010_u32 as i32;
+/// `STATUS_OBJECT_NAME_COLLISION` (ntstatus.h).
+pub const STATUS_OBJECT_NAME_COLLISION: NTSTATUS = 0xC000_0035_u32 as i32;
+
+/// `IRP_MJ_CREATE` (wdm.h).
+pub const IRP_MJ_CREATE: u32 = 0x00;
+/// `IRP_MJ_CLOSE` (wdm.h).
+pub const IRP_MJ_CLOSE: u32 = 0x02;
+/// `IRP_MJ_DEVICE_CONTROL` (wdm.h).
+pub const IRP_MJ_DEVICE_CONTROL: u32 = 0x0e;
+/// `FILE_DEVICE_UNKNOWN` (devioctl.h).
+pub const FILE_DEVICE_UNKNOWN: u32 = 0x22;
+/// `FILE_DEVICE_SECURE_OPEN` (wdm.h): a device characteristic.
+pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x100;
+/// `METHOD_BUFFERED` (devioctl.h).
+pub const METHOD_BUFFERED: u32 = 0;
+/// `FILE_ANY_ACCESS` (devioctl.h).
+pub const FILE_ANY_ACCESS: u32 = 0;
 
 /// `SL_INVOKE_ON_CANCEL` (wdm.h; bindgen renders `#define`s of plain numbers as `u32`).
 pub const SL_INVOKE_ON_CANCEL: u32 = 0x20;

@@ -11,28 +11,33 @@
 //! that changed while registered, a dispatch call through a client object whose NPI was
 //! released, and sockets never closed.
 //!
-//! Provider dispatch calls complete their IRP through the stand-in's IRP completion
-//! (`complete_irp`), on the calling thread, or, for `WskSocket` when
-//! [`super::host::Faults::complete_socket_async`] is set, on another thread after returning
-//! `STATUS_PENDING`.
+//! Socket calls (`WskSocket`, `WskBind`, `WskAccept`, `WskCloseSocket`) complete their IRP
+//! through the stand-in's IRP completion (`complete_irp`) on another thread, after returning
+//! `STATUS_PENDING`, as a provider may; [`super::host::Faults::complete_inline`] completes
+//! them on the calling thread instead (except `WskAccept`, which always waits for a
+//! connection or the close on a thread of its own). A listening socket's close completes only
+//! after its pending accepts have been completed (cancelled), as WSK documents. Registration
+//! functions report a call above `PASSIVE_LEVEL`, socket calls one above `DISPATCH_LEVEL`.
 
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_void;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
+use super::irql;
 use super::ntddk::complete_irp;
 use super::objects;
-use super::{NTSTATUS, STATUS_INVALID_PARAMETER, STATUS_PENDING, STATUS_SUCCESS};
-use crate::lifecycle::{ListenParams, WskApi};
-use crate::sim::{SimProviderNpi, SimRegistration, SimSocket, SimWsk};
+use super::{NTSTATUS, STATUS_INVALID_PARAMETER, STATUS_PENDING, STATUS_SUCCESS, ULONG_PTR};
+use crate::lifecycle::{IpAddr, Ipv4Addr, Ipv6Addr, ListenParams, SocketAddr, WskApi};
+use crate::sim::{SimConnection, SimProviderNpi, SimRegistration, SimSocket, SimWsk};
 use crate::wsk_abi::{
     make_wsk_version, AF_INET, AF_INET6, IPPROTO_TCP, PIRP, SOCKADDR, SOCKADDR_IN, SOCKADDR_IN6,
-    SOCK_STREAM, WSK_CLIENT, WSK_CLIENT_DISPATCH, WSK_CLIENT_NPI, WSK_FLAG_LISTEN_SOCKET,
-    WSK_PROVIDER_BASIC_DISPATCH, WSK_PROVIDER_CHARACTERISTICS, WSK_PROVIDER_DISPATCH,
-    WSK_PROVIDER_LISTEN_DISPATCH, WSK_PROVIDER_NPI, WSK_REGISTRATION, WSK_SOCKET,
+    SOCKADDR_INET, SOCK_STREAM, WSK_CLIENT, WSK_CLIENT_DISPATCH, WSK_CLIENT_NPI,
+    WSK_FLAG_LISTEN_SOCKET, WSK_PROVIDER_BASIC_DISPATCH, WSK_PROVIDER_CHARACTERISTICS,
+    WSK_PROVIDER_CONNECTION_DISPATCH, WSK_PROVIDER_DISPATCH, WSK_PROVIDER_LISTEN_DISPATCH,
+    WSK_PROVIDER_NPI, WSK_REGISTRATION, WSK_SOCKET,
 };
 
 /// `STATUS_NOT_SUPPORTED` (ntstatus.h).
@@ -72,7 +77,17 @@ struct SocketObject {
     header: WSK_SOCKET,
     wsk: SimWsk,
     family: u16,
-    sim: Mutex<Option<SimSocket>>,
+    /// The simulator's socket; `None` once closed.
+    sim: Mutex<Option<SimSide>>,
+    /// Accept IRPs taken and not yet completed; a close completes only after they are.
+    accepts: Mutex<u32>,
+    accepts_done: Condvar,
+}
+
+/// What a socket is in the simulator.
+enum SimSide {
+    Listen(SimSocket),
+    Connection(SimConnection),
 }
 
 /// A dispatch table in a `static`.
@@ -99,10 +114,30 @@ static LISTEN_DISPATCH: Table<WSK_PROVIDER_LISTEN_DISPATCH> = Table(WSK_PROVIDER
         WskCloseSocket: Some(wsk_close_socket),
     },
     WskBind: Some(wsk_bind),
-    WskAccept: core::ptr::null(),
+    WskAccept: Some(wsk_accept),
     WskInspectComplete: core::ptr::null(),
     WskGetLocalAddress: core::ptr::null(),
 });
+
+/// An accepted connection's table: only its close is implemented.
+static CONNECTION_DISPATCH: Table<WSK_PROVIDER_CONNECTION_DISPATCH> =
+    Table(WSK_PROVIDER_CONNECTION_DISPATCH {
+        Basic: WSK_PROVIDER_BASIC_DISPATCH {
+            WskControlSocket: core::ptr::null(),
+            WskCloseSocket: Some(wsk_close_socket),
+        },
+        WskBind: core::ptr::null(),
+        WskConnect: core::ptr::null(),
+        WskGetLocalAddress: core::ptr::null(),
+        WskGetRemoteAddress: core::ptr::null(),
+        WskSend: core::ptr::null(),
+        WskReceive: core::ptr::null(),
+        WskDisconnect: core::ptr::null(),
+        WskRelease: core::ptr::null(),
+        WskConnectEx: core::ptr::null(),
+        WskSendEx: core::ptr::null(),
+        WskReceiveEx: core::ptr::null(),
+    });
 
 fn violation(what: String) {
     objects::with(|s| s.violation(what));
@@ -168,6 +203,7 @@ pub unsafe extern "system" fn WskRegister(
     WskClientNpi: *mut WSK_CLIENT_NPI,
     WskRegistration: *mut WSK_REGISTRATION,
 ) -> NTSTATUS {
+    irql::require(irql::PASSIVE_LEVEL, "WskRegister");
     if WskClientNpi.is_null() || WskRegistration.is_null() {
         return STATUS_INVALID_PARAMETER;
     }
@@ -213,6 +249,7 @@ pub unsafe extern "system" fn WskRegister(
 ///
 /// `WskRegistration` was registered by `WskRegister` and is deregistered once.
 pub unsafe extern "system" fn WskDeregister(WskRegistration: *mut WSK_REGISTRATION) {
+    irql::require(irql::PASSIVE_LEVEL, "WskDeregister");
     // SAFETY: 1. `WskRegistration` is `NULL` or a `WSK_REGISTRATION` (contract).
     let Some(state) = (unsafe { state_of(WskRegistration, "WskDeregister") }) else {
         return;
@@ -259,6 +296,7 @@ pub unsafe extern "system" fn WskCaptureProviderNPI(
     WaitTimeout: u32,
     WskProviderNpi: *mut WSK_PROVIDER_NPI,
 ) -> NTSTATUS {
+    irql::require(irql::PASSIVE_LEVEL, "WskCaptureProviderNPI");
     // SAFETY: 1. `WskRegistration` is `NULL` or a `WSK_REGISTRATION` (contract).
     let Some(state) = (unsafe { state_of(WskRegistration, "WskCaptureProviderNPI") }) else {
         return STATUS_INVALID_PARAMETER;
@@ -298,6 +336,7 @@ pub unsafe extern "system" fn WskCaptureProviderNPI(
 ///
 /// `WskRegistration` is registered.
 pub unsafe extern "system" fn WskReleaseProviderNPI(WskRegistration: *mut WSK_REGISTRATION) {
+    irql::require(irql::PASSIVE_LEVEL, "WskReleaseProviderNPI");
     // SAFETY: 1. `WskRegistration` is `NULL` or a `WSK_REGISTRATION` (contract).
     let Some(state) = (unsafe { state_of(WskRegistration, "WskReleaseProviderNPI") }) else {
         return;
@@ -332,6 +371,7 @@ pub unsafe extern "system" fn WskQueryProviderCharacteristics(
     WskRegistration: *mut WSK_REGISTRATION,
     WskProviderCharacteristics: *mut WSK_PROVIDER_CHARACTERISTICS,
 ) -> NTSTATUS {
+    irql::require(irql::PASSIVE_LEVEL, "WskQueryProviderCharacteristics");
     // SAFETY: 1. `WskRegistration` is `NULL` or a `WSK_REGISTRATION` (contract).
     let Some(state) = (unsafe { state_of(WskRegistration, "WskQueryProviderCharacteristics") })
     else {
@@ -378,68 +418,81 @@ unsafe fn client_of<'a>(client: *mut WSK_CLIENT, call: &str) -> Option<&'a Clien
     Some(object)
 }
 
-/// Address family and port (host order) of a socket address.
+/// A socket address of `AF_INET` or `AF_INET6`.
 ///
 /// # Safety
 ///
 /// `address` is `NULL` or points to a `SOCKADDR_IN` (family `AF_INET`) or `SOCKADDR_IN6`
 /// (family `AF_INET6`).
-unsafe fn family_and_port(address: *const SOCKADDR) -> Option<(u16, u16)> {
+unsafe fn socket_address(address: *const SOCKADDR) -> Option<SocketAddr> {
     if address.is_null() {
         return None;
     }
     // SAFETY: 1. Not `NULL`; every socket address starts with its family (contract).
     let family = unsafe { (*address).sa_family };
+    let mut inet = SOCKADDR_INET::zeroed();
     match family {
-        AF_INET => {
-            // SAFETY: 1. An `AF_INET` address is a `SOCKADDR_IN` (contract).
-            let port = unsafe { (*address.cast::<SOCKADDR_IN>()).sin_port };
-            Some((family, u16::from_be(port)))
-        }
-        AF_INET6 => {
-            // SAFETY: 1. An `AF_INET6` address is a `SOCKADDR_IN6` (contract).
-            let port = unsafe { (*address.cast::<SOCKADDR_IN6>()).sin6_port };
-            Some((family, u16::from_be(port)))
-        }
-        _ => None,
+        // SAFETY: 1. An `AF_INET` address is a `SOCKADDR_IN` (contract).
+        AF_INET => inet.Ipv4 = unsafe { *address.cast::<SOCKADDR_IN>() },
+        // SAFETY: 1. An `AF_INET6` address is a `SOCKADDR_IN6` (contract).
+        AF_INET6 => inet.Ipv6 = unsafe { *address.cast::<SOCKADDR_IN6>() },
+        _ => return None,
     }
+    inet.to_socket_addr()
 }
 
-/// Carries pointers into the thread that completes an IRP later.
-struct Pending {
-    client: usize,
-    irp: usize,
-    family: u16,
-}
+/// A pointer carried into the thread that completes an IRP later.
+#[derive(Clone, Copy)]
+struct SendPtr(usize);
 
-/// Creates the socket and completes the IRP.
+/// Completes `irp` with what `work` returns: on another thread after returning
+/// `STATUS_PENDING`, as a provider may (the default), or on this one when the test asks for
+/// inline completion ([`super::host::Faults::complete_inline`]).
 ///
 /// # Safety
 ///
-/// `client` is a live client object; `irp` a live IRP passed to the provider.
-unsafe fn create_socket(client: &ClientObject, family: u16, irp: PIRP) -> NTSTATUS {
-    let params = ListenParams {
-        address_family: family,
-        port: 0,
+/// `irp` is a live IRP passed to the provider, not completed otherwise; whatever `work`
+/// reaches stays valid until it has run.
+unsafe fn complete_with(
+    irp: PIRP,
+    work: impl FnOnce() -> (NTSTATUS, ULONG_PTR) + Send + 'static,
+) -> NTSTATUS {
+    let irp = SendPtr(irp as usize);
+    let complete = move || {
+        let (status, information) = work();
+        // SAFETY: 1. The IRP stays live until it is completed, here, once (contract).
+        unsafe { complete_irp(irp.0 as PIRP, status, information) };
+        status
     };
-    let (status, information) = match client.wsk.socket_listen(&client.npi, &params) {
-        Ok(sim) => {
-            let socket = Box::into_raw(Box::new(SocketObject {
-                header: WSK_SOCKET {
-                    Dispatch: (&raw const LISTEN_DISPATCH.0).cast::<c_void>(),
-                },
-                wsk: client.wsk.clone(),
-                family,
-                sim: Mutex::new(Some(sim)),
-            }));
-            objects::with(|s| s.sockets_alive += 1);
-            (STATUS_SUCCESS, socket as u64)
-        }
-        Err(status) => (status.0, 0),
+    if objects::with(|s| s.faults.complete_inline) {
+        return complete();
+    }
+    std::thread::Builder::new()
+        .name("standin-wsk-completion".into())
+        .spawn(move || {
+            // A little later, as a provider completing from its own thread would.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            complete();
+        })
+        .expect("the host starts the completion thread");
+    STATUS_PENDING
+}
+
+/// A new socket object on the heap (counted alive until its close frees it).
+fn new_socket(wsk: &SimWsk, family: u16, side: SimSide) -> *mut SocketObject {
+    let dispatch = match side {
+        SimSide::Listen(_) => (&raw const LISTEN_DISPATCH.0).cast::<c_void>(),
+        SimSide::Connection(_) => (&raw const CONNECTION_DISPATCH.0).cast::<c_void>(),
     };
-    // SAFETY: 1. `irp` is live and was passed to the provider (contract).
-    unsafe { complete_irp(irp, status, information) };
-    status
+    objects::with(|s| s.sockets_alive += 1);
+    Box::into_raw(Box::new(SocketObject {
+        header: WSK_SOCKET { Dispatch: dispatch },
+        wsk: wsk.clone(),
+        family,
+        sim: Mutex::new(Some(side)),
+        accepts: Mutex::new(0),
+        accepts_done: Condvar::new(),
+    }))
 }
 
 /// `PFN_WSK_SOCKET` `WskSocket` (wsk.h): a listening TCP socket; `Irp->IoStatus.Information`
@@ -457,6 +510,7 @@ unsafe extern "system" fn wsk_socket(
     _SecurityDescriptor: *mut c_void,
     Irp: PIRP,
 ) -> NTSTATUS {
+    irql::require(irql::DISPATCH_LEVEL, "WskSocket");
     // SAFETY: 1. `Client` comes from a captured NPI (WSK contract).
     let Some(client) = (unsafe { client_of(Client, "WskSocket") }) else {
         return STATUS_INVALID_PARAMETER;
@@ -473,25 +527,34 @@ unsafe extern "system" fn wsk_socket(
         unsafe { complete_irp(Irp, STATUS_INVALID_PARAMETER, 0) };
         return STATUS_INVALID_PARAMETER;
     }
-    if objects::with(|s| s.faults.complete_socket_async) {
-        let pending = Pending {
-            client: Client as usize,
-            irp: Irp as usize,
-            family: AddressFamily,
+    let client = SendPtr(client as *const ClientObject as usize);
+    let create = move || {
+        // SAFETY: 1. The client object outlives the call: its NPI stays captured until the
+        //            caller has waited for this IRP's completion.
+        let client = unsafe { &*(client.0 as *const ClientObject) };
+        let params = ListenParams {
+            address: unspecified(AddressFamily),
+            port: 0,
         };
-        std::thread::spawn(move || {
-            let pending = pending;
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            // SAFETY: 1. The client object outlives the call: its NPI stays captured until
-            //            the caller has waited for this IRP's completion.
-            let client = unsafe { &*(pending.client as *const ClientObject) };
-            // SAFETY: 1. The IRP stays live until it is completed here.
-            let _ = unsafe { create_socket(client, pending.family, pending.irp as PIRP) };
-        });
-        return STATUS_PENDING;
+        match client.wsk.socket_listen(&client.npi, &params) {
+            Ok(sim) => {
+                let socket = new_socket(&client.wsk, AddressFamily, SimSide::Listen(sim));
+                (STATUS_SUCCESS, socket as ULONG_PTR)
+            }
+            Err(status) => (status.0, 0),
+        }
+    };
+    // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract), completed once.
+    unsafe { complete_with(Irp, create) }
+}
+
+/// The unspecified address of `family` (what a socket has before it is bound).
+fn unspecified(family: u16) -> IpAddr {
+    if family == AF_INET6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
     }
-    // SAFETY: 1. `client` is live; `Irp` was passed to the provider (WSK contract).
-    unsafe { create_socket(client, AddressFamily, Irp) }
 }
 
 /// `PFN_WSK_CONTROL_CLIENT` `WskControlClient` (wsk.h): not used by the driver; completes
@@ -517,7 +580,7 @@ unsafe extern "system" fn wsk_control_client(
 ///
 /// # Safety
 ///
-/// `socket` is `NULL` or a socket created by [`wsk_socket`] and not yet closed.
+/// `socket` is `NULL` or a socket this stand-in created and has not closed yet.
 unsafe fn socket_of<'a>(socket: *mut WSK_SOCKET, call: &str) -> Option<&'a SocketObject> {
     if socket.is_null() {
         violation(format!("{call}: NULL socket"));
@@ -528,6 +591,25 @@ unsafe fn socket_of<'a>(socket: *mut WSK_SOCKET, call: &str) -> Option<&'a Socke
     Some(unsafe { &*socket.cast::<SocketObject>() })
 }
 
+impl SocketObject {
+    /// Runs `f` with the simulator's listening socket, or reports `call` on a closed socket
+    /// or on a connection.
+    fn listening<R>(&self, call: &str, f: impl FnOnce(&SimSocket) -> R) -> Option<R> {
+        let sim = self.sim.lock().unwrap_or_else(PoisonError::into_inner);
+        match sim.as_ref() {
+            Some(SimSide::Listen(sim)) => Some(f(sim)),
+            Some(SimSide::Connection(_)) => {
+                violation(format!("{call} on a connection socket"));
+                None
+            }
+            None => {
+                violation(format!("{call} on a closed socket"));
+                None
+            }
+        }
+    }
+}
+
 /// `PFN_WSK_BIND` `WskBind` (wsk.h).
 unsafe extern "system" fn wsk_bind(
     Socket: *mut WSK_SOCKET,
@@ -535,30 +617,23 @@ unsafe extern "system" fn wsk_bind(
     _Flags: u32,
     Irp: PIRP,
 ) -> NTSTATUS {
+    irql::require(irql::DISPATCH_LEVEL, "WskBind");
     // SAFETY: 1. `Socket` is an open socket of this provider (WSK contract).
     let Some(socket) = (unsafe { socket_of(Socket, "WskBind") }) else {
         return STATUS_INVALID_PARAMETER;
     };
     // SAFETY: 1. `LocalAddress` is a socket address of its family (WSK contract).
-    let status = match unsafe { family_and_port(LocalAddress) } {
-        Some((family, port)) if family == socket.family => {
-            let sim = socket.sim.lock().unwrap_or_else(PoisonError::into_inner);
-            match sim.as_ref() {
-                Some(sim) => {
-                    socket
-                        .wsk
-                        .bind(
-                            sim,
-                            &ListenParams {
-                                address_family: family,
-                                port,
-                            },
-                        )
-                        .0
-                }
-                None => STATUS_INVALID_PARAMETER,
-            }
-        }
+    let address = unsafe { socket_address(LocalAddress) };
+    let status = match address {
+        Some(address) if family_of(&address) == socket.family => socket
+            .listening("WskBind", |sim| {
+                let params = ListenParams {
+                    address: address.ip(),
+                    port: address.port(),
+                };
+                socket.wsk.bind(sim, &params).0
+            })
+            .unwrap_or(STATUS_INVALID_PARAMETER),
         _ => {
             violation(String::from(
                 "WskBind: address family does not match the socket's",
@@ -566,31 +641,170 @@ unsafe extern "system" fn wsk_bind(
             STATUS_INVALID_PARAMETER
         }
     };
-    // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract).
-    unsafe { complete_irp(Irp, status, 0) };
-    status
+    // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract), completed once;
+    //            the work touches nothing of the caller's.
+    unsafe { complete_with(Irp, move || (status, 0)) }
 }
 
-/// `PFN_WSK_CLOSE_SOCKET` `WskCloseSocket` (wsk.h): closes and frees the socket.
+fn family_of(address: &SocketAddr) -> u16 {
+    match address {
+        SocketAddr::V4(_) => AF_INET,
+        SocketAddr::V6(_) => AF_INET6,
+    }
+}
+
+/// `PFN_WSK_ACCEPT` `WskAccept` (wsk.h): takes the accept at once (so a close from now on
+/// cancels it), returns `STATUS_PENDING`, and completes the IRP from another thread when a
+/// test connects ([`crate::sim::SimWsk::connect`]) or the socket is closed: with a connection
+/// socket in `IoStatus.Information` and the client's address in `RemoteAddress`, or with
+/// `STATUS_CANCELLED`.
+unsafe extern "system" fn wsk_accept(
+    ListenSocket: *mut WSK_SOCKET,
+    Flags: u32,
+    _AcceptSocketContext: *mut c_void,
+    AcceptSocketDispatch: *const c_void,
+    _LocalAddress: *mut SOCKADDR,
+    RemoteAddress: *mut SOCKADDR,
+    Irp: PIRP,
+) -> NTSTATUS {
+    irql::require(irql::DISPATCH_LEVEL, "WskAccept");
+    if Flags != 0 || !AcceptSocketDispatch.is_null() {
+        violation(format!(
+            "WskAccept: unexpected flags {Flags:#x} or client dispatch {AcceptSocketDispatch:p}"
+        ));
+    }
+    // SAFETY: 1. `ListenSocket` is an open socket of this provider (WSK contract).
+    let Some(socket) = (unsafe { socket_of(ListenSocket, "WskAccept") }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    let taken = socket.listening("WskAccept", |sim| socket.wsk.begin_accept(sim));
+    let pending = match taken {
+        Some(Ok(pending)) => pending,
+        Some(Err(status)) => {
+            // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract).
+            unsafe { complete_irp(Irp, status.0, 0) };
+            return status.0;
+        }
+        None => {
+            // SAFETY: 1. As above.
+            unsafe { complete_irp(Irp, STATUS_INVALID_PARAMETER, 0) };
+            return STATUS_INVALID_PARAMETER;
+        }
+    };
+    *socket
+        .accepts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) += 1;
+    let (listen, remote, irp) = (
+        SendPtr(ListenSocket as usize),
+        SendPtr(RemoteAddress as usize),
+        SendPtr(Irp as usize),
+    );
+    std::thread::Builder::new()
+        .name("standin-wsk-accept".into())
+        .spawn(move || {
+            let (status, information) = match pending.wait() {
+                Ok(accepted) => {
+                    // SAFETY: 1. The caller's buffer stays valid until the IRP completes
+                    //            (WSK contract), which is below.
+                    unsafe { write_address(remote.0 as *mut SOCKADDR, accepted.remote) };
+                    // SAFETY: 1. The listening socket's close waits for this accept (its
+                    //            `accepts` count), so the object is alive.
+                    let listening = unsafe { &*(listen.0 as *const SocketObject) };
+                    let family = family_of(&accepted.remote);
+                    let side = SimSide::Connection(accepted.connection);
+                    let connection = new_socket(&listening.wsk, family, side);
+                    (STATUS_SUCCESS, connection as ULONG_PTR)
+                }
+                Err(status) => (status.0, 0),
+            };
+            // SAFETY: 1. The IRP stays live until it is completed, here, once.
+            unsafe { complete_irp(irp.0 as PIRP, status, information) };
+            // SAFETY: 1. As above: the close waits for this.
+            let listening = unsafe { &*(listen.0 as *const SocketObject) };
+            let mut accepts = listening
+                .accepts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            *accepts -= 1;
+            listening.accepts_done.notify_all();
+        })
+        .expect("the host starts the accept thread");
+    STATUS_PENDING
+}
+
+/// Writes `address` where a `SOCKADDR_INET`-sized buffer (or `NULL`) is.
+///
+/// # Safety
+///
+/// `buffer` is `NULL` or writable for a socket address of `address`'s family.
+unsafe fn write_address(buffer: *mut SOCKADDR, address: SocketAddr) {
+    if buffer.is_null() {
+        return;
+    }
+    match address {
+        // SAFETY: 1. Writable for a `SOCKADDR_IN` (contract).
+        SocketAddr::V4(a) => unsafe {
+            buffer
+                .cast::<SOCKADDR_IN>()
+                .write_unaligned(SOCKADDR_IN::new(a.ip().octets(), a.port()))
+        },
+        // SAFETY: 1. Writable for a `SOCKADDR_IN6` (contract).
+        SocketAddr::V6(a) => unsafe {
+            buffer
+                .cast::<SOCKADDR_IN6>()
+                .write_unaligned(SOCKADDR_IN6::new(a.ip().octets(), a.port()))
+        },
+    }
+}
+
+/// `PFN_WSK_CLOSE_SOCKET` `WskCloseSocket` (wsk.h), for both socket categories: closes the
+/// socket (a listening socket's pending accepts are cancelled and completed first) and frees
+/// it, then completes the IRP.
 unsafe extern "system" fn wsk_close_socket(Socket: *mut WSK_SOCKET, Irp: PIRP) -> NTSTATUS {
+    irql::require(irql::DISPATCH_LEVEL, "WskCloseSocket");
     // SAFETY: 1. `Socket` is an open socket of this provider (WSK contract).
     let Some(socket) = (unsafe { socket_of(Socket, "WskCloseSocket") }) else {
         return STATUS_INVALID_PARAMETER;
     };
-    let sim = socket
+    let Some(side) = socket
         .sim
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .take();
-    let status = match sim {
-        Some(sim) => socket.wsk.close_socket(sim).0,
-        None => STATUS_INVALID_PARAMETER,
+        .take()
+    else {
+        violation(String::from("WskCloseSocket of a closed socket"));
+        // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract).
+        unsafe { complete_irp(Irp, STATUS_INVALID_PARAMETER, 0) };
+        return STATUS_INVALID_PARAMETER;
     };
-    // SAFETY: 1. `Socket` is the `Box::into_raw` of a `SocketObject`; closing is its last use
-    //            (WSK forbids any call on a socket after `WskCloseSocket`).
-    drop(unsafe { Box::from_raw(Socket.cast::<SocketObject>()) });
-    objects::with(|s| s.sockets_alive -= 1);
-    // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract).
-    unsafe { complete_irp(Irp, status, 0) };
-    status
+    let object = SendPtr(Socket as usize);
+    let close = move || {
+        // SAFETY: 1. The socket object lives until it is freed below; the caller makes no
+        //            other call on it (WSK forbids any after `WskCloseSocket`).
+        let socket = unsafe { &*(object.0 as *const SocketObject) };
+        let status = match side {
+            SimSide::Listen(sim) => socket.wsk.close_socket(&sim),
+            SimSide::Connection(sim) => socket.wsk.close_connection(sim),
+        };
+        // The cancelled accepts complete before the close does.
+        let mut accepts = socket
+            .accepts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *accepts > 0 {
+            accepts = socket
+                .accepts_done
+                .wait(accepts)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(accepts);
+        // SAFETY: 1. The object is the `Box::into_raw` of `new_socket`; this close is its
+        //            last use, so it is freed once.
+        drop(unsafe { Box::from_raw(object.0 as *mut SocketObject) });
+        objects::with(|s| s.sockets_alive -= 1);
+        (status.0, 0)
+    };
+    // SAFETY: 1. `Irp` is a live IRP passed to the provider (WSK contract), completed once.
+    unsafe { complete_with(Irp, close) }
 }

@@ -95,6 +95,10 @@ pub unsafe extern "C" fn KeWaitForSingleObject(
         // SAFETY: 1. Every bit pattern of the union is a valid `i64`.
         Some(unsafe { timeout.QuadPart })
     };
+    if timeout != Some(0) {
+        // Only a zero timeout may be waited for at DISPATCH_LEVEL.
+        super::irql::require(super::irql::APC_LEVEL, "KeWaitForSingleObject");
+    }
     // SAFETY: 1. Every dispatcher object begins with its `DISPATCHER_HEADER` (`KEVENT` and
     //            the stand-in thread object are `repr(C)` with the header first).
     //         2. The caller keeps the object valid for the wait (contract).
@@ -114,6 +118,7 @@ pub unsafe extern "C" fn ZwWaitForSingleObject(
     _Alertable: BOOLEAN,
     Timeout: PLARGE_INTEGER,
 ) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "ZwWaitForSingleObject");
     let target = objects::with(|s| s.handles.get(&(Handle as usize)).cloned());
     let Some(HandleTarget::Thread(thread)) = target else {
         objects::with(|s| s.violation(format!("ZwWaitForSingleObject on bad handle {Handle:p}")));
@@ -128,6 +133,98 @@ pub unsafe extern "C" fn ZwWaitForSingleObject(
         Some(unsafe { timeout.QuadPart })
     };
     dispatcher::wait(&thread.header, dispatcher::timeout_from_100ns(timeout))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queued spin locks
+// ---------------------------------------------------------------------------------------------
+
+/// This thread's tag in a held `KSPIN_LOCK` (never 0, unique per thread).
+fn thread_tag() -> u64 {
+    use core::sync::atomic::AtomicU64;
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    std::thread_local! {
+        static TAG: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TAG.with(|t| *t)
+}
+
+/// `VOID KeAcquireInStackQueuedSpinLock(PKSPIN_LOCK SpinLock, PKLOCK_QUEUE_HANDLE
+/// LockHandle)` (wdm.h; `FASTCALL`, the C ABI on x64): spins until the lock is free, takes it
+/// and raises the thread to `DISPATCH_LEVEL`, saving the old IRQL in `LockHandle`. Callable at
+/// IRQL <= `DISPATCH_LEVEL`. Taking a lock the thread already holds deadlocks in the kernel:
+/// here it is reported and panics.
+///
+/// # Safety
+///
+/// `SpinLock` points to an initialised `KSPIN_LOCK` (0 when free) that stays valid while
+/// held, used only through these two routines; `LockHandle` to writable storage that the
+/// release gets back.
+pub unsafe extern "C" fn KeAcquireInStackQueuedSpinLock(
+    SpinLock: PKSPIN_LOCK,
+    LockHandle: PKLOCK_QUEUE_HANDLE,
+) {
+    use core::sync::atomic::AtomicU64;
+    super::irql::require(
+        super::irql::DISPATCH_LEVEL,
+        "KeAcquireInStackQueuedSpinLock",
+    );
+    // SAFETY: 1. `SpinLock` points to an aligned `u64` used only through these routines
+    //            (contract), so treating it as an atomic for the lock's lifetime is sound.
+    let word = unsafe { AtomicU64::from_ptr(SpinLock) };
+    let me = thread_tag();
+    if word.load(Ordering::Relaxed) == me {
+        objects::with(|s| {
+            s.violation(String::from(
+                "KeAcquireInStackQueuedSpinLock of a spin lock this thread holds (deadlock)",
+            ))
+        });
+        panic!("recursive spin lock acquisition");
+    }
+    while word
+        .compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+        std::thread::yield_now();
+    }
+    let old = super::irql::raise_to_dispatch();
+    // SAFETY: 1. `LockHandle` is writable `KLOCK_QUEUE_HANDLE` storage (contract).
+    unsafe {
+        LockHandle.write(KLOCK_QUEUE_HANDLE {
+            LockQueue: KSPIN_LOCK_QUEUE {
+                Next: core::ptr::null_mut(),
+                Lock: SpinLock,
+            },
+            OldIrql: old,
+        })
+    };
+}
+
+/// `VOID KeReleaseInStackQueuedSpinLock(PKLOCK_QUEUE_HANDLE LockHandle)` (wdm.h): releases
+/// the lock `LockHandle` was acquired with and restores the IRQL saved there.
+///
+/// # Safety
+///
+/// `LockHandle` is the handle a `KeAcquireInStackQueuedSpinLock` on this thread filled in,
+/// not yet released.
+pub unsafe extern "C" fn KeReleaseInStackQueuedSpinLock(LockHandle: PKLOCK_QUEUE_HANDLE) {
+    use core::sync::atomic::AtomicU64;
+    // SAFETY: 1. `LockHandle` was filled in by the acquisition (contract).
+    let handle = unsafe { *LockHandle };
+    // SAFETY: 1. `Lock` is the spin lock that acquisition took, still valid (contract).
+    let word = unsafe { AtomicU64::from_ptr(handle.LockQueue.Lock) };
+    if word
+        .compare_exchange(thread_tag(), 0, Ordering::Release, Ordering::Relaxed)
+        .is_err()
+    {
+        objects::with(|s| {
+            s.violation(String::from(
+                "KeReleaseInStackQueuedSpinLock of a spin lock this thread does not hold",
+            ))
+        });
+    }
+    super::irql::lower(handle.OldIrql);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -187,6 +284,7 @@ pub unsafe extern "C" fn PsCreateSystemThread(
     StartRoutine: PKSTART_ROUTINE,
     StartContext: PVOID,
 ) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "PsCreateSystemThread");
     let Some(routine) = StartRoutine else {
         return STATUS_INVALID_PARAMETER;
     };
@@ -199,13 +297,18 @@ pub unsafe extern "C" fn PsCreateSystemThread(
         s.insert_handle(HandleTarget::Thread(Arc::clone(&thread)))
     });
     let context = SendPtr(StartContext as usize);
+    // The thread inherits the test's allocation-fault plan, as the driver's threads do on the
+    // simulator.
+    let plan = crate::sim::alloc_faults::current();
     let spawned = std::thread::Builder::new()
         .name(String::from("wsktrace-system-thread"))
         .spawn(move || {
             let context = context;
-            // SAFETY: 1. The caller handed `StartRoutine` and `StartContext` over to be run
-            //            on a new thread (contract); this is that thread.
-            unsafe { routine(context.0 as PVOID) };
+            crate::sim::alloc_faults::inherit(plan, || {
+                // SAFETY: 1. The caller handed `StartRoutine` and `StartContext` over to be
+                //            run on a new thread (contract); this is that thread.
+                unsafe { routine(context.0 as PVOID) }
+            });
             objects::with(|s| s.threads_running -= 1);
             dispatcher::set_state(&thread.header, 1);
         });
@@ -239,6 +342,7 @@ pub unsafe extern "C" fn ObReferenceObjectByHandle(
     Object: *mut PVOID,
     _HandleInformation: POBJECT_HANDLE_INFORMATION,
 ) -> NTSTATUS {
+    super::irql::require(super::irql::APC_LEVEL, "ObReferenceObjectByHandle");
     let referenced = objects::with(|s| {
         if s.faults.fail_object_reference {
             return Err(STATUS_OBJECT_TYPE_MISMATCH);
@@ -304,6 +408,7 @@ pub unsafe extern "C" fn ObfDereferenceObject(Object: PVOID) -> LONG_PTR {
 /// None beyond the WDK's: the handle is closed once.
 #[must_use]
 pub unsafe extern "C" fn ZwClose(Handle: HANDLE) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "ZwClose");
     objects::with(|s| match s.handles.remove(&(Handle as usize)) {
         Some(_) => STATUS_SUCCESS,
         None => {
@@ -355,6 +460,7 @@ pub unsafe extern "C" fn ZwOpenKey(
     _DesiredAccess: ACCESS_MASK,
     ObjectAttributes: POBJECT_ATTRIBUTES,
 ) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "ZwOpenKey");
     if ObjectAttributes.is_null() {
         return STATUS_INVALID_PARAMETER;
     }
@@ -417,6 +523,7 @@ pub unsafe extern "C" fn ZwQueryValueKey(
     Length: ULONG,
     ResultLength: PULONG,
 ) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "ZwQueryValueKey");
     if KeyValueInformationClass != _KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation {
         return STATUS_INVALID_PARAMETER;
     }
@@ -510,6 +617,7 @@ fn initialize_irp(block: &mut IrpBlock, stack_size: usize, status: NTSTATUS) {
 ///
 /// None beyond the WDK's: free the IRP with `IoFreeIrp`.
 pub unsafe extern "C" fn IoAllocateIrp(StackSize: CCHAR, _ChargeQuota: BOOLEAN) -> PIRP {
+    super::irql::require(super::irql::DISPATCH_LEVEL, "IoAllocateIrp");
     let Ok(stack_size) = usize::try_from(StackSize) else {
         return core::ptr::null_mut();
     };
@@ -532,7 +640,10 @@ pub unsafe extern "C" fn IoAllocateIrp(StackSize: CCHAR, _ChargeQuota: BOOLEAN) 
     let block = Box::into_raw(Box::new(unsafe { core::mem::zeroed::<IrpBlock>() }));
     // SAFETY: 1. `block` comes from `Box::into_raw` just above: valid, aligned, unaliased.
     initialize_irp(unsafe { &mut *block }, stack_size, STATUS_SUCCESS);
-    objects::with(|s| s.irps.insert(block as usize));
+    objects::with(|s| {
+        s.irps.insert(block as usize);
+        s.irps_allocated += 1;
+    });
     block.cast::<IRP>()
 }
 
@@ -542,6 +653,7 @@ pub unsafe extern "C" fn IoAllocateIrp(StackSize: CCHAR, _ChargeQuota: BOOLEAN) 
 ///
 /// `Irp` came from `IoAllocateIrp` and no driver still owns it.
 pub unsafe extern "C" fn IoFreeIrp(Irp: PIRP) {
+    super::irql::require(super::irql::DISPATCH_LEVEL, "IoFreeIrp");
     if !objects::with(|s| s.irps.remove(&(Irp as usize))) {
         objects::with(|s| s.violation(format!("IoFreeIrp of unknown IRP {Irp:p}")));
         return;
@@ -558,6 +670,7 @@ pub unsafe extern "C" fn IoFreeIrp(Irp: PIRP) {
 ///
 /// `Irp` came from `IoAllocateIrp` and no driver owns it.
 pub unsafe extern "C" fn IoReuseIrp(Irp: PIRP, Iostatus: NTSTATUS) {
+    super::irql::require(super::irql::DISPATCH_LEVEL, "IoReuseIrp");
     if !objects::with(|s| s.irps.contains(&(Irp as usize))) {
         objects::with(|s| s.violation(format!("IoReuseIrp of unknown IRP {Irp:p}")));
         return;
@@ -616,9 +729,12 @@ pub(crate) unsafe fn complete_irp(irp: PIRP, status: NTSTATUS, information: ULON
     let invoke = u32::from(location.Control) & flag != 0;
     match routine {
         Some(routine) if invoke => {
+            // Completion routines may run at DISPATCH_LEVEL: hold them to it.
+            let old = super::irql::raise_to_dispatch();
             // SAFETY: 1. The routine and its context were set by the IRP's owner for exactly
             //            this call; the IRP is live until the routine returns.
             let result = unsafe { routine(core::ptr::null_mut(), irp, context) };
+            super::irql::lower(old);
             if result != STATUS_MORE_PROCESSING_REQUIRED {
                 objects::with(|s| {
                     s.violation(format!(
@@ -634,4 +750,140 @@ pub(crate) unsafe fn complete_irp(irp: PIRP, status: NTSTATUS, information: ULON
             ))
         }),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device objects, symbolic links and the completion of dispatched IRPs
+// ---------------------------------------------------------------------------------------------
+
+/// `NTSTATUS IoCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensionSize,
+/// PUNICODE_STRING DeviceName, DEVICE_TYPE DeviceType, ULONG DeviceCharacteristics, BOOLEAN
+/// Exclusive, PDEVICE_OBJECT *DeviceObject)` (wdm.h): a named device of the driver; a name in
+/// use fails with `STATUS_OBJECT_NAME_COLLISION`. Device extensions are not modelled (0 only).
+///
+/// # Safety
+///
+/// `DriverObject` is the caller's driver object; `DeviceName` a valid `UNICODE_STRING`;
+/// `DeviceObject` writable storage for a `PDEVICE_OBJECT`.
+#[must_use]
+pub unsafe extern "C" fn IoCreateDevice(
+    DriverObject: PDRIVER_OBJECT,
+    DeviceExtensionSize: ULONG,
+    DeviceName: PUNICODE_STRING,
+    _DeviceType: ULONG,
+    _DeviceCharacteristics: ULONG,
+    _Exclusive: BOOLEAN,
+    DeviceObject: *mut PDEVICE_OBJECT,
+) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoCreateDevice");
+    if DeviceExtensionSize != 0 {
+        objects::with(|s| s.violation(String::from("IoCreateDevice: a device extension")));
+        return STATUS_INVALID_PARAMETER;
+    }
+    // SAFETY: 1. `DeviceName` is a valid `UNICODE_STRING` (contract).
+    let Some(name) = (unsafe { unicode_to_string(DeviceName) }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    let name = name.to_lowercase();
+    let created = objects::with(|s| {
+        if s.devices.values().any(|(n, _)| *n == name) {
+            return Err(STATUS_OBJECT_NAME_COLLISION);
+        }
+        let device = Box::into_raw(Box::new(_DEVICE_OBJECT::default())) as usize;
+        s.devices.insert(device, (name, DriverObject as usize));
+        Ok(device)
+    });
+    match created {
+        Ok(device) => {
+            // SAFETY: 1. Writable storage for a `PDEVICE_OBJECT` (contract).
+            unsafe { DeviceObject.write(device as PDEVICE_OBJECT) };
+            STATUS_SUCCESS
+        }
+        Err(status) => status,
+    }
+}
+
+/// `VOID IoDeleteDevice(PDEVICE_OBJECT DeviceObject)` (wdm.h).
+///
+/// # Safety
+///
+/// `DeviceObject` came from `IoCreateDevice` and is deleted once.
+pub unsafe extern "C" fn IoDeleteDevice(DeviceObject: PDEVICE_OBJECT) {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoDeleteDevice");
+    let device = DeviceObject as usize;
+    if objects::with(|s| s.devices.remove(&device)).is_none() {
+        objects::with(|s| s.violation(format!("IoDeleteDevice of unknown device {device:#x}")));
+        return;
+    }
+    // SAFETY: 1. `device` is the `Box::into_raw` of `IoCreateDevice`, whose entry was just
+    //            removed, so it is freed once.
+    drop(unsafe { Box::from_raw(device as *mut _DEVICE_OBJECT) });
+}
+
+/// `NTSTATUS IoCreateSymbolicLink(PUNICODE_STRING SymbolicLinkName, PUNICODE_STRING
+/// DeviceName)` (wdm.h).
+///
+/// # Safety
+///
+/// Both are valid `UNICODE_STRING`s.
+#[must_use]
+pub unsafe extern "C" fn IoCreateSymbolicLink(
+    SymbolicLinkName: PUNICODE_STRING,
+    DeviceName: PUNICODE_STRING,
+) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoCreateSymbolicLink");
+    // SAFETY: 1. A valid `UNICODE_STRING` (contract).
+    let link = unsafe { unicode_to_string(SymbolicLinkName) };
+    // SAFETY: 1. A valid `UNICODE_STRING` (contract).
+    let device = unsafe { unicode_to_string(DeviceName) };
+    let (Some(link), Some(device)) = (link, device) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    objects::with(|s| {
+        let link = link.to_lowercase();
+        if s.symbolic_links.contains_key(&link) {
+            return STATUS_OBJECT_NAME_COLLISION;
+        }
+        s.symbolic_links.insert(link, device.to_lowercase());
+        STATUS_SUCCESS
+    })
+}
+
+/// `NTSTATUS IoDeleteSymbolicLink(PUNICODE_STRING SymbolicLinkName)` (wdm.h).
+///
+/// # Safety
+///
+/// `SymbolicLinkName` is a valid `UNICODE_STRING`.
+#[must_use]
+pub unsafe extern "C" fn IoDeleteSymbolicLink(SymbolicLinkName: PUNICODE_STRING) -> NTSTATUS {
+    super::irql::require(super::irql::PASSIVE_LEVEL, "IoDeleteSymbolicLink");
+    // SAFETY: 1. A valid `UNICODE_STRING` (contract).
+    let Some(link) = (unsafe { unicode_to_string(SymbolicLinkName) }) else {
+        return STATUS_INVALID_PARAMETER;
+    };
+    objects::with(|s| match s.symbolic_links.remove(&link.to_lowercase()) {
+        Some(_) => STATUS_SUCCESS,
+        None => STATUS_OBJECT_NAME_NOT_FOUND,
+    })
+}
+
+/// `VOID IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)` (wdm.h; `IoCompleteRequest` is a
+/// macro for it): a driver completes an IRP the I/O manager dispatched to it. The stand-in
+/// records the status for the dispatching side ([`super::host::dispatch`]).
+///
+/// # Safety
+///
+/// `Irp` is an IRP dispatched to the caller, completed once.
+pub unsafe extern "C" fn IofCompleteRequest(Irp: PIRP, _PriorityBoost: CCHAR) {
+    super::irql::require(super::irql::DISPATCH_LEVEL, "IofCompleteRequest");
+    // SAFETY: 1. `Irp` is a live IRP dispatched to the caller (contract).
+    let irp_ref = unsafe { &*Irp };
+    // SAFETY: 1. The driver set `Status` before completing (every bit pattern is an `i32`).
+    let status = unsafe { irp_ref.IoStatus.__bindgen_anon_1.Status };
+    let irp = Irp as usize;
+    objects::with(|s| {
+        if s.completed.insert(irp, status).is_some() {
+            s.violation(format!("IofCompleteRequest of IRP {irp:#x} twice"));
+        }
+    });
 }

@@ -63,6 +63,8 @@ pub(crate) struct State {
     pub(crate) registry: BTreeMap<String, BTreeMap<String, RegValue>>,
     /// IRPs allocated and not freed.
     pub(crate) irps: HashSet<usize>,
+    /// IRPs allocated since the state was created (never decreases).
+    pub(crate) irps_allocated: u64,
     /// Rule violations seen (a test asserts there are none).
     pub(crate) violations: Vec<String>,
     /// Fault knobs.
@@ -73,6 +75,14 @@ pub(crate) struct State {
     pub(crate) registrations_alive: usize,
     /// WSK sockets created and not closed.
     pub(crate) sockets_alive: usize,
+    /// Device objects `IoCreateDevice` made and `IoDeleteDevice` has not deleted: the address
+    /// of each, with its name and its driver object's address.
+    pub(crate) devices: BTreeMap<usize, (String, usize)>,
+    /// Symbolic links: link name (lower case) -> device name.
+    pub(crate) symbolic_links: BTreeMap<String, String>,
+    /// IRPs completed with `IofCompleteRequest`, and their status, until the I/O manager's
+    /// side (the test) looks.
+    pub(crate) completed: BTreeMap<usize, i32>,
 }
 
 /// Fault injection for the error-path tests.
@@ -85,9 +95,10 @@ pub struct Faults {
     /// `IoAllocateIrp` returns `NULL` once this many IRPs have been allocated (counting
     /// from when it was set).
     pub irp_allocations_left: Option<u32>,
-    /// The simulated provider completes `WskSocket` on another thread and returns
-    /// `STATUS_PENDING`.
-    pub complete_socket_async: bool,
+    /// The simulated provider completes `WskSocket`, `WskBind` and `WskCloseSocket` on the
+    /// calling thread instead of returning `STATUS_PENDING` and completing them on another
+    /// (which it does by default, as a provider may).
+    pub complete_inline: bool,
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);

@@ -9,15 +9,6 @@ use super::host::{self, Snapshot};
 use super::ntddk::*;
 use super::*;
 
-fn unicode(units: &mut [u16]) -> UNICODE_STRING {
-    let bytes = (units.len() * 2) as u16;
-    UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: units.as_mut_ptr(),
-    }
-}
-
 #[test]
 fn events_signal_and_time_out() {
     let _serial = host::serial();
@@ -51,7 +42,7 @@ fn registry_query_reports_sizes_like_the_configuration_manager() {
     host::set_registry_value(r"\Registry\Machine\X\Key", "Big", REG_DWORD, vec![1; 40]);
     host::set_registry_dword(r"\Registry\Machine\X\Key", "Small", 7);
     let mut path: Vec<u16> = r"\REGISTRY\MACHINE\x\key".encode_utf16().collect();
-    let mut name = unicode(&mut path);
+    let mut name = host::unicode_string(&mut path);
     let mut attributes = OBJECT_ATTRIBUTES {
         Length: core::mem::size_of::<OBJECT_ATTRIBUTES>() as u32,
         ObjectName: &mut name,
@@ -66,7 +57,7 @@ fn registry_query_reports_sizes_like_the_configuration_manager() {
     let mut query = |value: &str, length: u32| -> (NTSTATUS, u32) {
         let mut needed = 0u32;
         let mut units: Vec<u16> = value.encode_utf16().collect();
-        let mut value_name = unicode(&mut units);
+        let mut value_name = host::unicode_string(&mut units);
         // SAFETY: 1. `buffer` has at least `length` bytes, aligned; the other pointers are
         //            valid for the call.
         let status = unsafe {

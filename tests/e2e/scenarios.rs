@@ -2,7 +2,7 @@
 //! each thread's sequence of events with their ids and statuses, and the waits against the
 //! delays the scenario configured.
 
-use wsktrace_driver::schema::WskEvent;
+use wsktrace_driver::schema::{keywords, WskEvent};
 use wsktrace_tools::kernel_pnp::DriverInit;
 use wsktrace_tools::scenario::*;
 
@@ -96,25 +96,87 @@ fn tag(e: &WskEvent) -> String {
         } => format!("DeregisterStop({registration_id})"),
         DriverUnloadStart {} => "UnloadStart".into(),
         DriverUnloadStop { .. } => "UnloadStop".into(),
+        CaptureRefused {
+            registration_id,
+            status,
+            ..
+        } => format!("CaptureRefused({registration_id},{})", st(status)),
+        SocketCreated {
+            registration_id,
+            socket_id,
+            socket_kind,
+            ..
+        } => format!("SocketCreated({registration_id},{socket_id},{socket_kind})"),
+        SocketBind {
+            registration_id,
+            socket_id,
+            address,
+            port,
+            status,
+            ..
+        } => format!(
+            "Bind({registration_id},{socket_id},{address}:{port},{})",
+            st(status)
+        ),
+        AcceptStart {
+            registration_id,
+            socket_id,
+        } => format!("AcceptStart({registration_id},{socket_id})"),
+        AcceptStop {
+            registration_id,
+            socket_id,
+            status,
+            accepted_socket_id,
+            remote_address,
+            ..
+        } => format!(
+            "AcceptStop({registration_id},{socket_id},{},{accepted_socket_id},{remote_address})",
+            st(status)
+        ),
+        CloseSocketStart {
+            registration_id,
+            socket_id,
+        } => format!("CloseStart({registration_id},{socket_id})"),
+        CloseSocketStop {
+            registration_id,
+            socket_id,
+            status,
+            ..
+        } => format!("CloseStop({registration_id},{socket_id},{})", st(status)),
     }
 }
 
-/// Each thread's events as tags, threads in order of their first event.
+/// Each thread's lifecycle events (socket events, keyword `SOCKET`, aside: see
+/// [`sockets`]) as tags, threads in order of their first event.
 fn threads(rb: &ReadBack) -> Vec<Vec<String>> {
+    let lifecycle: Vec<&Ev> = rb
+        .wsk
+        .iter()
+        .filter(|e| e.keywords & keywords::SOCKET == 0)
+        .collect();
     let mut tids: Vec<u32> = Vec::new();
-    for e in &rb.wsk {
+    for e in &lifecycle {
         if !tids.contains(&e.tid) {
             tids.push(e.tid);
         }
     }
     tids.iter()
         .map(|t| {
-            rb.wsk
+            lifecycle
                 .iter()
                 .filter(|e| e.tid == *t)
                 .map(|e| tag(&e.event))
                 .collect()
         })
+        .collect()
+}
+
+/// The socket events as tags, in timestamp order.
+fn sockets(rb: &ReadBack) -> Vec<String> {
+    rb.wsk
+        .iter()
+        .filter(|e| e.keywords & keywords::SOCKET != 0)
+        .map(|e| tag(&e.event))
         .collect()
 }
 
@@ -204,6 +266,19 @@ const ENTRY: &str = "DriverEntryStart(wsktrace)";
 #[test]
 fn clean() {
     let rb = run("clean");
+    // The listening socket: created and bound on 127.0.0.1:40123, its accept armed, then
+    // cancelled by the close at unload (recorded before the close's Stop).
+    assert_eq!(
+        sockets(&rb),
+        v(&[
+            "SocketCreated(1,1,0)",
+            "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+            "AcceptStart(1,1)",
+            "CloseStart(1,1)",
+            "AcceptStop(1,1,CANCELLED,0,)",
+            "CloseStop(1,1,SUCCESS)",
+        ])
+    );
     assert_loaded_at(&rb);
     assert_eq!(
         threads(&rb),
@@ -485,16 +560,19 @@ fn dropped_events_are_marked_lost() {
         rb.buffers_with_lost_events, 1,
         "one buffer flagged EVENTS_LOST"
     );
-    // Unload's first two events (UnloadStart, DeregisterStart) are missing.
+    // Unload's first two events (UnloadStart, the listening socket's CloseStart) are
+    // missing.
     assert_eq!(
         threads(&rb)[0],
         v(&[
             ENTRY,
             "DriverEntryStop(SUCCESS)",
+            "DeregisterStart(1,0)",
             "DeregisterStop(1)",
             "UnloadStop"
         ])
     );
+    assert!(!sockets(&rb).iter().any(|t| t.starts_with("CloseStart")));
 }
 
 /// The boot scenarios: every driver's DriverInit pair, one after another on one thread, ours
@@ -702,6 +780,225 @@ fn slow_dispatch_calls_are_timed() {
     );
 }
 
+/// Every event's tag, in timestamp order.
+fn timeline(rb: &ReadBack) -> Vec<String> {
+    rb.wsk.iter().map(|e| tag(&e.event)).collect()
+}
+
+/// Where `tag` is in the timeline (the only one).
+fn at(timeline: &[String], tag: &str) -> usize {
+    let found: Vec<usize> = (0..timeline.len())
+        .filter(|&i| timeline[i] == tag)
+        .collect();
+    assert_eq!(found.len(), 1, "one {tag} in {timeline:?}");
+    found[0]
+}
+
+/// The lifecycle of the clean scenarios on a subsystem ready at once (worker, no limit).
+fn accepting_threads() -> [Vec<String>; 2] {
+    [
+        v(&[
+            ENTRY,
+            "DriverEntryStop(SUCCESS)",
+            "UnloadStart",
+            "DeregisterStart(1,0)",
+            "DeregisterStop(1)",
+            "UnloadStop",
+        ]),
+        v(&[
+            "Register(1,0x100,SUCCESS)",
+            "CaptureStart(1,1,0xffffffff,1)",
+            "CaptureStop(1,1,SUCCESS)",
+            "Dispatch(1,1,WskSocket,SUCCESS)",
+            "Dispatch(1,1,WskBind,SUCCESS)",
+            "Release(1,1,2,false)",
+        ]),
+    ]
+}
+
+#[test]
+fn a_connection_is_accepted_traced_and_closed() {
+    let rb = run("accept-connection");
+    assert_eq!(threads(&rb), accepting_threads());
+    assert_eq!(
+        sockets(&rb),
+        v(&[
+            "SocketCreated(1,1,0)",
+            "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+            "AcceptStart(1,1)",
+            "AcceptStop(1,1,SUCCESS,2,127.0.0.1)",
+            "SocketCreated(1,2,1)",
+            "CloseStart(1,2)",
+            "CloseStop(1,2,SUCCESS)",
+            "AcceptStart(1,1)",
+            "CloseStart(1,1)",
+            "AcceptStop(1,1,CANCELLED,0,)",
+            "CloseStop(1,1,SUCCESS)",
+        ])
+    );
+    let accepted = find(&rb, |e| {
+        matches!(
+            e,
+            WskEvent::AcceptStop {
+                accepted_socket_id: 2,
+                ..
+            }
+        )
+    });
+    let WskEvent::AcceptStop { remote_port, .. } = accepted[0].event else {
+        unreachable!()
+    };
+    assert_eq!(
+        format!("127.0.0.1:{remote_port}"),
+        REMOTE_ADDRESS,
+        "the client's address and port"
+    );
+    // Accept and close pairs share their activity ids, as WPA's regions need.
+    let pairs = find(&rb, |e| {
+        matches!(
+            e,
+            WskEvent::CloseSocketStart { socket_id: 2, .. }
+                | WskEvent::CloseSocketStop { socket_id: 2, .. }
+        )
+    });
+    assert_eq!(pairs[0].activity, pairs[1].activity);
+    assert_ne!(pairs[0].activity, [0; 16]);
+}
+
+#[test]
+fn unload_cancels_a_pending_accept() {
+    let rb = run("unload-pending-accept");
+    assert_eq!(threads(&rb), accepting_threads());
+    assert_eq!(
+        sockets(&rb),
+        v(&[
+            "SocketCreated(1,1,0)",
+            "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+            "AcceptStart(1,1)",
+            "CloseStart(1,1)",
+            "AcceptStop(1,1,CANCELLED,0,)",
+            "CloseStop(1,1,SUCCESS)",
+        ])
+    );
+    let t = timeline(&rb);
+    assert!(at(&t, "CloseStop(1,1,SUCCESS)") < at(&t, "DeregisterStart(1,0)"));
+    let cancelled = find(&rb, |e| matches!(e, WskEvent::AcceptStop { .. }));
+    let WskEvent::AcceptStop { wait_ns, .. } = cancelled[0].event else {
+        unreachable!()
+    };
+    assert_about(
+        "the cancelled accept's wait",
+        wait_ns as i64,
+        ACCEPT_PENDING_MS,
+    );
+}
+
+#[test]
+fn unload_waits_for_an_open_connection() {
+    let rb = run("unload-open-connection");
+    assert_eq!(threads(&rb), accepting_threads());
+    let t = timeline(&rb);
+    let mut socket_events = sockets(&rb);
+    socket_events.sort();
+    let mut want = v(&[
+        "SocketCreated(1,1,0)",
+        "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+        "AcceptStart(1,1)",
+        "AcceptStop(1,1,SUCCESS,2,127.0.0.1)",
+        "SocketCreated(1,2,1)",
+        "CloseStart(1,2)",
+        "CloseStop(1,2,SUCCESS)",
+        "CloseStart(1,1)",
+        "CloseStop(1,1,SUCCESS)",
+    ]);
+    want.sort();
+    assert_eq!(socket_events, want);
+    // Unload began while the connection was open; it deregistered only after both closes.
+    let dereg = at(&t, "DeregisterStart(1,0)");
+    assert!(
+        at(&t, "UnloadStart") < at(&t, "CloseStop(1,2,SUCCESS)"),
+        "{t:?}"
+    );
+    assert!(at(&t, "CloseStop(1,2,SUCCESS)") < dereg, "{t:?}");
+    assert!(at(&t, "CloseStop(1,1,SUCCESS)") < dereg, "{t:?}");
+    let close = find(&rb, |e| {
+        matches!(e, WskEvent::CloseSocketStop { socket_id: 2, .. })
+    });
+    let WskEvent::CloseSocketStop { duration_ns, .. } = close[0].event else {
+        unreachable!()
+    };
+    assert_about("the connection's close", duration_ns as i64, CLOSE_DELAY_MS);
+}
+
+/// The broken socket clients' lifecycle thread: register, capture, socket and bind, release,
+/// deregister.
+fn broken_socket_thread() -> Vec<String> {
+    v(&[
+        "Register(1,0x100,SUCCESS)",
+        "CaptureStart(1,1,0x0,2)",
+        "CaptureStop(1,1,SUCCESS)",
+        "Dispatch(1,1,WskSocket,SUCCESS)",
+        "Dispatch(1,1,WskBind,SUCCESS)",
+        "Release(1,1,2,false)",
+        "DeregisterStart(1,0)",
+        "DeregisterStop(1)",
+    ])
+}
+
+#[test]
+fn socket_open_at_deregister() {
+    let rb = run("socket-open-at-deregister");
+    assert_eq!(threads(&rb), [broken_socket_thread()]);
+    let t = timeline(&rb);
+    let (dereg, close) = (at(&t, "DeregisterStart(1,0)"), at(&t, "CloseStart(1,1)"));
+    assert!(
+        dereg < close && close < at(&t, "DeregisterStop(1)"),
+        "{t:?}"
+    );
+    let stop = find(&rb, |e| matches!(e, WskEvent::WskDeregisterStop { .. }));
+    let WskEvent::WskDeregisterStop { wait_ns, .. } = stop[0].event else {
+        unreachable!()
+    };
+    assert_about(
+        "deregister waiting for the close",
+        wait_ns as i64,
+        LATE_CLOSE_MS,
+    );
+}
+
+#[test]
+fn socket_call_after_close() {
+    let rb = run("socket-call-after-close");
+    assert_eq!(threads(&rb), [broken_socket_thread()]);
+    assert_eq!(
+        sockets(&rb),
+        v(&[
+            "SocketCreated(1,1,0)",
+            "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+            "CloseStart(1,1)",
+            "CloseStop(1,1,SUCCESS)",
+            "Bind(1,1,127.0.0.1:40123,INVALID_DEVICE_STATE)",
+        ])
+    );
+}
+
+#[test]
+fn accept_after_close() {
+    let rb = run("accept-after-close");
+    assert_eq!(threads(&rb), [broken_socket_thread()]);
+    assert_eq!(
+        sockets(&rb),
+        v(&[
+            "SocketCreated(1,1,0)",
+            "Bind(1,1,127.0.0.1:40123,SUCCESS)",
+            "AcceptStart(1,1)",
+            "CloseStart(1,1)",
+            "CloseStop(1,1,SUCCESS)",
+            "AcceptStop(1,1,CANCELLED,0,)",
+        ])
+    );
+}
+
 #[test]
 fn every_scenario_has_a_test() {
     let tested = [
@@ -721,6 +1018,12 @@ fn every_scenario_has_a_test() {
         "bind-fails",
         "characteristics-lie",
         "slow-dispatch",
+        "accept-connection",
+        "unload-pending-accept",
+        "unload-open-connection",
+        "socket-open-at-deregister",
+        "socket-call-after-close",
+        "accept-after-close",
         "boot-driver-entry",
         "boot-worker",
     ];

@@ -2,7 +2,8 @@
 //! against in the Windows build (`target/windows/bindings/`: wdk-sys 0.5.2's generated files
 //! from mingw-w64's DDK headers, and the two hand-written sources of its crate root).
 //!
-//! Every `wdk::` item the glue (`src/glue/`, `src/wsk_abi.rs`) names must exist in both at the
+//! Every `wdk::` item the glue (`src/glue/`, `src/wsk_abi.rs`, and the example driver's
+//! `examples/subcomponent/src/driver.rs`) names must exist in both at the
 //! same path (`wdk_sys::X` or `wdk_sys::ntddk::X`) and be the same item: a function with the
 //! same ABI, parameter and return types and `#[must_use]`; a constant with the same type and
 //! value; an enum module (bindgen's `ModuleConsts`) with the same representation and values;
@@ -831,6 +832,8 @@ fn glue_uses() -> Uses {
         .filter(|path| path.file_name().is_some_and(|name| name != "tests.rs"))
         .collect();
     files.push(repo().join("src/wsk_abi.rs"));
+    // The example driver that embeds the crate has glue of its own.
+    files.push(repo().join("examples/subcomponent/src/driver.rs"));
     for file in files {
         uses.visit_file(&parse_file(&file));
     }

@@ -4,7 +4,8 @@
 #
 #   bash tests/windows/build.sh [--if-possible] [PACKAGE]
 #
-# PACKAGE (default: wsktrace-driver) is a cdylib package with `[package.metadata.wdk]`; the
+# PACKAGE (default: wsktrace-driver; the example driver is wsktrace-subcomponent) is a cdylib
+# package with `[package.metadata.wdk]`; the
 # result is target/windows/<lib>.sys (a PE32+ native image, entry DriverEntry) and, when the
 # package has an INF template (<package>/inf/<lib>.inx or <package>/<lib>.inx),
 # target/windows/<lib>.inf. The bindings the glue compiled against are copied to
@@ -169,6 +170,14 @@ open(output, "w", encoding="utf-16", newline="").write(text)
 
 build_driver() { # build_driver PACKAGE
     local package=$1 image="" bindings="" wdk_sys="" kind path
+    # A cdylib's file name carries no hash, so the driver crate's cdylib built as a by-product
+    # of a package that embeds it (without `driver-entry`) and the driver itself share one
+    # file: after another package's build, remove it, so cargo links the one asked for now.
+    local last="$out/last-package"
+    if [[ "$(cat "$last" 2>/dev/null)" != "$package" ]]; then
+        rm -f "$out/cargo/$target/release/deps/wsktrace_driver.dll"
+    fi
+    echo "$package" >"$last"
     windows_cargo build --release --locked -p "$package" --target "$target" -Zbuild-std=core,alloc \
         --message-format=json-render-diagnostics \
         > "$out/build-messages.json"

@@ -1,7 +1,8 @@
-//! The kernel image `target/windows/wsktrace_driver.sys`: machine, subsystem, entry point,
-//! exports and the import table, read with the `object` crate. The import table must be
-//! exactly `tests/windows/imports.txt`, so a new import is a failing test here rather than a
-//! load failure on a Windows machine.
+//! The kernel images, `target/windows/wsktrace_driver.sys` and the example driver's
+//! `target/windows/wsktrace_subcomponent.sys`: machine, subsystem, entry point, exports and
+//! the import table, read with the `object` crate. Each import table must be exactly its
+//! reviewed list (`tests/windows/imports.txt`, `examples/subcomponent/imports.txt`), so a new
+//! import is a failing test here rather than a load failure on a Windows machine.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,30 +18,60 @@ type Imports = BTreeMap<String, BTreeSet<String>>;
 /// The modules a WDM driver of this kind may import from.
 const ALLOWED_MODULES: [&str; 3] = ["ntoskrnl.exe", "HAL.dll", "NETIO.SYS"];
 
-/// `tests/windows/imports.txt`: `MODULE FUNCTION SINCE` lines.
-fn expected_imports() -> Imports {
+/// An image `tests/windows/build.sh` builds, and its reviewed import list.
+struct Image {
+    /// The image in `target/windows/`.
+    sys: &'static str,
+    /// Its stamped INF there.
+    inf: &'static str,
+    /// `MODULE FUNCTION SINCE` lines, in the repository.
+    imports: &'static str,
+}
+
+const IMAGES: [Image; 2] = [
+    Image {
+        sys: "wsktrace_driver.sys",
+        inf: "wsktrace_driver.inf",
+        imports: "tests/windows/imports.txt",
+    },
+    Image {
+        sys: "wsktrace_subcomponent.sys",
+        inf: "wsktrace_subcomponent.inf",
+        imports: "examples/subcomponent/imports.txt",
+    },
+];
+
+/// An image's reviewed list: `MODULE FUNCTION SINCE` lines.
+fn expected_imports(list: &str) -> Imports {
     let mut imports = Imports::new();
-    for line in read_repo_file("tests/windows/imports.txt").lines() {
+    for line in read_repo_file(list).lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [module, function, _since] = fields[..] else {
-            panic!("imports.txt: not `MODULE FUNCTION SINCE`: {line}");
+            panic!("{list}: not `MODULE FUNCTION SINCE`: {line}");
         };
         let fresh = imports
             .entry(module.to_string())
             .or_default()
             .insert(function.to_string());
-        assert!(fresh, "imports.txt lists {module} {function} twice");
+        assert!(fresh, "{list} lists {module} {function} twice");
     }
     imports
 }
 
-fn image_bytes() -> Option<Vec<u8>> {
-    let path = build_output("wsktrace_driver.sys")?;
-    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+/// The images that were built, with their bytes.
+fn built() -> Vec<(&'static Image, Vec<u8>)> {
+    IMAGES
+        .iter()
+        .filter_map(|image| {
+            let path = build_output(image.sys)?;
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            Some((image, bytes))
+        })
+        .collect()
 }
 
 /// The image's import table, by name (an import by ordinal fails the test).
@@ -71,8 +102,13 @@ fn imports_of(file: &PeFile64<'_>) -> Imports {
 
 #[test]
 fn image_is_a_native_amd64_driver() {
-    let Some(bytes) = image_bytes() else { return };
-    let file = PeFile64::parse(&*bytes).expect("a PE32+ image");
+    for (image, bytes) in built() {
+        native_amd64_driver(image, &bytes);
+    }
+}
+
+fn native_amd64_driver(image: &Image, bytes: &[u8]) {
+    let file = PeFile64::parse(bytes).unwrap_or_else(|e| panic!("{}: {e}", image.sys));
     let headers = file.nt_headers();
     assert_eq!(
         headers.file_header().machine.get(LE),
@@ -86,13 +122,23 @@ fn image_is_a_native_amd64_driver() {
     let wanted = pe::IMAGE_DLLCHARACTERISTICS_DYNAMIC_BASE
         | pe::IMAGE_DLLCHARACTERISTICS_NX_COMPAT
         | pe::IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY;
-    assert_eq!(optional.dll_characteristics() & wanted, wanted);
+    assert_eq!(
+        optional.dll_characteristics() & wanted,
+        wanted,
+        "{}",
+        image.sys
+    );
 }
 
 #[test]
 fn entry_point_is_driver_entry() {
-    let Some(bytes) = image_bytes() else { return };
-    let file = PeFile64::parse(&*bytes).expect("a PE32+ image");
+    for (image, bytes) in built() {
+        enters_driver_entry(image, &bytes);
+    }
+}
+
+fn enters_driver_entry(image: &Image, bytes: &[u8]) {
+    let file = PeFile64::parse(bytes).unwrap_or_else(|e| panic!("{}: {e}", image.sys));
     let entry = file.nt_headers().optional_header().address_of_entry_point();
     let exports = file.export_table().expect("export table").expect("exports");
     let driver_entry = exports
@@ -102,17 +148,26 @@ fn entry_point_is_driver_entry() {
         .find(|export| export.name == Some(&b"DriverEntry"[..]))
         .expect("DriverEntry is exported");
     let object::read::pe::ExportTarget::Address(address) = driver_entry.target else {
-        panic!("DriverEntry is forwarded");
+        panic!("{}: DriverEntry is forwarded", image.sys);
     };
-    assert_eq!(entry, address, "AddressOfEntryPoint is DriverEntry");
+    assert_eq!(
+        entry, address,
+        "{}: AddressOfEntryPoint is DriverEntry",
+        image.sys
+    );
 }
 
 #[test]
 fn import_table_is_the_reviewed_list() {
-    let Some(bytes) = image_bytes() else { return };
-    let file = PeFile64::parse(&*bytes).expect("a PE32+ image");
+    for (image, bytes) in built() {
+        imports_are_listed(image, &bytes);
+    }
+}
+
+fn imports_are_listed(image: &Image, bytes: &[u8]) {
+    let file = PeFile64::parse(bytes).unwrap_or_else(|e| panic!("{}: {e}", image.sys));
     let actual = imports_of(&file);
-    let expected = expected_imports();
+    let expected = expected_imports(image.imports);
     for module in actual.keys() {
         assert!(
             ALLOWED_MODULES.contains(&module.as_str()),
@@ -130,7 +185,9 @@ fn import_table_is_the_reviewed_list() {
     let gone: Vec<_> = expected.difference(&actual).collect();
     assert!(
         new.is_empty() && gone.is_empty(),
-        "import table differs from tests/windows/imports.txt:\n  not listed: {new:?}\n  no longer imported: {gone:?}"
+        "{}: import table differs from {}:\n  not listed: {new:?}\n  no longer imported: {gone:?}",
+        image.sys,
+        image.imports
     );
 }
 
@@ -138,10 +195,15 @@ fn import_table_is_the_reviewed_list() {
 /// `DriverVer` filled in.
 #[test]
 fn inf_is_stamped() {
-    let Some(path) = build_output("wsktrace_driver.inf") else {
-        return;
-    };
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for image in &IMAGES {
+        if let Some(path) = build_output(image.inf) {
+            stamped(&path);
+        }
+    }
+}
+
+fn stamped(path: &std::path::Path) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE byte order mark");
     let units: Vec<u16> = bytes[2..]
         .chunks_exact(2)

@@ -131,11 +131,16 @@ fn wsk_structures() -> Vec<Check> {
         layout!(struct "WSK_PROVIDER_LISTEN_DISPATCH" = w::WSK_PROVIDER_LISTEN_DISPATCH {
             Basic, WskBind, WskAccept, WskInspectComplete, WskGetLocalAddress,
         }),
+        layout!(struct "WSK_PROVIDER_CONNECTION_DISPATCH" = w::WSK_PROVIDER_CONNECTION_DISPATCH {
+            Basic, WskBind, WskConnect, WskGetLocalAddress, WskGetRemoteAddress, WskSend,
+            WskReceive, WskDisconnect, WskRelease, WskConnectEx, WskSendEx, WskReceiveEx,
+        }),
         layout!(struct "SOCKADDR" = w::SOCKADDR { sa_family, sa_data }),
         layout!(struct "SOCKADDR_IN" = w::SOCKADDR_IN { sin_family, sin_port, sin_addr, sin_zero }),
         layout!(struct "SOCKADDR_IN6" = w::SOCKADDR_IN6 {
             sin6_family, sin6_port, sin6_flowinfo, sin6_addr, sin6_scope_id,
         }),
+        layout!(union "SOCKADDR_INET" = w::SOCKADDR_INET { Ipv4, Ipv6, si_family }),
     ]
 }
 
@@ -147,6 +152,10 @@ fn wsk_constants() -> Vec<(&'static str, u64)> {
         ("MAKE_WSK_VERSION(1, 0)", w::make_wsk_version(1, 0).into()),
         ("MAKE_WSK_VERSION(2, 3)", w::make_wsk_version(2, 3).into()),
         ("WSK_FLAG_LISTEN_SOCKET", w::WSK_FLAG_LISTEN_SOCKET.into()),
+        (
+            "WSK_FLAG_CONNECTION_SOCKET",
+            w::WSK_FLAG_CONNECTION_SOCKET.into(),
+        ),
         ("AF_INET", w::AF_INET.into()),
         ("AF_INET6", w::AF_INET6.into()),
         ("SOCK_STREAM", w::SOCK_STREAM.into()),

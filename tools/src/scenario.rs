@@ -22,8 +22,8 @@ use std::thread;
 use std::time::Duration;
 
 use wsktrace_driver::lifecycle::{
-    make_wsk_version, CallingContext, CapturedNpi, Clock, Driver, ListenParams, Policy,
-    ProviderCharacteristics, WaitOn, WaitTimeout,
+    make_wsk_version, CallingContext, CapturedNpi, Clock, Driver, ListenParams, ListenSocket,
+    Policy, ProviderCharacteristics, SharedRegistration, WaitOn, WaitTimeout,
 };
 use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::WskEvent;
@@ -70,6 +70,15 @@ pub const CONCURRENT_CAPTURES: u32 = 3;
 pub const FAULT_STATUS: NtStatus = NtStatus::INSUFFICIENT_RESOURCES;
 /// `slow-dispatch`: how long each provider dispatch call takes.
 pub const DISPATCH_DELAY_MS: u64 = 20;
+/// Accept scenarios: where the TCP client connects from.
+pub const REMOTE_ADDRESS: &str = "127.0.0.1:50001";
+/// `unload-pending-accept`: how long the accept has been pending when unload begins.
+pub const ACCEPT_PENDING_MS: u64 = 50;
+/// `unload-open-connection`: how long closing a socket takes (a graceful disconnect), so
+/// the accepted connection is still open when unload begins.
+pub const CLOSE_DELAY_MS: u64 = 60;
+/// `socket-open-at-deregister`: how long after `WskDeregister` began the socket is closed.
+pub const LATE_CLOSE_MS: u64 = 40;
 /// Boot scenarios: WSK becomes ready this long after our driver is loaded.
 pub const BOOT_READY_MS: u64 = 150;
 /// Boot scenarios: the DriverEntry thread's capture timeout (`boot-driver-entry`).
@@ -214,6 +223,36 @@ pub const SCENARIOS: &[Scenario] = &[
         run: slow_dispatch,
     },
     Scenario {
+        name: "accept-connection",
+        summary: "a TCP client connects to 127.0.0.1:40123: accepted, traced and closed; unload cancels the next accept",
+        run: accept_connection,
+    },
+    Scenario {
+        name: "unload-pending-accept",
+        summary: "unload 50 ms into an accept's wait: the close cancels it, then deregister",
+        run: unload_pending_accept,
+    },
+    Scenario {
+        name: "unload-open-connection",
+        summary: "unload while an accepted connection is still open (its close takes 60 ms): unload waits for it before deregistering",
+        run: unload_open_connection,
+    },
+    Scenario {
+        name: "socket-open-at-deregister",
+        summary: "BROKEN CLIENT: deregister begins with the listening socket open; another thread closes it 40 ms later",
+        run: socket_open_at_deregister,
+    },
+    Scenario {
+        name: "socket-call-after-close",
+        summary: "BROKEN CLIENT: WskBind on the listening socket after its close",
+        run: socket_call_after_close,
+    },
+    Scenario {
+        name: "accept-after-close",
+        summary: "BROKEN CLIENT: the listening socket's close recorded as returned before its cancelled accept completed",
+        run: accept_after_close,
+    },
+    Scenario {
         name: "boot-driver-entry",
         summary: "boot: ours waits 150 ms for WSK on the DriverEntry thread, delaying the drivers after it (Kernel-PnP 226/227)",
         run: boot_driver_entry,
@@ -335,7 +374,7 @@ fn load_run_unload(h: &SimHarness, policy: Policy, before_unload: impl FnOnce())
         StdSpawner,
         CLIENT_NAME,
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     );
     if let Ok(driver) = driver {
         // The worker (if any) has brought WSK up, or failed, within its wait.
@@ -344,6 +383,11 @@ fn load_run_unload(h: &SimHarness, policy: Policy, before_unload: impl FnOnce())
                 break;
             }
             thread::sleep(MS);
+        }
+        // The listener's accept is armed before unload, so its cancellation is in the trace.
+        if driver.has_listening_socket() {
+            h.sim
+                .wait_until(Duration::from_secs(5), |s| s.accepts_pending == 1);
         }
         before_unload();
         driver.unload();
@@ -427,7 +471,7 @@ fn unload_during_wait() -> SimTrace {
         StdSpawner,
         CLIENT_NAME,
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     ) {
         wait_then_cancel_delay(&h);
         driver.unload();
@@ -476,6 +520,9 @@ fn broken_client(fault: impl FnOnce(CapturedNpi<SimWsk, Arc<Recorder>, HostClock
         if let Ok(npi) = registration.capture(WaitTimeout::NoWait, CallingContext::Other) {
             fault(npi);
         }
+        // A leaked capture would hang the deregister for ever: let the simulator end it
+        // once the watchdog has recorded the hang.
+        h.sim.end_hangs();
         registration.deregister();
     }
     finish(&h)
@@ -577,6 +624,100 @@ fn slow_dispatch() -> SimTrace {
     finish(&h)
 }
 
+fn remote() -> std::net::SocketAddr {
+    REMOTE_ADDRESS.parse().expect("a socket address")
+}
+
+/// The clean policy (a worker waiting without a time limit) on a subsystem ready at once.
+fn accepting(config: SimConfig, during: impl FnOnce(&SimHarness)) -> SimTrace {
+    let h = SimHarness::new(config);
+    let policy = Policy {
+        wait_timeout: WaitTimeout::Infinite,
+        wait_on: WaitOn::Worker,
+        npi_version: SUPPORTED_VERSION,
+    };
+    load_run_unload(&h, policy, || during(&h));
+    finish(&h)
+}
+
+fn accept_connection() -> SimTrace {
+    accepting(sim_config(Some(Duration::ZERO)), |h| {
+        h.sim.connect(None, remote());
+        // Accepted and closed, and the next accept armed.
+        h.sim.wait_until(Duration::from_secs(5), |s| {
+            s.closes == 1 && s.accepts_pending == 1
+        });
+    })
+}
+
+fn unload_pending_accept() -> SimTrace {
+    accepting(sim_config(Some(Duration::ZERO)), |_| {
+        thread::sleep(Duration::from_millis(ACCEPT_PENDING_MS));
+    })
+}
+
+fn unload_open_connection() -> SimTrace {
+    let config = SimConfig {
+        close_delay: Duration::from_millis(CLOSE_DELAY_MS),
+        ..sim_config(Some(Duration::ZERO))
+    };
+    accepting(config, |h| {
+        h.sim.connect(None, remote());
+        h.sim
+            .wait_until(Duration::from_secs(5), |s| s.accepted == 1);
+    })
+}
+
+/// Registers, captures, creates the listening socket and releases, then hands the socket
+/// (and the registration) to `fault`, which deregisters.
+fn broken_socket_client(
+    fault: impl FnOnce(
+        ListenSocket<SimWsk, Arc<Recorder>, HostClock>,
+        SharedRegistration<SimWsk, Arc<Recorder>, HostClock>,
+    ),
+) -> SimTrace {
+    let h = SimHarness::new(sim_config(Some(Duration::ZERO)));
+    if let Ok(registration) = h.client.register(SUPPORTED_VERSION) {
+        if let Ok(mut npi) = registration.capture(WaitTimeout::NoWait, CallingContext::Other) {
+            let socket = npi.create_listening_socket(&ListenParams::default());
+            npi.release();
+            match socket {
+                Ok(socket) => fault(socket, registration),
+                Err(_) => registration.deregister(),
+            }
+        } else {
+            registration.deregister();
+        }
+    }
+    finish(&h)
+}
+
+fn socket_open_at_deregister() -> SimTrace {
+    broken_socket_client(|socket, registration| {
+        let closer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(LATE_CLOSE_MS));
+            socket.close();
+        });
+        // Waits for the other thread's close.
+        registration.deregister();
+        let _ = closer.join();
+    })
+}
+
+fn socket_call_after_close() -> SimTrace {
+    broken_socket_client(|socket, registration| {
+        let _ = socket.fault_close_then_bind(&ListenParams::default());
+        registration.deregister();
+    })
+}
+
+fn accept_after_close() -> SimTrace {
+    broken_socket_client(|socket, registration| {
+        let _ = socket.fault_close_before_accept_recorded();
+        registration.deregister();
+    })
+}
+
 fn boot(wait_on: WaitOn) -> SimTrace {
     let h = SimHarness::new(sim_config(Some(Duration::from_millis(BOOT_READY_MS))));
     let policy = Policy {
@@ -594,7 +735,7 @@ fn boot(wait_on: WaitOn) -> SimTrace {
         StdSpawner,
         CLIENT_NAME,
         policy,
-        ListenParams::default(),
+        Some(ListenParams::default()),
     );
     let after_ours = h.clock.now_ns();
     let after: u64 = BOOT_DRIVERS_AFTER

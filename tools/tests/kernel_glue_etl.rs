@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use wsktrace_driver::glue;
+use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::WskEvent;
 use wsktrace_driver::sim::{SimConfig, SimWsk};
@@ -24,10 +24,10 @@ use wsktrace_tools::scenario::{self, SimTrace};
 mod glue_host;
 
 /// The service's `Parameters`: capture on the worker, without a time limit, for WSK 1.0.
-const PARAMETERS: [(&str, u32); 3] = [
-    (glue::params::WAIT_TIMEOUT_MS, 0xFFFF_FFFF),
-    (glue::params::WAIT_ON_WORKER, 1),
-    (glue::params::NPI_VERSION, 0x0100),
+const PARAMETERS: [(&str, params::Default); 3] = [
+    (params::WAIT_TIMEOUT_MS, params::Default::Dword(0xFFFF_FFFF)),
+    (params::WAIT_ON_WORKER, params::Default::Dword(1)),
+    (params::NPI_VERSION, params::Default::Dword(0x0100)),
 ];
 
 fn run_driver(config: SimConfig, between: impl FnOnce(&SimWsk)) -> SimTrace {

@@ -22,16 +22,17 @@
 #![cfg(not(windows))]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::lifecycle::{make_wsk_version, ProviderCharacteristics};
 use wsktrace_driver::schema::FieldKind;
 use wsktrace_driver::schema::{CallingContext, FieldValue, WskEvent, DESCRIPTORS};
-use wsktrace_driver::sim::SimConfig;
+use wsktrace_driver::sim::{SimConfig, SimSnapshot};
 use wsktrace_driver::wdk_standin::host;
 use wsktrace_tools::analysis::{latency, EventSink, TraceEvent};
 use wsktrace_tools::etw_tap::{self, TapCall, ThreadState};
@@ -68,11 +69,12 @@ fn out_dir(test: &str) -> Option<PathBuf> {
 }
 
 /// One line of `tests/windows/wine-configurations.txt`: the `Parameters` values it sets
-/// (`None`: as the INF installed it).
+/// (`None`: as the INF installed it) and how many TCP clients connect to the listener.
 #[derive(Clone, Debug)]
 struct Configuration {
     name: String,
     values: [(&'static str, Option<u32>); 3],
+    clients: usize,
 }
 
 fn configurations() -> Vec<Configuration> {
@@ -91,8 +93,8 @@ fn configurations() -> Vec<Configuration> {
             let words: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(
                 words.len(),
-                4,
-                "name WaitTimeoutMs WaitOnWorker NpiVersion: {line}"
+                5,
+                "name WaitTimeoutMs WaitOnWorker NpiVersion Clients: {line}"
             );
             // The columns are the value names the driver reads, in its order.
             let names = params::VALUE_NAMES;
@@ -103,6 +105,7 @@ fn configurations() -> Vec<Configuration> {
                     (names[1], value(words[2])),
                     (names[2], value(words[3])),
                 ],
+                clients: words[4].parse().expect("a number of clients"),
             }
         })
         .collect()
@@ -118,6 +121,28 @@ impl Run {
     /// `NAME.<extension>` of the configuration.
     fn file(&self, extension: &str) -> PathBuf {
         self.dir.join(format!("{}.{extension}", self.c.name))
+    }
+
+    /// The numbers of `NAME.<extension>`, one a line.
+    fn numbers(&self, extension: &str) -> Vec<u16> {
+        let path = self.file(extension);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .map(|l| l.trim().parse().expect("a port number"))
+            .collect()
+    }
+
+    /// The port the script picked for the listener (`ListenPort`).
+    fn listen_port(&self) -> u16 {
+        self.numbers("port")[0]
+    }
+
+    /// The ports the TCP clients connected from, in order.
+    fn client_ports(&self) -> Vec<u16> {
+        let ports = self.numbers("clients");
+        assert_eq!(ports.len(), self.c.clients, "{}: clients", self.c.name);
+        ports
     }
 }
 
@@ -174,8 +199,8 @@ fn read_events(path: &Path) -> Vec<TraceEvent> {
 /// "ready" from the start: `ready_after` zero) and whatever version the client registered
 /// (Wine never looks at it: every version a driver can ask for is "supported", so the
 /// `STATUS_NOINTERFACE` fallback, and with it the characteristics stub, is never reached);
-/// `WskSocket`, `WskBind` (of the IPv4 wildcard address the driver binds: Wine passes
-/// `sizeof(SOCKADDR)`, which fits IPv4 only) and `WskCloseSocket` succeed. `WskDeregister` not
+/// `WskSocket`, `WskBind` (of the IPv4 loopback address the driver binds by default: Wine
+/// passes `sizeof(SOCKADDR)`, which fits IPv4 only) and `WskCloseSocket` succeed. `WskDeregister` not
 /// waiting makes no difference here: nothing is outstanding when the driver deregisters.
 fn wine_netio() -> SimConfig {
     SimConfig {
@@ -188,30 +213,51 @@ fn wine_netio() -> SimConfig {
     }
 }
 
-/// What the host records when it loads the driver with `configuration`'s `Parameters`, waits
-/// for its bring-up to end (as the Wine run waits for it before `net stop`) and unloads it:
-/// (thread number, activity id, event) in the order the recorder saw them.
-fn expected(configuration: &Configuration) -> Vec<(u32, [u8; 16], WskEvent)> {
+/// What the host records when it loads the driver with the run's `Parameters`, waits for its
+/// bring-up to end and its accept to be armed (as the Wine run waits for them), connects the
+/// run's clients from their ports one after the other (each accepted and closed, the next
+/// accept armed), and unloads it: (thread number, activity id, event) in the order the
+/// recorder saw them.
+fn expected(run: &Run) -> Vec<(u32, [u8; 16], WskEvent)> {
+    let configuration = &run.c;
     let _serial = host::serial();
     // The registry as the Wine run leaves it: the INF's defaults (tests/kernel_inf.rs checks
-    // that they are these), then the configuration's values.
-    let parameters: Vec<(&str, u32)> = params::default_values()
-        .iter()
-        .zip(&configuration.values)
-        .map(|((name, default), (same, value))| {
-            assert_eq!(name, same);
-            (*name, value.unwrap_or(*default))
-        })
-        .collect();
-    let trace = glue_host::run_driver(wine_netio(), &parameters, |_| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while glue::bring_up_status().is_none() {
+    // that they are these), the configuration's values, the port the run picked.
+    let mut parameters: Vec<(&str, params::Default)> = params::default_values().to_vec();
+    for (name, value) in &configuration.values {
+        if let Some(value) = value {
+            let slot = parameters
+                .iter_mut()
+                .find(|(n, _)| n == name)
+                .expect("a value");
+            slot.1 = params::Default::Dword(*value);
+        }
+    }
+    let port = parameters
+        .iter_mut()
+        .find(|(n, _)| *n == params::LISTEN_PORT)
+        .expect("ListenPort");
+    port.1 = params::Default::Dword(u32::from(run.listen_port()));
+    let clients = run.client_ports();
+    let name = &configuration.name;
+    let trace = glue_host::run_driver(wine_netio(), &parameters, |sim| {
+        let until = |what: &str, done: &dyn Fn(&SimSnapshot) -> bool| {
             assert!(
-                Instant::now() < deadline,
-                "{}: bring-up",
-                configuration.name
+                sim.wait_until(Duration::from_secs(10), done),
+                "{name}: {what}"
             );
-            std::thread::sleep(Duration::from_millis(2));
+        };
+        until("bring-up", &|_| glue::bring_up_status().is_some());
+        until("the accept armed", &|s| s.accepts_pending == 1);
+        for (k, port) in clients.iter().enumerate() {
+            let client = SocketAddr::from(([127, 0, 0, 1], *port));
+            assert!(
+                sim.connect(None, client),
+                "{name}: a listener to connect to"
+            );
+            until("the connection accepted and closed", &|s| {
+                s.closes == k as u32 + 1 && s.accepts_pending == 1
+            });
         }
     });
     trace
@@ -320,6 +366,109 @@ fn check_says_ok_for_every_configuration() {
     }
 }
 
+/// Per configuration with clients: the listening socket bound the run's loopback port; each
+/// Linux client was accepted, in order, with its address and port; each connection closed
+/// with success; the last accept cancelled by the listening socket's close, which succeeded
+/// after it.
+#[test]
+fn the_linux_clients_are_accepted_and_both_closes_traced() {
+    use wsktrace_driver::ntstatus::NtStatus;
+    use wsktrace_driver::schema::socket_kind;
+    for run in runs("wine accept").iter().filter(|r| r.c.clients > 0) {
+        let name = &run.c.name;
+        let events: Vec<WskEvent> = read_events(&run.file("etl"))
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        let listener = events
+            .iter()
+            .find_map(|e| match e {
+                WskEvent::SocketCreated {
+                    socket_id,
+                    socket_kind: socket_kind::LISTEN,
+                    ..
+                } => Some(*socket_id),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{name}: a listening socket"));
+        assert!(
+            events.iter().any(
+                |e| matches!(e, WskEvent::SocketBind { socket_id, address, port, status, .. }
+                if *socket_id == listener && address == "127.0.0.1"
+                    && *port == u32::from(run.listen_port()) && status.is_success())
+            ),
+            "{name}: the listener bound 127.0.0.1:{}",
+            run.listen_port()
+        );
+        let accepts: Vec<&WskEvent> = events
+            .iter()
+            .filter(
+                |e| matches!(e, WskEvent::AcceptStop { socket_id, .. } if *socket_id == listener),
+            )
+            .collect();
+        let (last, accepted) = accepts.split_last().expect("accepts");
+        assert!(
+            matches!(
+                last,
+                WskEvent::AcceptStop {
+                    status: NtStatus::CANCELLED,
+                    accepted_socket_id: 0,
+                    remote_address,
+                    remote_port: 0,
+                    ..
+                } if remote_address.is_empty()
+            ),
+            "{name}: the last accept, cancelled: {last:?}"
+        );
+        let clients = run.client_ports();
+        assert_eq!(
+            accepted.len(),
+            clients.len(),
+            "{name}: accepts {accepted:?}"
+        );
+        let mut connections = Vec::new();
+        for (accept, client) in accepted.iter().zip(clients) {
+            let WskEvent::AcceptStop {
+                status,
+                accepted_socket_id,
+                remote_address,
+                remote_port,
+                ..
+            } = accept
+            else {
+                unreachable!("filtered")
+            };
+            assert_eq!(
+                (*status, remote_address.as_str(), *remote_port),
+                (NtStatus::SUCCESS, "127.0.0.1", u32::from(client)),
+                "{name}: the client from port {client} accepted"
+            );
+            connections.push(*accepted_socket_id);
+        }
+        let closed = |socket: u32| {
+            events.iter().position(|e| {
+                matches!(e, WskEvent::CloseSocketStop { socket_id, status, .. }
+                    if *socket_id == socket && status.is_success())
+            })
+        };
+        for connection in connections {
+            assert!(
+                closed(connection).is_some(),
+                "{name}: connection {connection} closed"
+            );
+        }
+        let last_accept = events
+            .iter()
+            .rposition(|e| matches!(e, WskEvent::AcceptStop { .. }))
+            .unwrap();
+        let listener_closed = closed(listener).unwrap_or_else(|| panic!("{name}: listener closed"));
+        assert!(
+            listener_closed > last_accept,
+            "{name}: the listener's close returned after its cancelled accept"
+        );
+    }
+}
+
 #[test]
 fn latency_and_boot_give_the_capture_wait() {
     for run in runs("wine latency/boot") {
@@ -407,7 +556,7 @@ fn events_are_the_simulators_event_by_event() {
             .into_iter()
             .map(|e| (e.tid, e.activity, e.event))
             .collect();
-        let host = expected(c);
+        let host = expected(&run);
         let (wine, host) = (canonical(&wine), canonical(&host));
         for (i, (w, h)) in wine.iter().zip(&host).enumerate() {
             assert_eq!(w, h, "{}: event {i} (Wine, then the simulator)", c.name);
@@ -432,14 +581,20 @@ fn unload_leaves_no_thread_behind() {
             .find(|e| matches!(e.event, WskEvent::DriverEntryStart { .. }))
             .map(|e| e.tid)
             .expect("DriverEntry Start");
-        let workers: Vec<u32> = events
+        let unload_thread = events
             .iter()
-            .filter(|e| {
-                matches!(e.event, WskEvent::CaptureProviderNpiStart { calling_context, .. }
-                    if CallingContext::from_u8(calling_context) == CallingContext::Worker)
-            })
+            .find(|e| matches!(e.event, WskEvent::DriverUnloadStart {}))
             .map(|e| e.tid)
+            .expect("DriverUnload Start");
+        // The driver's own threads: every thread that logged but the I/O manager's two (the
+        // DriverEntry thread and the unload's).
+        let mut own: Vec<u32> = events
+            .iter()
+            .map(|e| e.tid)
+            .filter(|tid| *tid != entry_thread && *tid != unload_thread)
             .collect();
+        own.sort_unstable();
+        own.dedup();
         let unregisters: Vec<&Vec<(u32, ThreadState)>> = tap
             .records
             .iter()
@@ -450,105 +605,181 @@ fn unload_leaves_no_thread_behind() {
             .collect();
         assert_eq!(unregisters.len(), 1, "{}: one EtwUnregister", c.name);
         let states: BTreeMap<u32, ThreadState> = unregisters[0].iter().copied().collect();
-        for worker in &workers {
-            assert_ne!(
-                *worker, entry_thread,
-                "{}: the worker is a thread of its own",
-                c.name
-            );
+        for thread in &own {
             assert_eq!(
-                states.get(worker),
+                states.get(thread),
                 Some(&ThreadState::Ended),
-                "{}: worker",
+                "{}: the driver's thread {thread:#x} ended before unregistration",
                 c.name
             );
         }
-        // Every other thread that logged is Wine's: the one that ran DriverEntry, and the one
-        // running the unload (which unregisters).
         for (tid, state) in &states {
-            if !workers.contains(tid) {
+            if !own.contains(tid) {
                 assert!(
                     *tid == entry_thread || *state == ThreadState::Caller,
-                    "{}: thread {tid:#x} ({state:?}) is neither the worker nor Wine's",
+                    "{}: thread {tid:#x} ({state:?}) is neither the driver's nor Wine's",
                     c.name
                 );
             }
         }
+        // One thread of its own: the worker that captured and then accepts, or (capturing on
+        // the DriverEntry thread) the accept loop's.
+        assert_eq!(own.len(), 1, "{}: the driver's threads {own:x?}", c.name);
+        let worker_captured = events.iter().any(|e| {
+            matches!(e.event, WskEvent::CaptureProviderNpiStart { calling_context, .. }
+                if CallingContext::from_u8(calling_context) == CallingContext::Worker)
+        });
         let expect_worker = c.values[1].1.unwrap_or(1) == 1;
-        assert_eq!(
-            workers.len(),
-            usize::from(expect_worker),
-            "{}: workers",
-            c.name
-        );
+        assert_eq!(worker_captured, expect_worker, "{}: worker", c.name);
     }
 }
 
 #[test]
 fn wine_log_is_clean() {
     for run in runs("wine log") {
-        let c = &run.c;
-        let path = run.file("wine.log");
-        let log = std::fs::read_to_string(&path).expect("Wine log");
-        // What Wine prints for a call into a stub ("Call from ... to unimplemented function",
-        // "Unimplemented function ... called ..., starting debugger"), an import it cannot
-        // resolve (warn:module "No implementation for ..."), an exception nobody handles, a
-        // module that does not load, a crash dump.
-        for bad in [
-            "unimplemented function",
-            "no implementation for",
-            "unhandled exception",
-            "unhandled page fault",
-            "unhandled illegal instruction",
-            "unhandled stack overflow",
-            "starting debugger",
-            "err:seh",
-            "err:module",
-            "backtrace:",
-        ] {
-            let lines: Vec<&str> = log
-                .lines()
-                .filter(|l| l.to_lowercase().contains(bad))
-                .collect();
-            assert!(
-                lines.is_empty(),
-                "{}: Wine log has {bad:?}:\n{}",
-                c.name,
-                lines.join("\n")
-            );
-        }
-        // The lines come from the process that loaded the driver and the tap: winedevice.exe.
-        let loaded = |module: &str| {
-            log.lines()
-                .find(|l| l.contains("Loaded") && l.to_lowercase().contains(module))
-                .and_then(|l| l.split(':').next())
-                .map(str::to_owned)
-        };
-        let driver = loaded(r"drivers\\wsktrace_driver.sys").expect("driver loaded");
-        assert_eq!(
-            loaded(r"drivers\\wsktap.sys"),
-            Some(driver.clone()),
-            "{}",
-            c.name
-        );
-        let in_driver_process = |what: &str, module: &str| {
-            log.lines().any(|l| {
-                l.starts_with(&format!("{driver}:")) && l.contains(what) && l.contains(module)
-            })
-        };
-        assert!(
-            in_driver_process("Loaded", "winedevice.exe"),
-            "{}: the driver's process {driver} is not winedevice.exe",
-            c.name
-        );
-        // `net stop` unloaded the image (after DriverUnload returned), and the tap with it.
-        assert!(
-            in_driver_process("Unloaded", "wsktrace_driver.sys"),
-            "{}",
-            c.name
-        );
-        assert!(in_driver_process("Unloaded", "wsktap.sys"), "{}", c.name);
+        assert_log_is_clean(&run.c.name, &run.file("wine.log"), "wsktrace_driver.sys");
     }
+}
+
+/// Wine's log of a run: no call into a stub, no unresolved import, no unhandled exception;
+/// the driver `image` and the tap loaded in a `winedevice.exe` process, and unloaded.
+fn assert_log_is_clean(name: &str, path: &Path, image: &str) {
+    let log = std::fs::read_to_string(path).expect("Wine log");
+    // What Wine prints for a call into a stub ("Call from ... to unimplemented function",
+    // "Unimplemented function ... called ..., starting debugger"), an import it cannot
+    // resolve (warn:module "No implementation for ..."), an exception nobody handles, a
+    // module that does not load, a crash dump.
+    for bad in [
+        "unimplemented function",
+        "no implementation for",
+        "unhandled exception",
+        "unhandled page fault",
+        "unhandled illegal instruction",
+        "unhandled stack overflow",
+        "starting debugger",
+        "err:seh",
+        "err:module",
+        "backtrace:",
+    ] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.to_lowercase().contains(bad))
+            .collect();
+        assert!(
+            lines.is_empty(),
+            "{name}: Wine log has {bad:?}:\n{}",
+            lines.join("\n")
+        );
+    }
+    // The lines come from the process that loaded the driver and the tap: winedevice.exe.
+    let loaded = |module: &str| {
+        log.lines()
+            .find(|l| l.contains("Loaded") && l.to_lowercase().contains(module))
+            .and_then(|l| l.split(':').next())
+            .map(str::to_owned)
+    };
+    let driver = loaded(&format!(r"drivers\\{image}")).expect("driver loaded");
+    assert_eq!(
+        loaded(r"drivers\\wsktap.sys"),
+        Some(driver.clone()),
+        "{name}"
+    );
+    let in_driver_process = |what: &str, module: &str| {
+        log.lines()
+            .any(|l| l.starts_with(&format!("{driver}:")) && l.contains(what) && l.contains(module))
+    };
+    assert!(
+        in_driver_process("Loaded", "winedevice.exe"),
+        "{name}: the driver's process {driver} is not winedevice.exe"
+    );
+    // `net stop` unloaded the image (after DriverUnload returned), and the tap with it.
+    assert!(in_driver_process("Unloaded", image), "{name}");
+    assert!(in_driver_process("Unloaded", "wsktap.sys"), "{name}");
+}
+
+// ---- The example driver: its subcomponent activated by a user-mode program ------------------
+
+/// What `wsksub.exe` sent (tests/windows/wine-run.sh), in order.
+const ACTIVATIONS: usize = 3;
+
+/// The host replay of the example driver's Wine run: its glue (`DriverEntry`, the IOCTLs from
+/// user mode, the unload) on the stand-ins and the simulator configured as Wine's netio.sys:
+/// (thread, activity, event) as recorded.
+fn subcomponent_expected() -> Vec<(u32, [u8; 16], WskEvent)> {
+    use wsktrace_driver::sim::{HostClock, Recorder, SimWsk};
+    use wsktrace_driver::wdk_standin::{
+        DRIVER_OBJECT, IRP_MJ_CLOSE, IRP_MJ_CREATE, IRP_MJ_DEVICE_CONTROL, STATUS_SUCCESS,
+    };
+    use wsktrace_subcomponent::driver::{
+        driver_entry, DEVICE_NAME, IOCTL_ACTIVATE, IOCTL_DEACTIVATE,
+    };
+    let _serial = host::serial();
+    let clock = HostClock::new();
+    let recorder = std::sync::Arc::new(Recorder::new(clock));
+    host::install_wsk(SimWsk::new(wine_netio(), clock));
+    host::install_recorder(recorder.clone());
+    let mut driver = DRIVER_OBJECT::default();
+    // SAFETY: 1. A valid driver object, as the I/O manager passes it (the registry path is not
+    //            read).
+    assert_eq!(
+        unsafe { driver_entry(&mut driver, std::ptr::null()) },
+        STATUS_SUCCESS
+    );
+    let send = |major, code| host::dispatch(DEVICE_NAME, major, code);
+    assert_eq!(send(IRP_MJ_CREATE, 0), Some(STATUS_SUCCESS));
+    for _ in 0..ACTIVATIONS {
+        assert_eq!(
+            send(IRP_MJ_DEVICE_CONTROL, IOCTL_ACTIVATE),
+            Some(STATUS_SUCCESS)
+        );
+        assert_eq!(
+            send(IRP_MJ_DEVICE_CONTROL, IOCTL_DEACTIVATE),
+            Some(STATUS_SUCCESS)
+        );
+    }
+    assert_eq!(send(IRP_MJ_CLOSE, 0), Some(STATUS_SUCCESS));
+    let unload = driver.DriverUnload.expect("DriverUnload installed");
+    // SAFETY: 1. Once, after a successful DriverEntry.
+    unsafe { unload(&mut driver) };
+    host::assert_nothing_left();
+    recorder
+        .records()
+        .into_iter()
+        .map(|r| (r.thread_id, r.activity_id, r.event))
+        .collect()
+}
+
+#[test]
+fn the_subcomponent_is_activated_from_user_mode() {
+    let Some(dir) = out_dir("wine subcomponent") else {
+        return;
+    };
+    let out = std::fs::read_to_string(dir.join("subcomponent.out")).expect("wsksub's output");
+    let lines: Vec<&str> = out.lines().collect();
+    let want: Vec<&str> = ["activate 0x00000000", "deactivate 0x00000000"].repeat(ACTIVATIONS);
+    assert_eq!(lines, want, "every IOCTL succeeded");
+    let etl = dir.join("subcomponent.etl");
+    let (code, stdout) = wsktrace(&["check", "--require-events", etl.to_str().unwrap()]);
+    assert_eq!(code, 0, "wsktrace check:\n{stdout}");
+    assert!(
+        stdout.contains("registrations: 3 ok, 0 violation"),
+        "{stdout}"
+    );
+    // Event by event as the same glue records them on the host.
+    let wine: Vec<(u32, [u8; 16], WskEvent)> = read_events(&etl)
+        .into_iter()
+        .map(|e| (e.tid, e.activity, e.event))
+        .collect();
+    let (wine, host) = (canonical(&wine), canonical(&subcomponent_expected()));
+    for (i, (w, h)) in wine.iter().zip(&host).enumerate() {
+        assert_eq!(w, h, "subcomponent: event {i} (Wine, then the simulator)");
+    }
+    assert_eq!(wine.len(), host.len(), "{wine:#?}\nvs {host:#?}");
+    assert_log_is_clean(
+        "subcomponent",
+        &dir.join("subcomponent.wine.log"),
+        "wsktrace_subcomponent.sys",
+    );
 }
 
 #[test]
@@ -575,11 +806,17 @@ fn the_service_is_installed_from_the_inf() {
         (1, 3, 1)
     );
     for (name, value) in params::default_values() {
-        assert_eq!(
-            dword(name),
-            value,
-            "Parameters\\{name} as the INF writes it"
-        );
+        match value {
+            params::Default::Dword(value) => assert_eq!(
+                dword(name),
+                value,
+                "Parameters\\{name} as the INF writes it"
+            ),
+            params::Default::Text(value) => assert!(
+                text.contains(&format!("\"{name}\"=\"{value}\"")),
+                "Parameters\\{name} as the INF writes it: {text}"
+            ),
+        }
     }
     assert!(
         text.contains(r#""ImagePath"="C:\\windows\\system32\\drivers\\wsktrace_driver.sys""#),

@@ -184,6 +184,124 @@ impl Seq {
         self.push(tid, WskEvent::DriverUnloadStart {});
         self.push(tid, WskEvent::DriverUnloadStop { duration_ns: 2000 })
     }
+    pub fn refused(&mut self, tid: u32, reg: u32) -> &mut Self {
+        self.push(
+            tid,
+            WskEvent::CaptureRefused {
+                registration_id: reg,
+                wait_timeout_ms: 0,
+                calling_context: 2,
+                status: NtStatus::INVALID_DEVICE_STATE,
+            },
+        )
+    }
+    /// `SocketCreated` of socket `sock`: listening (`cap` its capture) or accepted (`cap` 0).
+    pub fn socket(&mut self, tid: u32, reg: u32, cap: u32, sock: u32) -> &mut Self {
+        self.push(
+            tid,
+            WskEvent::SocketCreated {
+                registration_id: reg,
+                capture_id: cap,
+                socket_id: sock,
+                socket_kind: u8::from(cap == 0),
+                address_family: 2,
+            },
+        )
+    }
+    pub fn bind(&mut self, tid: u32, reg: u32, sock: u32) -> &mut Self {
+        self.push(
+            tid,
+            WskEvent::SocketBind {
+                registration_id: reg,
+                socket_id: sock,
+                address: "127.0.0.1".to_string(),
+                port: 40123,
+                status: NtStatus::SUCCESS,
+                duration_ns: 300,
+            },
+        )
+    }
+    pub fn accept_start(&mut self, tid: u32, reg: u32, sock: u32) -> &mut Self {
+        self.push(
+            tid,
+            WskEvent::AcceptStart {
+                registration_id: reg,
+                socket_id: sock,
+            },
+        )
+    }
+    /// `Accept` Stop on listening socket `sock`: `accepted` is the new socket's id (0: none,
+    /// then `status` says why).
+    pub fn accept_stop(
+        &mut self,
+        tid: u32,
+        reg: u32,
+        sock: u32,
+        status: NtStatus,
+        accepted: u32,
+    ) -> &mut Self {
+        let remote = if accepted == 0 { "" } else { "127.0.0.1" };
+        self.push(
+            tid,
+            WskEvent::AcceptStop {
+                registration_id: reg,
+                socket_id: sock,
+                status,
+                accepted_socket_id: accepted,
+                remote_address: remote.to_string(),
+                remote_port: if accepted == 0 { 0 } else { 50001 },
+                wait_ns: 700,
+            },
+        )
+    }
+    pub fn close_start(&mut self, tid: u32, reg: u32, sock: u32) -> &mut Self {
+        self.push(
+            tid,
+            WskEvent::CloseSocketStart {
+                registration_id: reg,
+                socket_id: sock,
+            },
+        )
+    }
+    pub fn close_stop(&mut self, tid: u32, reg: u32, sock: u32) -> &mut Self {
+        self.push(
+            tid,
+            WskEvent::CloseSocketStop {
+                registration_id: reg,
+                socket_id: sock,
+                status: NtStatus::SUCCESS,
+                duration_ns: 400,
+            },
+        )
+    }
+    /// `CloseSocket` Start and Stop of `sock`.
+    pub fn close(&mut self, tid: u32, reg: u32, sock: u32) -> &mut Self {
+        self.close_start(tid, reg, sock);
+        self.close_stop(tid, reg, sock)
+    }
+    /// A listening socket's whole life, as the driver's accept loop records it: created
+    /// through capture `cap` and bound; each of `connections` (socket ids) accepted and
+    /// closed; the last accept armed, then cancelled by the socket's close.
+    pub fn listener(
+        &mut self,
+        tid: u32,
+        reg: u32,
+        cap: u32,
+        sock: u32,
+        connections: &[u32],
+    ) -> &mut Self {
+        self.socket(tid, reg, cap, sock).bind(tid, reg, sock);
+        for &c in connections {
+            self.accept_start(tid, reg, sock)
+                .accept_stop(tid, reg, sock, NtStatus::SUCCESS, c)
+                .socket(tid, reg, 0, c)
+                .close(tid, reg, c);
+        }
+        self.accept_start(tid, reg, sock);
+        self.close_start(tid + 1, reg, sock)
+            .accept_stop(tid, reg, sock, NtStatus::CANCELLED, 0)
+            .close_stop(tid + 1, reg, sock)
+    }
     /// A whole clean lifecycle: DriverEntry on `tid` that captures with a 100 ms timeout after
     /// `wait_ns`, creates a socket, releases, deregisters and unloads.
     pub fn clean(&mut self, tid: u32, reg: u32, cap: u32, wait_ns: u64) -> &mut Self {

@@ -242,6 +242,84 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
         }
         WskEvent::DriverUnloadStart {} => {}
         WskEvent::DriverUnloadStop { duration_ns } => row.duration_ns = Some(*duration_ns),
+        WskEvent::CaptureRefused {
+            registration_id,
+            wait_timeout_ms,
+            calling_context,
+            status: s,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.wait_timeout_ms = Some(*wait_timeout_ms);
+            row.calling_context = Some(*calling_context);
+            status(row, *s);
+        }
+        WskEvent::SocketCreated {
+            registration_id,
+            capture_id,
+            socket_id,
+            socket_kind,
+            address_family,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.capture_id = Some(*capture_id);
+            row.socket_id = Some(*socket_id);
+            row.socket_kind = Some(*socket_kind);
+            row.address_family = Some(*address_family);
+        }
+        WskEvent::SocketBind {
+            registration_id,
+            socket_id,
+            address,
+            port,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+            row.address = Some(address);
+            row.port = Some(*port);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
+        WskEvent::AcceptStart {
+            registration_id,
+            socket_id,
+        }
+        | WskEvent::CloseSocketStart {
+            registration_id,
+            socket_id,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+        }
+        WskEvent::AcceptStop {
+            registration_id,
+            socket_id,
+            status: s,
+            accepted_socket_id,
+            remote_address,
+            remote_port,
+            wait_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+            status(row, *s);
+            row.accepted_socket_id = Some(*accepted_socket_id);
+            row.remote_address = Some(remote_address);
+            row.remote_port = Some(*remote_port);
+            row.wait_ns = Some(*wait_ns);
+        }
+        WskEvent::CloseSocketStop {
+            registration_id,
+            socket_id,
+            status: s,
+            duration_ns,
+        } => {
+            row.registration_id = Some(*registration_id);
+            row.socket_id = Some(*socket_id);
+            status(row, *s);
+            row.duration_ns = Some(*duration_ns);
+        }
     }
 }
 
@@ -926,6 +1004,50 @@ mod tests {
             },
             WskEvent::DriverUnloadStart {},
             WskEvent::DriverUnloadStop { duration_ns: 26 },
+            WskEvent::CaptureRefused {
+                registration_id: 27,
+                wait_timeout_ms: 28,
+                calling_context: 1,
+                status: st,
+            },
+            WskEvent::SocketCreated {
+                registration_id: 29,
+                capture_id: 30,
+                socket_id: 31,
+                socket_kind: 1,
+                address_family: 23,
+            },
+            WskEvent::SocketBind {
+                registration_id: 32,
+                socket_id: 33,
+                address: "::1".into(),
+                port: 34,
+                status: st,
+                duration_ns: 35,
+            },
+            WskEvent::AcceptStart {
+                registration_id: 36,
+                socket_id: 37,
+            },
+            WskEvent::AcceptStop {
+                registration_id: 38,
+                socket_id: 39,
+                status: st,
+                accepted_socket_id: 40,
+                remote_address: "127.0.0.1".into(),
+                remote_port: 41,
+                wait_ns: 42,
+            },
+            WskEvent::CloseSocketStart {
+                registration_id: 43,
+                socket_id: 44,
+            },
+            WskEvent::CloseSocketStop {
+                registration_id: 45,
+                socket_id: 46,
+                status: st,
+                duration_ns: 47,
+            },
         ]
     }
 

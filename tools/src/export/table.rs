@@ -483,6 +483,22 @@ table! {
         implicit: Opt<Bool>,
         /// `CapturesOutstanding`: captured NPIs not yet released when `WskDeregister` began.
         captures_outstanding: Opt<U32>,
+        /// `SocketId`: the socket, numbered from 1 per driver load (accepted connections too).
+        socket_id: Opt<U32>,
+        /// `SocketKind`: 0 = listening, 1 = an accepted connection.
+        socket_kind: Opt<U8>,
+        /// `AddressFamily`: 2 = `AF_INET`, 23 = `AF_INET6`.
+        address_family: Opt<U32>,
+        /// `Address`: the local address bound (`127.0.0.1`).
+        address: Opt<Text>,
+        /// `Port`: the local port bound.
+        port: Opt<U32>,
+        /// `AcceptedSocketId`: the connection an accept returned (0: none).
+        accepted_socket_id: Opt<U32>,
+        /// `RemoteAddress`: the connection's remote address (empty: none).
+        remote_address: Opt<Text>,
+        /// `RemotePort`: the connection's remote port.
+        remote_port: Opt<U32>,
     }
 }
 

@@ -292,6 +292,13 @@ fn each_rule_broken_in_an_etl_file_gives_exactly_its_finding() {
 fn fast_path_and_general_decoder_agree_on_every_event() {
     let mut seq = sample();
     seq.query(4, 1).cap_stop(4, 1, 9, NtStatus::NOINTERFACE, 7);
+    // The socket events and the refused capture.
+    seq.refused(4, 1)
+        .socket(4, 1, 1, 1)
+        .bind(4, 1, 1)
+        .accept_start(4, 1, 1);
+    seq.accept_stop(4, 1, 1, NtStatus::SUCCESS, 2)
+        .close(4, 1, 2);
     let kinds: std::collections::HashSet<&str> = seq
         .events
         .iter()

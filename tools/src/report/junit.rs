@@ -56,6 +56,9 @@ fn finding_text(path: &str, f: &Finding) -> String {
     if let Some(c) = f.capture {
         s.push_str(&format!(" capture {c}"));
     }
+    if let Some(socket) = f.socket {
+        s.push_str(&format!(" socket {socket}"));
+    }
     s.push_str(&format!(": [{}] {}", f.rule.id(), f.message));
     if let Some(r) = &f.reason {
         s.push_str(&format!(" (inconclusive: {r})"));

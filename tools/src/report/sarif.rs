@@ -54,15 +54,28 @@ pub fn check(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
                 text.push_str(&format!(" (inconclusive: {r})"));
             }
             let logical = format!(
-                "{}/registration {}{}",
+                "{}/registration {}{}{}",
                 finding.client.as_deref().unwrap_or("(unknown client)"),
                 finding
                     .registration
                     .map_or("-".to_string(), |r| r.to_string()),
                 finding
                     .capture
-                    .map_or(String::new(), |c| format!("/capture {c}"))
+                    .map_or(String::new(), |c| format!("/capture {c}")),
+                finding
+                    .socket
+                    .map_or(String::new(), |s| format!("/socket {s}"))
             );
+            let mut properties = json!({
+                "timestampNs": finding.ts_ns,
+                "threadId": finding.tid,
+                "registration": finding.registration,
+                "capture": finding.capture,
+                "events": finding.events,
+            });
+            if let Some(socket) = finding.socket {
+                properties["socket"] = json!(socket);
+            }
             results.push(json!({
                 "ruleId": finding.rule.id(),
                 "level": level,
@@ -71,13 +84,7 @@ pub fn check(files: &[FileResult], w: &mut dyn Write) -> io::Result<()> {
                     "physicalLocation": {"artifactLocation": {"uri": f.path}},
                     "logicalLocations": [{"fullyQualifiedName": logical}],
                 }],
-                "properties": {
-                    "timestampNs": finding.ts_ns,
-                    "threadId": finding.tid,
-                    "registration": finding.registration,
-                    "capture": finding.capture,
-                    "events": finding.events,
-                },
+                "properties": properties,
             }));
         }
     }

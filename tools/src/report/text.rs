@@ -118,6 +118,9 @@ pub fn check(files: &[FileResult], opts: CheckText, w: &mut dyn Write) -> io::Re
                 if let Some(c) = finding.capture {
                     write!(w, " capture {c}")?;
                 }
+                if let Some(s) = finding.socket {
+                    write!(w, " socket {s}")?;
+                }
                 write!(w, ": {sev}[{}]: {}", finding.rule.id(), finding.message)?;
                 if let Some(reason) = &finding.reason {
                     write!(w, " (inconclusive: {reason})")?;

@@ -7,24 +7,24 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wsktrace_driver::glue;
+use wsktrace_driver::glue::{self, params};
 use wsktrace_driver::lifecycle::Clock;
 use wsktrace_driver::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use wsktrace_driver::wdk_standin::host::{self, Snapshot};
-use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS, UNICODE_STRING};
+use wsktrace_driver::wdk_standin::host;
+use wsktrace_driver::wdk_standin::{DRIVER_OBJECT, STATUS_SUCCESS};
 use wsktrace_tools::scenario::SimTrace;
 
 /// The service key the driver is loaded with (its last component is the client name).
 pub const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
 
-/// Sets `parameters` (value name, `REG_DWORD`) in the service's `Parameters` key, runs
+/// Sets `parameters` (value name, `REG_DWORD` or `REG_SZ`) in the service's `Parameters` key, runs
 /// `DriverEntry` (which must succeed), `between` (with the simulator), then `DriverUnload`
 /// (on another thread, failing the test if it does not return within 10 s); checks that
 /// nothing is left behind and returns the recorder's trace. The caller holds
 /// `host::serial()`.
 pub fn run_driver(
     config: SimConfig,
-    parameters: &[(&str, u32)],
+    parameters: &[(&str, params::Default)],
     between: impl FnOnce(&SimWsk),
 ) -> SimTrace {
     let clock = HostClock::new();
@@ -34,17 +34,15 @@ pub fn run_driver(
     host::install_recorder(recorder.clone());
     let key = format!(r"{SERVICE_KEY}\{}", glue::params::PARAMETERS_KEY);
     for (name, value) in parameters {
-        host::set_registry_dword(&key, name, *value);
+        match value {
+            params::Default::Dword(value) => host::set_registry_dword(&key, name, *value),
+            params::Default::Text(value) => host::set_registry_string(&key, name, value),
+        }
     }
 
     let mut driver = DRIVER_OBJECT::default();
     let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let registry_path = UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: path.as_mut_ptr(),
-    };
+    let registry_path = host::unicode_string(&mut path);
     // SAFETY: 1. A valid driver object and registry path, alive for the call, as the I/O
     //            manager passes them.
     let status = unsafe { glue::driver_entry(&mut driver, &registry_path) };
@@ -65,12 +63,7 @@ pub fn run_driver(
         .recv_timeout(Duration::from_secs(10))
         .expect("DriverUnload returns");
 
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left behind"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
+    host::assert_nothing_left();
     assert_eq!(sim.violations(), Vec::new());
     SimTrace {
         records: recorder.records(),

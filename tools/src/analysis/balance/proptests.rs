@@ -1,5 +1,7 @@
 //! Property: whatever part of a correct trace is missing — events dropped (and the loss
 //! reported), the beginning or the end cut off — the checker never reports a violation.
+//! The correct traces include listening sockets accepting and closing connections, so the
+//! socket rules are held to the same.
 
 use proptest::prelude::*;
 use wsktrace_driver::ntstatus::NtStatus;
@@ -9,7 +11,9 @@ use super::*;
 use crate::analysis::testkit::Seq;
 use crate::analysis::{EventSink, LostEvents, TraceContext, TraceEvent};
 
-/// One correct registration's events (tid, event), in order.
+/// One correct registration's events (tid, event), in order: each successful capture with
+/// dispatch calls also sets up a listening socket that accepts `dispatches - 1` connections
+/// and is closed before the deregistration.
 fn lifecycle(reg: u32, captures: &[(bool, u8)]) -> Vec<(u32, WskEvent)> {
     let tid = 8 + reg * 4;
     let mut s = Seq::new();
@@ -25,6 +29,12 @@ fn lifecycle(reg: u32, captures: &[(bool, u8)]) -> Vec<(u32, WskEvent)> {
         if *ok {
             for _ in 0..*dispatches {
                 s.dispatch(tid, reg, cap);
+            }
+            if *dispatches > 0 {
+                let socket = cap * 10;
+                let connections: Vec<u32> =
+                    (1..u32::from(*dispatches)).map(|k| socket + k).collect();
+                s.listener(tid, reg, cap, socket, &connections);
             }
             s.release(tid, reg, cap, 1_000);
         }

@@ -7,6 +7,7 @@ use wsktrace_driver::schema::WskEvent;
 
 use super::capture::{CapState, CaptureTable};
 use super::rules::{Rule, Severity};
+use super::socket::SocketTable;
 use super::verdict::{Finding, RegistrationVerdict, Verdict};
 use crate::analysis::{EventRef, TraceEvent};
 
@@ -21,6 +22,7 @@ pub(super) struct Registration {
     pub(super) first_ts: u64,
     pub(super) last_ts: u64,
     pub(super) captures: CaptureTable,
+    pub(super) sockets: SocketTable,
     pub(super) attempts: u32,
     pub(super) dereg_start: Option<TraceEvent>,
     pub(super) dereg_stop: Option<TraceEvent>,
@@ -49,6 +51,7 @@ impl Registration {
             first_ts: ts,
             last_ts: ts,
             captures: CaptureTable::default(),
+            sockets: SocketTable::default(),
             attempts: 0,
             dereg_start: None,
             dereg_stop: None,
@@ -80,10 +83,28 @@ impl Registration {
             client: self.client.clone(),
             registration: Some(self.id),
             capture,
+            socket: None,
             message,
             reason,
             events,
         });
+    }
+
+    /// A finding about socket `socket` (a socket rule; it depends on nothing before the
+    /// socket's creation, which the trace shows).
+    pub(super) fn socket_finding(
+        &mut self,
+        rule: Rule,
+        ev: &TraceEvent,
+        socket: u32,
+        message: String,
+        mut events: Vec<EventRef>,
+    ) {
+        events.sort_by_key(|e| e.ts_ns);
+        self.finding(rule, ev, None, message, events, None);
+        if let Some(f) = self.findings.last_mut() {
+            f.socket = Some(socket);
+        }
     }
 
     /// Why a finding that depends on the registration's history before the trace is uncertain.

@@ -28,11 +28,17 @@ pub enum Rule {
     NointerfaceWithoutFallback,
     /// The driver unloaded while the registration was never deregistered.
     UnloadWithoutDeregister,
+    /// `WskDeregister` began while a socket of the registration was open (not closing).
+    SocketOpenAtDeregister,
+    /// A socket call (bind, accept, close) after the socket's `WskCloseSocket`.
+    SocketCallAfterClose,
+    /// An accept on a listening socket completed after that socket's close returned.
+    AcceptAfterClose,
 }
 
 impl Rule {
     /// Every rule, in documentation order.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 14] = [
         Rule::CaptureNotReleased,
         Rule::ReleaseWithoutCapture,
         Rule::DoubleRelease,
@@ -44,6 +50,9 @@ impl Rule {
         Rule::LongWaitOnDriverEntryThread,
         Rule::NointerfaceWithoutFallback,
         Rule::UnloadWithoutDeregister,
+        Rule::SocketOpenAtDeregister,
+        Rule::SocketCallAfterClose,
+        Rule::AcceptAfterClose,
     ];
 
     /// The kebab-case id used in every output format.
@@ -60,6 +69,9 @@ impl Rule {
             Rule::LongWaitOnDriverEntryThread => "long-wait-on-driverentry-thread",
             Rule::NointerfaceWithoutFallback => "nointerface-without-fallback",
             Rule::UnloadWithoutDeregister => "unload-without-deregister",
+            Rule::SocketOpenAtDeregister => "socket-open-at-deregister",
+            Rule::SocketCallAfterClose => "socket-call-after-close",
+            Rule::AcceptAfterClose => "accept-after-close",
         }
     }
 
@@ -95,6 +107,15 @@ impl Rule {
                 "On STATUS_NOINTERFACE, query the supported versions and register again."
             }
             Rule::UnloadWithoutDeregister => "A WSK client deregisters before it unloads.",
+            Rule::SocketOpenAtDeregister => {
+                "Close every socket before WskDeregister, which otherwise waits for the close."
+            }
+            Rule::SocketCallAfterClose => {
+                "No call on a socket once WskCloseSocket has been called on it."
+            }
+            Rule::AcceptAfterClose => {
+                "WskCloseSocket completes a listening socket's pending accepts before it returns."
+            }
         }
     }
 

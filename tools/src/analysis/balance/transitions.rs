@@ -223,9 +223,85 @@ impl BalanceChecker {
 
     fn on_dereg_start(&mut self, ev: &TraceEvent, id: u32) {
         let reg = self.lookup(id, ev);
-        if reg.dereg_start.is_none() {
-            reg.dereg_start = Some(ev.clone());
+        if reg.dereg_start.is_some() {
+            return;
         }
+        reg.dereg_start = Some(ev.clone());
+        for sock in reg.sockets.not_closing() {
+            let created = reg
+                .sockets
+                .open_socket(sock)
+                .map(|s| EventRef::of(&s.created));
+            let mut events: Vec<EventRef> = created.into_iter().collect();
+            events.push(EventRef::of(ev));
+            reg.socket_finding(
+                Rule::SocketOpenAtDeregister,
+                ev,
+                sock,
+                format!(
+                    "WskDeregister of registration {id} began with socket {sock} open (it waits for that socket's close)"
+                ),
+                events,
+            );
+        }
+    }
+
+    fn on_socket_created(&mut self, ev: &TraceEvent, id: u32, sock: u32) {
+        self.lookup(id, ev).sockets.created(sock, ev);
+    }
+
+    /// A call on a socket (`call` as the trace names it): a violation once its close began.
+    /// Returns whether the socket is known and its close had not begun.
+    fn on_socket_call(&mut self, ev: &TraceEvent, id: u32, sock: u32, call: &str) -> bool {
+        let reg = self.lookup(id, ev);
+        let Some(socket) = reg.sockets.get_mut(sock) else {
+            return false;
+        };
+        if socket.close_start.is_none() {
+            return true;
+        }
+        let mut events: Vec<EventRef> = socket.close_events().map(EventRef::of).collect();
+        events.push(EventRef::of(ev));
+        reg.socket_finding(
+            Rule::SocketCallAfterClose,
+            ev,
+            sock,
+            format!("{call} on socket {sock} after its WskCloseSocket"),
+            events,
+        );
+        false
+    }
+
+    fn on_close_start(&mut self, ev: &TraceEvent, id: u32, sock: u32) {
+        if self.on_socket_call(ev, id, sock, "WskCloseSocket") {
+            let reg = self.lookup(id, ev);
+            if let Some(socket) = reg.sockets.get_mut(sock) {
+                socket.close_start = Some(ev.clone());
+            }
+        }
+    }
+
+    fn on_close_stop(&mut self, ev: &TraceEvent, id: u32, sock: u32) {
+        self.lookup(id, ev).sockets.close_returned(sock, ev);
+    }
+
+    fn on_accept_stop(&mut self, ev: &TraceEvent, id: u32, sock: u32) {
+        let reg = self.lookup(id, ev);
+        let Some(socket) = reg.sockets.get_mut(sock) else {
+            return;
+        };
+        if socket.close_stop.is_none() {
+            return;
+        }
+        let mut events: Vec<EventRef> = socket.close_events().map(EventRef::of).collect();
+        events.push(EventRef::of(ev));
+        reg.socket_finding(
+            Rule::AcceptAfterClose,
+            ev,
+            sock,
+            format!("an accept on socket {sock} completed after the socket's close returned"),
+            events,
+        );
     }
 
     fn on_dereg_stop(&mut self, ev: &TraceEvent, id: u32) {
@@ -345,6 +421,40 @@ impl EventSink for BalanceChecker {
             } => self.on_dereg_stop(ev, *registration_id),
             WskEvent::DriverUnloadStart {} => {}
             WskEvent::DriverUnloadStop { .. } => self.on_unload(ev),
+            WskEvent::SocketCreated {
+                registration_id,
+                socket_id,
+                ..
+            } => self.on_socket_created(ev, *registration_id, *socket_id),
+            WskEvent::SocketBind {
+                registration_id,
+                socket_id,
+                ..
+            } => {
+                self.on_socket_call(ev, *registration_id, *socket_id, "WskBind");
+            }
+            WskEvent::AcceptStart {
+                registration_id,
+                socket_id,
+            } => {
+                self.on_socket_call(ev, *registration_id, *socket_id, "WskAccept");
+            }
+            WskEvent::AcceptStop {
+                registration_id,
+                socket_id,
+                ..
+            } => self.on_accept_stop(ev, *registration_id, *socket_id),
+            WskEvent::CloseSocketStart {
+                registration_id,
+                socket_id,
+            } => self.on_close_start(ev, *registration_id, *socket_id),
+            WskEvent::CloseSocketStop {
+                registration_id,
+                socket_id,
+                ..
+            } => self.on_close_stop(ev, *registration_id, *socket_id),
+            // A refused capture calls nothing: no rule to check.
+            WskEvent::CaptureRefused { .. } => {}
         }
     }
 

@@ -24,6 +24,9 @@ pub struct Finding {
     pub registration: Option<u32>,
     /// Capture id.
     pub capture: Option<u32>,
+    /// Socket id (the socket rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<u32>,
     /// What happened, in one sentence.
     pub message: String,
     /// Why an inconclusive finding is not a violation.

@@ -143,7 +143,11 @@ fn findings(h: &mut String, files: &[FileResult]) {
                     fmt_ts(x.ts_ns),
                     x.tid,
                     r.registration,
-                    x.capture.map_or("-".to_string(), |c| c.to_string()),
+                    match (x.capture, x.socket) {
+                        (Some(c), _) => c.to_string(),
+                        (None, Some(s)) => format!("socket {s}"),
+                        (None, None) => "-".to_string(),
+                    },
                     x.rule.id()
                 );
             }

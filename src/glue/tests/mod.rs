@@ -14,22 +14,24 @@ use crate::lifecycle::{ProviderCharacteristics, WskEvent};
 use crate::ntstatus::NtStatus;
 use crate::schema::CallingContext;
 use crate::sim::{HostClock, Recorder, SimConfig, SimWsk};
-use crate::wdk_standin::host::{self, Faults, Snapshot};
-use crate::wdk_standin::{REG_DWORD, REG_SZ, UNICODE_STRING};
+use crate::wdk_standin::host::{self, Faults};
+use crate::wdk_standin::{REG_DWORD, REG_SZ};
+
+mod accept;
 
 const SERVICE_KEY: &str = r"\Registry\Machine\System\CurrentControlSet\Services\wsktrace";
 
-fn parameters_key() -> String {
+pub(super) fn parameters_key() -> String {
     alloc::format!(r"{SERVICE_KEY}\Parameters")
 }
 
 /// The world a test drives the glue in: the simulated subsystem and the recorder.
-struct World {
-    sim: SimWsk,
-    recorder: Arc<Recorder>,
+pub(super) struct World {
+    pub(super) sim: SimWsk,
+    pub(super) recorder: Arc<Recorder>,
 }
 
-fn world(config: SimConfig) -> World {
+pub(super) fn world(config: SimConfig) -> World {
     let clock = HostClock::new();
     let sim = SimWsk::new(config, clock);
     let recorder = Arc::new(Recorder::new(clock));
@@ -38,7 +40,7 @@ fn world(config: SimConfig) -> World {
     World { sim, recorder }
 }
 
-fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_version: u32) {
+pub(super) fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_version: u32) {
     let key = parameters_key();
     host::set_registry_dword(&key, WAIT_TIMEOUT_MS, wait_timeout_ms);
     host::set_registry_dword(&key, WAIT_ON_WORKER, wait_on_worker);
@@ -46,31 +48,62 @@ fn set_parameters(wait_timeout_ms: u32, wait_on_worker: u32, npi_version: u32) {
 }
 
 /// Calls `DriverEntry` the way the I/O manager does.
-fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
+pub(super) fn load(driver: &mut DRIVER_OBJECT) -> NTSTATUS {
     let mut path: Vec<u16> = SERVICE_KEY.encode_utf16().collect();
-    let bytes = (path.len() * 2) as u16;
-    let registry_path = UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: path.as_mut_ptr(),
-    };
+    let registry_path = host::unicode_string(&mut path);
     // SAFETY: 1. `driver` is a valid driver object and `registry_path` a valid
     //            `UNICODE_STRING` over `path`, both alive for the call.
     unsafe { driver_entry(driver, &registry_path) }
 }
 
+/// A world whose WSK subsystem is not ready, and the driver loaded in it with an infinite
+/// capture wait on its worker thread, once the worker waits.
+pub(super) fn loaded_with_the_worker_waiting(driver: &mut DRIVER_OBJECT) -> World {
+    let world = world(SimConfig {
+        ready_after: None,
+        ..SimConfig::default()
+    });
+    set_parameters(0xFFFF_FFFF, 1, 0x0100);
+    assert_eq!(load(driver), STATUS_SUCCESS);
+    assert!(world
+        .sim
+        .wait_until(Duration::from_secs(10), |s| s.waiting == 1));
+    world
+}
+
+/// Loads the driver (`DriverEntry` succeeds) and waits for its bring-up to end.
+pub(super) fn load_and_bring_up(driver: &mut DRIVER_OBJECT) {
+    assert_eq!(load(driver), STATUS_SUCCESS);
+    wait_for(Duration::from_secs(10), "bring-up", || {
+        bring_up_status().is_some()
+    });
+}
+
+/// Loads the driver with what the registry holds, waits for its bring-up to end, unloads it
+/// and checks nothing is left: the events it recorded.
+pub(super) fn load_and_unload(world: &World) -> Vec<WskEvent> {
+    let mut driver = DRIVER_OBJECT::default();
+    load_and_bring_up(&mut driver);
+    unload(&mut driver, Duration::from_secs(10));
+    assert_clean(world);
+    world.recorder.events()
+}
+
 /// Calls the `DriverUnload` that `DriverEntry` installed, on another thread, failing the
 /// test (instead of hanging it) if it does not return within `limit`.
-fn unload(driver: &mut DRIVER_OBJECT, limit: Duration) {
+pub(super) fn unload(driver: &mut DRIVER_OBJECT, limit: Duration) {
     let unload = driver
         .DriverUnload
         .expect("DriverEntry installs DriverUnload");
     let address = driver as *mut DRIVER_OBJECT as usize;
     let (done, finished) = mpsc::channel();
+    let plan = crate::sim::alloc_faults::current();
     std::thread::spawn(move || {
-        // SAFETY: 1. Called once after a successful DriverEntry; the driver object outlives
-        //            the call (the test waits for `finished` before returning).
-        unsafe { unload(address as *mut DRIVER_OBJECT) };
+        crate::sim::alloc_faults::inherit(plan, || {
+            // SAFETY: 1. Called once after a successful DriverEntry; the driver object
+            //            outlives the call (the test waits for `finished` before returning).
+            unsafe { unload(address as *mut DRIVER_OBJECT) }
+        });
         let _ = done.send(());
     });
     finished
@@ -78,7 +111,7 @@ fn unload(driver: &mut DRIVER_OBJECT, limit: Duration) {
         .expect("DriverUnload returned in time");
 }
 
-fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+pub(super) fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ready() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -87,7 +120,7 @@ fn wait_for(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 /// Event names with opcodes (`DriverEntry/1`, ...), for readable order checks.
-fn names(events: &[WskEvent]) -> Vec<String> {
+pub(super) fn names(events: &[WskEvent]) -> Vec<String> {
     events
         .iter()
         .map(|e| alloc::format!("{}/{}", e.descriptor().name, e.descriptor().opcode))
@@ -95,7 +128,7 @@ fn names(events: &[WskEvent]) -> Vec<String> {
 }
 
 /// `expected` occurs in `events` in this order (other events may come between).
-fn assert_in_order(events: &[String], expected: &[&str]) {
+pub(super) fn assert_in_order(events: &[String], expected: &[&str]) {
     let mut rest = events.iter();
     for want in expected {
         assert!(
@@ -105,17 +138,12 @@ fn assert_in_order(events: &[String], expected: &[&str]) {
     }
 }
 
-fn assert_clean(world: &World) {
+pub(super) fn assert_clean(world: &World) {
     assert!(
         !host::provider_registered(),
         "the ETW provider is unregistered at the end"
     );
-    assert_eq!(
-        host::snapshot(),
-        Snapshot::default(),
-        "stand-in objects left behind"
-    );
-    assert_eq!(host::take_violations(), Vec::<String>::new());
+    host::assert_nothing_left();
     assert_eq!(world.sim.violations(), Vec::new());
     let s = world.sim.snapshot();
     assert_eq!(
@@ -127,30 +155,26 @@ fn assert_clean(world: &World) {
 #[test]
 fn worker_captures_creates_socket_and_unload_cleans_up() {
     let _serial = host::serial();
-    let world = world(SimConfig {
-        ready_after: None,
-        ..SimConfig::default()
-    });
-    set_parameters(0xFFFF_FFFF, 1, 0x0100);
-
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    // The worker waits; WSK becomes ready 25 ms later.
-    assert!(world
-        .sim
-        .wait_until(Duration::from_secs(10), |s| s.waiting == 1));
+    let world = loaded_with_the_worker_waiting(&mut driver);
+    // WSK becomes ready 25 ms later.
     std::thread::sleep(Duration::from_millis(25));
     world.sim.set_ready();
     wait_for(Duration::from_secs(10), "bring-up", || {
         bring_up_status().is_some()
     });
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
-    // Loaded: one registration, the listening socket open, the worker's thread object still
-    // referenced (for unload's wait), its handle closed, no IRP outstanding.
+    // Loaded: one registration, the listening socket open with its accept pending, the
+    // worker's thread object still referenced (for unload's wait), its handle closed. IRPs:
+    // the socket's two (its calls, the pending accept's; its close) and the one the pending
+    // accept reserved for its connection's close.
+    wait_for(Duration::from_secs(10), "the accept", || {
+        world.sim.snapshot().accepts_pending == 1
+    });
     let loaded = host::snapshot();
     assert_eq!(
         (loaded.registrations, loaded.sockets, loaded.irps),
-        (1, 1, 0)
+        (1, 1, 3)
     );
     assert_eq!((loaded.references, loaded.handles), (1, 0));
 
@@ -229,17 +253,8 @@ fn worker_captures_creates_socket_and_unload_cleans_up() {
 #[test]
 fn unload_while_the_worker_still_waits() {
     let _serial = host::serial();
-    let world = world(SimConfig {
-        ready_after: None,
-        ..SimConfig::default()
-    });
-    set_parameters(0xFFFF_FFFF, 1, 0x0100);
-
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    assert!(world
-        .sim
-        .wait_until(Duration::from_secs(10), |s| s.waiting == 1));
+    let world = loaded_with_the_worker_waiting(&mut driver);
     assert_eq!(bring_up_status(), None, "the worker is still waiting");
 
     // Deregistration cancels the infinite wait; unload then waits for the worker thread.
@@ -359,14 +374,8 @@ fn absent_or_mistyped_parameters_take_the_defaults() {
         alloc::vec![0; 2],
     );
 
-    let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
-    unload(&mut driver, Duration::from_secs(10));
-    assert_clean(&world);
-    assert!(world.recorder.events().iter().any(|e| matches!(
+    let events = load_and_unload(&world);
+    assert!(events.iter().any(|e| matches!(
         e,
         WskEvent::CaptureProviderNpiStart {
             wait_timeout_ms: 0xFFFF_FFFF,
@@ -374,7 +383,7 @@ fn absent_or_mistyped_parameters_take_the_defaults() {
             ..
         }
     )));
-    assert!(world.recorder.events().iter().any(|e| matches!(
+    assert!(events.iter().any(|e| matches!(
         e,
         WskEvent::WskRegister {
             npi_version: 0x0100,
@@ -388,28 +397,22 @@ fn no_service_key_at_all_takes_the_defaults() {
     let _serial = host::serial();
     let world = world(SimConfig::default());
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
 }
 
 #[test]
-fn socket_completed_asynchronously_through_the_completion_routine() {
+fn socket_calls_completed_inline_through_the_completion_routine() {
     let _serial = host::serial();
     let world = world(SimConfig::default());
     host::set_faults(Faults {
-        complete_socket_async: true,
+        complete_inline: true,
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
     assert_eq!(host::snapshot().sockets, 1);
     unload(&mut driver, Duration::from_secs(10));
@@ -428,10 +431,7 @@ fn version_negotiation_through_the_netio_imports() {
     });
     set_parameters(0xFFFF_FFFF, 1, 0x0102);
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::SUCCESS));
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
@@ -492,10 +492,7 @@ fn thread_object_reference_failure_joins_through_the_handle() {
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(
         host::snapshot().handles,
         1,
@@ -514,10 +511,7 @@ fn irp_allocation_failure_fails_the_socket_and_releases_everything() {
         ..Faults::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::INSUFFICIENT_RESOURCES));
     unload(&mut driver, Duration::from_secs(10));
     assert_clean(&world);
@@ -547,10 +541,7 @@ fn bind_failure_closes_the_socket() {
         ..SimConfig::default()
     });
     let mut driver = DRIVER_OBJECT::default();
-    assert_eq!(load(&mut driver), STATUS_SUCCESS);
-    wait_for(Duration::from_secs(10), "bring-up", || {
-        bring_up_status().is_some()
-    });
+    load_and_bring_up(&mut driver);
     assert_eq!(bring_up_status(), Some(NtStatus::INVALID_PARAMETER));
     assert_eq!(
         host::snapshot().sockets,
@@ -603,12 +594,13 @@ fn kernel_wsk_capture_release_and_query_through_netio() {
         .capture(&registration, 0)
         .expect("captured (ready, no wait)");
     let v6 = ListenParams {
-        address_family: crate::lifecycle::AF_INET6,
+        address: crate::lifecycle::IpAddr::V6(crate::lifecycle::Ipv6Addr::LOCALHOST),
         port: 0,
     };
     let socket = wsk.socket_listen(&npi, &v6).expect("IPv6 listening socket");
     assert_eq!(wsk.bind(&socket, &v6), NtStatus::SUCCESS);
-    assert_eq!(wsk.close_socket(socket), NtStatus::SUCCESS);
+    assert_eq!(wsk.close_socket(&socket), NtStatus::SUCCESS);
+    drop(socket);
     wsk.release(&registration);
     wsk.deregister(&registration);
     drop(registration);
