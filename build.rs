@@ -2,7 +2,7 @@
 //!
 //! On a Windows host building for Windows it makes the one call the windows-drivers-rs flow
 //! needs, [`wdk_build::configure_wdk_binary_build`]: from the WDK configuration it finds
-//! (eWDK or installed WDK, see `README.md`, "Building and installing on Windows") it tells
+//! (eWDK or installed WDK, see `docs/install.md`) it tells
 //! Cargo how to link `wsktrace_driver.dll` as a kernel driver (`/DRIVER`, the entry point,
 //! `ntoskrnl.lib`, ...). The Linux build of the Windows image (`tests/windows/build.sh`) gives
 //! the linker the same options itself.

@@ -77,7 +77,7 @@ fn path_references(text: &str) -> Vec<&str> {
 
 /// The repository's top-level directories: a path starting with one of these names a file
 /// of the repository even outside backticks (`see tests/windows/build.sh`).
-const TOP_DIRS: [&str; 8] = [
+const TOP_DIRS: [&str; 9] = [
     "src/",
     "tools/",
     "tests/",
@@ -86,6 +86,7 @@ const TOP_DIRS: [&str; 8] = [
     "inf/",
     "examples/",
     "benches/",
+    "scripts/",
 ];
 
 /// Unquoted references in `text`: words that start with a top-level directory and end with a

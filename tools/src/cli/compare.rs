@@ -21,6 +21,12 @@ pub const EXIT_STATUS: &str = "Exit status: 0 no gate failed; 1 a regression (a 
 2 a side could not be read completely, or an output could not be written. When both happen, \
 2 wins over 1.";
 
+/// What `wsktrace compare --help` says about the exit status.
+pub const EXIT_STATUS: &str = "Exit status: 0 no gate broken; 1 a regression (a gate broken); \
+2 an input could not be read completely (an unreadable trace on either side, an export that \
+recorded one, a missing or foreign table), or an output could not be written. When both \
+happen, 2 wins over 1.";
+
 /// Compare two fleets: files, registrations, findings by rule, capture-wait percentiles per
 /// wait mode and calling context, DriverEntry duration, time blocked on the DriverEntry
 /// thread, drivers delayed; each with its change. Each side is an ETL file, a directory of

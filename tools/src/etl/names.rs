@@ -14,7 +14,7 @@
 //! TraceLogging provider traits or, in files merged by xperf/WPR/PerfView, through
 //! KernelTraceControl `MetaData` events (type 32, a `TRACE_EVENT_INFO` per event kind, with the
 //! provider's GUID and name: [`metadata_provider_name`]). Otherwise the name stays null (see
-//! the reader README for where EXPECTED.jsonl, which knows more manifest names, differs).
+//! docs/reader.md for where EXPECTED.jsonl, which knows more manifest names, differs).
 
 use super::format::{group, Guid, EVENT_HEADER_EXT_TYPE_PROV_TRAITS};
 use zerocopy::FromBytes;
