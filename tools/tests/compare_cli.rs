@@ -188,3 +188,64 @@ fn unreadable_input_exits_2_over_a_regression() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown metric"));
 }
+
+/// A registration made inconclusive by lost events has no finding; the verdict rows count it
+/// all the same, from traces and from their export (Parquet and CSV), in text, JSON and
+/// JUnit, as `check` does.
+#[test]
+fn inconclusive_verdicts_without_findings_are_compared() {
+    let base = fleet("verdicts-base", &[("clean", 1)]);
+    let new = fleet("verdicts-new", &[("clean", 1), ("dropped-events", 1)]);
+    let check = wsktrace(&["check", "--json", s(&new)]);
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["summary"]["inconclusive"], 1, "{check}");
+    let parquet = tmp("verdicts-parquet");
+    let csv = tmp("verdicts-csv");
+    for (out, format) in [(&parquet, "parquet"), (&csv, "csv")] {
+        let export = wsktrace(&["export", s(&new), "-o", s(out), "--format", format]);
+        assert_eq!(export.status.code(), Some(0), "{export:?}");
+    }
+    let gate = ["--max-increase", "registrations.inconclusive=0"];
+    for side in [&new, &parquet, &csv] {
+        let junit = tmp("verdicts-junit").join("compare.xml");
+        let (code, v) = compare(&[&[s(&base), s(side), "--junit", s(&junit)][..], &gate].concat());
+        assert_eq!(code, Some(1), "{}", side.display());
+        let row = |metric: &str| {
+            v["deltas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["metric"] == metric && d["group"].is_null())
+                .map(|d| (d["baseline"].as_u64(), d["new"].as_u64()))
+        };
+        assert_eq!(row("registrations.inconclusive"), Some((Some(0), Some(1))));
+        assert_eq!(row("registrations.ok"), Some((Some(1), Some(1))));
+        assert_eq!(row("registrations.violation"), Some((Some(0), Some(0))));
+        // No finding says so: the findings' severity row stays where it was.
+        assert_eq!(row("inconclusive"), Some((Some(0), Some(0))));
+        assert_eq!(
+            regressions(&v),
+            [(
+                "max-increase".to_string(),
+                "registrations.inconclusive".to_string(),
+                None
+            )]
+        );
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(
+            xml.contains("<failure type=\"max-increase\" message=\"max-increase registrations.inconclusive: 0 -&gt; 1"),
+            "{xml}"
+        );
+    }
+    let out = wsktrace(&["compare", s(&base), s(&new)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("registrations.inconclusive "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["registrations.inconclusive", "0", "1", "+1", "(new)"],
+        "{text}"
+    );
+}

@@ -22,8 +22,9 @@ use super::{report, to_file, to_stdout, ExitStatus};
 ///
 /// Gates: `--fail-on-new-violations` (a rule with more violations than in BASELINE) and
 /// `--max-increase METRIC=PERCENT` (any group of METRIC up by more than PERCENT; a group only
-/// in NEW is an increase from 0). Metrics: files, unreadable_files, registrations, violations,
-/// inconclusive, warnings, captures, capture_wait.{p50,p90,p99,max},
+/// in NEW is an increase from 0). Metrics: files, unreadable_files, registrations,
+/// registrations.{ok,violation,inconclusive} (by verdict), violations, inconclusive, warnings
+/// (findings by severity), captures, capture_wait.{p50,p90,p99,max},
 /// driver_entry_duration.{…}, blocked_on_driver_entry_thread.{…}, drivers_delayed.{…},
 /// max_delay.{…}, total_delay.{…}.
 ///
