@@ -249,3 +249,51 @@ fn inconclusive_verdicts_without_findings_are_compared() {
         "{text}"
     );
 }
+
+/// Exporting into a directory in one format, then the other, leaves only the second set (and
+/// any other file); a directory holding both sets is refused, naming it.
+#[test]
+fn exporting_in_the_other_format_replaces_the_tables() {
+    use wsktrace_tools::export::table::TableId;
+    use wsktrace_tools::export::write::table_path;
+    use wsktrace_tools::export::Format;
+
+    let traces = fleet("formats-traces", &[("clean", 1), ("double-release", 1)]);
+    let out = tmp("formats-out");
+    std::fs::write(out.join("notes.csv"), b"kept").unwrap();
+    let tables = |format| {
+        TableId::ALL
+            .into_iter()
+            .filter(|t| table_path(&out, *t, format).is_file())
+            .count()
+    };
+    for (format, other, name) in [
+        (Format::Parquet, Format::Csv, "parquet"),
+        (Format::Csv, Format::Parquet, "csv"),
+        (Format::Parquet, Format::Csv, "parquet"),
+    ] {
+        let export = wsktrace(&["export", s(&traces), "-o", s(&out), "--format", name]);
+        assert_eq!(export.status.code(), Some(0), "{export:?}");
+        assert_eq!((tables(format), tables(other)), (6, 0), "after {name}");
+        let (code, v) = compare(&[s(&out), s(&traces)]);
+        assert_eq!(code, Some(0), "{name}");
+        assert_eq!(v["baseline"], v["new"], "{name}");
+    }
+    assert!(out.join("notes.csv").is_file());
+
+    // A stale CSV table beside the Parquet set: neither is read.
+    let csv = tmp("formats-csv");
+    let export = wsktrace(&["export", s(&traces), "-o", s(&csv), "--format", "csv"]);
+    assert_eq!(export.status.code(), Some(0));
+    let stale = table_path(&out, TableId::Findings, Format::Csv);
+    std::fs::copy(table_path(&csv, TableId::Findings, Format::Csv), &stale).unwrap();
+    for args in [[s(&out), s(&traces)], [s(&traces), s(&out)]] {
+        let refused = wsktrace(&[&["compare"][..], &args].concat());
+        assert_eq!(refused.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&format!("{}: ", out.display())) && stderr.contains("both formats"),
+            "{stderr}"
+        );
+    }
+}

@@ -98,7 +98,7 @@ fn from_traces(path: &Path, long_wait_ms: u32) -> Result<Side, String> {
 }
 
 fn side(path: &Path, long_wait_ms: u32) -> Result<Side, String> {
-    match detect(path) {
+    match detect(path).map_err(|e| e.to_string())? {
         Some(format) if path.is_dir() => from_export(path, format),
         _ => from_traces(path, long_wait_ms),
     }
