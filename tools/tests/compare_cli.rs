@@ -199,3 +199,112 @@ fn unreadable_input_exits_2_over_a_regression() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown metric"));
 }
+
+/// A registration made inconclusive by lost events has no finding; the verdict rows count it
+/// all the same, from traces and from their export (Parquet and CSV), in text, JSON and
+/// JUnit, as `check` does.
+#[test]
+fn inconclusive_verdicts_without_findings_are_compared() {
+    let base = fleet("verdicts-base", &[("clean", 1)]);
+    let new = fleet("verdicts-new", &[("clean", 1), ("dropped-events", 1)]);
+    let check = wsktrace(&["check", "--json", s(&new)]);
+    let check: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(check["summary"]["inconclusive"], 1, "{check}");
+    let parquet = tmp("verdicts-parquet");
+    let csv = tmp("verdicts-csv");
+    for (out, format) in [(&parquet, "parquet"), (&csv, "csv")] {
+        let export = wsktrace(&["export", s(&new), "-o", s(out), "--format", format]);
+        assert_eq!(export.status.code(), Some(0), "{export:?}");
+    }
+    let gate = ["--max-increase", "registrations.inconclusive=0"];
+    for side in [&new, &parquet, &csv] {
+        let junit = tmp("verdicts-junit").join("compare.xml");
+        let (code, v) = compare(&[&[s(&base), s(side), "--junit", s(&junit)][..], &gate].concat());
+        assert_eq!(code, Some(1), "{}", side.display());
+        let row = |metric: &str| {
+            v["deltas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["metric"] == metric && d["group"].is_null())
+                .map(|d| (d["baseline"].as_u64(), d["new"].as_u64()))
+        };
+        assert_eq!(row("registrations.inconclusive"), Some((Some(0), Some(1))));
+        assert_eq!(row("registrations.ok"), Some((Some(1), Some(1))));
+        assert_eq!(row("registrations.violation"), Some((Some(0), Some(0))));
+        // No finding says so: the findings' severity row stays where it was.
+        assert_eq!(row("inconclusive"), Some((Some(0), Some(0))));
+        assert_eq!(
+            regressions(&v),
+            [(
+                "max-increase".to_string(),
+                "registrations.inconclusive".to_string(),
+                None
+            )]
+        );
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(
+            xml.contains("<failure type=\"max-increase\" message=\"max-increase registrations.inconclusive: 0 -&gt; 1"),
+            "{xml}"
+        );
+    }
+    let out = wsktrace(&["compare", s(&base), s(&new)]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("registrations.inconclusive "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["registrations.inconclusive", "0", "1", "+1", "(new)"],
+        "{text}"
+    );
+}
+
+/// Exporting into a directory in one format, then the other, leaves only the second set (and
+/// any other file); a directory holding both sets is refused, naming it.
+#[test]
+fn exporting_in_the_other_format_replaces_the_tables() {
+    use wsktrace_tools::export::table::TableId;
+    use wsktrace_tools::export::write::table_path;
+    use wsktrace_tools::export::Format;
+
+    let traces = fleet("formats-traces", &[("clean", 1), ("double-release", 1)]);
+    let out = tmp("formats-out");
+    std::fs::write(out.join("notes.csv"), b"kept").unwrap();
+    let tables = |format| {
+        TableId::ALL
+            .into_iter()
+            .filter(|t| table_path(&out, *t, format).is_file())
+            .count()
+    };
+    for (format, other, name) in [
+        (Format::Parquet, Format::Csv, "parquet"),
+        (Format::Csv, Format::Parquet, "csv"),
+        (Format::Parquet, Format::Csv, "parquet"),
+    ] {
+        let export = wsktrace(&["export", s(&traces), "-o", s(&out), "--format", name]);
+        assert_eq!(export.status.code(), Some(0), "{export:?}");
+        assert_eq!((tables(format), tables(other)), (6, 0), "after {name}");
+        let (code, v) = compare(&[s(&out), s(&traces)]);
+        assert_eq!(code, Some(0), "{name}");
+        assert_eq!(v["baseline"], v["new"], "{name}");
+    }
+    assert!(out.join("notes.csv").is_file());
+
+    // A stale CSV table beside the Parquet set: neither is read.
+    let csv = tmp("formats-csv");
+    let export = wsktrace(&["export", s(&traces), "-o", s(&csv), "--format", "csv"]);
+    assert_eq!(export.status.code(), Some(0));
+    let stale = table_path(&out, TableId::Findings, Format::Csv);
+    std::fs::copy(table_path(&csv, TableId::Findings, Format::Csv), &stale).unwrap();
+    for args in [[s(&out), s(&traces)], [s(&traces), s(&out)]] {
+        let refused = wsktrace(&[&["compare"][..], &args].concat());
+        assert_eq!(refused.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&format!("{}: ", out.display())) && stderr.contains("both formats"),
+            "{stderr}"
+        );
+    }
+}

@@ -311,7 +311,7 @@ fn tables_read_back_hold_what_the_commands_report() {
         .map(|g| g["wait"]["count"].as_u64().unwrap())
         .sum();
     for (dir, format) in [(&f.parquet, Format::Parquet), (&f.csv, Format::Csv)] {
-        assert_eq!(detect(dir), Some(format));
+        assert_eq!(detect(dir), Ok(Some(format)));
         assert_eq!(
             count_rows(dir, format, TableId::Files),
             n_files,
@@ -338,7 +338,7 @@ fn tables_read_back_hold_what_the_commands_report() {
             "{format:?}"
         );
     }
-    assert!(detect(&f.traces).is_none());
+    assert_eq!(detect(&f.traces), Ok(None));
 }
 
 /// `compare` of the Parquet export against the CSV export of the same traces finds every

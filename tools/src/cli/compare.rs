@@ -16,11 +16,6 @@ use super::files::Inputs as TraceInputs;
 use super::fleet::fleet_rows;
 use super::{report, report_error, to_file, to_stdout, ExitStatus};
 
-/// The exit statuses of `compare`.
-pub const EXIT_STATUS: &str = "Exit status: 0 no gate failed; 1 a regression (a gate failed); \
-2 a side could not be read completely, or an output could not be written. When both happen, \
-2 wins over 1.";
-
 /// What `wsktrace compare --help` says about the exit status.
 pub const EXIT_STATUS: &str = "Exit status: 0 no gate broken; 1 a regression (a gate broken); \
 2 an input could not be read completely (an unreadable trace on either side, an export that \
@@ -34,8 +29,9 @@ happen, 2 wins over 1.";
 ///
 /// Gates: `--fail-on-new-violations` (a rule with more violations than in BASELINE) and
 /// `--max-increase METRIC=PERCENT` (any group of METRIC up by more than PERCENT; a group only
-/// in NEW is an increase from 0). Metrics: files, unreadable_files, registrations, violations,
-/// inconclusive, warnings, captures, capture_wait.{p50,p90,p99,max},
+/// in NEW is an increase from 0). Metrics: files, unreadable_files, registrations,
+/// registrations.{ok,violation,inconclusive} (by verdict), violations, inconclusive, warnings
+/// (findings by severity), captures, capture_wait.{p50,p90,p99,max},
 /// driver_entry_duration.{…}, blocked_on_driver_entry_thread.{…}, drivers_delayed.{…},
 /// max_delay.{…}, total_delay.{…}.
 #[derive(Debug, clap::Args)]
@@ -119,8 +115,10 @@ fn from_traces(path: &Path, args: &CompareArgs) -> Option<Side> {
     })
 }
 
+/// One side: an export directory's tables, or traces; `None` after reporting why not.
 fn side(path: &Path, args: &CompareArgs) -> Option<Side> {
-    match detect(path) {
+    // The error names the directory.
+    match detect(path).inspect_err(|e| report(e)).ok()? {
         Some(format) if path.is_dir() => from_export(path, format),
         _ => from_traces(path, args),
     }

@@ -30,6 +30,9 @@ pub const METRICS: &[(&str, Unit)] = &[
     ("files", Unit::Count),
     ("unreadable_files", Unit::Count),
     ("registrations", Unit::Count),
+    ("registrations.ok", Unit::Count),
+    ("registrations.violation", Unit::Count),
+    ("registrations.inconclusive", Unit::Count),
     ("violations", Unit::Count),
     ("inconclusive", Unit::Count),
     ("warnings", Unit::Count),
@@ -66,6 +69,15 @@ fn unit_of(metric: &str) -> Unit {
         .find(|m| m.0 == metric)
         .map_or(Unit::Count, |m| m.1)
 }
+
+/// The `registrations` table's verdicts and the metrics counting registrations of each. A
+/// registration can be inconclusive without a finding (events lost, the file cut short), so
+/// these, not the findings' severities, count inconclusive verdicts.
+pub const VERDICT_METRICS: [(&str, &str); 3] = [
+    ("ok", "registrations.ok"),
+    ("violation", "registrations.violation"),
+    ("inconclusive", "registrations.inconclusive"),
+];
 
 /// One metric of one group, on both sides.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -245,6 +257,15 @@ fn deltas(b: &FleetMetrics, n: &FleetMetrics) -> Vec<Delta> {
             Some(n.registrations),
         ),
     ];
+    let verdicts = |m: &FleetMetrics, v: &str| m.verdicts.get(v).copied().unwrap_or(0);
+    for (verdict, metric) in VERDICT_METRICS {
+        out.push(row(
+            metric,
+            None,
+            Some(verdicts(b, verdict)),
+            Some(verdicts(n, verdict)),
+        ));
+    }
     let total = |m: &FleetMetrics, f: fn(&RuleCounts) -> u64| m.rules.iter().map(f).sum::<u64>();
     let by_rule: [(&'static str, RuleCount); 3] = [
         ("violations", |r| r.violations),
@@ -408,6 +429,34 @@ mod tests {
         );
         let broke: Vec<_> = c.regressions().map(|c| c.delta.group.clone()).collect();
         assert_eq!(broke, [Some("infinite, driver-entry-thread".to_string())]);
+    }
+
+    #[test]
+    fn verdicts_are_compared_without_findings() {
+        let mut base = fleet(100, "worker-thread", 0);
+        base.verdicts = [("ok".to_string(), 10)].into();
+        let mut new = base.clone();
+        new.verdicts = [("ok".to_string(), 9), ("inconclusive".to_string(), 1)].into();
+        let gates = Gates {
+            max_increase: vec!["registrations.inconclusive=0".parse().unwrap()],
+            ..Default::default()
+        };
+        let c = Comparison::of(base, new, &gates);
+        let get = |metric: &str| {
+            let d = c.deltas.iter().find(|d| d.metric == metric).unwrap();
+            (d.baseline, d.new)
+        };
+        assert_eq!(get("registrations.ok"), (Some(10), Some(9)));
+        assert_eq!(get("registrations.inconclusive"), (Some(0), Some(1)));
+        assert_eq!(get("registrations.violation"), (Some(0), Some(0)));
+        // No inconclusive finding on either side.
+        assert_eq!(get("inconclusive"), (Some(0), Some(0)));
+        let broke: Vec<_> = c.regressions().map(|c| c.delta.metric).collect();
+        assert_eq!(broke, ["registrations.inconclusive"]);
+        for (_, metric) in VERDICT_METRICS {
+            let gate: MaxIncrease = format!("{metric}=0").parse().unwrap();
+            assert_eq!(gate.metric, metric);
+        }
     }
 
     #[test]

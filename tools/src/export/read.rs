@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use clap::ValueEnum;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::table::TableId;
@@ -16,11 +17,54 @@ use super::{ExportError, Format};
 /// Rows per batch read.
 const READ_BATCH_ROWS: usize = 16 * 1024;
 
-/// The format of the export in `dir`, if it is one (it holds `files.parquet` or `files.csv`).
-pub fn detect(dir: &Path) -> Option<Format> {
-    [Format::Parquet, Format::Csv]
+/// An export directory holding tables in both formats (a set left by an older wsktrace
+/// beside a newer one, or copied in): which set is current cannot be told, so neither is
+/// read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{}: an export directory with tables in both formats (Parquet: {}; CSV: {}); which set is current cannot be told: remove one set or export again",
+    dir.display(),
+    names(parquet),
+    names(csv)
+)]
+pub struct MixedFormats {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its Parquet tables.
+    pub parquet: Vec<TableId>,
+    /// Its CSV tables.
+    pub csv: Vec<TableId>,
+}
+
+fn names(tables: &[TableId]) -> String {
+    let names: Vec<&str> = tables.iter().map(|t| t.name()).collect();
+    names.join(", ")
+}
+
+/// The tables of `dir` in `format`.
+fn present(dir: &Path, format: Format) -> Vec<TableId> {
+    TableId::ALL
         .into_iter()
-        .find(|f| table_path(dir, TableId::Files, *f).is_file())
+        .filter(|t| table_path(dir, *t, format).is_file())
+        .collect()
+}
+
+/// The format of the export in `dir`, if it is one (it holds `files.parquet` or
+/// `files.csv`); an error if it holds tables of both formats.
+pub fn detect(dir: &Path) -> Result<Option<Format>, MixedFormats> {
+    let found = |format| table_path(dir, TableId::Files, format).is_file();
+    let Some(format) = Format::value_variants().iter().copied().find(|f| found(*f)) else {
+        return Ok(None);
+    };
+    let (parquet, csv) = (present(dir, Format::Parquet), present(dir, Format::Csv));
+    if !parquet.is_empty() && !csv.is_empty() {
+        return Err(MixedFormats {
+            dir: dir.to_path_buf(),
+            parquet,
+            csv,
+        });
+    }
+    Ok(Some(format))
 }
 
 /// The columns of `table` that `found` lacks or types otherwise (nullability aside).
@@ -119,5 +163,35 @@ fn arrow_error(path: &Path, source: arrow_schema::ArrowError) -> ExportError {
     ExportError::Arrow {
         path: PathBuf::from(path),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_of_both_formats_are_refused() {
+        let dir = std::env::temp_dir().join(format!("wsktrace-detect-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let touch = |name: &str| std::fs::write(dir.join(name), b"").unwrap();
+        assert_eq!(detect(&dir), Ok(None));
+        touch("files.csv");
+        touch("notes.parquet");
+        assert_eq!(detect(&dir), Ok(Some(Format::Csv)));
+        touch("events.parquet");
+        let e = detect(&dir).unwrap_err();
+        assert_eq!(
+            (e.parquet.as_slice(), e.csv.as_slice()),
+            (&[TableId::Events][..], &[TableId::Files][..])
+        );
+        let message = e.to_string();
+        assert!(
+            message.starts_with(&format!("{}: ", dir.display())),
+            "{message}"
+        );
+        assert!(message.contains("Parquet: events; CSV: files"), "{message}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

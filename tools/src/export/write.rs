@@ -11,6 +11,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use arrow_array::RecordBatch;
+use clap::ValueEnum;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -30,6 +31,22 @@ pub const CSV_TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 /// One table's file.
 pub fn table_path(dir: &Path, table: TableId, format: Format) -> PathBuf {
     dir.join(format!("{}.{}", table.name(), format.extension()))
+}
+
+/// Removes the tables an export writes, in every format but `format`, from `dir`: an export
+/// in CSV over an earlier one in Parquet (or the other way round) must not leave the stale
+/// set beside the new one. Other files are left alone.
+pub fn remove_other_formats(dir: &Path, format: Format) -> Result<(), ExportError> {
+    let others = Format::value_variants().iter().filter(|f| **f != format);
+    for path in others.flat_map(|f| TableId::ALL.map(|t| table_path(dir, t, *f))) {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ExportError::Io { path, source: e })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// One table being written.
@@ -180,6 +197,7 @@ impl TableWriters {
             path: dir.to_path_buf(),
             source,
         })?;
+        remove_other_formats(dir, format)?;
         let mut senders = Vec::new();
         let mut writers = Vec::new();
         for table in TableId::ALL {

@@ -10,6 +10,9 @@ use super::histogram::{bars_svg, Bar, Chart};
 use crate::analysis::stats::{Histogram, EDGES_NS};
 use crate::report::{escape_xml as esc, FileResult, FileStatus};
 
+/// The order of the worst-first table ([`TraceFigures::badness`]), as the page states it.
+pub const WORST_ORDER: &str = "Sorted by status (unreadable, then violation, then inconclusive, then the rest), then by time blocked on the DriverEntry thread, then DriverEntry duration, then capture wait p99, longest first; a trace without a figure sorts after those with one.";
+
 /// Traces listed in the worst-first table.
 pub const WORST_LISTED: usize = 50;
 
@@ -53,8 +56,7 @@ impl TraceFigures {
         t
     }
 
-    /// Worse sorts first: unreadable, violation, inconclusive; then longer blocked time,
-    /// DriverEntry and capture wait p99.
+    /// Worse sorts first ([`WORST_ORDER`] says how to readers of the page).
     fn badness(&self) -> impl Ord {
         let status = match self.status {
             Some(FileStatus::Error) => 3,
@@ -147,7 +149,7 @@ fn worst_table(h: &mut String, files: &[FileResult], mut figures: Vec<TraceFigur
     figures.sort_by_key(|t| (Reverse(t.badness()), t.index));
     let _ = writeln!(
         h,
-        "<h3>Worst traces first</h3><table id=\"worst\"><tr><th>#</th><th>trace</th><th>status</th><th>capture wait p99</th><th>DriverEntry took</th><th>blocked on DriverEntry thread</th><th>drivers delayed</th></tr>"
+        "<h3>Worst traces first</h3><p class=\"muted\" id=\"worst-order\">{WORST_ORDER}</p><table id=\"worst\"><tr><th>#</th><th>trace</th><th>status</th><th>capture wait p99 (WaitNs)</th><th>DriverEntry took (DurationNs)</th><th>blocked on DriverEntry thread</th><th>drivers delayed</th></tr>"
     );
     let opt = |v: Option<u64>| v.map_or("-".to_string(), dur);
     for (rank, t) in figures.iter().take(WORST_LISTED).enumerate() {

@@ -191,7 +191,7 @@ fn traces(h: &mut String, files: &[FileResult]) {
             "<span><i class=\"sw\" style=\"background:{c}\"></i>{name}</span>"
         );
     }
-    h.push_str("</p>\n");
+    h.push_str("</p>\n<p class=\"muted\" id=\"timeline-note\">A span runs from one event's timestamp to another's, and its label is that difference; the figures above each timeline are the driver's own measurements (DurationNs, WaitNs), taken inside the calls, so the two can differ slightly.</p>\n");
     for (i, f) in files.iter().enumerate() {
         let st = f.status().as_str();
         let _ = writeln!(
@@ -236,7 +236,7 @@ fn trace_figures(h: &mut String, f: &FileResult) {
     let mut parts = vec![format!("{} event(s) of ours", a.events)];
     if let Some(l) = a.latency.as_ref().filter(|l| l.all.count > 0) {
         parts.push(format!(
-            "{} capture(s), wait p99 {}, max {}",
+            "{} capture(s), wait (WaitNs) p99 {}, max {}",
             l.all.count,
             dur(l.all.p99),
             dur(l.all.max)
@@ -244,7 +244,7 @@ fn trace_figures(h: &mut String, f: &FileResult) {
     }
     if let Some(c) = a.boot.as_ref().and_then(|b| b.clients.first()) {
         parts.push(format!(
-            "DriverEntry took {}, blocked on its thread {}, {} driver(s) delayed",
+            "DriverEntry took {} (its DurationNs), blocked on its thread {}, {} driver(s) delayed",
             c.driver_entry_duration_ns.map_or("-".to_string(), dur),
             dur(c.blocked_in_capture_ns),
             c.delayed_drivers.len()
@@ -357,7 +357,7 @@ fn boot_impact(h: &mut String, files: &[FileResult], fleet: &FleetSummary) {
     if rows.is_empty() {
         h.push_str("<p class=\"muted\" id=\"boot-impact\">No DriverEntry of ours in these traces: nothing to measure against the boot.</p>\n");
     } else {
-        h.push_str("<table id=\"boot-impact\"><tr><th>file</th><th>client</th><th>DriverEntry start</th><th>DriverEntry took</th><th>blocked in capture</th><th>WSK ready</th><th>drivers delayed</th></tr>\n");
+        h.push_str("<table id=\"boot-impact\"><tr><th>file</th><th>client</th><th>DriverEntry start</th><th>DriverEntry took (DurationNs)</th><th>blocked in capture</th><th>WSK ready</th><th>drivers delayed</th></tr>\n");
         h.push_str(&rows);
         h.push_str("</table>\n");
     }
@@ -414,6 +414,16 @@ pub(crate) mod tests {
             assert!(page.contains(&format!("id=\"trace-{i}\"")));
             assert!(page.contains(&format!("href=\"#trace-{i}\"")));
         }
+        // Which duration is which: spans from event timestamps, figures from the driver.
+        assert!(page.contains("id=\"timeline-note\""));
+        assert!(page.contains("DriverEntry took 125.00 ms (its DurationNs)"));
+        assert!(page.contains("first span (event timestamps)</text>"));
+        assert!(page.contains("<th>DriverEntry took (DurationNs)</th>"));
+        // The worst-first table says how it is sorted.
+        assert!(page.contains(&format!(
+            "<p class=\"muted\" id=\"worst-order\">{}</p>",
+            fleet::WORST_ORDER
+        )));
         insta::assert_snapshot!(page);
     }
 
@@ -521,6 +531,9 @@ mod browser_tests {
             "class=\"bar\"",
             "id=\"boot-impact\"",
             "\\Driver\\tcpip",
+            "id=\"timeline-note\"",
+            "(its DurationNs)",
+            "(event timestamps)</text>",
         ] {
             assert!(dom.contains(needle), "DOM lacks {needle}");
         }
@@ -572,6 +585,7 @@ mod browser_tests {
         let rows: Vec<&str> = worst.split("<tr class=\"worst\">").skip(1).collect();
         assert!(rows[0].contains("class=\"error\""), "{}", rows[0]);
         assert!(rows[1].contains("class=\"violation\""), "{}", rows[1]);
+        assert!(dom.contains("id=\"worst-order\">Sorted by status"));
         done(&dir);
     }
 }

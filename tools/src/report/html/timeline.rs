@@ -136,7 +136,7 @@ fn time_axis(h: &mut String, span: u64, scale: f64, base: f64) {
     }
     let _ = writeln!(
         h,
-        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{base:.1}\" y2=\"{base:.1}\" stroke=\"#8c92a3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#57606a\">time since the registration's first span</text>",
+        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{base:.1}\" y2=\"{base:.1}\" stroke=\"#8c92a3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#57606a\">time since the registration's first span (event timestamps)</text>",
         LEFT + span as f64 * scale,
         LEFT + (WIDTH - LEFT - RIGHT) / 2.0,
         base + 30.0
@@ -148,9 +148,14 @@ fn span(h: &mut String, s: &Span, start: u64, end: u64, scale: f64, y: f64) {
     let x0 = LEFT + (s.start_ns - start) as f64 * scale;
     let stop = s.end_ns.map_or(end, |e| e.max(s.start_ns));
     let width = ((stop - s.start_ns) as f64 * scale).max(MIN_SPAN);
-    let text = match s.end_ns {
-        Some(e) => dur(e.saturating_sub(s.start_ns)),
-        None => "not ended in the trace".to_string(),
+    // The label is the timestamps' difference; the tooltip says so (the driver's own
+    // DurationNs / WaitNs, in the figures above, can differ slightly).
+    let (text, between) = match s.end_ns {
+        Some(e) => (
+            dur(e.saturating_sub(s.start_ns)),
+            " between the events' timestamps",
+        ),
+        None => ("not ended in the trace".to_string(), ""),
     };
     let open = if s.end_ns.is_none() {
         " fill-opacity=\"0.45\" stroke=\"#000\" stroke-dasharray=\"3 2\""
@@ -160,7 +165,7 @@ fn span(h: &mut String, s: &Span, start: u64, end: u64, scale: f64, y: f64) {
     let bar_h = ROW - 6.0;
     let _ = writeln!(
         h,
-        "<rect class=\"span {}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{width:.1}\" height=\"{bar_h:.1}\" fill=\"{}\"{open}><title>{}: {text}</title></rect>",
+        "<rect class=\"span {}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{width:.1}\" height=\"{bar_h:.1}\" fill=\"{}\"{open}><title>{}: {text}{between}</title></rect>",
         class(s.kind),
         color(s.kind),
         esc(&s.label),
