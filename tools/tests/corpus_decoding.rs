@@ -72,16 +72,36 @@ const fn c(
     }
 }
 
-/// The decoder `dump` uses for `path`: its metadata read first.
-fn decoder(path: &Path) -> PayloadDecoder {
+/// The layouts `dump --metadata-from FROM… PATH` decodes `path` by, before its own metadata.
+fn imported(metadata_from: &[&Path]) -> Layouts {
     let mut layouts = Layouts::new();
+    for from in metadata_from {
+        let mut theirs = Layouts::new();
+        read_metadata(std::fs::File::open(from).expect("opens"), &mut theirs);
+        layouts.import_metadata(theirs);
+    }
+    layouts
+}
+
+/// The decoder `dump` uses for `path`: its metadata read first.
+fn decoder(path: &Path, metadata_from: &[&Path]) -> PayloadDecoder {
+    let mut layouts = imported(metadata_from);
     read_metadata(std::fs::File::open(path).expect("opens"), &mut layouts);
     PayloadDecoder::new(layouts)
 }
 
 /// Calls `f` for every record of `path` with its payload decoded, while it returns true.
 fn each_until(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>) -> bool) {
-    let mut d = decoder(path);
+    each_until_with(path, &[], &mut f);
+}
+
+/// [`each_until`], with the metadata of other traces as `--metadata-from` gives it.
+fn each_until_with(
+    path: &Path,
+    metadata_from: &[&Path],
+    f: &mut dyn FnMut(&Record<'_>, Payload<'_>) -> bool,
+) {
+    let mut d = decoder(path, metadata_from);
     let mut reader = EtlReader::open(path).expect("opens");
     while let Some(b) = reader.next_buffer() {
         let b = b.expect("corpus buffers read");
@@ -96,16 +116,25 @@ fn each_until(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>) -> bool) 
 }
 
 /// Calls `f` for every record of `path` with its payload decoded.
-fn each(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
-    each_until(path, |rec, p| {
+fn each(path: &Path, f: impl FnMut(&Record<'_>, Payload<'_>)) {
+    each_with(path, &[], f);
+}
+
+/// [`each`], with the metadata of other traces as `--metadata-from` gives it.
+fn each_with(path: &Path, metadata_from: &[&Path], mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
+    each_until_with(path, metadata_from, &mut |rec, p| {
         f(rec, p);
         true
     });
 }
 
 fn counts(path: &Path) -> Counts {
+    counts_with(path, &[])
+}
+
+fn counts_with(path: &Path, metadata_from: &[&Path]) -> Counts {
     let mut n = Counts::default();
-    each(path, |_, p| match p {
+    each_with(path, metadata_from, |_, p| match p {
         Payload::Decoded { by, .. } => match by {
             DecodedBy::TraceLogging => n.tracelogging += 1,
             DecodedBy::Metadata => n.metadata += 1,
@@ -334,36 +363,55 @@ fn decoded_fields_equal_the_bytes_read_by_hand() {
     assert_eq!(session, "PerfWatsonGCHeapETLSession688");
 }
 
+/// `diaghub.user_paged.1.etl` decoded with `--metadata-from diaghub.etl`: the 17 event
+/// descriptions of the session's main file are of this file's CLR and TPL events.
+const USER_PAGED_BY_DIAGHUB: Counts = c(256, 21775, 0, 1, 0, 3);
+
 #[test]
 fn metadata_describes_the_perfview_files_completely() {
     let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
         return;
     };
-    for file in [
-        "microsoft__perfview/net.4.5.2.x64.etl",
-        "microsoft__perfview/diaghub.etl",
-    ] {
-        let path = dir.join(file);
-        let mut failed = Vec::new();
-        each(&path, |rec, p| {
-            if let Payload::Failed {
+    let net = dir.join("microsoft__perfview/net.4.5.2.x64.etl");
+    let diaghub = dir.join("microsoft__perfview/diaghub.etl");
+    let paged = dir.join("microsoft__perfview/diaghub.user_paged.1.etl");
+    for (path, from) in [(&net, None), (&paged, Some(diaghub.as_path()))] {
+        let from: Vec<&Path> = from.into_iter().collect();
+        let (mut decoded, mut failed) = (0, Vec::new());
+        each_with(path, &from, |rec, p| match p {
+            Payload::Decoded {
                 by: DecodedBy::Metadata,
-                error,
-            } = p
-            {
-                failed.push(format!("byte {:#x}: {error}", rec.offset()));
+                ..
+            } => decoded += 1,
+            // Every MetaData event parsed, and every payload fits its description.
+            Payload::Failed { error, .. } => {
+                failed.push(format!("byte {:#x}: {error}", rec.offset()))
             }
+            _ => {}
         });
+        let file = path.display();
         assert!(failed.is_empty(), "{file}: {failed:?}");
-        // Every MetaData event parsed.
-        let mut bad = 0;
-        each(&path, |_, p| {
-            if let Payload::Failed { .. } = p {
-                bad += 1;
-            }
-        });
-        assert_eq!(bad, 0, "{file}");
+        assert!(
+            decoded > 20_000,
+            "{file}: {decoded} events decoded by metadata"
+        );
     }
+    assert_eq!(counts_with(&paged, &[&diaghub]), USER_PAGED_BY_DIAGHUB);
+    // `--summary` decodes alike, and names the CLR provider from the imported descriptions.
+    let s = summarize_file_decoding(
+        &paged,
+        &Default::default(),
+        imported(&[&diaghub]),
+        &mut |e| panic!("{e}"),
+    )
+    .unwrap();
+    let want = USER_PAGED_BY_DIAGHUB;
+    let decoded: u64 = s.providers().iter().filter_map(|p| p.decoded).sum();
+    assert_eq!(decoded, want.tracelogging + want.metadata + want.mof);
+    assert!(s
+        .providers()
+        .iter()
+        .any(|p| p.name.as_deref() == Some("Microsoft-Windows-DotNETRuntime")));
     // Value maps apply: the CLR's GCAllocationKindMap names every allocation kind.
     let mut kinds = BTreeMap::new();
     each(

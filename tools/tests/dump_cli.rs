@@ -134,3 +134,21 @@ fn a_manifest_that_cannot_be_read_is_an_error_with_its_line() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("/nonexistent.man"), "{stderr}");
 }
+
+#[test]
+fn metadata_from_a_trace_without_metadata_events_is_an_error_naming_it() {
+    let trace = boot_trace("metadata_from");
+    let (records, stderr, code) = dump(
+        &["--json", "--metadata-from", trace.to_str().unwrap()],
+        &trace,
+    );
+    assert_eq!(code, Some(2));
+    assert!(records.is_empty());
+    assert!(
+        stderr.contains("metadata_from.etl: no KernelTraceControl MetaData events"),
+        "{stderr}"
+    );
+    let (_, stderr, code) = dump(&["--json", "--metadata-from", "/nonexistent.etl"], &trace);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/nonexistent.etl"), "{stderr}");
+}

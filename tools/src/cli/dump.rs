@@ -20,7 +20,8 @@
 //! | `payload_hex` | a payload nothing describes, or one that does not fit its description (then after `decode_error`, which says where) |
 //!
 //! Providers the record does not name (no TraceLogging traits, no kernel group) take the name
-//! the file's `MetaData` events or a manifest give them. See `docs/decoding.md`.
+//! the file's `MetaData` events (or a `--metadata-from` trace's) or a manifest give them. See
+//! `docs/decoding.md`.
 //!
 //! With `--summary`, one object per file: `events` (records), `lost_events`, `providers`
 //! (`[{guid, name, count, decoded, undecoded}]`, most frequent first), `header` (logfile header
@@ -83,6 +84,12 @@ pub struct DumpArgs {
     /// comes before any).
     #[arg(long, value_name = "FILE.man")]
     pub manifest: Vec<PathBuf>,
+    /// A trace whose KernelTraceControl `MetaData` events describe the events of the inputs
+    /// (repeatable): a merged trace set keeps them in one file for all (PerfView's and Visual
+    /// Studio's `diaghub.etl` for its `*.user_paged.1.etl`). Each input's own metadata comes
+    /// first, then these in the order given, then the manifests.
+    #[arg(long, value_name = "FILE.etl")]
+    pub metadata_from: Vec<PathBuf>,
 }
 
 /// Writes JSON for records: holds the payload decoder (schemas and layouts of the file).
@@ -506,12 +513,39 @@ fn manifest_layouts(paths: &[PathBuf]) -> Option<Layouts> {
     Some(layouts)
 }
 
+/// Adds the `MetaData` descriptions of `--metadata-from` traces to `layouts`; a trace that
+/// cannot be read, or that has no `MetaData` events, is reported.
+fn imported_metadata(paths: &[PathBuf], layouts: &mut Layouts) -> bool {
+    for path in paths {
+        let mut theirs = Layouts::new();
+        match open_file(path).and_then(|_| std::fs::File::open(path).map_err(TraceError::open)) {
+            Ok(f) => drop(read_metadata(f, &mut theirs)),
+            Err(e) => {
+                report_error(path, &e);
+                return false;
+            }
+        }
+        if theirs.metadata_len() == 0 {
+            report_error(
+                path,
+                &"no KernelTraceControl MetaData events to decode with",
+            );
+            return false;
+        }
+        layouts.import_metadata(theirs);
+    }
+    true
+}
+
 /// Runs `wsktrace dump`.
 pub fn run(args: &DumpArgs) -> ExitStatus {
     let filter = ProviderFilter::new(&args.provider);
-    let Some(layouts) = manifest_layouts(&args.manifest) else {
+    let Some(mut layouts) = manifest_layouts(&args.manifest) else {
         return ExitStatus::Error;
     };
+    if !imported_metadata(&args.metadata_from, &mut layouts) {
+        return ExitStatus::Error;
+    }
     let human = !args.json && std::io::stdout().is_terminal();
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
