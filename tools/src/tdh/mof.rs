@@ -61,6 +61,12 @@ enum M {
     Bytes(u16),
     /// `Stack1` … `Stack192` (pointers): as many as the rest of the payload holds.
     PtrRest,
+    /// A GUID (16 bytes).
+    Guid16,
+    /// A `FILETIME`: 100 ns intervals since 1601, UTC.
+    FileTime,
+    /// NUL-terminated UTF-16 strings, as many as the earlier property of this name says.
+    WStrs(&'static str),
 }
 
 use M::*;
@@ -155,6 +161,12 @@ const PROCESS_NAMES: Part = &[
 /// corpus shows.
 const PROCESS_V4_FLAGS: Part = &[("DirectoryTableBase", Ptr), ("Flags", X32)];
 const PROCESS_V4_PACKAGE: Part = &[("PackageFullName", WStr), ("ApplicationId", WStr)];
+/// Version 5 of the `Defunct` event (type 39; not documented): version 4 and then a
+/// `FILETIME`, as all 14 version-5 defunct-process events of the corpus show. It is the time
+/// the process exited: before the trace started for processes that exited earlier, and for
+/// `explorer.exe` ending with `DBG_TERMINATE_PROCESS` two seconds before the end of a shutdown
+/// trace.
+const PROCESS_V5_EXIT: Part = &[("ExitTime", FileTime)];
 /// `Process_V2_TypeGroup2` (types 32, 33).
 const PROCESS_V2_COUNTERS: &[(&str, M)] = &[
     ("ProcessId", X32),
@@ -414,6 +426,11 @@ const CONFIG_SERVICES: &[(&str, M)] = &[
     ("DisplayName", WStr),
     ("ProcessName", WStr),
 ];
+/// Version 3 of `SystemConfig_Services` (not documented): version 2, then two NUL-terminated
+/// UTF-16 strings, as all 426 version-3 service events of the corpus show. Their values are the
+/// service's load order group (`TDI`, `PlugPlay`, `AudioGroup`) and the `svchost -k` group it
+/// runs in (`netsvcs`, `LocalService`), named here after what they hold.
+const CONFIG_SERVICES_V3_GROUPS: Part = &[("LoadOrderGroup", WStr), ("SvcHostGroup", WStr)];
 /// `SystemConfig_Power`.
 const CONFIG_POWER: &[(&str, M)] = &[
     ("s1", U8),
@@ -438,6 +455,38 @@ const CONFIG_IRQ: &[(&str, M)] = &[
     ("IRQNum", U32),
     ("DeviceDescriptionLen", U32),
     ("DeviceDescription", WStr),
+];
+/// Version 3 of `SystemConfig_IRQ` (not documented): the documented class with the affinity's
+/// processor group (u16) and two reserved bytes after `IRQAffinity`, as all 13 version-3 IRQ
+/// events of the corpus show (interrupt numbers 0–55, each description `DeviceDescriptionLen`
+/// characters with its NUL).
+const CONFIG_IRQ_V3: &[(&str, M)] = &[
+    ("IRQAffinity", X64),
+    ("IRQGroup", U16),
+    ("Reserved", U16),
+    ("IRQNum", U32),
+    ("DeviceDescriptionLen", U32),
+    ("DeviceDescription", WStr),
+];
+/// Versions 4 and 5 of `SystemConfig_PnP` (not documented), as all 78 version-4 and 101
+/// version-5 PnP events of the corpus show: the device setup class GUID and the counts of
+/// upper and lower filter drivers instead of the three lengths (version 5 adds the device's
+/// status flags and problem code), the three documented strings, then the PDO name, the
+/// service, and the filter driver names (`Serial` with upper filter `serenum`).
+const CONFIG_PNP_CLASS: Part = &[
+    ("ClassGuid", Guid16),
+    ("UpperFilterCount", U32),
+    ("LowerFilterCount", U32),
+];
+const CONFIG_PNP_V5_STATUS: Part = &[("DevStatus", X32), ("DevProblem", U32)];
+const CONFIG_PNP_NAMES: Part = &[
+    ("DeviceID", WStr),
+    ("DeviceDescription", WStr),
+    ("FriendlyName", WStr),
+    ("PdoName", WStr),
+    ("ServiceName", WStr),
+    ("UpperFilters", WStrs("UpperFilterCount")),
+    ("LowerFilters", WStrs("LowerFilterCount")),
 ];
 /// `SystemConfig_PnP`.
 const CONFIG_PNP: &[(&str, M)] = &[
@@ -507,6 +556,18 @@ const CLASSES: &[Class] = &[
             PROCESS_V4_FLAGS,
             PROCESS_NAMES,
             PROCESS_V4_PACKAGE,
+        ],
+    },
+    Class {
+        guid: names::PROCESS,
+        version: 5,
+        types: &[(39, "Defunct")],
+        props: &[
+            PROCESS_IDS,
+            PROCESS_V4_FLAGS,
+            PROCESS_NAMES,
+            PROCESS_V4_PACKAGE,
+            PROCESS_V5_EXIT,
         ],
     },
     Class {
@@ -725,6 +786,12 @@ const CLASSES: &[Class] = &[
     },
     Class {
         guid: names::CONFIG,
+        version: 3,
+        types: &[(15, "Services")],
+        props: &[CONFIG_SERVICES, CONFIG_SERVICES_V3_GROUPS],
+    },
+    Class {
+        guid: names::CONFIG,
         version: 2,
         types: &[(16, "Power")],
         props: &[CONFIG_POWER],
@@ -743,9 +810,27 @@ const CLASSES: &[Class] = &[
     },
     Class {
         guid: names::CONFIG,
+        version: 3,
+        types: &[(21, "IRQ")],
+        props: &[CONFIG_IRQ_V3],
+    },
+    Class {
+        guid: names::CONFIG,
         version: 2,
         types: &[(22, "PnP")],
         props: &[CONFIG_PNP],
+    },
+    Class {
+        guid: names::CONFIG,
+        version: 4,
+        types: &[(22, "PnP")],
+        props: &[CONFIG_PNP_CLASS, CONFIG_PNP_NAMES],
+    },
+    Class {
+        guid: names::CONFIG,
+        version: 5,
+        types: &[(22, "PnP")],
+        props: &[CONFIG_PNP_CLASS, CONFIG_PNP_V5_STATUS, CONFIG_PNP_NAMES],
     },
     Class {
         guid: names::CONFIG,
@@ -755,8 +840,8 @@ const CLASSES: &[Class] = &[
     },
 ];
 
-/// The property a documented type becomes.
-fn property(name: &str, m: M) -> Property {
+/// The property a documented type becomes; `index` finds an earlier property by name.
+fn property(name: &str, m: M, index: impl Fn(&str) -> u16) -> Property {
     let v = |i, o| Property::value(name, i, o);
     match m {
         U8 => v(In::UINT8, Out::NULL),
@@ -782,6 +867,9 @@ fn property(name: &str, m: M) -> Property {
         WChars(n) => v(In::UNICODESTRING, Out::NULL).with_length(Length::Fixed(n)),
         Bytes(n) => v(In::BINARY, Out::NOPRINT).with_length(Length::Fixed(n)),
         PtrRest => v(In::POINTER, Out::NULL).with_count(Count::Remaining),
+        Guid16 => v(In::GUID, Out::NULL),
+        FileTime => v(In::FILETIME, Out::NULL),
+        WStrs(count) => v(In::UNICODESTRING, Out::NULL).with_count(Count::Property(index(count))),
     }
 }
 
@@ -790,12 +878,16 @@ pub fn layouts() -> &'static HashMap<EventKey, Arc<EventLayout>> {
     static LAYOUTS: LazyLock<HashMap<EventKey, Arc<EventLayout>>> = LazyLock::new(|| {
         let mut out = HashMap::new();
         for c in CLASSES {
-            let props: Vec<Property> = c
+            let flat: Vec<(&str, M)> = c
                 .props
                 .iter()
-                .flat_map(|part| part.iter())
-                .map(|&(n, m)| property(n, m))
+                .flat_map(|part| part.iter().copied())
                 .collect();
+            let index = |name: &str| {
+                let i = flat.iter().position(|&(n, _)| n == name);
+                u16::try_from(i.expect("a count names a property of its class")).expect("small")
+            };
+            let props: Vec<Property> = flat.iter().map(|&(n, m)| property(n, m, index)).collect();
             for &(ty, type_name) in c.types {
                 let layout = EventLayout::new(
                     Source::Mof,
