@@ -909,6 +909,95 @@ pub fn layouts() -> &'static HashMap<EventKey, Arc<EventLayout>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tdh::decode_exact;
+    use crate::tracelogging::{FieldsJson, PointerSize};
+
+    /// The fields of a 32-bit event of this class, type and version, as JSON.
+    fn decode32(guid: Guid, ty: u16, version: u16, payload: &[u8]) -> serde_json::Value {
+        let layout = &layouts()[&EventKey::new(guid, ty, version)];
+        let fields = decode_exact(layout, payload, PointerSize::Four).expect("fits");
+        // With 8-byte pointers the same bytes do not fit: the pointer size is what matters.
+        assert!(decode_exact(layout, payload, PointerSize::Eight).is_err());
+        serde_json::to_value(FieldsJson(&fields)).unwrap()
+    }
+
+    #[test]
+    fn thirty_two_bit_process_thread_and_image_events() {
+        // Process_TypeGroup1 (version 3), Start, from a 32-bit kernel.
+        let process: &[u8] = &[
+            0x30, 0xc0, 0xa3, 0x85, // UniqueProcessKey: 4-byte pointer 0x85a3c030
+            0x10, 0x0e, 0x00, 0x00, // ProcessId 0xe10
+            0x54, 0x02, 0x00, 0x00, // ParentId 0x254
+            0x01, 0x00, 0x00, 0x00, // SessionId 1
+            0x03, 0x01, 0x00, 0x00, // ExitStatus 259 (STILL_ACTIVE)
+            0x00, 0xe0, 0x5c, 0x1e, // DirectoryTableBase: 4-byte pointer 0x1e5ce000
+            0x08, 0xb0, 0x12, 0x8a, 0x00, 0x00, 0x00, 0x00, // TOKEN_USER: two 4-byte pointers
+            0x01, 0x01, // SID revision 1, one sub-authority
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x05, // authority 5 (NT)
+            0x12, 0x00, 0x00, 0x00, // sub-authority 18: S-1-5-18
+            b'c', b'm', b'd', b'.', b'e', b'x', b'e', 0x00, // ImageFileName
+            b'c', 0x00, b'm', 0x00, b'd', 0x00, 0x00, 0x00, // CommandLine (UTF-16)
+        ];
+        assert_eq!(
+            decode32(names::PROCESS, 1, 3, process),
+            serde_json::json!({
+                "UniqueProcessKey": "0x85a3c030", "ProcessId": "0xe10", "ParentId": "0x254",
+                "SessionId": 1, "ExitStatus": 259, "DirectoryTableBase": "0x1e5ce000",
+                "UserSID": "S-1-5-18", "ImageFileName": "cmd.exe", "CommandLine": "cmd"
+            })
+        );
+
+        // Thread_TypeGroup1 (version 3), DCStart, from a 32-bit kernel (no thread name).
+        let thread: &[u8] = &[
+            0x10, 0x0e, 0x00, 0x00, // ProcessId 0xe10
+            0x24, 0x0f, 0x00, 0x00, // TThreadId 0xf24
+            0x00, 0x30, 0x6d, 0x9b, // StackBase 0x9b6d3000
+            0x00, 0x00, 0x6d, 0x9b, // StackLimit 0x9b6d0000
+            0x00, 0x00, 0x1f, 0x00, // UserStackBase 0x1f0000
+            0x00, 0xd0, 0x1e, 0x00, // UserStackLimit 0x1ed000
+            0x03, 0x00, 0x00, 0x00, // Affinity 0x3
+            0x10, 0x35, 0x2a, 0x77, // Win32StartAddr 0x772a3510
+            0x00, 0xd0, 0xfd, 0x7f, // TebBase 0x7ffdd000
+            0x00, 0x00, 0x00, 0x00, // SubProcessTag 0
+            0x08, 0x05, 0x02,
+            0x00, // BasePriority 8, PagePriority 5, IoPriority 2, ThreadFlags 0
+        ];
+        assert_eq!(
+            decode32(names::THREAD, 3, 3, thread),
+            serde_json::json!({
+                "ProcessId": "0xe10", "TThreadId": "0xf24", "StackBase": "0x9b6d3000",
+                "StackLimit": "0x9b6d0000", "UserStackBase": "0x1f0000",
+                "UserStackLimit": "0x1ed000", "Affinity": "0x3", "Win32StartAddr": "0x772a3510",
+                "TebBase": "0x7ffdd000", "SubProcessTag": "0x0", "BasePriority": 8,
+                "PagePriority": 5, "IoPriority": 2, "ThreadFlags": 0
+            })
+        );
+
+        // Image_Load (version 2), Load, from a 32-bit kernel.
+        let image: &[u8] = &[
+            0x00, 0x00, 0x2a, 0x77, // ImageBase 0x772a0000
+            0x00, 0x40, 0x14, 0x00, // ImageSize 0x144000
+            0x10, 0x0e, 0x00, 0x00, // ProcessId 3600
+            0x4e, 0x61, 0x14, 0x00, // ImageChecksum 1335630
+            0x9a, 0x6a, 0x5b, 0x4a, // TimeDateStamp 1247505050
+            0x00, 0x00, 0x00, 0x00, // Reserved0
+            0x00, 0x00, 0x2a, 0x77, // DefaultBase 0x772a0000
+            0x00, 0x00, 0x00, 0x00, // Reserved1
+            0x00, 0x00, 0x00, 0x00, // Reserved2
+            0x00, 0x00, 0x00, 0x00, // Reserved3
+            0x00, 0x00, 0x00, 0x00, // Reserved4
+            b'n', 0x00, b't', 0x00, b'.', 0x00, b'd', 0x00, 0x00, 0x00, // FileName (UTF-16)
+        ];
+        assert_eq!(
+            decode32(names::IMAGE_LOAD, 10, 2, image),
+            serde_json::json!({
+                "ImageBase": "0x772a0000", "ImageSize": "0x144000", "ProcessId": 3600,
+                "ImageChecksum": 1335630, "TimeDateStamp": 1247505050, "Reserved0": 0,
+                "DefaultBase": "0x772a0000", "Reserved1": 0, "Reserved2": 0, "Reserved3": 0,
+                "Reserved4": 0, "FileName": "nt.d"
+            })
+        );
+    }
 
     #[test]
     fn tables_build_and_do_not_repeat_a_key() {
