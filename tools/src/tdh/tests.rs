@@ -407,6 +407,33 @@ fn every_in_type() {
         json(&fields[..4]),
         r#"{"a":"h€","b":"c€","c":-1,"d":255}"#
     );
+    // The same layout as the trace's metadata carries it: written as a TRACE_EVENT_INFO,
+    // parsed back to the same description, and decoding the payload to the same values.
+    let info = EventInfo {
+        provider: PROVIDER,
+        event_guid: Guid::default(),
+        id: 7,
+        version: 1,
+        opcode: 0,
+        decoding_source: 0,
+        provider_name: Some("Every-InType".into()),
+        event_name: Some("All".into()),
+        task_name: None,
+        opcode_name: None,
+        properties: l.properties().to_vec(),
+        top_level: l.properties().len() as u16,
+        map_names: vec![],
+    };
+    let bytes = encode_event_info(&info).expect("every in-type has a TRACE_EVENT_INFO form");
+    let parsed = parse_event_info(&bytes).unwrap();
+    assert_eq!(parsed, info);
+    let mut layouts = Layouts::new();
+    layouts.add_metadata(METADATA_EVENT_INFO, &bytes).unwrap();
+    let from_metadata = layouts.get(&EventKey::new(PROVIDER, 7, 1)).expect("described").clone();
+    assert_eq!(from_metadata.source, Source::Metadata);
+    assert_eq!(from_metadata.provider_name.as_deref(), Some("Every-InType"));
+    let decoded = decode_exact(&from_metadata, payload, PointerSize::Eight).unwrap();
+    assert_eq!(values(&decoded), values(&fields));
 }
 
 #[test]
