@@ -6,7 +6,7 @@
 //!
 //! Where the traces of the shared corpus carry a newer version than the one documented, an
 //! entry for it is here only when the corpus bytes show its layout; each such entry says
-//! what differs from the documented class. The `corpus_mof` test decodes every kernel event
+//! what differs from the documented class. The `corpus_decoding` test decodes every kernel event
 //! of the corpus and fails on any that does not fit its entry byte for byte.
 
 use std::collections::HashMap;
@@ -449,9 +449,9 @@ const CONFIG_NETWORK: &[(&str, M)] = &[
     ("MaxUserPort", U32),
     ("TcpTimedWaitDelay", U32),
 ];
-/// `SystemConfig_IRQ`.
-const CONFIG_IRQ: &[(&str, M)] = &[
-    ("IRQAffinity", X64),
+/// `SystemConfig_IRQ`: its first property, then the rest.
+const CONFIG_IRQ_AFFINITY: Part = &[("IRQAffinity", X64)];
+const CONFIG_IRQ_DEVICE: Part = &[
     ("IRQNum", U32),
     ("DeviceDescriptionLen", U32),
     ("DeviceDescription", WStr),
@@ -460,14 +460,7 @@ const CONFIG_IRQ: &[(&str, M)] = &[
 /// processor group (u16) and two reserved bytes after `IRQAffinity`, as all 13 version-3 IRQ
 /// events of the corpus show (interrupt numbers 0–55, each description `DeviceDescriptionLen`
 /// characters with its NUL).
-const CONFIG_IRQ_V3: &[(&str, M)] = &[
-    ("IRQAffinity", X64),
-    ("IRQGroup", U16),
-    ("Reserved", U16),
-    ("IRQNum", U32),
-    ("DeviceDescriptionLen", U32),
-    ("DeviceDescription", WStr),
-];
+const CONFIG_IRQ_V3_GROUP: Part = &[("IRQGroup", U16), ("Reserved", U16)];
 /// Versions 4 and 5 of `SystemConfig_PnP` (not documented), as all 78 version-4 and 101
 /// version-5 PnP events of the corpus show: the device setup class GUID and the counts of
 /// upper and lower filter drivers instead of the three lengths (version 5 adds the device's
@@ -806,13 +799,13 @@ const CLASSES: &[Class] = &[
         guid: names::CONFIG,
         version: 2,
         types: &[(21, "IRQ")],
-        props: &[CONFIG_IRQ],
+        props: &[CONFIG_IRQ_AFFINITY, CONFIG_IRQ_DEVICE],
     },
     Class {
         guid: names::CONFIG,
         version: 3,
         types: &[(21, "IRQ")],
-        props: &[CONFIG_IRQ_V3],
+        props: &[CONFIG_IRQ_AFFINITY, CONFIG_IRQ_V3_GROUP, CONFIG_IRQ_DEVICE],
     },
     Class {
         guid: names::CONFIG,
