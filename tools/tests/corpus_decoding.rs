@@ -34,7 +34,7 @@ struct Counts {
 #[rustfmt::skip]
 const EXPECTED: &[(&str, Counts)] = &[
     ("airbus-cert__etl-parser/AMSITrace.etl", c(19, 0, 0, 1, 0, 1)),
-    ("airbus-cert__etl-parser/ShutdownPerfDiagLogger.etl", c(0, 0, 0, 17003, 0, 75)),
+    ("airbus-cert__etl-parser/ShutdownPerfDiagLogger.etl", c(0, 0, 0, 17008, 0, 70)),
     ("airbus-cert__etl-parser/lxcore_kernel.etl", c(2, 0, 0, 1, 0, 1)),
     ("jtbraun__pyetw/out.etl", c(0, 0, 0, 1, 0, 113)),
     ("microsoft__Tx/BondEtwSample.etl", c(0, 0, 0, 1, 0, 12)),
@@ -44,12 +44,12 @@ const EXPECTED: &[(&str, Counts)] = &[
     ("microsoft__ebpf-for-windows/ebpforwindows.etl", c(13841, 0, 0, 1, 0, 30)),
     ("microsoft__krabsetw/powershell.etl", c(0, 0, 0, 1, 0, 113)),
     ("microsoft__perfview/diaghub.etl", c(0, 0, 0, 1, 0, 62378)),
-    ("microsoft__perfview/diaghub.kernel.1.etl", c(0, 0, 0, 15912, 0, 423)),
+    ("microsoft__perfview/diaghub.kernel.1.etl", c(0, 0, 0, 16304, 0, 31)),
     ("microsoft__perfview/diaghub.user_injected.1.etl", c(0, 0, 0, 1, 0, 3)),
     ("microsoft__perfview/diaghub.user_paged.1.etl", c(256, 0, 0, 1, 0, 21778)),
     ("microsoft__perfview/gcevents.PerfViewData.etl", c(0, 0, 0, 1, 0, 70)),
     ("microsoft__perfview/gcrundownevents.PerfViewData.clrRundown.etl", c(0, 0, 0, 1, 0, 111)),
-    ("microsoft__perfview/net.4.5.2.x64.etl", c(0, 66394, 0, 91070, 0, 22010)),
+    ("microsoft__perfview/net.4.5.2.x64.etl", c(0, 66394, 0, 91305, 0, 21775)),
     ("microsoft__perfview/primitive-types.etl", c(5, 0, 0, 1, 0, 1)),
     ("microsoft__perfview/smallEtlFile.etl", c(0, 0, 0, 1, 0, 1)),
 ];
@@ -72,16 +72,36 @@ const fn c(
     }
 }
 
-/// The decoder `dump` uses for `path`: its metadata read first.
-fn decoder(path: &Path) -> PayloadDecoder {
+/// The layouts `dump --metadata-from FROM… PATH` decodes `path` by, before its own metadata.
+fn imported(metadata_from: &[&Path]) -> Layouts {
     let mut layouts = Layouts::new();
+    for from in metadata_from {
+        let mut theirs = Layouts::new();
+        read_metadata(std::fs::File::open(from).expect("opens"), &mut theirs);
+        layouts.import_metadata(theirs);
+    }
+    layouts
+}
+
+/// The decoder `dump` uses for `path`: its metadata read first.
+fn decoder(path: &Path, metadata_from: &[&Path]) -> PayloadDecoder {
+    let mut layouts = imported(metadata_from);
     read_metadata(std::fs::File::open(path).expect("opens"), &mut layouts);
     PayloadDecoder::new(layouts)
 }
 
 /// Calls `f` for every record of `path` with its payload decoded, while it returns true.
 fn each_until(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>) -> bool) {
-    let mut d = decoder(path);
+    each_until_with(path, &[], &mut f);
+}
+
+/// [`each_until`], with the metadata of other traces as `--metadata-from` gives it.
+fn each_until_with(
+    path: &Path,
+    metadata_from: &[&Path],
+    f: &mut dyn FnMut(&Record<'_>, Payload<'_>) -> bool,
+) {
+    let mut d = decoder(path, metadata_from);
     let mut reader = EtlReader::open(path).expect("opens");
     while let Some(b) = reader.next_buffer() {
         let b = b.expect("corpus buffers read");
@@ -96,16 +116,25 @@ fn each_until(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>) -> bool) 
 }
 
 /// Calls `f` for every record of `path` with its payload decoded.
-fn each(path: &Path, mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
-    each_until(path, |rec, p| {
+fn each(path: &Path, f: impl FnMut(&Record<'_>, Payload<'_>)) {
+    each_with(path, &[], f);
+}
+
+/// [`each`], with the metadata of other traces as `--metadata-from` gives it.
+fn each_with(path: &Path, metadata_from: &[&Path], mut f: impl FnMut(&Record<'_>, Payload<'_>)) {
+    each_until_with(path, metadata_from, &mut |rec, p| {
         f(rec, p);
         true
     });
 }
 
 fn counts(path: &Path) -> Counts {
+    counts_with(path, &[])
+}
+
+fn counts_with(path: &Path, metadata_from: &[&Path]) -> Counts {
     let mut n = Counts::default();
-    each(path, |_, p| match p {
+    each_with(path, metadata_from, |_, p| match p {
         Payload::Decoded { by, .. } => match by {
             DecodedBy::TraceLogging => n.tracelogging += 1,
             DecodedBy::Metadata => n.metadata += 1,
@@ -208,6 +237,16 @@ fn utf16_at(b: &[u8], at: usize) -> (String, usize) {
 fn event(rec: &Record<'_>, provider: &str, id: u16) -> bool {
     matches!(rec, Record::Event(e) if e.header.provider_id.to_string() == provider
         && e.header.event_descriptor.id.get() == id)
+}
+
+/// A PnP record of the serial port driver (its name in the payload's UTF-16).
+fn first_payload_is_serial(rec: &Record<'_>) -> bool {
+    let units: Vec<u16> = rec
+        .payload()
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units).contains("\0Serial\0")
 }
 
 fn kernel(rec: &Record<'_>, hook_id: u16) -> bool {
@@ -319,6 +358,75 @@ fn decoded_fields_equal_the_bytes_read_by_hand() {
     );
     assert_eq!(after, b.len());
 
+    // MOF, undocumented versions of documented classes (diaghub.kernel.1.etl, x64):
+    let version = |r: &Record<'_>, v: u16| matches!(r, Record::System(s) if s.version == v);
+    // SystemConfig Services v3 (0x0b0f): three u32, then five UTF-16 strings.
+    let services = |r: &Record<'_>| kernel(r, 0x0b0f) && version(r, 3);
+    let b = first_payload(&kernel1, services);
+    let f = first_fields(&kernel1, services);
+    assert_eq!(f["ProcessId"], format!("{:#x}", u32_at(&b, 0)));
+    assert_eq!(f["ServiceState"], format!("{:#x}", u32_at(&b, 4)));
+    let (name, at) = utf16_at(&b, 12);
+    assert_eq!(name, "AJRouter");
+    assert_eq!(f["ServiceName"], name.as_str());
+    let (display, at) = utf16_at(&b, at);
+    assert_eq!(f["DisplayName"], display.as_str());
+    let (_, at) = utf16_at(&b, at);
+    let (_, at) = utf16_at(&b, at);
+    let (svchost, at) = utf16_at(&b, at);
+    assert_eq!(f["SvcHostGroup"], "LocalServiceNetworkRestricted");
+    assert_eq!(
+        (svchost.as_str(), at),
+        ("LocalServiceNetworkRestricted", b.len())
+    );
+    // SystemConfig IRQ v3 (0x0b15): affinity u64, group u16, reserved u16, IRQ u32, length u32.
+    let irq = |r: &Record<'_>| kernel(r, 0x0b15) && version(r, 3);
+    let b = first_payload(&kernel1, irq);
+    let f = first_fields(&kernel1, irq);
+    assert_eq!(f["IRQAffinity"], format!("{:#x}", u64_at(&b, 0)));
+    assert_eq!(f["IRQNum"], u32_at(&b, 12));
+    assert_eq!(f["IRQNum"], 10);
+    let (desc, at) = utf16_at(&b, 20);
+    assert_eq!(f["DeviceDescriptionLen"], desc.chars().count() as u64 + 1);
+    assert_eq!(
+        (f["DeviceDescription"].as_str(), at),
+        (Some(desc.as_str()), b.len())
+    );
+    // SystemConfig PnP v5 (0x0b16): class GUID, filter counts, status, problem, strings; the
+    // serial port's upper filter driver.
+    let pnp = |r: &Record<'_>| kernel(r, 0x0b16) && version(r, 5);
+    let f = first_fields(&kernel1, pnp);
+    assert_eq!(
+        f["ClassGuid"], "4d36e97d-e325-11ce-bfc1-08002be10318",
+        "System devices"
+    );
+    assert_eq!(f["ServiceName"], "s3cap");
+    let serial = |r: &Record<'_>| pnp(r) && first_payload_is_serial(r);
+    let f = first_fields(&kernel1, serial);
+    assert_eq!(
+        (f["ServiceName"].as_str(), f["UpperFilterCount"].as_u64()),
+        (Some("Serial"), Some(1))
+    );
+    assert_eq!(f["UpperFilters"], serde_json::json!(["serenum"]));
+    assert_eq!(f["LowerFilters"], serde_json::json!([]));
+    // Process Defunct v5 (0x0327): the version-4 layout, then a FILETIME.
+    let defunct = |r: &Record<'_>| kernel(r, 0x0327) && version(r, 5);
+    let b = first_payload(&kernel1, defunct);
+    let f = first_fields(&kernel1, defunct);
+    assert_eq!(f["ProcessId"], format!("{:#x}", u32_at(&b, 8)));
+    assert_eq!(f["ImageFileName"], "MpCmdRun.exe");
+    let exit = u64_at(&b, b.len() - 8);
+    assert_eq!(
+        exit, 0x01d6_8ae6_75a1_4d5f,
+        "2020-09-14 22:29:07 UTC, before the trace"
+    );
+    assert!(
+        f["ExitTime"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2020-09-14T22:29:07")),
+        "{f}"
+    );
+
     // MOF: EventTrace_Header of a 32-bit file: LoggerName and LogFileName are 4-byte
     // pointers, so BootTime is at 240 and the session name follows BuffersLost at 272.
     let small = dir.join("microsoft__perfview/smallEtlFile.etl");
@@ -334,36 +442,55 @@ fn decoded_fields_equal_the_bytes_read_by_hand() {
     assert_eq!(session, "PerfWatsonGCHeapETLSession688");
 }
 
+/// `diaghub.user_paged.1.etl` decoded with `--metadata-from diaghub.etl`: the 17 event
+/// descriptions of the session's main file are of this file's CLR and TPL events.
+const USER_PAGED_BY_DIAGHUB: Counts = c(256, 21775, 0, 1, 0, 3);
+
 #[test]
 fn metadata_describes_the_perfview_files_completely() {
     let Some(dir) = corpus::etl_dir_or_skip("corpus_decoding") else {
         return;
     };
-    for file in [
-        "microsoft__perfview/net.4.5.2.x64.etl",
-        "microsoft__perfview/diaghub.etl",
-    ] {
-        let path = dir.join(file);
-        let mut failed = Vec::new();
-        each(&path, |rec, p| {
-            if let Payload::Failed {
+    let net = dir.join("microsoft__perfview/net.4.5.2.x64.etl");
+    let diaghub = dir.join("microsoft__perfview/diaghub.etl");
+    let paged = dir.join("microsoft__perfview/diaghub.user_paged.1.etl");
+    for (path, from) in [(&net, None), (&paged, Some(diaghub.as_path()))] {
+        let from: Vec<&Path> = from.into_iter().collect();
+        let (mut decoded, mut failed) = (0, Vec::new());
+        each_with(path, &from, |rec, p| match p {
+            Payload::Decoded {
                 by: DecodedBy::Metadata,
-                error,
-            } = p
-            {
-                failed.push(format!("byte {:#x}: {error}", rec.offset()));
+                ..
+            } => decoded += 1,
+            // Every MetaData event parsed, and every payload fits its description.
+            Payload::Failed { error, .. } => {
+                failed.push(format!("byte {:#x}: {error}", rec.offset()))
             }
+            _ => {}
         });
+        let file = path.display();
         assert!(failed.is_empty(), "{file}: {failed:?}");
-        // Every MetaData event parsed.
-        let mut bad = 0;
-        each(&path, |_, p| {
-            if let Payload::Failed { .. } = p {
-                bad += 1;
-            }
-        });
-        assert_eq!(bad, 0, "{file}");
+        assert!(
+            decoded > 20_000,
+            "{file}: {decoded} events decoded by metadata"
+        );
     }
+    assert_eq!(counts_with(&paged, &[&diaghub]), USER_PAGED_BY_DIAGHUB);
+    // `--summary` decodes alike, and names the CLR provider from the imported descriptions.
+    let s = summarize_file_decoding(
+        &paged,
+        &Default::default(),
+        imported(&[&diaghub]),
+        &mut |e| panic!("{e}"),
+    )
+    .unwrap();
+    let want = USER_PAGED_BY_DIAGHUB;
+    let decoded: u64 = s.providers().iter().filter_map(|p| p.decoded).sum();
+    assert_eq!(decoded, want.tracelogging + want.metadata + want.mof);
+    assert!(s
+        .providers()
+        .iter()
+        .any(|p| p.name.as_deref() == Some("Microsoft-Windows-DotNETRuntime")));
     // Value maps apply: the CLR's GCAllocationKindMap names every allocation kind.
     let mut kinds = BTreeMap::new();
     each(

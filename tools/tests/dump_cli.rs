@@ -134,3 +134,48 @@ fn a_manifest_that_cannot_be_read_is_an_error_with_its_line() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("/nonexistent.man"), "{stderr}");
 }
+
+#[test]
+fn a_file_that_is_not_an_instrumentation_manifest_is_an_error_naming_it() {
+    let trace = boot_trace("not_manifest");
+    for (name, xml) in [
+        (
+            "plist.man",
+            "<?xml version=\"1.0\"?>\n<plist version=\"1.0\"/>",
+        ),
+        (
+            "unqualified.man",
+            "<instrumentationManifest><instrumentation/></instrumentationManifest>",
+        ),
+    ] {
+        let path = tmp(name);
+        std::fs::write(&path, xml).unwrap();
+        let (records, stderr, code) =
+            dump(&["--json", "--manifest", path.to_str().unwrap()], &trace);
+        assert_eq!(code, Some(2), "{name}");
+        assert!(records.is_empty(), "{name}");
+        assert!(
+            stderr.contains(&format!("{name}: manifest line"))
+                && stderr.contains("not an instrumentation manifest"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn metadata_from_a_trace_without_metadata_events_is_an_error_naming_it() {
+    let trace = boot_trace("metadata_from");
+    let (records, stderr, code) = dump(
+        &["--json", "--metadata-from", trace.to_str().unwrap()],
+        &trace,
+    );
+    assert_eq!(code, Some(2));
+    assert!(records.is_empty());
+    assert!(
+        stderr.contains("metadata_from.etl: no KernelTraceControl MetaData events"),
+        "{stderr}"
+    );
+    let (_, stderr, code) = dump(&["--json", "--metadata-from", "/nonexistent.etl"], &trace);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/nonexistent.etl"), "{stderr}");
+}

@@ -20,7 +20,8 @@
 //! | `payload_hex` | a payload nothing describes, or one that does not fit its description (then after `decode_error`, which says where) |
 //!
 //! Providers the record does not name (no TraceLogging traits, no kernel group) take the name
-//! the file's `MetaData` events or a manifest give them. See `docs/decoding.md`.
+//! the file's `MetaData` events (or a `--metadata-from` trace's) or a manifest give them. See
+//! `docs/decoding.md`.
 //!
 //! With `--summary`, one object per file: `events` (records), `lost_events`, `providers`
 //! (`[{guid, name, count, decoded, undecoded}]`, most frequent first), `header` (logfile header
@@ -82,6 +83,12 @@ pub struct DumpArgs {
     /// comes before any).
     #[arg(long, value_name = "FILE.man")]
     pub manifest: Vec<PathBuf>,
+    /// A trace whose KernelTraceControl `MetaData` events describe the events of the inputs
+    /// (repeatable): a merged trace set keeps them in one file for all (PerfView's and Visual
+    /// Studio's `diaghub.etl` for its `*.user_paged.1.etl`). Each input's own metadata comes
+    /// first, then these in the order given, then the manifests.
+    #[arg(long, value_name = "FILE.etl")]
+    pub metadata_from: Vec<PathBuf>,
 }
 
 /// Writes JSON for records: holds the payload decoder (schemas and layouts of the file).
@@ -502,12 +509,39 @@ fn manifest_layouts(paths: &[PathBuf]) -> Option<Layouts> {
     Some(layouts)
 }
 
+/// Adds the `MetaData` descriptions of `--metadata-from` traces to `layouts`; a trace that
+/// cannot be read, or that has no `MetaData` events, is reported.
+fn imported_metadata(paths: &[PathBuf], layouts: &mut Layouts) -> bool {
+    for path in paths {
+        let mut theirs = Layouts::new();
+        match open_file(path).and_then(|_| std::fs::File::open(path).map_err(TraceError::open)) {
+            Ok(f) => drop(read_metadata(f, &mut theirs)),
+            Err(e) => {
+                report_error(path, &e);
+                return false;
+            }
+        }
+        if theirs.metadata_len() == 0 {
+            report_error(
+                path,
+                &"no KernelTraceControl MetaData events to decode with",
+            );
+            return false;
+        }
+        layouts.import_metadata(theirs);
+    }
+    true
+}
+
 /// Runs `wsktrace dump`.
 pub fn run(args: &DumpArgs) -> ExitStatus {
     let filter = ProviderFilter::new(&args.provider);
-    let Some(layouts) = manifest_layouts(&args.manifest) else {
+    let Some(mut layouts) = manifest_layouts(&args.manifest) else {
         return ExitStatus::Error;
     };
+    if !imported_metadata(&args.metadata_from, &mut layouts) {
+        return ExitStatus::Error;
+    }
     let human = !args.json && std::io::stdout().is_terminal();
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
@@ -570,41 +604,63 @@ struct TableSink<'w> {
     sink: &'w mut dyn Write,
 }
 
+/// The keys of a JSON line the table shows; `fields` as written (in property order).
+#[derive(serde::Deserialize)]
+struct Row<'a> {
+    since_start_ns: Option<i64>,
+    cpu: serde_json::Value,
+    provider_guid: Option<String>,
+    provider_name: Option<String>,
+    id: Option<u64>,
+    opcode: Option<u64>,
+    pid: serde_json::Value,
+    tid: serde_json::Value,
+    event_name: Option<String>,
+    #[serde(borrow)]
+    fields: Option<&'a serde_json::value::RawValue>,
+    decode_error: Option<String>,
+    payload_hex: Option<&'a str>,
+}
+
+impl Row<'_> {
+    /// The last column: the decoded fields, the decode error, or the payload's size.
+    fn event(&self) -> String {
+        let bytes = self.payload_hex.map_or(0, |h| h.len() / 2);
+        match (&self.event_name, self.fields, &self.decode_error) {
+            (_, _, Some(e)) => format!("decode_error: {e} ({bytes} bytes)"),
+            (Some(n), Some(f), None) => format!("{n} {}", f.get()),
+            (None, Some(f), None) => f.get().to_owned(),
+            (_, None, None) => format!("{bytes} bytes"),
+        }
+    }
+}
+
 impl TableSink<'_> {
     fn row(&mut self, line: &[u8]) -> std::io::Result<()> {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+        let Ok(v) = serde_json::from_slice::<Row<'_>>(line) else {
             return Ok(());
         };
-        let secs = v["since_start_ns"]
-            .as_i64()
-            .map(|n| n as f64 / 1e9)
-            .unwrap_or(f64::NAN);
-        let prov = v["provider_name"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| v["provider_guid"].as_str().unwrap_or("").to_owned());
-        let idop = match (v["id"].as_u64(), v["opcode"].as_u64()) {
+        let secs = v.since_start_ns.map_or(f64::NAN, |n| n as f64 / 1e9);
+        let prov = v
+            .provider_name
+            .as_deref()
+            .or(v.provider_guid.as_deref())
+            .unwrap_or("");
+        let idop = match (v.id, v.opcode) {
             (Some(i), _) => i.to_string(),
             (None, Some(o)) => format!("op{o}"),
             _ => "-".into(),
-        };
-        let what = match v["event_name"].as_str() {
-            Some(n) => format!("{n} {}", v["fields"]),
-            None => format!(
-                "{} bytes",
-                v["payload_hex"].as_str().unwrap_or("").len() / 2
-            ),
         };
         writeln!(
             self.sink,
             "{:>14.6}  {:>3}  {:<36}  {:>5}  {:>6}  {:>6}  {}",
             secs,
-            v["cpu"].to_string(),
+            v.cpu.to_string(),
             prov,
             idop,
-            v["pid"].to_string(),
-            v["tid"].to_string(),
-            what
+            v.pid.to_string(),
+            v.tid.to_string(),
+            v.event()
         )
     }
 }
@@ -623,5 +679,48 @@ impl Write for TableSink<'_> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.sink.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(lines: &str) -> String {
+        let mut out = Vec::new();
+        let mut table = TableSink {
+            pending: Vec::new(),
+            sink: &mut out,
+        };
+        table.write_all(lines.as_bytes()).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_table_shows_fields_in_property_order_and_decode_errors() {
+        let decoded = r#"{"since_start_ns":1500000000,"cpu":1,"provider_guid":"g","provider_name":"P","id":10,"pid":4,"tid":8,"decoded_by":"metadata","event_name":"E","fields":{"Zeta":1,"Alpha":"a","Mid":[2,3]}}"#;
+        let failed = r#"{"since_start_ns":0,"cpu":0,"provider_guid":"g","provider_name":null,"opcode":15,"pid":null,"tid":null,"decode_error":"mof layout does not fit: payload offset 72: 2 bytes left after the last property","payload_hex":"00112233"}"#;
+        let undescribed = r#"{"since_start_ns":0,"cpu":0,"provider_guid":"g","provider_name":"P","id":3,"pid":1,"tid":2,"payload_hex":"0011"}"#;
+        let text = rows(&format!("{decoded}\n{failed}\n{undescribed}\n"));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with(r#"E {"Zeta":1,"Alpha":"a","Mid":[2,3]}"#),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].starts_with("      1.500000    1  P"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].ends_with(
+                "op15    null    null  decode_error: mof layout does not fit: payload offset 72: \
+                 2 bytes left after the last property (4 bytes)"
+            ),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with("  2 bytes"), "{}", lines[2]);
     }
 }

@@ -1,8 +1,10 @@
 //! A user's instrumentation manifest (the XML `mc.exe` compiles): providers, their events,
 //! templates, value maps, tasks and opcodes, turned into [`EventLayout`]s.
 //!
-//! What is read (element and attribute names of the EventManifest schema; namespaces are not
-//! compared, only local names):
+//! The root element must be `instrumentationManifest` in the manifest namespace
+//! ([`MANIFEST_NAMESPACE`]); anything else is refused, so that a file given by mistake is an
+//! error and not an empty manifest. Below the root, what is read (element and attribute names
+//! of the EventManifest schema, compared by local name):
 //!
 //! - `provider` (`name`, `guid`) under `events`;
 //! - `event` (`value`, `version`, `template`, `task`, `opcode`, `symbol`): one layout each,
@@ -60,6 +62,9 @@ pub struct ManifestEvent {
     pub layout: Arc<EventLayout>,
 }
 
+/// The namespace of the EventManifest schema, which the root element is in.
+pub const MANIFEST_NAMESPACE: &str = "http://schemas.microsoft.com/win/2004/08/events";
+
 /// Parses an instrumentation manifest.
 pub fn parse_manifest(xml: &str) -> Result<Manifest, LayoutError> {
     let doc = Document::parse(xml).map_err(|e| LayoutError::Manifest {
@@ -67,6 +72,7 @@ pub fn parse_manifest(xml: &str) -> Result<Manifest, LayoutError> {
         column: e.pos().col,
         message: e.to_string(),
     })?;
+    check_root(&doc)?;
     let p = Parser {
         doc: &doc,
         strings: string_table(&doc),
@@ -77,6 +83,28 @@ pub fn parse_manifest(xml: &str) -> Result<Manifest, LayoutError> {
         .map(|n| p.provider(n))
         .collect::<Result<_, _>>()?;
     Ok(Manifest { providers })
+}
+
+/// The root is `instrumentationManifest` in [`MANIFEST_NAMESPACE`].
+fn check_root(doc: &Document<'_>) -> Result<(), LayoutError> {
+    let root = doc.root_element();
+    let tag = root.tag_name();
+    if tag.name() == "instrumentationManifest" && tag.namespace() == Some(MANIFEST_NAMESPACE) {
+        return Ok(());
+    }
+    let pos = doc.text_pos_at(root.range().start);
+    let found = match tag.namespace() {
+        Some(ns) => format!("<{}> in namespace {ns}", tag.name()),
+        None => format!("<{}> in no namespace", tag.name()),
+    };
+    Err(LayoutError::Manifest {
+        line: pos.row,
+        column: pos.col,
+        message: format!(
+            "not an instrumentation manifest: the root element is {found}, not \
+             <instrumentationManifest> in namespace {MANIFEST_NAMESPACE}"
+        ),
+    })
 }
 
 fn is(n: &Node<'_, '_>, local: &str) -> bool {

@@ -66,6 +66,6 @@ pub use event_info::{
 pub use layout::{
     event_name, Count, EventLayout, Length, Property, PropertyKind, Source, ValueMap,
 };
-pub use manifest::{parse_manifest, Manifest, ManifestEvent, ManifestProvider};
+pub use manifest::{parse_manifest, Manifest, ManifestEvent, ManifestProvider, MANIFEST_NAMESPACE};
 pub use registry::{EventKey, Layouts};
 pub use types::{TdhInType, TdhOutType};

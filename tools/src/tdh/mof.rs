@@ -6,7 +6,7 @@
 //!
 //! Where the traces of the shared corpus carry a newer version than the one documented, an
 //! entry for it is here only when the corpus bytes show its layout; each such entry says
-//! what differs from the documented class. The `corpus_mof` test decodes every kernel event
+//! what differs from the documented class. The `corpus_decoding` test decodes every kernel event
 //! of the corpus and fails on any that does not fit its entry byte for byte.
 
 use std::collections::HashMap;
@@ -61,6 +61,12 @@ enum M {
     Bytes(u16),
     /// `Stack1` … `Stack192` (pointers): as many as the rest of the payload holds.
     PtrRest,
+    /// A GUID (16 bytes).
+    Guid16,
+    /// A `FILETIME`: 100 ns intervals since 1601, UTC.
+    FileTime,
+    /// NUL-terminated UTF-16 strings, as many as the earlier property of this name says.
+    WStrs(&'static str),
 }
 
 use M::*;
@@ -155,6 +161,12 @@ const PROCESS_NAMES: Part = &[
 /// corpus shows.
 const PROCESS_V4_FLAGS: Part = &[("DirectoryTableBase", Ptr), ("Flags", X32)];
 const PROCESS_V4_PACKAGE: Part = &[("PackageFullName", WStr), ("ApplicationId", WStr)];
+/// Version 5 of the `Defunct` event (type 39; not documented): version 4 and then a
+/// `FILETIME`, as all 14 version-5 defunct-process events of the corpus show. It is the time
+/// the process exited: before the trace started for processes that exited earlier, and for
+/// `explorer.exe` ending with `DBG_TERMINATE_PROCESS` two seconds before the end of a shutdown
+/// trace.
+const PROCESS_V5_EXIT: Part = &[("ExitTime", FileTime)];
 /// `Process_V2_TypeGroup2` (types 32, 33).
 const PROCESS_V2_COUNTERS: &[(&str, M)] = &[
     ("ProcessId", X32),
@@ -414,6 +426,11 @@ const CONFIG_SERVICES: &[(&str, M)] = &[
     ("DisplayName", WStr),
     ("ProcessName", WStr),
 ];
+/// Version 3 of `SystemConfig_Services` (not documented): version 2, then two NUL-terminated
+/// UTF-16 strings, as all 426 version-3 service events of the corpus show. Their values are the
+/// service's load order group (`TDI`, `PlugPlay`, `AudioGroup`) and the `svchost -k` group it
+/// runs in (`netsvcs`, `LocalService`), named here after what they hold.
+const CONFIG_SERVICES_V3_GROUPS: Part = &[("LoadOrderGroup", WStr), ("SvcHostGroup", WStr)];
 /// `SystemConfig_Power`.
 const CONFIG_POWER: &[(&str, M)] = &[
     ("s1", U8),
@@ -432,12 +449,37 @@ const CONFIG_NETWORK: &[(&str, M)] = &[
     ("MaxUserPort", U32),
     ("TcpTimedWaitDelay", U32),
 ];
-/// `SystemConfig_IRQ`.
-const CONFIG_IRQ: &[(&str, M)] = &[
-    ("IRQAffinity", X64),
+/// `SystemConfig_IRQ`: its first property, then the rest.
+const CONFIG_IRQ_AFFINITY: Part = &[("IRQAffinity", X64)];
+const CONFIG_IRQ_DEVICE: Part = &[
     ("IRQNum", U32),
     ("DeviceDescriptionLen", U32),
     ("DeviceDescription", WStr),
+];
+/// Version 3 of `SystemConfig_IRQ` (not documented): the documented class with the affinity's
+/// processor group (u16) and two reserved bytes after `IRQAffinity`, as all 13 version-3 IRQ
+/// events of the corpus show (interrupt numbers 0–55, each description `DeviceDescriptionLen`
+/// characters with its NUL).
+const CONFIG_IRQ_V3_GROUP: Part = &[("IRQGroup", U16), ("Reserved", U16)];
+/// Versions 4 and 5 of `SystemConfig_PnP` (not documented), as all 78 version-4 and 101
+/// version-5 PnP events of the corpus show: the device setup class GUID and the counts of
+/// upper and lower filter drivers instead of the three lengths (version 5 adds the device's
+/// status flags and problem code), the three documented strings, then the PDO name, the
+/// service, and the filter driver names (`Serial` with upper filter `serenum`).
+const CONFIG_PNP_CLASS: Part = &[
+    ("ClassGuid", Guid16),
+    ("UpperFilterCount", U32),
+    ("LowerFilterCount", U32),
+];
+const CONFIG_PNP_V5_STATUS: Part = &[("DevStatus", X32), ("DevProblem", U32)];
+const CONFIG_PNP_NAMES: Part = &[
+    ("DeviceID", WStr),
+    ("DeviceDescription", WStr),
+    ("FriendlyName", WStr),
+    ("PdoName", WStr),
+    ("ServiceName", WStr),
+    ("UpperFilters", WStrs("UpperFilterCount")),
+    ("LowerFilters", WStrs("LowerFilterCount")),
 ];
 /// `SystemConfig_PnP`.
 const CONFIG_PNP: &[(&str, M)] = &[
@@ -507,6 +549,18 @@ const CLASSES: &[Class] = &[
             PROCESS_V4_FLAGS,
             PROCESS_NAMES,
             PROCESS_V4_PACKAGE,
+        ],
+    },
+    Class {
+        guid: names::PROCESS,
+        version: 5,
+        types: &[(39, "Defunct")],
+        props: &[
+            PROCESS_IDS,
+            PROCESS_V4_FLAGS,
+            PROCESS_NAMES,
+            PROCESS_V4_PACKAGE,
+            PROCESS_V5_EXIT,
         ],
     },
     Class {
@@ -725,6 +779,12 @@ const CLASSES: &[Class] = &[
     },
     Class {
         guid: names::CONFIG,
+        version: 3,
+        types: &[(15, "Services")],
+        props: &[CONFIG_SERVICES, CONFIG_SERVICES_V3_GROUPS],
+    },
+    Class {
+        guid: names::CONFIG,
         version: 2,
         types: &[(16, "Power")],
         props: &[CONFIG_POWER],
@@ -739,7 +799,13 @@ const CLASSES: &[Class] = &[
         guid: names::CONFIG,
         version: 2,
         types: &[(21, "IRQ")],
-        props: &[CONFIG_IRQ],
+        props: &[CONFIG_IRQ_AFFINITY, CONFIG_IRQ_DEVICE],
+    },
+    Class {
+        guid: names::CONFIG,
+        version: 3,
+        types: &[(21, "IRQ")],
+        props: &[CONFIG_IRQ_AFFINITY, CONFIG_IRQ_V3_GROUP, CONFIG_IRQ_DEVICE],
     },
     Class {
         guid: names::CONFIG,
@@ -749,14 +815,26 @@ const CLASSES: &[Class] = &[
     },
     Class {
         guid: names::CONFIG,
+        version: 4,
+        types: &[(22, "PnP")],
+        props: &[CONFIG_PNP_CLASS, CONFIG_PNP_NAMES],
+    },
+    Class {
+        guid: names::CONFIG,
+        version: 5,
+        types: &[(22, "PnP")],
+        props: &[CONFIG_PNP_CLASS, CONFIG_PNP_V5_STATUS, CONFIG_PNP_NAMES],
+    },
+    Class {
+        guid: names::CONFIG,
         version: 2,
         types: &[(23, "IDEChannel")],
         props: &[CONFIG_IDE],
     },
 ];
 
-/// The property a documented type becomes.
-fn property(name: &str, m: M) -> Property {
+/// The property a documented type becomes; `index` finds an earlier property by name.
+fn property(name: &str, m: M, index: impl Fn(&str) -> u16) -> Property {
     let v = |i, o| Property::value(name, i, o);
     match m {
         U8 => v(In::UINT8, Out::NULL),
@@ -782,6 +860,9 @@ fn property(name: &str, m: M) -> Property {
         WChars(n) => v(In::UNICODESTRING, Out::NULL).with_length(Length::Fixed(n)),
         Bytes(n) => v(In::BINARY, Out::NOPRINT).with_length(Length::Fixed(n)),
         PtrRest => v(In::POINTER, Out::NULL).with_count(Count::Remaining),
+        Guid16 => v(In::GUID, Out::NULL),
+        FileTime => v(In::FILETIME, Out::NULL),
+        WStrs(count) => v(In::UNICODESTRING, Out::NULL).with_count(Count::Property(index(count))),
     }
 }
 
@@ -790,12 +871,16 @@ pub fn layouts() -> &'static HashMap<EventKey, Arc<EventLayout>> {
     static LAYOUTS: LazyLock<HashMap<EventKey, Arc<EventLayout>>> = LazyLock::new(|| {
         let mut out = HashMap::new();
         for c in CLASSES {
-            let props: Vec<Property> = c
+            let flat: Vec<(&str, M)> = c
                 .props
                 .iter()
-                .flat_map(|part| part.iter())
-                .map(|&(n, m)| property(n, m))
+                .flat_map(|part| part.iter().copied())
                 .collect();
+            let index = |name: &str| {
+                let i = flat.iter().position(|&(n, _)| n == name);
+                u16::try_from(i.expect("a count names a property of its class")).expect("small")
+            };
+            let props: Vec<Property> = flat.iter().map(|&(n, m)| property(n, m, index)).collect();
             for &(ty, type_name) in c.types {
                 let layout = EventLayout::new(
                     Source::Mof,
@@ -817,6 +902,95 @@ pub fn layouts() -> &'static HashMap<EventKey, Arc<EventLayout>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tdh::decode_exact;
+    use crate::tracelogging::{FieldsJson, PointerSize};
+
+    /// The fields of a 32-bit event of this class, type and version, as JSON.
+    fn decode32(guid: Guid, ty: u16, version: u16, payload: &[u8]) -> serde_json::Value {
+        let layout = &layouts()[&EventKey::new(guid, ty, version)];
+        let fields = decode_exact(layout, payload, PointerSize::Four).expect("fits");
+        // With 8-byte pointers the same bytes do not fit: the pointer size is what matters.
+        assert!(decode_exact(layout, payload, PointerSize::Eight).is_err());
+        serde_json::to_value(FieldsJson(&fields)).unwrap()
+    }
+
+    #[test]
+    fn thirty_two_bit_process_thread_and_image_events() {
+        // Process_TypeGroup1 (version 3), Start, from a 32-bit kernel.
+        let process: &[u8] = &[
+            0x30, 0xc0, 0xa3, 0x85, // UniqueProcessKey: 4-byte pointer 0x85a3c030
+            0x10, 0x0e, 0x00, 0x00, // ProcessId 0xe10
+            0x54, 0x02, 0x00, 0x00, // ParentId 0x254
+            0x01, 0x00, 0x00, 0x00, // SessionId 1
+            0x03, 0x01, 0x00, 0x00, // ExitStatus 259 (STILL_ACTIVE)
+            0x00, 0xe0, 0x5c, 0x1e, // DirectoryTableBase: 4-byte pointer 0x1e5ce000
+            0x08, 0xb0, 0x12, 0x8a, 0x00, 0x00, 0x00, 0x00, // TOKEN_USER: two 4-byte pointers
+            0x01, 0x01, // SID revision 1, one sub-authority
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x05, // authority 5 (NT)
+            0x12, 0x00, 0x00, 0x00, // sub-authority 18: S-1-5-18
+            b'c', b'm', b'd', b'.', b'e', b'x', b'e', 0x00, // ImageFileName
+            b'c', 0x00, b'm', 0x00, b'd', 0x00, 0x00, 0x00, // CommandLine (UTF-16)
+        ];
+        assert_eq!(
+            decode32(names::PROCESS, 1, 3, process),
+            serde_json::json!({
+                "UniqueProcessKey": "0x85a3c030", "ProcessId": "0xe10", "ParentId": "0x254",
+                "SessionId": 1, "ExitStatus": 259, "DirectoryTableBase": "0x1e5ce000",
+                "UserSID": "S-1-5-18", "ImageFileName": "cmd.exe", "CommandLine": "cmd"
+            })
+        );
+
+        // Thread_TypeGroup1 (version 3), DCStart, from a 32-bit kernel (no thread name).
+        let thread: &[u8] = &[
+            0x10, 0x0e, 0x00, 0x00, // ProcessId 0xe10
+            0x24, 0x0f, 0x00, 0x00, // TThreadId 0xf24
+            0x00, 0x30, 0x6d, 0x9b, // StackBase 0x9b6d3000
+            0x00, 0x00, 0x6d, 0x9b, // StackLimit 0x9b6d0000
+            0x00, 0x00, 0x1f, 0x00, // UserStackBase 0x1f0000
+            0x00, 0xd0, 0x1e, 0x00, // UserStackLimit 0x1ed000
+            0x03, 0x00, 0x00, 0x00, // Affinity 0x3
+            0x10, 0x35, 0x2a, 0x77, // Win32StartAddr 0x772a3510
+            0x00, 0xd0, 0xfd, 0x7f, // TebBase 0x7ffdd000
+            0x00, 0x00, 0x00, 0x00, // SubProcessTag 0
+            0x08, 0x05, 0x02,
+            0x00, // BasePriority 8, PagePriority 5, IoPriority 2, ThreadFlags 0
+        ];
+        assert_eq!(
+            decode32(names::THREAD, 3, 3, thread),
+            serde_json::json!({
+                "ProcessId": "0xe10", "TThreadId": "0xf24", "StackBase": "0x9b6d3000",
+                "StackLimit": "0x9b6d0000", "UserStackBase": "0x1f0000",
+                "UserStackLimit": "0x1ed000", "Affinity": "0x3", "Win32StartAddr": "0x772a3510",
+                "TebBase": "0x7ffdd000", "SubProcessTag": "0x0", "BasePriority": 8,
+                "PagePriority": 5, "IoPriority": 2, "ThreadFlags": 0
+            })
+        );
+
+        // Image_Load (version 2), Load, from a 32-bit kernel.
+        let image: &[u8] = &[
+            0x00, 0x00, 0x2a, 0x77, // ImageBase 0x772a0000
+            0x00, 0x40, 0x14, 0x00, // ImageSize 0x144000
+            0x10, 0x0e, 0x00, 0x00, // ProcessId 3600
+            0x4e, 0x61, 0x14, 0x00, // ImageChecksum 1335630
+            0x9a, 0x6a, 0x5b, 0x4a, // TimeDateStamp 1247505050
+            0x00, 0x00, 0x00, 0x00, // Reserved0
+            0x00, 0x00, 0x2a, 0x77, // DefaultBase 0x772a0000
+            0x00, 0x00, 0x00, 0x00, // Reserved1
+            0x00, 0x00, 0x00, 0x00, // Reserved2
+            0x00, 0x00, 0x00, 0x00, // Reserved3
+            0x00, 0x00, 0x00, 0x00, // Reserved4
+            b'n', 0x00, b't', 0x00, b'.', 0x00, b'd', 0x00, 0x00, 0x00, // FileName (UTF-16)
+        ];
+        assert_eq!(
+            decode32(names::IMAGE_LOAD, 10, 2, image),
+            serde_json::json!({
+                "ImageBase": "0x772a0000", "ImageSize": "0x144000", "ProcessId": 3600,
+                "ImageChecksum": 1335630, "TimeDateStamp": 1247505050, "Reserved0": 0,
+                "DefaultBase": "0x772a0000", "Reserved1": 0, "Reserved2": 0, "Reserved3": 0,
+                "Reserved4": 0, "FileName": "nt.d"
+            })
+        );
+    }
 
     #[test]
     fn tables_build_and_do_not_repeat_a_key() {

@@ -1,7 +1,8 @@
 //! Every layout a trace can be decoded with, from every source, looked up by event and cached.
 //!
 //! Sources, first match wins: the trace's own `MetaData` events ([`Layouts::add_metadata`]),
-//! the user's manifests ([`Layouts::add_manifest`], in the order given), the documented MOF
+//! those of other traces of the same session ([`Layouts::import_metadata`]: a merged trace set
+//! describes the events of its other files in one of them), the user's manifests ([`Layouts::add_manifest`], in the order given), the documented MOF
 //! classes ([`super::mof`]), then built-in manifests ([`Layouts::add_builtin`], for the few
 //! events the tools themselves analyse). Each `TRACE_EVENT_INFO` and each manifest is parsed
 //! once; a metadata layout is built on its first lookup (its value maps may arrive after it),
@@ -41,11 +42,41 @@ impl EventKey {
     }
 }
 
+/// The event descriptions and value maps of one trace's `MetaData` events.
+#[derive(Clone, Default)]
+struct Metadata {
+    infos: HashMap<EventKey, EventInfo>,
+    maps: HashMap<(Guid, String), Arc<ValueMap>>,
+}
+
+impl Metadata {
+    /// Adds what `other` has and this does not.
+    fn extend(&mut self, other: Metadata) {
+        for (k, v) in other.infos {
+            self.infos.entry(k).or_insert(v);
+        }
+        for (k, v) in other.maps {
+            self.maps.entry(k).or_insert(v);
+        }
+    }
+
+    /// The layout of a kind this metadata describes.
+    fn layout(&self, key: &EventKey) -> Option<EventLayout> {
+        let info = self.infos.get(key)?;
+        let lookup = |name: &str| self.maps.get(&(info.provider, name.to_owned())).cloned();
+        // The properties were checked when the event information was parsed, and maps are
+        // set on integer properties only, so this does not fail.
+        info.layout(&lookup).ok()
+    }
+}
+
 /// The layouts of one trace (see the module doc).
 #[derive(Clone, Default)]
 pub struct Layouts {
-    infos: HashMap<EventKey, EventInfo>,
-    maps: HashMap<(Guid, String), Arc<ValueMap>>,
+    /// The trace's own `MetaData` events.
+    own: Metadata,
+    /// Other traces' ([`Layouts::import_metadata`]).
+    imported: Metadata,
     manifests: HashMap<EventKey, Arc<EventLayout>>,
     builtin: HashMap<EventKey, Arc<EventLayout>>,
     /// Every lookup's answer (a fast hash: the keys are not chosen to collide).
@@ -81,11 +112,12 @@ impl Layouts {
             METADATA_EVENT_INFO => {
                 let info = parse_event_info(payload)?;
                 let key = metadata_key(&info);
-                self.infos.entry(key).or_insert(info);
+                self.own.infos.entry(key).or_insert(info);
             }
             METADATA_MAP_INFO => {
                 if let Some((provider, name, map)) = parse_map_info(payload)? {
-                    self.maps
+                    self.own
+                        .maps
                         .entry((provider, name))
                         .or_insert_with(|| Arc::new(map));
                 }
@@ -94,6 +126,14 @@ impl Layouts {
         }
         self.invalidate();
         Ok(())
+    }
+
+    /// Takes the `MetaData` descriptions another trace's layouts hold (`other`'s own), below
+    /// this trace's own: `dump --metadata-from`. Of several imports, the first description of
+    /// a kind is kept.
+    pub fn import_metadata(&mut self, other: Layouts) {
+        self.imported.extend(other.own);
+        self.invalidate();
     }
 
     /// The layout of an event kind, from the first source that has one.
@@ -119,15 +159,9 @@ impl Layouts {
     }
 
     fn find(&mut self, key: &EventKey) -> Option<Arc<EventLayout>> {
-        if let Some(info) = self.infos.get(key) {
+        if let Some(layout) = self.own.layout(key).or_else(|| self.imported.layout(key)) {
             self.builds += 1;
-            let maps = &self.maps;
-            let lookup = |name: &str| maps.get(&(info.provider, name.to_owned())).cloned();
-            // The properties were checked when the event information was parsed, and maps
-            // are set on integer properties only, so this does not fail.
-            if let Ok(layout) = info.layout(&lookup) {
-                return Some(Arc::new(corrections::correct(key, layout)));
-            }
+            return Some(Arc::new(corrections::correct(key, layout)));
         }
         self.manifests
             .get(key)
@@ -136,9 +170,14 @@ impl Layouts {
             .cloned()
     }
 
-    /// Event kinds the trace's metadata describes.
+    /// Event kinds the trace's own metadata describes.
     pub fn metadata_len(&self) -> usize {
-        self.infos.len()
+        self.own.infos.len()
+    }
+
+    /// Event kinds other traces' metadata describes ([`Layouts::import_metadata`]).
+    pub fn imported_metadata_len(&self) -> usize {
+        self.imported.infos.len()
     }
 
     /// Metadata layouts built so far (each kind at most once while no metadata is added).

@@ -407,6 +407,33 @@ fn every_in_type() {
         json(&fields[..4]),
         r#"{"a":"h€","b":"c€","c":-1,"d":255}"#
     );
+    // The same layout as the trace's metadata carries it: written as a TRACE_EVENT_INFO,
+    // parsed back to the same description, and decoding the payload to the same values.
+    let info = EventInfo {
+        provider: PROVIDER,
+        event_guid: Guid::default(),
+        id: 7,
+        version: 1,
+        opcode: 0,
+        decoding_source: 0,
+        provider_name: Some("Every-InType".into()),
+        event_name: Some("All".into()),
+        task_name: None,
+        opcode_name: None,
+        properties: l.properties().to_vec(),
+        top_level: l.properties().len() as u16,
+        map_names: vec![],
+    };
+    let bytes = encode_event_info(&info).expect("every in-type has a TRACE_EVENT_INFO form");
+    let parsed = parse_event_info(&bytes).unwrap();
+    assert_eq!(parsed, info);
+    let mut layouts = Layouts::new();
+    layouts.add_metadata(METADATA_EVENT_INFO, &bytes).unwrap();
+    let from_metadata = layouts.get(&EventKey::new(PROVIDER, 7, 1)).expect("described").clone();
+    assert_eq!(from_metadata.source, Source::Metadata);
+    assert_eq!(from_metadata.provider_name.as_deref(), Some("Every-InType"));
+    let decoded = decode_exact(&from_metadata, payload, PointerSize::Eight).unwrap();
+    assert_eq!(values(&decoded), values(&fields));
 }
 
 #[test]
@@ -798,7 +825,7 @@ fn manifest_errors_name_line_and_column() {
     assert_eq!(line, 3);
     let provider = |template: &str, data: &str| {
         format!(
-            r#"<instrumentationManifest><instrumentation><events>
+            r#"<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events"><instrumentation><events>
 <provider name="P" guid="{{6a8f7c2b-1d1e-4f0a-9c3e-2b4d5e6f7a8b}}">
 <events><event value="1" template="{template}"/></events>
 <templates><template tid="T">
@@ -837,6 +864,25 @@ fn manifest_errors_name_line_and_column() {
     assert!(at(&bad_guid).2.contains("is not a GUID"));
     // A DTD (and so an entity) is refused.
     assert!(parse_manifest(r#"<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>"#).is_err());
+    // Only an instrumentationManifest in the manifest namespace is a manifest: another root,
+    // or the right name in no namespace or another one, is refused where the root starts.
+    let (line, column, message) = at("<?xml version=\"1.0\"?>\n  <plist/>");
+    assert_eq!((line, column), (2, 3));
+    assert!(
+        message.contains("the root element is <plist> in no namespace"),
+        "{message}"
+    );
+    let unqualified = provider("T", "").replace(
+        r#" xmlns="http://schemas.microsoft.com/win/2004/08/events""#,
+        "",
+    );
+    assert!(at(&unqualified)
+        .2
+        .contains("<instrumentationManifest> in no namespace"));
+    let other = provider("T", "").replace("win/2004/08/events", "win/2004/08/other");
+    assert!(at(&other)
+        .2
+        .contains("in namespace http://schemas.microsoft.com/win/2004/08/other"));
 }
 
 #[test]
@@ -873,7 +919,7 @@ fn precedence_and_cache() {
 #[test]
 #[rustfmt::skip]
 fn clr_stack_walk_reads_frame_count_pointers() {
-    let clr = r#"<instrumentationManifest><instrumentation><events>
+    let clr = r#"<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events"><instrumentation><events>
 <provider name="Microsoft-Windows-DotNETRuntime" guid="{e13c0d23-ccbc-4e12-931b-d9cc2eee27e4}">
 <events><event value="82" template="ClrStackWalk" task="CLRStack" opcode="CLRStackWalk"/></events>
 <templates><template tid="ClrStackWalk">
