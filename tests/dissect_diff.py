@@ -17,7 +17,7 @@ DriverInit payloads are decoded here by hand from the manifest template (u16 Dri
 in UTF-16 units, the name, and for 227 a u32 Status), independently of the Rust code.
 
 Exit status 0 when every file was read to its end, 1 otherwise (the error on stderr).
-Run by the Rust differential test (tools/tests/dissect_diff.rs) with the virtualenv that
+Run by the Rust differential test (tests/e2e/dissect.rs) with the virtualenv that
 tests/run.sh creates.
 
 Notes on dissect.etl 3.14:

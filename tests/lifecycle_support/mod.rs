@@ -1,4 +1,4 @@
-//! Shared helpers of the `lifecycle_*` tests.
+//! What the `lifecycle_*` tests share.
 #![allow(dead_code)]
 
 use std::time::Duration;

@@ -8,7 +8,7 @@
 # result is target/windows/<lib>.sys (a PE32+ native image, entry DriverEntry) and, when the
 # package has an INF template (<package>/inf/<lib>.inx or <package>/<lib>.inx),
 # target/windows/<lib>.inf. The bindings the glue compiled against are copied to
-# target/windows/bindings/ for the tests (tests/windows_bindings.rs).
+# target/windows/bindings/ for the tests (tests/windows/bindings.rs).
 #
 # How (docs/windows-build.md says why, and what this proves):
 # - Debian's distribution compiler (rustc-web, cargo-web, rust-web-src) builds `core` and

@@ -1,6 +1,6 @@
 /*
  * The record wsktap.sys writes (little-endian, every record 8-byte aligned). The reader is
- * tools/src/etw_tap.rs; docs/wine.md describes the format. Change both together.
+ * tools/src/etw_tap/format.rs; docs/wine.md describes the format. Change both together.
  *
  *   file   = file_header record*
  *   record = record_header body (padded to 8 bytes; record_header.size counts the padding)

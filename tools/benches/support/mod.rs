@@ -65,7 +65,10 @@ pub fn children_cpu_ns() -> Option<u64> {
 }
 
 /// CPU time of this process, all its threads: fields 14 and 15 of stat (utime, stime).
-#[allow(dead_code, reason = "each bench includes this module; the decoding bench is one-thread")]
+#[allow(
+    dead_code,
+    reason = "each bench includes this module; the decoding bench is one-thread"
+)]
 pub fn process_cpu_ns() -> Option<u64> {
     stat_cpu_ns(11)
 }

@@ -1,7 +1,7 @@
 //! Writing ETL files with the buffer, record and extended-data layout Windows uses.
 //!
 //! The layout is the one a Windows 10/11 file-mode session writes, as read off the real files
-//! in `corpus/etl/public/` (the model is `airbus-cert__etl-parser/lxcore_kernel.etl`, a
+//! in `../shared/corpus/etl/public/` (the model is `airbus-cert__etl-parser/lxcore_kernel.etl`, a
 //! kernel-mode TraceLogging driver's trace; `write/tests.rs` rebuilds its TraceLogging records,
 //! and whole buffers of manifest events from `microsoft__Tx/KernelNetwork.etl` and
 //! `microsoft__krabsetw/powershell.etl`, from their parts and compares them byte for byte):

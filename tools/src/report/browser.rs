@@ -1,4 +1,4 @@
-//! Test helper: render an HTML page in headless Chromium (Debian's `chromium`, installed by
+//! For the tests: render an HTML page in headless Chromium (Debian's `chromium`, installed by
 //! `tests/run.sh`), take a screenshot and the DOM after parsing.
 //!
 //! Without Chromium a local run skips with a notice; with `CI=true` a missing Chromium fails.

@@ -56,7 +56,7 @@ mod tests;
 
 pub use crate::etl::Guid;
 pub use cache::SchemaCache;
-/// The string helpers the manifest and MOF decoder ([`crate::tdh`]) shares.
+/// The string readers the manifest and MOF decoder ([`crate::tdh`]) shares.
 pub(crate) use decode::{binary_value, find_nul16, find_nul8, str8, utf16_lossy, value_budget};
 pub use decode::{cp1252_byte, cp1252_char, decode};
 pub use encode::encode_payload;

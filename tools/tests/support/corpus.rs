@@ -2,7 +2,7 @@
 //! benchmarks (one file, included by path: `#[path = ".../tests/support/corpus.rs"] mod
 //! corpus;`).
 //!
-//! `$WSKTRACE_CORPUS` names the corpus folder (the one holding `etl/public/`, or `etl/public`
+//! `$WSKTRACE_CORPUS` names the corpus folder (the one holding etl/public/, or etl/public
 //! itself); otherwise it is `shared/corpus` beside the repository (`../shared` from the
 //! repository root). With `CI=true` a missing corpus fails the caller (CI must prove that the
 //! corpus tests ran); elsewhere the caller is told to skip, and says so.
