@@ -17,7 +17,11 @@
 //! # }
 //! ```
 
+mod memo;
+
 use std::sync::Arc;
+
+use memo::LengthMemo;
 
 use crate::etl::format::EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL;
 use crate::etl::names::{hook_guid, KTC_METADATA};
@@ -96,6 +100,83 @@ impl Payload<'_> {
 pub struct PayloadDecoder {
     schemas: SchemaCache,
     layouts: Layouts,
+    memo: LengthMemo,
+}
+
+/// What [`PayloadDecoder::decodes`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decodes {
+    /// The payload decodes.
+    Yes,
+    /// Something describes the event and the payload does not fit it (or a `MetaData`
+    /// record's description is bad).
+    No,
+    /// Nothing describes the event (its layout key, when it has one).
+    Undescribed(Option<EventKey>),
+}
+
+impl From<bool> for Decodes {
+    fn from(ok: bool) -> Decodes {
+        if ok {
+            Decodes::Yes
+        } else {
+            Decodes::No
+        }
+    }
+}
+
+/// Which source describes a record, and the bytes it describes.
+enum Described<'r> {
+    TraceLogging {
+        meta: &'r [u8],
+        payload: &'r [u8],
+        ptr: u8,
+    },
+    Metadata {
+        event_type: u8,
+        payload: &'r [u8],
+    },
+    Layout {
+        key: EventKey,
+        payload: &'r [u8],
+        ptr: u8,
+    },
+    Nothing,
+}
+
+/// The source [`PayloadDecoder::decode`] tries for a record (the order of the module doc).
+fn described<'r>(rec: &Record<'r>) -> Described<'r> {
+    if let Record::Event(e) = rec {
+        if let Some(meta) = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL) {
+            return Described::TraceLogging {
+                meta: meta.data,
+                payload: e.user_data,
+                ptr: e.pointer_size(),
+            };
+        }
+    }
+    if let Record::Classic(c) = rec {
+        if c.header.guid == KTC_METADATA {
+            return Described::Metadata {
+                event_type: c.header.class_type,
+                payload: c.payload,
+            };
+        }
+    }
+    let Some(key) = PayloadDecoder::layout_key(rec) else {
+        return Described::Nothing;
+    };
+    let ptr = match rec {
+        Record::Event(e) => e.pointer_size(),
+        Record::System(s) => s.pointer_size(),
+        Record::Classic(c) => c.pointer_size(),
+        Record::Message(_) => 8,
+    };
+    Described::Layout {
+        key,
+        payload: rec.payload(),
+        ptr,
+    }
 }
 
 fn pointer_size(bytes: u8) -> PointerSize {
@@ -114,12 +195,25 @@ impl PayloadDecoder {
         PayloadDecoder {
             schemas: SchemaCache::new(),
             layouts,
+            memo: LengthMemo::default(),
         }
     }
 
     /// The layouts, to add metadata as it is read.
     pub fn layouts_mut(&mut self) -> &mut Layouts {
+        self.memo.forget_layouts();
         &mut self.layouts
+    }
+
+    /// The layouts.
+    pub fn layouts(&self) -> &Layouts {
+        &self.layouts
+    }
+
+    /// Decodes by `layouts` from now on (the schemas parsed so far are kept).
+    pub fn set_layouts(&mut self, layouts: Layouts) {
+        self.memo.forget_layouts();
+        self.layouts = layouts;
     }
 
     /// The layout key of a record that carries no TraceLogging metadata: an `EVENT_HEADER`
@@ -154,30 +248,65 @@ impl PayloadDecoder {
 
     /// Decodes a record's payload.
     pub fn decode<'a>(&'a mut self, rec: &Record<'a>) -> Payload<'a> {
-        if let Record::Event(e) = rec {
-            if let Some(meta) = e.extended_item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL) {
-                return self.tracelogging(meta.data, e.user_data, e.pointer_size());
-            }
+        match described(rec) {
+            Described::TraceLogging { meta, payload, ptr } => self.tracelogging(meta, payload, ptr),
+            Described::Metadata {
+                event_type,
+                payload,
+            } => metadata_record(event_type, payload),
+            Described::Layout { key, payload, ptr } => self.by_layout(key, payload, ptr),
+            Described::Nothing => Payload::Undescribed,
         }
-        if let Record::Classic(c) = rec {
-            if c.header.guid == KTC_METADATA {
-                return metadata_record(c.header.class_type, c.payload);
+    }
+
+    /// Whether [`decode`](Self::decode) would give [`Payload::Decoded`], without building the
+    /// fields where the answer follows from the payload's length alone: an event kind whose
+    /// every field has a fixed size decodes or fails the same way for every payload of one
+    /// length, so that answer is kept per kind and length.
+    pub fn decodes(&mut self, rec: &Record<'_>) -> Decodes {
+        match described(rec) {
+            Described::TraceLogging { meta, payload, ptr } => {
+                let Ok(schema) = self.schemas.get(meta) else {
+                    return Decodes::No;
+                };
+                let len = (payload.len(), ptr);
+                let schema = schema.clone();
+                let known = self.memo.schema(&schema, len);
+                Decodes::from(known.unwrap_or_else(|| {
+                    let ok = tracelogging::decode(&schema, payload, pointer_size(ptr)).is_ok();
+                    self.memo.keep_schema(&schema, len, ok);
+                    ok
+                }))
             }
+            Described::Metadata {
+                event_type,
+                payload,
+            } => match metadata_record(event_type, payload) {
+                Payload::Undescribed => Decodes::Undescribed(Self::layout_key(rec)),
+                _ => Decodes::No,
+            },
+            Described::Layout { key, payload, ptr } => {
+                let Some(layout) = self.layouts.get(&key) else {
+                    return Decodes::Undescribed(Some(key));
+                };
+                let len = (payload.len(), ptr);
+                if let Some(ok) = self.memo.layout(&key, layout, len) {
+                    return Decodes::from(ok);
+                }
+                let ok = tdh::decode_exact(layout, payload, pointer_size(ptr)).is_ok();
+                self.memo.keep_layout(key, len, ok);
+                Decodes::from(ok)
+            }
+            Described::Nothing => Decodes::Undescribed(None),
         }
-        let Some(key) = Self::layout_key(rec) else {
-            return Payload::Undescribed;
-        };
-        let ptr = match rec {
-            Record::Event(e) => e.pointer_size(),
-            Record::System(s) => s.pointer_size(),
-            Record::Classic(c) => c.pointer_size(),
-            Record::Message(_) => 8,
-        };
+    }
+
+    fn by_layout<'a>(&'a mut self, key: EventKey, payload: &'a [u8], ptr: u8) -> Payload<'a> {
         let Some(layout) = self.layouts.get(&key) else {
             return Payload::Undescribed;
         };
         let by = DecodedBy::from(layout.source);
-        match tdh::decode_exact(layout, rec.payload(), pointer_size(ptr)) {
+        match tdh::decode_exact(layout, payload, pointer_size(ptr)) {
             Ok(fields) => Payload::Decoded {
                 by,
                 event_name: layout.event_name.as_deref(),

@@ -9,6 +9,7 @@
 //! xperf/WPR, KernelTraceControl `MetaData` events ([`FileSummary::providers`] applies those).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::io::Read;
 use std::path::Path;
 
@@ -16,6 +17,10 @@ use super::error::TraceError;
 use super::mapped::MappedFile;
 use super::parallel::{in_order, warm, Framed, Plan};
 use super::read::{open, open_slice, Threads};
+
+mod decoded;
+#[cfg(test)]
+mod tests;
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::write_filetime_rfc3339;
 use crate::etl::names::{
@@ -24,8 +29,9 @@ use crate::etl::names::{
 };
 use crate::etl::record::{parse_one, peek_provider, ProviderPeek};
 use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
-use crate::payload::{Payload, PayloadDecoder};
+use crate::payload::{Decodes, Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
+use crate::tracelogging::cache::WordHasher;
 
 /// The `--provider` filter.
 #[derive(Debug, Clone, Default)]
@@ -323,8 +329,10 @@ pub fn summarize_bytes(
 }
 
 /// What one job of buffers counted, merged into the file's summary in file order.
+#[derive(Default)]
 struct Part {
     counts: FileSummary,
+    decoding: Decoding,
     errors: Vec<TraceError>,
     stats: ReadStats,
 }
@@ -356,12 +364,24 @@ pub(super) fn summarize_slice(
 
 /// Counts one job's buffers (`scratch`: where compressed buffers are decompressed).
 fn count_job(scratch: &mut Vec<u8>, buffers: &[Framed<'_>], filter: &ProviderFilter) -> Part {
-    let mut part = Part {
-        counts: FileSummary::new(LogfileInfo::default()),
-        errors: Vec::new(),
-        stats: ReadStats::default(),
-    };
-    let mut on_error = |e: &TraceError| part.errors.push(e.clone());
+    let mut part = Part::default();
+    let counted = walk_job(scratch, buffers, &mut part, |part, b| {
+        let on_error = &mut |e: &TraceError| part.errors.push(e.clone());
+        part.counts.count_buffer(b, filter, on_error);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(()) = counted;
+    part
+}
+
+/// Opens each buffer of a job and hands it to `each` (a buffer that cannot be opened is an
+/// error of the part); stops at the first `Err` of `each`.
+fn walk_job<E>(
+    scratch: &mut Vec<u8>,
+    buffers: &[Framed<'_>],
+    part: &mut Part,
+    mut each: impl FnMut(&mut Part, &Buffer<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     for framed in buffers {
         let opened = match framed {
             Ok(raw) => raw
@@ -372,15 +392,15 @@ fn count_job(scratch: &mut Vec<u8>, buffers: &[Framed<'_>], filter: &ProviderFil
         match opened {
             Ok(b) => {
                 warm(b.data);
-                part.counts.count_buffer(&b, filter, &mut on_error);
+                each(part, &b)?;
             }
             Err(e) => {
                 part.counts.errors += 1;
-                on_error(&e);
+                part.errors.push(e);
             }
         }
     }
-    part
+    Ok(())
 }
 
 fn summarize_open<R: Read>(
@@ -416,6 +436,12 @@ fn read_buffers<R: Read>(
     s.buffers = st.buffers;
     s.compressed_buffers = st.compressed_buffers;
     s.buffers_with_lost_events = st.buffers_with_lost_events;
+}
+
+impl Default for FileSummary {
+    fn default() -> Self {
+        FileSummary::new(LogfileInfo::default())
+    }
 }
 
 impl FileSummary {
@@ -561,10 +587,72 @@ pub fn summarize_file_decoding(
     layouts: Layouts,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    let reopen =
-        || -> Result<_, TraceError> { open(std::fs::File::open(path).map_err(TraceError::open)?) };
+    let file = std::fs::File::open(path).map_err(TraceError::open)?;
+    let plan = Plan::of(Threads::Auto);
+    if plan.workers > 1 {
+        if let Some(map) = MappedFile::new(&file) {
+            let done = &mut |end| map.done_before(end);
+            return decoded::summarize_slice_decoding(
+                map.bytes(),
+                filter,
+                layouts,
+                plan,
+                on_error,
+                done,
+            );
+        }
+    }
+    let reopen = || open(std::fs::File::open(path).map_err(TraceError::open)?);
+    exact(open(file)?, reopen, filter, layouts, on_error)
+}
+
+/// The decoding summary of bytes in memory on one thread, every record decoded: the
+/// reference the fast path is held to.
+#[cfg(test)]
+fn summarize_decoding_exact(
+    bytes: &[u8],
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    exact(open(bytes)?, || open(bytes), filter, layouts, on_error)
+}
+
+/// One pass over `reader` decoding every record, a second from `reopen` for the late ones.
+fn exact<R: Read, S: Read>(
+    reader: EtlReader<R>,
+    reopen: impl FnOnce() -> Result<EtlReader<S>, TraceError>,
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
     let mut decoder = PayloadDecoder::new(layouts);
-    let (mut s, mut late) = decoding_pass(reopen()?, filter, &mut decoder, on_error);
+    let (mut s, late) = decoding_pass(reader, filter, &mut decoder, on_error);
+    decode_late(&mut s, late, filter, &mut decoder, reopen);
+    Ok(s)
+}
+
+/// [`summarize_file_decoding`] of bytes in memory: no copy, the buffers counted on every core.
+pub fn summarize_bytes_decoding(
+    bytes: &[u8],
+    filter: &ProviderFilter,
+    layouts: Layouts,
+    on_error: &mut dyn FnMut(&TraceError),
+) -> Result<FileSummary, TraceError> {
+    let plan = Plan::of(Threads::Auto);
+    decoded::summarize_slice_decoding(bytes, filter, layouts, plan, on_error, &mut |_| {})
+}
+
+/// The second pass of a decoding summary: of the records met before any layout described
+/// their kind (`late`), those the trace's metadata describes in the end are decoded again
+/// from `reopen` (not called when there are none).
+fn decode_late<R: Read>(
+    s: &mut FileSummary,
+    mut late: LateCounts,
+    filter: &ProviderFilter,
+    decoder: &mut PayloadDecoder,
+    reopen: impl FnOnce() -> Result<EtlReader<R>, TraceError>,
+) {
     late.retain(|k, _| {
         decoder
             .layouts_mut()
@@ -573,10 +661,9 @@ pub fn summarize_file_decoding(
     });
     if !late.is_empty() {
         if let Ok(reader) = reopen() {
-            recount_late(reader, filter, late, &mut decoder, &mut s);
+            recount_late(reader, filter, late, decoder, s);
         }
     }
-    Ok(s)
 }
 
 /// A record's provider: its own name, else the one a layout gives it (a manifest's).
@@ -597,13 +684,55 @@ fn passes(filter: &ProviderFilter, g: &Guid, n: Option<&[u8]>) -> bool {
     filter.is_empty() || filter.matches(g, n.and_then(|n| core::str::from_utf8(n).ok()))
 }
 
+/// Per event kind, records met while nothing described the kind (a fast hash: the keys are
+/// not chosen to collide).
+type LateCounts = HashMap<EventKey, u64, BuildHasherDefault<WordHasher>>;
+
 /// What a decoding pass keeps besides the summary: the records decoded per provider, and per
 /// event kind the records met while nothing described that kind (the first ones of the kind
 /// in file order: once described, a kind stays described).
 #[derive(Default)]
 struct Decoding {
     decoded: ProviderCounts,
-    late: HashMap<EventKey, u64>,
+    late: LateCounts,
+    /// The late records of the last kind met, not in `late` yet: records come in runs of one
+    /// kind, and most of them are late in traces without metadata.
+    run: Option<(EventKey, u64)>,
+    /// `MetaData` records met (each may have added a layout).
+    metadata: u64,
+}
+
+impl Decoding {
+    /// Counts a late record of kind `k`.
+    #[inline]
+    fn add_late(&mut self, k: EventKey) {
+        match &mut self.run {
+            Some((last, n)) if *last == k => *n += 1,
+            run => {
+                if let Some((last, n)) = run.replace((k, 1)) {
+                    *self.late.entry(last).or_default() += n;
+                }
+            }
+        }
+    }
+
+    /// The records decoded per provider and the late records per kind.
+    fn into_parts(mut self) -> (ProviderCounts, LateCounts) {
+        if let Some((k, n)) = self.run.take() {
+            *self.late.entry(k).or_default() += n;
+        }
+        (self.decoded, self.late)
+    }
+
+    /// Adds what a later part of the file counted.
+    fn merge(&mut self, part: Decoding) {
+        self.metadata += part.metadata;
+        let (decoded, late) = part.into_parts();
+        self.decoded.merge(&decoded);
+        for (k, n) in late {
+            *self.late.entry(k).or_default() += n;
+        }
+    }
 }
 
 /// Counts and decodes every record; returns the summary and the late records per kind.
@@ -612,15 +741,32 @@ fn decoding_pass<R: Read>(
     filter: &ProviderFilter,
     decoder: &mut PayloadDecoder,
     on_error: &mut dyn FnMut(&TraceError),
-) -> (FileSummary, HashMap<EventKey, u64>) {
+) -> (FileSummary, LateCounts) {
     let mut s = FileSummary::new(reader.info().clone());
     let mut d = Decoding::default();
     read_buffers(&mut reader, &mut s, on_error, |s, b, on_error| {
-        s.decode_buffer(b, filter, decoder, &mut d, on_error)
+        // Learning from every `MetaData` record, the pass goes through every buffer.
+        let _ = s.decode_buffer(b, filter, decoder, &mut d, on_error, Check::Decode);
     });
-    s.decoded = Some(d.decoded);
-    (s, d.late)
+    let (decoded, late) = d.into_parts();
+    s.decoded = Some(decoded);
+    (s, late)
 }
+
+/// How a decoding pass tells whether a record decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// It decodes the record ([`PayloadDecoder::decode`]): the reference.
+    Decode,
+    /// It asks [`PayloadDecoder::decodes`] (the length decides for fixed-size kinds).
+    Cheap,
+    /// As `Cheap`, but it stops at the first `MetaData` record: the layouts it holds are a
+    /// snapshot that must not learn (the buffers are then counted again in file order).
+    CheapUntilMetadata,
+}
+
+/// A buffer's decoding stopped at a `MetaData` record ([`Check::CheapUntilMetadata`]).
+struct MetInMetadata;
 
 impl FileSummary {
     /// Counts and decodes the records of one buffer, learning from its `MetaData` events.
@@ -631,7 +777,8 @@ impl FileSummary {
         decoder: &mut PayloadDecoder,
         d: &mut Decoding,
         on_error: &mut dyn FnMut(&TraceError),
-    ) {
+        check: Check,
+    ) -> Result<(), MetInMetadata> {
         if self.first_buffer_size == 0 {
             self.first_buffer_size = b.disk_size;
         }
@@ -646,6 +793,10 @@ impl FileSummary {
             };
             if let Record::Classic(c) = &rec {
                 if c.header.guid == KTC_METADATA {
+                    if check == Check::CheapUntilMetadata {
+                        return Err(MetInMetadata);
+                    }
+                    d.metadata += 1;
                     if let Some((g, n)) = metadata_provider_name(c) {
                         self.learned_names.entry(g).or_insert(n);
                     }
@@ -662,16 +813,21 @@ impl FileSummary {
             }
             self.events += 1;
             self.providers.add_bytes(g, n);
-            match decoder.decode(&rec) {
-                Payload::Decoded { .. } => d.decoded.add_bytes(g, n),
-                Payload::Undescribed => {
-                    if let Some(k) = PayloadDecoder::layout_key(&rec) {
-                        *d.late.entry(k).or_default() += 1;
-                    }
-                }
-                Payload::Failed { .. } => {}
+            let decodes = match check {
+                Check::Decode => match decoder.decode(&rec) {
+                    Payload::Decoded { .. } => Decodes::Yes,
+                    Payload::Undescribed => Decodes::Undescribed(PayloadDecoder::layout_key(&rec)),
+                    Payload::Failed { .. } => Decodes::No,
+                },
+                Check::Cheap | Check::CheapUntilMetadata => decoder.decodes(&rec),
+            };
+            match decodes {
+                Decodes::Yes => d.decoded.add_bytes(g, n),
+                Decodes::Undescribed(Some(k)) => d.add_late(k),
+                Decodes::Undescribed(None) | Decodes::No => {}
             }
         }
+        Ok(())
     }
 }
 
@@ -681,7 +837,7 @@ impl FileSummary {
 fn recount_late<R: Read>(
     mut reader: EtlReader<R>,
     filter: &ProviderFilter,
-    mut late: HashMap<EventKey, u64>,
+    mut late: LateCounts,
     decoder: &mut PayloadDecoder,
     s: &mut FileSummary,
 ) {
