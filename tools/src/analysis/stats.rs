@@ -114,10 +114,11 @@ impl Histogram {
     }
 }
 
-/// Human-readable duration: `0`, `850 ns`, `12.3 µs`, `4.56 ms`, `1.234 s`.
+/// Human-readable duration, always with a unit: `0 ms`, `850 ns`, `12.3 µs`, `4.56 ms`,
+/// `1.234 s`.
 pub fn fmt_ns(ns: u64) -> String {
     if ns == 0 {
-        "0".to_string()
+        "0 ms".to_string()
     } else if ns < 1_000 {
         format!("{ns} ns")
     } else if ns < 1_000_000 {
@@ -182,7 +183,7 @@ mod tests {
 
     #[test]
     fn formatting() {
-        assert_eq!(fmt_ns(0), "0");
+        assert_eq!(fmt_ns(0), "0 ms");
         assert_eq!(fmt_ns(850), "850 ns");
         assert_eq!(fmt_ns(4_560_000), "4.56 ms");
         assert_eq!(fmt_ts(12_000_345_678), "12.000345678s");

@@ -7,13 +7,9 @@ pub const WIDTH: f64 = 900.0;
 /// Font size of their labels, px.
 pub const FONT: f64 = 11.0;
 
-/// A duration for the page: always with a unit (`0 ms`, `850 ns`, `12.3 µs`).
+/// A duration for the page, with its unit ([`fmt_ns`]).
 pub fn dur(ns: u64) -> String {
-    if ns == 0 {
-        "0 ms".to_string()
-    } else {
-        fmt_ns(ns)
-    }
+    fmt_ns(ns)
 }
 
 /// The smallest 1-2-5 step with at most `max_ticks` steps in `span`.
