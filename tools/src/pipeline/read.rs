@@ -172,15 +172,33 @@ pub fn read_file<S: EventSink>(
     options: ReadOptions,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<ReadOutcome, TraceError> {
-    let file = std::fs::File::open(path).map_err(TraceError::open)?;
     let plan = Plan::of(options.threads);
+    by_plan(
+        path,
+        plan,
+        (sink, on_error),
+        |(sink, on_error), bytes, done| read_slice(bytes, sink, plan, on_error, done),
+        |(sink, on_error), file| read(file, sink, options, on_error),
+    )
+}
+
+/// Opens the file at `path` and gives it, with `args`, to `mapped` as the bytes of a memory
+/// map when `plan` has workers to walk them and the file is worth mapping (with the
+/// `done(end)` that hands the pages before `end` back), to `streamed` otherwise.
+pub(super) fn by_plan<A, T>(
+    path: &Path,
+    plan: Plan,
+    args: A,
+    mapped: impl FnOnce(A, &[u8], &mut dyn FnMut(u64)) -> Result<T, TraceError>,
+    streamed: impl FnOnce(A, std::fs::File) -> Result<T, TraceError>,
+) -> Result<T, TraceError> {
+    let file = std::fs::File::open(path).map_err(TraceError::open)?;
     if plan.workers > 1 {
         if let Some(map) = MappedFile::new(&file) {
-            let done = &mut |end| map.done_before(end);
-            return read_slice(map.bytes(), sink, plan, on_error, done);
+            return mapped(args, map.bytes(), &mut |end| map.done_before(end));
         }
     }
-    read(file, sink, options, on_error)
+    streamed(args, file)
 }
 
 /// Opens a trace held in memory (see [`open`] for the errors).

@@ -14,9 +14,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::error::TraceError;
-use super::mapped::MappedFile;
 use super::parallel::{in_order, warm, Framed, Plan};
-use super::read::{open, open_slice, Threads};
+use super::read::{by_plan, open, open_slice, Threads};
 
 mod decoded;
 #[cfg(test)]
@@ -302,15 +301,14 @@ pub fn summarize_file(
     filter: &ProviderFilter,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    let file = std::fs::File::open(path).map_err(TraceError::open)?;
     let plan = Plan::of(Threads::Auto);
-    if plan.workers > 1 {
-        if let Some(map) = MappedFile::new(&file) {
-            let done = &mut |end| map.done_before(end);
-            return summarize_slice(map.bytes(), filter, plan, on_error, done);
-        }
-    }
-    summarize(file, filter, on_error)
+    by_plan(
+        path,
+        plan,
+        on_error,
+        |on_error, bytes, done| summarize_slice(bytes, filter, plan, on_error, done),
+        |on_error, file| summarize(file, filter, on_error),
+    )
 }
 
 /// [`summarize`] bytes in memory: no copy, the buffers counted on every core.
@@ -587,23 +585,19 @@ pub fn summarize_file_decoding(
     layouts: Layouts,
     on_error: &mut dyn FnMut(&TraceError),
 ) -> Result<FileSummary, TraceError> {
-    let file = std::fs::File::open(path).map_err(TraceError::open)?;
     let plan = Plan::of(Threads::Auto);
-    if plan.workers > 1 {
-        if let Some(map) = MappedFile::new(&file) {
-            let done = &mut |end| map.done_before(end);
-            return decoded::summarize_slice_decoding(
-                map.bytes(),
-                filter,
-                layouts,
-                plan,
-                on_error,
-                done,
-            );
-        }
-    }
-    let reopen = || open(std::fs::File::open(path).map_err(TraceError::open)?);
-    exact(open(file)?, reopen, filter, layouts, on_error)
+    by_plan(
+        path,
+        plan,
+        (layouts, on_error),
+        |(layouts, on_error), bytes, done| {
+            decoded::summarize_slice_decoding(bytes, filter, layouts, plan, on_error, done)
+        },
+        |(layouts, on_error), file| {
+            let reopen = || open(std::fs::File::open(path).map_err(TraceError::open)?);
+            exact(open(file)?, reopen, filter, layouts, on_error)
+        },
+    )
 }
 
 /// The decoding summary of bytes in memory on one thread, every record decoded: the
