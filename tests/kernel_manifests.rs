@@ -48,134 +48,173 @@ fn assert_names_provider(doc: &Document<'_>) {
     );
 }
 
-#[test]
-fn wprp_enables_the_provider_by_guid_with_every_keyword() {
+/// The profile's `EventProvider` elements by `Id`.
+fn event_providers<'a, 'i>(doc: &'a Document<'i>) -> BTreeMap<&'a str, Node<'a, 'i>> {
+    elements(doc, "EventProvider")
+        .map(|n| (attr(n, "Id"), n))
+        .collect()
+}
+
+/// The one `EventProvider` whose `Name` is `guid` (compared without case).
+fn provider_named<'a, 'i>(doc: &'a Document<'i>, guid: &str) -> Node<'a, 'i> {
+    let found: Vec<Node> = event_providers(doc)
+        .into_values()
+        .filter(|n| attr(*n, "Name").eq_ignore_ascii_case(guid))
+        .collect();
+    assert_eq!(found.len(), 1, "one EventProvider with Name = {guid}");
+    found[0]
+}
+
+/// The keywords a provider element enables.
+fn keywords(provider: Node<'_, '_>) -> Vec<u64> {
+    provider
+        .descendants()
+        .filter(|n| n.has_tag_name("Keyword"))
+        .map(|n| hex(attr(n, "Value")))
+        .collect()
+}
+
+/// Parses the WPR profile and checks what every test of it relies on.
+fn with_wprp(check: impl FnOnce(&Document<'_>)) {
     let text = read("wsktrace.wprp");
     let doc = Document::parse(&text).expect("well-formed XML");
     assert_eq!(
         doc.root_element().tag_name().name(),
         "WindowsPerformanceRecorder"
     );
-    assert_names_provider(&doc);
+    check(&doc);
+}
 
-    let providers: BTreeMap<&str, Node> = elements(&doc, "EventProvider")
-        .map(|n| (attr(n, "Id"), n))
-        .collect();
-    let ours: Vec<Node> = providers
-        .values()
-        .copied()
-        .filter(|n| attr(*n, "Name") == PROVIDER_GUID_STR)
-        .collect();
-    assert_eq!(
-        ours.len(),
-        1,
-        "one EventProvider with Name = {PROVIDER_GUID_STR}"
-    );
-    let ours = ours[0];
-    let level: u8 = attr(ours, "Level").parse().expect("level");
-    assert!(
-        level >= schema::LEVEL,
-        "level {level} records level-{} events",
-        schema::LEVEL
-    );
-    let enabled = ours
-        .descendants()
-        .filter(|n| n.has_tag_name("Keyword"))
-        .map(|n| hex(attr(n, "Value")))
-        .fold(0, |a, k| a | k);
-    for d in schema::DESCRIPTORS {
-        assert_eq!(
-            d.keywords & !enabled,
-            0,
-            "{} keywords {:#x} enabled",
-            d.variant,
-            d.keywords
+#[test]
+fn wprp_enables_the_provider_by_guid_with_every_keyword() {
+    with_wprp(|doc| {
+        assert_names_provider(doc);
+        let ours = provider_named(doc, PROVIDER_GUID_STR);
+        let level: u8 = attr(ours, "Level").parse().expect("level");
+        assert!(
+            level >= schema::LEVEL,
+            "level {level} records level-{} events",
+            schema::LEVEL
         );
-    }
-    let defined_keywords = schema::keywords::LIFECYCLE
-        | schema::keywords::LATENCY
-        | schema::keywords::DISPATCH
-        | schema::keywords::SOCKET;
-    assert_eq!(
-        enabled & !defined_keywords,
-        0,
-        "only keywords the schema defines"
-    );
+        let enabled = keywords(ours).into_iter().fold(0, |a, k| a | k);
+        for d in schema::DESCRIPTORS {
+            assert_eq!(
+                d.keywords & !enabled,
+                0,
+                "{} keywords {:#x} enabled",
+                d.variant,
+                d.keywords
+            );
+        }
+        let defined_keywords = schema::keywords::LIFECYCLE
+            | schema::keywords::LATENCY
+            | schema::keywords::DISPATCH
+            | schema::keywords::SOCKET;
+        assert_eq!(
+            enabled & !defined_keywords,
+            0,
+            "only keywords the schema defines"
+        );
+    });
+}
 
-    let pnp: Vec<&str> = providers
-        .iter()
-        .filter(|(_, n)| attr(**n, "Name").eq_ignore_ascii_case(KERNEL_PNP_GUID))
-        .map(|(id, _)| *id)
-        .collect();
-    assert_eq!(pnp.len(), 1, "Microsoft-Windows-Kernel-PnP by its GUID");
+#[test]
+fn wprp_records_kernel_pnp_driver_init_only() {
     assert_eq!(
         KERNEL_PNP_GUID,
         kernel_pnp::PROVIDER_GUID.to_string(),
         "the GUID the boot analysis decodes"
     );
-
-    // Both providers write from kernel mode: WPR must give them non-paged buffers.
-    for provider in [ours, providers[pnp[0]]] {
+    with_wprp(|doc| {
+        let pnp = provider_named(doc, KERNEL_PNP_GUID);
+        // Exactly the keyword of DriverInit 226/227, the events the boot analysis reads, and
+        // not Performance, which most of the provider's boot events also carry.
+        let pnp_keywords = keywords(pnp);
         assert_eq!(
-            provider.attribute("NonPagedMemory"),
-            Some("true"),
-            "{} is a kernel-mode provider: NonPagedMemory=\"true\"",
-            attr(provider, "Id")
+            pnp_keywords,
+            [kernel_pnp::KEYWORD_DRIVER_INIT],
+            "Kernel-PnP keywords"
         );
-    }
+        let driver_init_keywords =
+            kernel_pnp::KEYWORD_PERFORMANCE | kernel_pnp::KEYWORD_DRIVER_INIT;
+        assert_ne!(
+            pnp_keywords[0] & driver_init_keywords,
+            0,
+            "DriverInit events enabled"
+        );
+        assert_eq!(
+            pnp_keywords[0] & kernel_pnp::KEYWORD_PERFORMANCE,
+            0,
+            "not Performance"
+        );
+        let pnp_level: u8 = attr(pnp, "Level").parse().expect("level");
+        assert!(
+            pnp_level >= 4,
+            "DriverInit events are level 4 (informational)"
+        );
+    });
+}
 
-    // Kernel-PnP: exactly the keyword of DriverInit 226/227, the events the boot analysis
-    // reads, and not Performance, which most of the provider's boot events also carry.
-    let pnp_keywords: Vec<u64> = providers[pnp[0]]
-        .descendants()
-        .filter(|n| n.has_tag_name("Keyword"))
-        .map(|n| hex(attr(n, "Value")))
-        .collect();
-    assert_eq!(
-        pnp_keywords,
-        [kernel_pnp::KEYWORD_DRIVER_INIT],
-        "Kernel-PnP keywords"
-    );
-    let driver_init_keywords = kernel_pnp::KEYWORD_PERFORMANCE | kernel_pnp::KEYWORD_DRIVER_INIT;
-    assert_ne!(
-        pnp_keywords[0] & driver_init_keywords,
-        0,
-        "DriverInit events enabled"
-    );
-    assert_eq!(
-        pnp_keywords[0] & kernel_pnp::KEYWORD_PERFORMANCE,
-        0,
-        "not Performance"
-    );
-    let pnp_level: u8 = attr(providers[pnp[0]], "Level").parse().expect("level");
-    assert!(
-        pnp_level >= 4,
-        "DriverInit events are level 4 (informational)"
-    );
-
-    // Every reference resolves; the normal and boot profiles exist in both logging modes.
-    let ids: BTreeSet<&str> = doc
-        .descendants()
-        .filter(|n| n.is_element())
-        .filter_map(|n| n.attribute("Id"))
-        .collect();
-    for tag in [
-        "EventProviderId",
-        "SystemProviderId",
-        "SystemCollectorId",
-        "EventCollectorId",
-    ] {
-        for n in elements(&doc, tag) {
-            assert!(
-                ids.contains(attr(n, "Value")),
-                "{tag} {} resolves",
-                attr(n, "Value")
+#[test]
+fn wprp_gives_kernel_mode_providers_non_paged_buffers() {
+    with_wprp(|doc| {
+        for guid in [PROVIDER_GUID_STR, KERNEL_PNP_GUID] {
+            let provider = provider_named(doc, guid);
+            assert_eq!(
+                provider.attribute("NonPagedMemory"),
+                Some("true"),
+                "{} is a kernel-mode provider: NonPagedMemory=\"true\"",
+                attr(provider, "Id")
             );
         }
-    }
-    let mut profiles: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut enables: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let by_id: BTreeMap<&str, Node> = elements(&doc, "Profile")
+    });
+}
+
+#[test]
+fn wprp_references_resolve_and_both_profiles_exist_in_both_logging_modes() {
+    with_wprp(|doc| {
+        let ids: BTreeSet<&str> = doc
+            .descendants()
+            .filter(|n| n.is_element())
+            .filter_map(|n| n.attribute("Id"))
+            .collect();
+        for tag in [
+            "EventProviderId",
+            "SystemProviderId",
+            "SystemCollectorId",
+            "EventCollectorId",
+        ] {
+            for n in elements(doc, tag) {
+                assert!(
+                    ids.contains(attr(n, "Value")),
+                    "{tag} {} resolves",
+                    attr(n, "Value")
+                );
+            }
+        }
+        let (profiles, enables) = profiles_and_providers(doc);
+        let both: BTreeSet<&str> = ["File", "Memory"].into_iter().collect();
+        assert_eq!(profiles.get("WskTrace"), Some(&both));
+        assert_eq!(profiles.get("WskTraceBoot"), Some(&both));
+        let our_id = attr(provider_named(doc, PROVIDER_GUID_STR), "Id");
+        assert!(enables["WskTrace"].contains(our_id));
+        assert!(enables["WskTraceBoot"].contains(our_id));
+        let pnp_id = attr(provider_named(doc, KERNEL_PNP_GUID), "Id");
+        assert!(
+            enables["WskTraceBoot"].contains(pnp_id),
+            "boot profile records Kernel-PnP"
+        );
+    });
+}
+
+/// Per profile name: its logging modes, and the event providers it enables (its own, or its
+/// base's).
+type ProfileSets<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+
+fn profiles_and_providers<'a>(doc: &'a Document<'_>) -> (ProfileSets<'a>, ProfileSets<'a>) {
+    let mut profiles = ProfileSets::new();
+    let mut enables = ProfileSets::new();
+    let by_id: BTreeMap<&str, Node> = elements(doc, "Profile")
         .map(|p| (attr(p, "Id"), p))
         .collect();
     for p in by_id.values() {
@@ -183,7 +222,6 @@ fn wprp_enables_the_provider_by_guid_with_every_keyword() {
             .entry(attr(*p, "Name"))
             .or_default()
             .insert(attr(*p, "LoggingMode"));
-        // A profile's providers are its own, or its base's.
         let source = match p.attribute("Base") {
             Some(base) => *by_id
                 .get(base)
@@ -198,16 +236,7 @@ fn wprp_enables_the_provider_by_guid_with_every_keyword() {
             set.insert(attr(n, "Value"));
         }
     }
-    let both: BTreeSet<&str> = ["File", "Memory"].into_iter().collect();
-    assert_eq!(profiles.get("WskTrace"), Some(&both));
-    assert_eq!(profiles.get("WskTraceBoot"), Some(&both));
-    let our_id = attr(ours, "Id");
-    assert!(enables["WskTrace"].contains(our_id));
-    assert!(enables["WskTraceBoot"].contains(our_id));
-    assert!(
-        enables["WskTraceBoot"].contains(pnp[0]),
-        "boot profile records Kernel-PnP"
-    );
+    (profiles, enables)
 }
 
 /// The schema event a regions `<Event>` names (by provider, name and opcode).

@@ -18,7 +18,7 @@ use std::time::Duration;
 use lifecycle_support::*;
 use wsktrace_driver::lifecycle::*;
 use wsktrace_driver::schema::CallingContext;
-use wsktrace_driver::sim::{SimConfig, SimHarness, SimViolation};
+use wsktrace_driver::sim::{SimConfig, SimHarness, SimViolation, SimWsk};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
@@ -54,6 +54,27 @@ fn permutations(items: &[Step]) -> Vec<Vec<Step>> {
     out
 }
 
+/// The handles a run drives its three threads by: A releases its capture, B captures
+/// (infinite wait) and releases, D deregisters; each waits for its go.
+struct Actors {
+    a_go: mpsc::Sender<()>,
+    a_done: Arc<AtomicBool>,
+    b_go: mpsc::Sender<()>,
+    b_release: mpsc::Sender<()>,
+    b_result: mpsc::Receiver<Result<u32, NtStatus>>,
+    b_done: Arc<AtomicBool>,
+    d_go: mpsc::Sender<()>,
+    d_done: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Where a run is: B's answer once it has one, and whether B was sent off.
+#[derive(Default)]
+struct Progress {
+    b_outcome: Option<Result<u32, NtStatus>>,
+    b_started: bool,
+}
+
 fn run(order: &[Step]) {
     // A watchdog far beyond any settle time: a deregister that returns early is a bug here.
     let h = SimHarness::new(SimConfig {
@@ -69,135 +90,155 @@ fn run(order: &[Step]) {
     h.sim.force_ready(false);
 
     let (a_go, a_rx) = mpsc::channel::<()>();
-    let a_done = Arc::new(AtomicBool::new(false));
-    let thread_a = {
-        let a_done = a_done.clone();
-        std::thread::spawn(move || {
-            a_rx.recv().unwrap();
-            guard_a.release();
-            a_done.store(true, Ordering::SeqCst);
-        })
-    };
-
     let (b_go, b_rx) = mpsc::channel::<()>();
     let (b_release, b_release_rx) = mpsc::channel::<()>();
     let (b_result_tx, b_result) = mpsc::channel::<Result<u32, NtStatus>>();
-    let b_done = Arc::new(AtomicBool::new(false));
-    let thread_b = {
-        let reg = reg.clone();
-        let b_done = b_done.clone();
-        std::thread::spawn(move || {
-            b_rx.recv().unwrap();
-            match reg.capture(WaitTimeout::Infinite, CallingContext::Worker) {
-                Ok(npi) => {
-                    b_result_tx.send(Ok(npi.capture_id())).unwrap();
-                    b_release_rx.recv().unwrap();
-                    npi.release();
-                }
-                Err(status) => b_result_tx.send(Err(status)).unwrap(),
-            }
-            b_done.store(true, Ordering::SeqCst);
-        })
-    };
-
     let (d_go, d_rx) = mpsc::channel::<()>();
-    let d_done = Arc::new(AtomicBool::new(false));
-    let thread_d = {
-        let reg = reg.clone();
-        let d_done = d_done.clone();
-        std::thread::spawn(move || {
-            d_rx.recv().unwrap();
-            reg.deregister();
-            d_done.store(true, Ordering::SeqCst);
-        })
+    let [a_done, b_done, d_done] = [(); 3].map(|_| Arc::new(AtomicBool::new(false)));
+    let done = |flag: &Arc<AtomicBool>| {
+        let flag = flag.clone();
+        move || flag.store(true, Ordering::SeqCst)
+    };
+    let (a_finish, b_finish, d_finish) = (done(&a_done), done(&b_done), done(&d_done));
+    let thread_a = std::thread::spawn(move || {
+        a_rx.recv().unwrap();
+        guard_a.release();
+        a_finish();
+    });
+    let b_reg = reg.clone();
+    let thread_b = std::thread::spawn(move || {
+        b_rx.recv().unwrap();
+        match b_reg.capture(WaitTimeout::Infinite, CallingContext::Worker) {
+            Ok(npi) => {
+                b_result_tx.send(Ok(npi.capture_id())).unwrap();
+                b_release_rx.recv().unwrap();
+                npi.release();
+            }
+            Err(status) => b_result_tx.send(Err(status)).unwrap(),
+        }
+        b_finish();
+    });
+    let d_reg = reg.clone();
+    let thread_d = std::thread::spawn(move || {
+        d_rx.recv().unwrap();
+        d_reg.deregister();
+        d_finish();
+    });
+    let actors = Actors {
+        a_go,
+        a_done,
+        b_go,
+        b_release,
+        b_result,
+        b_done,
+        d_go,
+        d_done,
+        threads: vec![thread_a, thread_b, thread_d],
     };
 
-    let pos = |s: Step| order.iter().position(|x| *x == s).unwrap();
-    let mut b_outcome: Option<Result<u32, NtStatus>> = None;
-    let mut b_started = false;
+    let mut progress = Progress::default();
     for (i, step) in order.iter().enumerate() {
-        match step {
-            Step::Capture => {
-                b_go.send(()).unwrap();
-                b_started = true;
-                // B is now waiting in the subsystem, or has its answer.
-                let deadline = std::time::Instant::now() + SETTLE;
-                loop {
-                    if b_result_outcome(&b_result, &mut b_outcome) {
-                        break;
-                    }
-                    if h.sim.snapshot().waiting == 1 {
-                        break;
-                    }
-                    assert!(
-                        std::time::Instant::now() < deadline,
-                        "{order:?}: B stuck at step {i}"
-                    );
-                }
-            }
-            Step::Ready => {
-                h.sim.force_ready(true);
-                if b_started && b_outcome.is_none() {
-                    // A waiting (not cancelled) capture now succeeds.
-                    let r = b_result
-                        .recv_timeout(SETTLE)
-                        .unwrap_or_else(|_| panic!("{order:?}: B not woken"));
-                    b_outcome = Some(r);
-                }
-            }
-            Step::Deregister => {
-                d_go.send(()).unwrap();
+        take_step(*step, i, order, &h.sim, &actors, &mut progress);
+    }
+    let outcome = end_run(order, actors, progress);
+    assert_outcome(order, outcome, &h);
+}
+
+/// Carries out step `i` of `order` and waits until it has taken effect.
+fn take_step(
+    step: Step,
+    i: usize,
+    order: &[Step],
+    sim: &SimWsk,
+    actors: &Actors,
+    progress: &mut Progress,
+) {
+    match step {
+        Step::Capture => {
+            actors.b_go.send(()).unwrap();
+            progress.b_started = true;
+            // B is now waiting in the subsystem, or has its answer.
+            let deadline = std::time::Instant::now() + SETTLE;
+            while !b_result_outcome(&actors.b_result, &mut progress.b_outcome)
+                && sim.snapshot().waiting != 1
+            {
                 assert!(
-                    h.sim.wait_until(SETTLE, |s| s.deregistering == 1
-                        || s.live_registrations == 0),
-                    "{order:?}: deregister did not start"
+                    std::time::Instant::now() < deadline,
+                    "{order:?}: B stuck at step {i}"
                 );
-                if b_started && b_outcome.is_none() {
-                    // The waiting capture is cancelled.
-                    let r = b_result
-                        .recv_timeout(SETTLE)
-                        .unwrap_or_else(|_| panic!("{order:?}: B not cancelled"));
-                    b_outcome = Some(r);
-                }
-            }
-            Step::ReleaseA => {
-                assert!(
-                    !d_done.load(Ordering::SeqCst),
-                    "{order:?}: deregister returned before A's release"
-                );
-                a_go.send(()).unwrap();
-                wait_flag(&a_done, order, "A's release");
-            }
-            Step::ReleaseB => {
-                if matches!(b_outcome, Some(Ok(_))) || (b_started && b_outcome.is_none()) {
-                    assert!(
-                        !d_done.load(Ordering::SeqCst),
-                        "{order:?}: deregister returned before B's release"
-                    );
-                }
-                let _ = b_release.send(());
             }
         }
+        Step::Ready => {
+            sim.force_ready(true);
+            if progress.b_started && progress.b_outcome.is_none() {
+                // A waiting (not cancelled) capture now succeeds.
+                let r = actors
+                    .b_result
+                    .recv_timeout(SETTLE)
+                    .unwrap_or_else(|_| panic!("{order:?}: B not woken"));
+                progress.b_outcome = Some(r);
+            }
+        }
+        Step::Deregister => {
+            actors.d_go.send(()).unwrap();
+            assert!(
+                sim.wait_until(SETTLE, |s| s.deregistering == 1
+                    || s.live_registrations == 0),
+                "{order:?}: deregister did not start"
+            );
+            if progress.b_started && progress.b_outcome.is_none() {
+                // The waiting capture is cancelled.
+                let r = actors
+                    .b_result
+                    .recv_timeout(SETTLE)
+                    .unwrap_or_else(|_| panic!("{order:?}: B not cancelled"));
+                progress.b_outcome = Some(r);
+            }
+        }
+        Step::ReleaseA => {
+            assert!(
+                !actors.d_done.load(Ordering::SeqCst),
+                "{order:?}: deregister returned before A's release"
+            );
+            actors.a_go.send(()).unwrap();
+            wait_flag(&actors.a_done, order, "A's release");
+        }
+        Step::ReleaseB => {
+            let b_holds = matches!(progress.b_outcome, Some(Ok(_)));
+            if b_holds || (progress.b_started && progress.b_outcome.is_none()) {
+                assert!(
+                    !actors.d_done.load(Ordering::SeqCst),
+                    "{order:?}: deregister returned before B's release"
+                );
+            }
+            let _ = actors.b_release.send(());
+        }
     }
-    // The run ends: nothing may hang.
-    if !b_started {
-        b_go.send(()).unwrap();
+}
+
+/// Ends the run: nothing may hang. Returns B's answer.
+fn end_run(order: &[Step], actors: Actors, progress: Progress) -> Result<u32, NtStatus> {
+    if !progress.b_started {
+        actors.b_go.send(()).unwrap();
     }
-    if b_outcome.is_none() {
-        b_outcome = Some(
-            b_result
-                .recv_timeout(SETTLE)
-                .unwrap_or_else(|_| panic!("{order:?}: B never answered")),
-        );
-    }
-    let _ = b_release.send(());
-    wait_flag(&b_done, order, "B");
-    wait_flag(&d_done, order, "deregister");
-    for t in [thread_a, thread_b, thread_d] {
+    let outcome = progress.b_outcome.unwrap_or_else(|| {
+        actors
+            .b_result
+            .recv_timeout(SETTLE)
+            .unwrap_or_else(|_| panic!("{order:?}: B never answered"))
+    });
+    let _ = actors.b_release.send(());
+    wait_flag(&actors.b_done, order, "B");
+    wait_flag(&actors.d_done, order, "deregister");
+    for t in actors.threads {
         t.join().unwrap();
     }
+    outcome
+}
 
-    // B's outcome is the documented one for this ordering.
+/// B's outcome is the documented one for this ordering, and the run left nothing behind.
+fn assert_outcome(order: &[Step], outcome: Result<u32, NtStatus>, h: &SimHarness) {
+    let pos = |s: Step| order.iter().position(|x| *x == s).unwrap();
     let expected = if pos(Step::Capture) > pos(Step::Deregister) {
         Err(NtStatus::INVALID_DEVICE_STATE) // refused: deregistration had begun
     } else if pos(Step::Ready) < pos(Step::Deregister) {
@@ -205,7 +246,7 @@ fn run(order: &[Step]) {
     } else {
         Err(NtStatus::DEVICE_NOT_READY) // cancelled by the deregister
     };
-    assert_eq!(b_outcome.unwrap().map(|_| ()), expected, "{order:?}");
+    assert_eq!(outcome.map(|_| ()), expected, "{order:?}");
 
     let snap = h.sim.snapshot();
     assert_eq!(

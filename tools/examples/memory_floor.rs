@@ -53,7 +53,9 @@ fn touch_all(file: &File, threads: usize) -> std::io::Result<u8> {
             .chunks(part)
             .map(|bytes| s.spawn(move || touch(bytes)))
             .collect();
-        workers.into_iter().fold(0, |x, w| x ^ w.join().unwrap_or(0))
+        workers
+            .into_iter()
+            .fold(0, |x, w| x ^ w.join().unwrap_or(0))
     });
     Ok(x)
 }

@@ -1,24 +1,6 @@
-//! JSON for scripts: one document per run.
-//!
-//! ```text
-//! {
-//!   "tool": "wsktrace check",            // or latency, boot
-//!   "provider": {"name": "Wsktrace.WskClient", "guid": "d5fe2198-..."},
-//!   "files": [
-//!     {"path": "...", "status": "ok|violation|inconclusive|no-events|error",
-//!      "error": {"kind", "offset", "buffer", "message"} (status error only),
-//!      "errors": [{"kind", "offset", "buffer", "message"}] (read errors; the rest was read),
-//!      "trace": {...header facts...}, "records": N, "events": N,
-//!      "balance": {"verdict", "counts", "clients", "registrations": [
-//!          {"registration", "instance", "client", "verdict", "reasons", "findings": [
-//!              {"rule", "severity", "ts_ns", "tid", "registration", "capture",
-//!               "message", "reason", "events": [{"ts_ns", "tid", "name", "opcode", "fields"}]}]}]},
-//!      "latency": {...}, "boot": {...}}
-//!   ],
-//!   "summary": {...}                      // check: counts; boot: the fleet summary
-//! }
-//! ```
-//! Times are nanoseconds since the trace start (`*_ns`), boot-relative where named so.
+//! JSON for scripts: one document per run, with the keys docs/formats.md lists (section
+//! "JSON"). Times are nanoseconds since the trace start (`*_ns`), boot-relative where named
+//! so.
 
 use std::io::{self, Write};
 
