@@ -170,14 +170,8 @@ fn take_step(
         }
         Step::Ready => {
             sim.force_ready(true);
-            if progress.b_started && progress.b_outcome.is_none() {
-                // A waiting (not cancelled) capture now succeeds.
-                let r = actors
-                    .b_result
-                    .recv_timeout(SETTLE)
-                    .unwrap_or_else(|_| panic!("{order:?}: B not woken"));
-                progress.b_outcome = Some(r);
-            }
+            // A waiting (not cancelled) capture now succeeds.
+            await_waiting_b(order, actors, progress, "B not woken");
         }
         Step::Deregister => {
             actors.d_go.send(()).unwrap();
@@ -186,14 +180,8 @@ fn take_step(
                     || s.live_registrations == 0),
                 "{order:?}: deregister did not start"
             );
-            if progress.b_started && progress.b_outcome.is_none() {
-                // The waiting capture is cancelled.
-                let r = actors
-                    .b_result
-                    .recv_timeout(SETTLE)
-                    .unwrap_or_else(|_| panic!("{order:?}: B not cancelled"));
-                progress.b_outcome = Some(r);
-            }
+            // The waiting capture is cancelled.
+            await_waiting_b(order, actors, progress, "B not cancelled");
         }
         Step::ReleaseA => {
             assert!(
@@ -213,6 +201,18 @@ fn take_step(
             }
             let _ = actors.b_release.send(());
         }
+    }
+}
+
+/// If B is waiting in a capture, waits for its answer (`stuck` says what went wrong if none
+/// comes).
+fn await_waiting_b(order: &[Step], actors: &Actors, progress: &mut Progress, stuck: &str) {
+    if progress.b_started && progress.b_outcome.is_none() {
+        let r = actors
+            .b_result
+            .recv_timeout(SETTLE)
+            .unwrap_or_else(|_| panic!("{order:?}: {stuck}"));
+        progress.b_outcome = Some(r);
     }
 }
 
