@@ -53,20 +53,21 @@ struct Recent {
     answers: Answers,
 }
 
-/// Slots of the recent schemas (a power of two): a trace's events have a few dozen distinct
-/// schemas, interleaved.
+/// Sets of two slots for the recent schemas (a power of two): a trace's events have a few
+/// dozen distinct schemas, interleaved.
 const RECENT: usize = 64;
 
-/// The answers per TraceLogging schema, in [`RECENT`] slots chosen by a few words of the
-/// metadata (a slot taken by another schema is given over: the [`SchemaCache`] behind holds
-/// every schema parsed), and per layout key.
+/// The answers per TraceLogging schema, in [`RECENT`] sets of two slots chosen by a few words
+/// of the metadata (a new schema takes the first slot, the one there moves to the second,
+/// the one there is given over: the [`SchemaCache`] behind holds every schema parsed), and
+/// per layout key.
 #[derive(Default)]
 pub(super) struct LengthMemo {
-    recent: Vec<Option<Recent>>,
+    recent: Vec<[Option<Recent>; 2]>,
     layouts: Fast<EventKey, Answers>,
 }
 
-/// The slot of `meta`: its length and three of its words mixed (a miss only costs a lookup
+/// The set of `meta`: its length and three of its words mixed (a miss only costs a lookup
 /// in the [`SchemaCache`]).
 fn slot(meta: &[u8]) -> usize {
     let word = |at: usize| {
@@ -95,14 +96,19 @@ impl LengthMemo {
         decide: impl FnOnce(&Schema) -> bool,
     ) -> bool {
         if self.recent.is_empty() {
-            self.recent.resize_with(RECENT, || None);
+            self.recent.resize_with(RECENT, Default::default);
         }
-        let entry = &mut self.recent[slot(meta)];
-        let known = entry.as_ref().is_some_and(|r| *r.meta == *meta);
-        if !known {
+        let set = &mut self.recent[slot(meta)];
+        let holds = |r: &Option<Recent>| r.as_ref().is_some_and(|r| *r.meta == *meta);
+        if !holds(&set[0]) {
+            set.swap(0, 1);
+        }
+        if !holds(&set[0]) {
+            set.swap(0, 1);
             let schema = schemas.get(meta).ok().cloned();
             let fixed = schema.as_deref().is_some_and(|s| fixed_fields(&s.fields));
-            *entry = Some(Recent {
+            set[1] = set[0].take();
+            set[0] = Some(Recent {
                 meta: meta.into(),
                 schema,
                 answers: Answers {
@@ -115,7 +121,7 @@ impl LengthMemo {
             schema: Some(schema),
             answers,
             ..
-        }) = entry
+        }) = &mut set[0]
         else {
             return false;
         };

@@ -386,6 +386,10 @@ fn count_job(scratch: &mut Vec<u8>, buffers: &[Framed<'_>], filter: &ProviderFil
     let mut part = Part::default();
     let counted = walk_job(scratch, buffers, &mut part, |part, b| {
         let on_error = &mut |e: &TraceError| part.errors.push(e.clone());
+        // The header peek's loads each wait for the one before: bring the lines in first. (The
+        // decoding walk does without: it parses records whole, and warming first cost it 20 %
+        // more CPU on the bench trace.)
+        warm(b.data);
         part.counts.count_buffer(b, filter, on_error);
         Ok::<(), std::convert::Infallible>(())
     });
@@ -409,10 +413,7 @@ fn walk_job<E>(
             Err((e, index)) => Err(TraceError::etl(e.clone(), Some(*index))),
         };
         match opened {
-            Ok(b) => {
-                warm(b.data);
-                each(part, &b)?;
-            }
+            Ok(b) => each(part, &b)?,
             Err(e) => {
                 part.counts.errors += 1;
                 part.errors.push(e);
