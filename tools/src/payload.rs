@@ -18,6 +18,8 @@
 //! ```
 
 mod memo;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -262,21 +264,18 @@ impl PayloadDecoder {
     /// Whether [`decode`](Self::decode) would give [`Payload::Decoded`], without building the
     /// fields where the answer follows from the payload's length alone: an event kind whose
     /// every field has a fixed size decodes or fails the same way for every payload of one
-    /// length, so that answer is kept per kind and length.
+    /// length, so that answer is kept per kind and length. Other TraceLogging payloads are
+    /// walked by [`tracelogging::validate`] (the decoder's walk, building no values).
     pub fn decodes(&mut self, rec: &Record<'_>) -> Decodes {
         match described(rec) {
             Described::TraceLogging { meta, payload, ptr } => {
-                let Ok(schema) = self.schemas.get(meta) else {
-                    return Decodes::No;
-                };
                 let len = (payload.len(), ptr);
-                let schema = schema.clone();
-                let known = self.memo.schema(&schema, len);
-                Decodes::from(known.unwrap_or_else(|| {
-                    let ok = tracelogging::decode(&schema, payload, pointer_size(ptr)).is_ok();
-                    self.memo.keep_schema(&schema, len, ok);
-                    ok
-                }))
+                Decodes::from(
+                    self.memo
+                        .tracelogging(meta, len, &mut self.schemas, |schema| {
+                            tracelogging::validate(schema, payload, pointer_size(ptr)).is_ok()
+                        }),
+                )
             }
             Described::Metadata {
                 event_type,

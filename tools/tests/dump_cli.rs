@@ -179,3 +179,102 @@ fn metadata_from_a_trace_without_metadata_events_is_an_error_naming_it() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("/nonexistent.etl"), "{stderr}");
 }
+
+/// A trace with one TraceLogging provider whose events decode (3), do not fit their metadata
+/// (3: a `U32` cut short, a string without its NUL, metadata that does not parse) or carry no
+/// metadata at all (4, nothing describes them).
+fn mixed_trace(path: &Path) {
+    use wsktrace_tools::etl::format::{
+        Guid, EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, EVENT_HEADER_EXT_TYPE_PROV_TRAITS,
+    };
+    use wsktrace_tools::etl::write::{Descriptor, EtlWriter, Event, ExtItem, SessionConfig};
+    use wsktrace_tools::tracelogging::{
+        provider_traits_bytes, FieldSchema, InType, OutType, Schema,
+    };
+
+    let schema = Schema::new("Mixed")
+        .field(FieldSchema::new("Value", InType::U32, OutType::Default))
+        .field(FieldSchema::new("Name", InType::CStr8, OutType::Default));
+    let meta = schema.to_bytes().unwrap();
+    // Size 6 (the whole item), no tags, then a name with no NUL: does not parse.
+    let bad_meta = [6, 0, 0, b'B', b'a', b'd'];
+    let traits = provider_traits_bytes("Test.Mixed", None).unwrap();
+    let item = |ext_type, data| ExtItem { ext_type, data };
+    let with_meta = [
+        item(EVENT_HEADER_EXT_TYPE_PROV_TRAITS, &traits[..]),
+        item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, &meta[..]),
+    ];
+    let with_bad_meta = [
+        item(EVENT_HEADER_EXT_TYPE_PROV_TRAITS, &traits[..]),
+        item(EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL, &bad_meta[..]),
+    ];
+    let traits_only = [item(EVENT_HEADER_EXT_TYPE_PROV_TRAITS, &traits[..])];
+    let events: [(&[ExtItem<'_>], &[u8]); 10] = [
+        (&with_meta, b"\x01\0\0\0one\0"),
+        (&with_meta, b"\x02\0\0\0\0"),
+        (
+            &with_meta,
+            b"\x03\0\0\0three\0 trailing bytes are not an error",
+        ),
+        (&with_meta, b"\x04\0"),           // U32 cut short
+        (&with_meta, b"\x05\0\0\0five"),   // no NUL
+        (&with_bad_meta, b"\x06\0\0\0\0"), // metadata that does not parse
+        (&traits_only, b"\x07\0\0\0"),
+        (&traits_only, b""),
+        (&traits_only, b"\x09"),
+        (&traits_only, b"\x0a\0\0\0\0\0\0\0"),
+    ];
+    let config = SessionConfig::default();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = EtlWriter::new(std::io::BufWriter::new(file), config.clone()).unwrap();
+    for (i, (ext, payload)) in events.into_iter().enumerate() {
+        let ev = Event {
+            provider_id: Guid::from_fields(0x5eed_0001, 1, 2, [3, 4, 5, 6, 7, 8, 9, 10]),
+            descriptor: Descriptor {
+                id: 7,
+                level: 4,
+                ..Descriptor::default()
+            },
+            timestamp: config.start_qpc + 1000 * (i as i64 + 1),
+            processor: (i % 2) as u16,
+            thread_id: 8,
+            process_id: 4,
+            activity_id: Guid::default(),
+            ext,
+            payload,
+        };
+        w.write_event(&ev).unwrap();
+    }
+    w.finish(config.start_qpc + 100_000).unwrap();
+}
+
+#[test]
+fn the_summary_counts_decoded_undecoded_and_erroneous_events_as_full_dump_decides() {
+    let trace = tmp("mixed.etl");
+    mixed_trace(&trace);
+    let (records, stderr, code) = dump(&["--json"], &trace);
+    assert_eq!(code, Some(0), "{stderr}");
+    let mine: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["provider_name"] == "Test.Mixed")
+        .collect();
+    let tally = |pred: fn(&Value) -> bool| mine.iter().filter(|r| pred(r)).count() as u64;
+    let from_dump = (
+        mine.len() as u64,
+        tally(|r| r.get("fields").is_some()),
+        tally(|r| r.get("decode_error").is_some()),
+        tally(|r| r.get("fields").is_none() && r.get("decode_error").is_none()),
+    );
+    assert_eq!(from_dump, (10, 3, 3, 4), "what full dump says");
+
+    let (summary, stderr, code) = dump(&["--summary", "--json"], &trace);
+    assert_eq!(code, Some(0), "{stderr}");
+    let providers = summary[0]["providers"].as_array().unwrap();
+    let p = providers
+        .iter()
+        .find(|p| p["name"] == "Test.Mixed")
+        .expect("Test.Mixed in the summary");
+    let n = |k: &str| p[k].as_u64().unwrap();
+    let from_summary = (n("count"), n("decoded"), n("decode_errors"), n("undecoded"));
+    assert_eq!(from_summary, from_dump, "{p}");
+}

@@ -24,8 +24,9 @@
 //! `docs/decoding.md`.
 //!
 //! With `--summary`, one object per file: `events` (records), `lost_events`, `providers`
-//! (`[{guid, name, count, decoded, undecoded}]`, most frequent first), `header` (logfile header
-//! facts), `buffers`, `errors`. On a terminal both print as tables unless `--json` is given.
+//! (`[{guid, name, count, decoded, decode_errors, undecoded}]`, most frequent first: records,
+//! those whose payload decodes, those a layout describes but does not fit, those nothing
+//! describes), `header` (logfile header facts), `buffers`, `errors`. On a terminal both print as tables unless `--json` is given.
 //!
 //! Directories are walked for `*.etl` files, as by the other commands. Errors print as
 //! `wsktrace: <path>: offset 0x…: <error>` on stderr and the run goes on; the exit status is
@@ -358,15 +359,17 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
     )?;
     writeln!(
         out,
-        "  {:>9}  {:>9}  {:<36}  name",
-        "count", "decoded", "provider"
+        "  {:>9}  {:>9}  {:>9}  {:<36}  name",
+        "count", "decoded", "errors", "provider"
     )?;
+    let or_dash = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
     for p in s.providers() {
         writeln!(
             out,
-            "  {:>9}  {:>9}  {:<36}  {}",
+            "  {:>9}  {:>9}  {:>9}  {:<36}  {}",
             p.count,
-            p.decoded.map_or("-".to_string(), |d| d.to_string()),
+            or_dash(p.decoded),
+            or_dash(p.decode_errors),
             p.guid.to_string(),
             p.name.as_deref().unwrap_or("-")
         )?;

@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use crate::tdh::{Count, EventKey, EventLayout, Length, PropertyKind};
 use crate::tracelogging::cache::WordHasher;
-use crate::tracelogging::{FieldSchema, InType, PointerSize, Schema, Shape};
+use crate::tracelogging::{FieldSchema, InType, PointerSize, Schema, SchemaCache, Shape};
 
 /// A payload's length and the record's pointer size (pointer-sized fields vary with it).
 pub(super) type Len = (usize, u8);
 
 /// Lengths kept per kind: a fixed layout fits one length, and a trace has few others.
 const MAX_LENGTHS: usize = 16;
-/// Kinds kept before the memo starts again (bounds its memory).
+/// Layout kinds kept before the memo starts again (bounds its memory).
 const MAX_KINDS: usize = 4096;
 
 type Fast<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
@@ -45,41 +45,92 @@ impl Answers {
     }
 }
 
-/// The answers per TraceLogging schema (by address: the entry holds the schema, so the
-/// address is not reused while it is kept) and per layout key.
+/// A TraceLogging schema met recently: its metadata bytes (the key, compared whole on every
+/// hit), the schema (`None`: the metadata does not parse) and its answers.
+struct Recent {
+    meta: Box<[u8]>,
+    schema: Option<Arc<Schema>>,
+    answers: Answers,
+}
+
+/// Sets of two slots for the recent schemas (a power of two): a trace's events have a few
+/// dozen distinct schemas, interleaved.
+const RECENT: usize = 64;
+
+/// The answers per TraceLogging schema, in [`RECENT`] sets of two slots chosen by a few words
+/// of the metadata (a new schema takes the first slot, the one there moves to the second,
+/// the one there is given over: the [`SchemaCache`] behind holds every schema parsed), and
+/// per layout key.
 #[derive(Default)]
 pub(super) struct LengthMemo {
-    schemas: Fast<usize, (Arc<Schema>, Answers)>,
+    recent: Vec<[Option<Recent>; 2]>,
     layouts: Fast<EventKey, Answers>,
 }
 
-impl LengthMemo {
-    /// What a payload of `len` gives by `schema`, when known.
-    pub fn schema(&mut self, schema: &Arc<Schema>, len: Len) -> Option<bool> {
-        if self.schemas.len() >= MAX_KINDS {
-            self.schemas.clear();
-        }
-        let (_, answers) = self
-            .schemas
-            .entry(Arc::as_ptr(schema) as usize)
-            .or_insert_with(|| {
-                let fixed = fixed_fields(&schema.fields);
-                (
-                    schema.clone(),
-                    Answers {
-                        fixed,
-                        seen: Vec::new(),
-                    },
-                )
-            });
-        answers.get(len)
-    }
+/// The set of `meta`: its length and three of its words mixed (a miss only costs a lookup
+/// in the [`SchemaCache`]).
+fn slot(meta: &[u8]) -> usize {
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        let b = meta.get(at..).unwrap_or_default();
+        let n = b.len().min(8);
+        w[..n].copy_from_slice(&b[..n]);
+        u64::from_le_bytes(w)
+    };
+    let n = meta.len();
+    let h = (word(0) ^ word(n / 2).rotate_left(21) ^ word(n.saturating_sub(8)).rotate_left(42))
+        .wrapping_add(n as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 58) as usize & (RECENT - 1)
+}
 
-    /// Keeps what a payload of `len` gave by `schema`.
-    pub fn keep_schema(&mut self, schema: &Arc<Schema>, len: Len, ok: bool) {
-        if let Some((_, a)) = self.schemas.get_mut(&(Arc::as_ptr(schema) as usize)) {
-            a.keep(len, ok);
+impl LengthMemo {
+    /// Whether `payload` decodes by the TraceLogging metadata `meta` (parsed through
+    /// `schemas` on first sight): the answer kept for its length where that decides it, else
+    /// `decide(schema)`.
+    pub fn tracelogging(
+        &mut self,
+        meta: &[u8],
+        len: Len,
+        schemas: &mut SchemaCache,
+        decide: impl FnOnce(&Schema) -> bool,
+    ) -> bool {
+        if self.recent.is_empty() {
+            self.recent.resize_with(RECENT, Default::default);
         }
+        let set = &mut self.recent[slot(meta)];
+        let holds = |r: &Option<Recent>| r.as_ref().is_some_and(|r| *r.meta == *meta);
+        if !holds(&set[0]) {
+            set.swap(0, 1);
+        }
+        if !holds(&set[0]) {
+            set.swap(0, 1);
+            let schema = schemas.get(meta).ok().cloned();
+            let fixed = schema.as_deref().is_some_and(|s| fixed_fields(&s.fields));
+            set[1] = set[0].take();
+            set[0] = Some(Recent {
+                meta: meta.into(),
+                schema,
+                answers: Answers {
+                    fixed,
+                    seen: Vec::new(),
+                },
+            });
+        }
+        let Some(Recent {
+            schema: Some(schema),
+            answers,
+            ..
+        }) = &mut set[0]
+        else {
+            return false;
+        };
+        if let Some(ok) = answers.get(len) {
+            return ok;
+        }
+        let ok = decide(schema);
+        answers.keep(len, ok);
+        ok
     }
 
     /// What a payload of `len` gives by `layout` (the layout of `key`), when known.

@@ -46,13 +46,7 @@ pub fn decode<'a>(
     payload: &'a [u8],
     pointer_size: PointerSize,
 ) -> Result<DecodedEvent<'a>> {
-    let mut d = Decoder {
-        buf: payload,
-        pos: 0,
-        ptr: pointer_size,
-        values: 0,
-        max_values: value_budget(payload.len()),
-    };
+    let mut d = Decoder::<Values>::new(payload, pointer_size);
     let fields = d.fields(&schema.fields)?;
     Ok(DecodedEvent {
         name: &schema.name,
@@ -62,15 +56,120 @@ pub fn decode<'a>(
     })
 }
 
-struct Decoder<'a> {
+/// Whether `payload` decodes by `schema`, without building its values: the same walk as
+/// [`decode`] (the same sizes, counts and budget), giving the same error where it fails, or
+/// the number of trailing bytes ([`DecodedEvent::unread`]) where it does not.
+pub fn validate(schema: &Schema, payload: &[u8], pointer_size: PointerSize) -> Result<usize> {
+    let mut d = Decoder::<Sizes>::new(payload, pointer_size);
+    d.fields(&schema.fields)?;
+    Ok(payload.len() - d.pos)
+}
+
+/// What a walk of a payload makes of what it reads: [`Values`] builds the values ([`decode`]),
+/// [`Sizes`] nothing ([`validate`]). The walk alone decides where each value ends and what
+/// fails.
+trait Make<'a> {
+    type Value;
+    type Fields;
+    type Items;
+    fn fields(capacity: usize) -> Self::Fields;
+    fn field(fields: &mut Self::Fields, f: &'a FieldSchema, value: Self::Value);
+    fn items(capacity: usize) -> Self::Items;
+    fn item(items: &mut Self::Items, value: Self::Value);
+    fn array(items: Self::Items) -> Self::Value;
+    fn structure(fields: Self::Fields) -> Self::Value;
+    /// An array of 8-bit characters, as a string.
+    fn chars8(bytes: &'a [u8]) -> Self::Value;
+    /// An array of UTF-16 code units, as a string.
+    fn chars16(bytes: &'a [u8]) -> Self::Value;
+    fn custom(bytes: &'a [u8]) -> Self::Value;
+    /// One element that is not a struct, from exactly its bytes ([`Decoder::element_bytes`]).
+    fn element(f: &'a FieldSchema, bytes: &'a [u8], ptr: PointerSize) -> Self::Value;
+}
+
+/// Builds [`Value`]s.
+struct Values;
+
+impl<'a> Make<'a> for Values {
+    type Value = Value<'a>;
+    type Fields = Vec<Field<'a>>;
+    type Items = Vec<Value<'a>>;
+    fn fields(capacity: usize) -> Self::Fields {
+        Vec::with_capacity(capacity)
+    }
+    fn field(fields: &mut Self::Fields, f: &'a FieldSchema, value: Value<'a>) {
+        fields.push(Field {
+            name: &f.name,
+            tags: f.tags,
+            value,
+        });
+    }
+    fn items(capacity: usize) -> Self::Items {
+        Vec::with_capacity(capacity)
+    }
+    fn item(items: &mut Self::Items, value: Value<'a>) {
+        items.push(value);
+    }
+    fn array(items: Self::Items) -> Value<'a> {
+        Value::Array(items)
+    }
+    fn structure(fields: Self::Fields) -> Value<'a> {
+        Value::Struct(fields)
+    }
+    fn chars8(bytes: &'a [u8]) -> Value<'a> {
+        Value::Str(str8(bytes, OutType::Default))
+    }
+    fn chars16(bytes: &'a [u8]) -> Value<'a> {
+        Value::Str(Cow::Owned(utf16_lossy(bytes)))
+    }
+    fn custom(bytes: &'a [u8]) -> Value<'a> {
+        Value::Custom(bytes)
+    }
+    fn element(f: &'a FieldSchema, bytes: &'a [u8], ptr: PointerSize) -> Value<'a> {
+        element_value(f, bytes, ptr)
+    }
+}
+
+/// Builds nothing.
+struct Sizes;
+
+impl<'a> Make<'a> for Sizes {
+    type Value = ();
+    type Fields = ();
+    type Items = ();
+    fn fields(_: usize) {}
+    fn field(_: &mut (), _: &'a FieldSchema, _: ()) {}
+    fn items(_: usize) {}
+    fn item(_: &mut (), _: ()) {}
+    fn array(_: ()) {}
+    fn structure(_: ()) {}
+    fn chars8(_: &'a [u8]) {}
+    fn chars16(_: &'a [u8]) {}
+    fn custom(_: &'a [u8]) {}
+    fn element(_: &'a FieldSchema, _: &'a [u8], _: PointerSize) {}
+}
+
+struct Decoder<'a, M> {
     buf: &'a [u8],
     pos: usize,
     ptr: PointerSize,
     values: usize,
     max_values: usize,
+    make: core::marker::PhantomData<M>,
 }
 
-impl<'a> Decoder<'a> {
+impl<'a, M: Make<'a>> Decoder<'a, M> {
+    fn new(payload: &'a [u8], ptr: PointerSize) -> Self {
+        Decoder {
+            buf: payload,
+            pos: 0,
+            ptr,
+            values: 0,
+            max_values: value_budget(payload.len()),
+            make: core::marker::PhantomData,
+        }
+    }
+
     fn left(&self) -> usize {
         self.buf.len() - self.pos
     }
@@ -88,14 +187,15 @@ impl<'a> Decoder<'a> {
         Ok(b)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
     }
 
-    fn u16(&mut self) -> Result<u16> {
-        self.array().map(u16::from_le_bytes)
+    /// A `u16` byte count and that many bytes.
+    fn counted(&mut self) -> Result<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(usize::from(n))
     }
 
     fn count(&mut self, n: usize) -> Result<()> {
@@ -106,20 +206,17 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    fn fields(&mut self, fields: &'a [FieldSchema]) -> Result<Vec<Field<'a>>> {
+    fn fields(&mut self, fields: &'a [FieldSchema]) -> Result<M::Fields> {
         self.count(fields.len())?;
-        let mut out = Vec::with_capacity(fields.len());
+        let mut out = M::fields(fields.len());
         for f in fields {
-            out.push(Field {
-                name: &f.name,
-                tags: f.tags,
-                value: self.field(f)?,
-            });
+            let value = self.field(f)?;
+            M::field(&mut out, f, value);
         }
         Ok(out)
     }
 
-    fn field(&mut self, f: &'a FieldSchema) -> Result<Value<'a>> {
+    fn field(&mut self, f: &'a FieldSchema) -> Result<M::Value> {
         match &f.shape {
             Shape::Scalar => self.element(f),
             Shape::ConstArray(n) => self.elements(f, *n, self.pos),
@@ -128,14 +225,11 @@ impl<'a> Decoder<'a> {
                 let n = self.u16()?;
                 self.elements(f, n, at)
             }
-            Shape::Custom(_) => {
-                let n = self.u16()?;
-                Ok(Value::Custom(self.take(usize::from(n))?))
-            }
+            Shape::Custom(_) => Ok(M::custom(self.counted()?)),
         }
     }
 
-    fn elements(&mut self, f: &'a FieldSchema, n: u16, at: usize) -> Result<Value<'a>> {
+    fn elements(&mut self, f: &'a FieldSchema, n: u16, at: usize) -> Result<M::Value> {
         let n = usize::from(n);
         if f.min_element_size().saturating_mul(n) > self.left() {
             return Err(Error::CountTooLarge {
@@ -148,145 +242,162 @@ impl<'a> Decoder<'a> {
             // An array of characters (`TraceLoggingCharArray`, `TraceLoggingWCharArray`) is a
             // string, as TDH shows it.
             match f.in_type {
-                InType::I8 | InType::U8 => {
-                    return Ok(Value::Str(str8(self.take(n)?, OutType::Default)))
-                }
-                InType::U16 => return Ok(Value::Str(Cow::Owned(utf16_lossy(self.take(2 * n)?)))),
+                InType::I8 | InType::U8 => return Ok(M::chars8(self.take(n)?)),
+                InType::U16 => return Ok(M::chars16(self.take(2 * n)?)),
                 _ => {}
             }
         }
         self.count(n)?;
-        let mut items = Vec::with_capacity(n);
+        let mut items = M::items(n);
         for _ in 0..n {
-            items.push(self.element(f)?);
+            let value = self.element(f)?;
+            M::item(&mut items, value);
         }
-        Ok(Value::Array(items))
+        Ok(M::array(items))
     }
 
-    fn element(&mut self, f: &'a FieldSchema) -> Result<Value<'a>> {
-        let out = f.out_type;
-        Ok(match f.in_type {
-            InType::Struct => Value::Struct(self.fields(&f.members)?),
-            InType::I8 => {
-                let v = self.array::<1>()?[0];
-                match out {
-                    OutType::String => Value::Char(cp1252_char(v)),
-                    OutType::Hex => Value::Hex(u64::from(v)),
-                    _ => Value::I64(i64::from(v as i8)),
-                }
-            }
-            InType::U8 => {
-                let v = self.array::<1>()?[0];
-                match out {
-                    OutType::String => Value::Char(cp1252_char(v)),
-                    OutType::Boolean => Value::Bool(u32::from(v)),
-                    OutType::Hex => Value::Hex(u64::from(v)),
-                    _ => Value::U64(u64::from(v)),
-                }
-            }
-            InType::I16 => {
-                let v = i16::from_le_bytes(self.array()?);
-                match out {
-                    OutType::Hex => Value::Hex(u64::from(v as u16)),
-                    _ => Value::I64(i64::from(v)),
-                }
-            }
-            InType::U16 => {
-                let v = u16::from_le_bytes(self.array()?);
-                match out {
-                    OutType::String => {
-                        Value::Char(char::from_u32(u32::from(v)).unwrap_or('\u{FFFD}'))
-                    }
-                    OutType::Hex => Value::Hex(u64::from(v)),
-                    OutType::Port => Value::Port(v.swap_bytes()),
-                    _ => Value::U64(u64::from(v)),
-                }
-            }
-            InType::I32 | InType::U32 | InType::Hex32 => {
-                let b: [u8; 4] = self.array()?;
-                let v = u32::from_le_bytes(b);
-                match (f.in_type, out) {
-                    (_, OutType::HResult) => Value::HResult(v as i32),
-                    (_, OutType::NtStatus) => Value::NtStatus(v),
-                    (_, OutType::Win32Error) => Value::Win32Error(v),
-                    (InType::U32, OutType::IPv4) => Value::Ipv4(Ipv4Addr::from(b)),
-                    (InType::Hex32, _) | (_, OutType::Hex | OutType::CodePointer) => {
-                        Value::Hex(u64::from(v))
-                    }
-                    (InType::I32, _) => Value::I64(i64::from(v as i32)),
-                    _ => Value::U64(u64::from(v)),
-                }
-            }
-            InType::I64 | InType::U64 | InType::Hex64 => {
-                let v = u64::from_le_bytes(self.array()?);
-                match (f.in_type, out) {
-                    (InType::Hex64, _) | (_, OutType::Hex | OutType::CodePointer) => Value::Hex(v),
-                    (InType::I64, _) => Value::I64(v as i64),
-                    _ => Value::U64(v),
-                }
-            }
-            InType::HexSize => match self.ptr {
-                PointerSize::Four => Value::Hex(u64::from(u32::from_le_bytes(self.array()?))),
-                PointerSize::Eight => Value::Hex(u64::from_le_bytes(self.array()?)),
-            },
-            InType::F32 => Value::F32(f32::from_le_bytes(self.array()?)),
-            InType::F64 => Value::F64(f64::from_le_bytes(self.array()?)),
-            InType::Bool32 => Value::Bool(u32::from_le_bytes(self.array()?)),
-            InType::Guid => Value::Guid(Guid::from_bytes_le(self.array()?)),
-            InType::FileTime => Value::FileTime(u64::from_le_bytes(self.array()?)),
-            InType::SystemTime => {
-                let b: [u8; 16] = self.array()?;
-                let mut t = [0u16; 8];
-                for (i, v) in t.iter_mut().enumerate() {
-                    *v = u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
-                }
-                Value::SystemTime(t)
-            }
+    fn element(&mut self, f: &'a FieldSchema) -> Result<M::Value> {
+        if f.in_type == InType::Struct {
+            return Ok(M::structure(self.fields(&f.members)?));
+        }
+        let bytes = self.element_bytes(f.in_type)?;
+        Ok(M::element(f, bytes, self.ptr))
+    }
+
+    /// The bytes of one element of `in_type` (not a struct), the payload's position moved past
+    /// it: the one definition of each in-type's size. For NUL-terminated strings the bytes
+    /// exclude the terminator, for counted ones the count.
+    fn element_bytes(&mut self, in_type: InType) -> Result<&'a [u8]> {
+        if let Some(n) = in_type.fixed_size(self.ptr) {
+            return self.take(n);
+        }
+        let at = self.pos;
+        match in_type {
             InType::Sid => {
-                let at = self.pos;
                 let head = self
                     .buf
                     .get(at..at + 8)
                     .ok_or(Error::BadSid { offset: at })?;
                 let len = 8 + 4 * usize::from(head[1]);
-                Value::Sid(self.take(len).map_err(|_| Error::BadSid { offset: at })?)
+                self.take(len).map_err(|_| Error::BadSid { offset: at })
             }
             InType::CStr16 => {
-                let at = self.pos;
                 let rest = &self.buf[at..];
                 let units = find_nul16(rest).ok_or(Error::UnterminatedString { offset: at })?;
                 self.pos += 2 * units + 2;
-                Value::Str(Cow::Owned(utf16_lossy(&rest[..2 * units])))
-            }
-            InType::Str16 => {
-                let n = self.u16()?;
-                // An odd byte count: the last byte is not a whole code unit; it is ignored.
-                Value::Str(Cow::Owned(utf16_lossy(self.take(usize::from(n))?)))
+                Ok(&rest[..2 * units])
             }
             InType::CStr8 => {
-                let at = self.pos;
                 let rest = &self.buf[at..];
                 let len = find_nul8(rest).ok_or(Error::UnterminatedString { offset: at })?;
                 self.pos += len + 1;
-                Value::Str(str8(&rest[..len], out))
+                Ok(&rest[..len])
             }
-            InType::Str8 => {
-                let n = self.u16()?;
-                Value::Str(str8(self.take(usize::from(n))?, out))
-            }
-            InType::Binary | InType::BinaryC => {
-                let n = self.u16()?;
-                let b = self.take(usize::from(n))?;
-                binary_value(b, out == OutType::IPv6, out == OutType::SocketAddress)
-            }
+            InType::Str16 | InType::Str8 | InType::Binary | InType::BinaryC => self.counted(),
             // Schema::parse rejects unknown in-types; a hand-built schema may still hold one.
-            t => {
-                return Err(Error::UnknownInType {
-                    offset: self.pos,
-                    in_type: t,
-                })
+            t => Err(Error::UnknownInType {
+                offset: at,
+                in_type: t,
+            }),
+        }
+    }
+}
+
+/// The first `N` bytes of `b` (zeros past its end: `b` holds at least `N` where this is used).
+fn le<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    let n = b.len().min(N);
+    a[..n].copy_from_slice(&b[..n]);
+    a
+}
+
+/// The value of one element (not a struct) of field `f` from its bytes (see the table of the
+/// module doc).
+fn element_value<'a>(f: &FieldSchema, b: &'a [u8], ptr: PointerSize) -> Value<'a> {
+    let out = f.out_type;
+    match f.in_type {
+        InType::I8 => {
+            let v = le::<1>(b)[0];
+            match out {
+                OutType::String => Value::Char(cp1252_char(v)),
+                OutType::Hex => Value::Hex(u64::from(v)),
+                _ => Value::I64(i64::from(v as i8)),
             }
-        })
+        }
+        InType::U8 => {
+            let v = le::<1>(b)[0];
+            match out {
+                OutType::String => Value::Char(cp1252_char(v)),
+                OutType::Boolean => Value::Bool(u32::from(v)),
+                OutType::Hex => Value::Hex(u64::from(v)),
+                _ => Value::U64(u64::from(v)),
+            }
+        }
+        InType::I16 => {
+            let v = i16::from_le_bytes(le(b));
+            match out {
+                OutType::Hex => Value::Hex(u64::from(v as u16)),
+                _ => Value::I64(i64::from(v)),
+            }
+        }
+        InType::U16 => {
+            let v = u16::from_le_bytes(le(b));
+            match out {
+                OutType::String => Value::Char(char::from_u32(u32::from(v)).unwrap_or('\u{FFFD}')),
+                OutType::Hex => Value::Hex(u64::from(v)),
+                OutType::Port => Value::Port(v.swap_bytes()),
+                _ => Value::U64(u64::from(v)),
+            }
+        }
+        InType::I32 | InType::U32 | InType::Hex32 => {
+            let b: [u8; 4] = le(b);
+            let v = u32::from_le_bytes(b);
+            match (f.in_type, out) {
+                (_, OutType::HResult) => Value::HResult(v as i32),
+                (_, OutType::NtStatus) => Value::NtStatus(v),
+                (_, OutType::Win32Error) => Value::Win32Error(v),
+                (InType::U32, OutType::IPv4) => Value::Ipv4(Ipv4Addr::from(b)),
+                (InType::Hex32, _) | (_, OutType::Hex | OutType::CodePointer) => {
+                    Value::Hex(u64::from(v))
+                }
+                (InType::I32, _) => Value::I64(i64::from(v as i32)),
+                _ => Value::U64(u64::from(v)),
+            }
+        }
+        InType::I64 | InType::U64 | InType::Hex64 => {
+            let v = u64::from_le_bytes(le(b));
+            match (f.in_type, out) {
+                (InType::Hex64, _) | (_, OutType::Hex | OutType::CodePointer) => Value::Hex(v),
+                (InType::I64, _) => Value::I64(v as i64),
+                _ => Value::U64(v),
+            }
+        }
+        InType::HexSize => match ptr {
+            PointerSize::Four => Value::Hex(u64::from(u32::from_le_bytes(le(b)))),
+            PointerSize::Eight => Value::Hex(u64::from_le_bytes(le(b))),
+        },
+        InType::F32 => Value::F32(f32::from_le_bytes(le(b))),
+        InType::F64 => Value::F64(f64::from_le_bytes(le(b))),
+        InType::Bool32 => Value::Bool(u32::from_le_bytes(le(b))),
+        InType::Guid => Value::Guid(Guid::from_bytes_le(le(b))),
+        InType::FileTime => Value::FileTime(u64::from_le_bytes(le(b))),
+        InType::SystemTime => {
+            let b: [u8; 16] = le(b);
+            let mut t = [0u16; 8];
+            for (i, v) in t.iter_mut().enumerate() {
+                *v = u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
+            }
+            Value::SystemTime(t)
+        }
+        InType::Sid => Value::Sid(b),
+        // An odd byte count: the last byte is not a whole code unit; it is ignored.
+        InType::CStr16 | InType::Str16 => Value::Str(Cow::Owned(utf16_lossy(b))),
+        InType::CStr8 | InType::Str8 => Value::Str(str8(b, out)),
+        InType::Binary | InType::BinaryC => {
+            binary_value(b, out == OutType::IPv6, out == OutType::SocketAddress)
+        }
+        // `element_bytes` gives no bytes for any other in-type.
+        _ => Value::Binary(b),
     }
 }
 

@@ -58,7 +58,7 @@ pub use crate::etl::Guid;
 pub use cache::SchemaCache;
 /// The string readers the manifest and MOF decoder ([`crate::tdh`]) shares.
 pub(crate) use decode::{binary_value, find_nul16, find_nul8, str8, utf16_lossy, value_budget};
-pub use decode::{cp1252_byte, cp1252_char, decode};
+pub use decode::{cp1252_byte, cp1252_char, decode, validate};
 pub use encode::encode_payload;
 pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
 pub use schema::{FieldSchema, Schema, Shape};

@@ -18,6 +18,45 @@ fn field<'a>(name: &'a str, value: Value<'a>) -> Field<'a> {
     }
 }
 
+/// [`super::decode`], holding [`validate`] to it first: on the payload, on its prefixes and
+/// on copies with one byte set to 0x00 or 0xFF, for both pointer sizes, the size walk
+/// gives what decoding gives (the trailing bytes, or the same error). Every test vector here
+/// goes through it.
+fn decode<'a>(schema: &'a Schema, payload: &'a [u8], ptr: PointerSize) -> Result<DecodedEvent<'a>> {
+    assert_validate_agrees(schema, payload);
+    super::decode(schema, payload, ptr)
+}
+
+pub(crate) fn assert_validate_agrees(schema: &Schema, payload: &[u8]) {
+    let agree = |p: &[u8], what: &str| {
+        for ptr in [PointerSize::Four, PointerSize::Eight] {
+            let want = super::decode(schema, p, ptr).map(|ev| ev.unread);
+            assert_eq!(
+                validate(schema, p, ptr),
+                want,
+                "{} {what} {p:02x?}",
+                schema.name
+            );
+        }
+    };
+    agree(payload, "payload");
+    // Long payloads: a few places (the sweep is quadratic).
+    let len = payload.len();
+    let positions: Vec<usize> = if len <= 256 {
+        (0..len).collect()
+    } else {
+        vec![0, 1, 2, len / 2, len - 2, len - 1]
+    };
+    for n in positions {
+        agree(&payload[..n], "prefix");
+        for b in [0x00, 0xFF] {
+            let mut changed = payload.to_vec();
+            changed[n] = b;
+            agree(&changed, "changed");
+        }
+    }
+}
+
 /// The metadata with its u16 size patched in.
 fn sized(meta: &[u8]) -> Vec<u8> {
     let mut meta = meta.to_vec();

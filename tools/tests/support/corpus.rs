@@ -47,3 +47,21 @@ pub fn etl_dir_or_skip(what: &str) -> Option<PathBuf> {
     }
     dir
 }
+
+/// The `.etl` files under `dir`, sorted.
+pub fn etl_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "etl") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -112,8 +112,7 @@ pub(in crate::pipeline) fn summarize_slice_decoding<'a>(
     s.buffers = stats.buffers;
     s.compressed_buffers = stats.compressed_buffers;
     s.buffers_with_lost_events = stats.buffers_with_lost_events;
-    let (decoded, late) = d.into_parts();
-    s.decoded = Some(decoded);
+    let late = d.finish(&mut s);
     decode_late(&mut s, late, filter, &mut decoder, || open(bytes));
     Ok(s)
 }

@@ -47,7 +47,7 @@ fn every_corpus_file_gives_the_exact_counts() {
         return;
     };
     let mut files = 0;
-    for entry in walkdir(&dir) {
+    for entry in crate::corpus::etl_files(&dir) {
         let bytes = std::fs::read(&entry).unwrap();
         assert_every_plan_is_exact(&bytes, &entry.display().to_string());
         files += 1;
@@ -97,22 +97,4 @@ fn corrupted_traces_give_the_exact_counts() {
             assert_every_plan_is_exact(&bytes, &format!("input {i}, round {round}"));
         }
     }
-}
-
-/// The `.etl` files under `dir`, sorted.
-fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "etl") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
