@@ -27,6 +27,12 @@
 //! (`[{guid, name, count, decoded, undecoded}]`, most frequent first), `header` (logfile header
 //! facts), `buffers`, `errors`. On a terminal both print as tables unless `--json` is given.
 //!
+//! The file's `MetaData` records are read in a first pass, so that records before them decode
+//! too. Each buffer is decompressed once: of a file up to 64 MiB, the first pass keeps the
+//! buffers it decompressed (at most 64 MiB of them) and the second reads the file whole and
+//! opens only the others; larger files, pipes and `--sorted` read through one buffer at a
+//! time, twice.
+//!
 //! Directories are walked for `*.etl` files, as by the other commands. Errors print as
 //! `wsktrace: <path>: offset 0x…: <error>` on stderr and the run goes on; the exit status is
 //! 2 if any file had an error, else 0.
