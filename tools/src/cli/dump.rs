@@ -394,6 +394,10 @@ type Learned = HashMap<Guid, String>;
 /// Decompressed buffers by file offset.
 type Kept = HashMap<u64, Vec<u8>>;
 
+/// Memory of the buffers kept for one file, kept for the next (so that a run of files does
+/// not fault fresh pages in for each): at most [`IN_MEMORY`] bytes.
+type Spare = Vec<Vec<u8>>;
+
 /// Takes what one buffer's KernelTraceControl `MetaData` records describe: provider names
 /// into `names`, layouts into `layouts` (a description that does not parse is left to the
 /// decoding pass, which reports it).
@@ -489,6 +493,7 @@ fn dump_file(
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
     layouts: Layouts,
+    spare: &mut Spare,
     sink: &mut dyn Write,
 ) -> std::io::Result<bool> {
     let mut failed = false;
@@ -508,17 +513,20 @@ fn dump_file(
         && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= IN_MEMORY);
     let mut layouts = layouts;
     let (learned, kept) = std::fs::File::open(path)
-        .map(|f| first_pass(f, &mut layouts, keep))
+        .map(|f| first_pass(f, &mut layouts, keep.then_some(&mut *spare)))
         .unwrap_or_default();
     if !kept.is_empty() {
         let bytes = std::fs::read(path).unwrap_or_default();
         if let Ok(reader) = SliceReader::new(&bytes) {
             let writer = EventWriter::new(&file, reader.info(), layouts);
             let mut lines = Lines::new(writer, filter, &learned);
-            dump_slice(reader, &kept, &mut lines, &mut fail, sink)?;
+            let written = dump_slice(reader, &kept, &mut lines, &mut fail, sink);
+            spare.extend(kept.into_values());
+            written?;
             lines.finish(sink)?;
             return Ok(failed);
         }
+        spare.extend(kept.into_values());
     }
     let mut lines = Lines::new(
         EventWriter::new(&file, reader.info(), layouts),
@@ -551,9 +559,13 @@ fn dump_file(
 }
 
 /// What a first pass over a trace learns from its `MetaData` records (as [`read_metadata`]),
-/// and, when `keep`, the buffers it decompressed (up to [`IN_MEMORY`] bytes). An input that
-/// cannot be read gives nothing (the second pass reports it).
-fn first_pass(src: std::fs::File, layouts: &mut Layouts, keep: bool) -> (Learned, Kept) {
+/// and, when given memory to keep them in, the buffers it decompressed (up to [`IN_MEMORY`]
+/// bytes). An input that cannot be read gives nothing (the second pass reports it).
+fn first_pass(
+    src: std::fs::File,
+    layouts: &mut Layouts,
+    mut keep: Option<&mut Spare>,
+) -> (Learned, Kept) {
     let (mut learned, mut kept, mut budget) = (Learned::new(), Kept::new(), IN_MEMORY);
     let Ok(mut reader) = EtlReader::new(src) else {
         return (learned, kept);
@@ -562,9 +574,15 @@ fn first_pass(src: std::fs::File, layouts: &mut Layouts, keep: bool) -> (Learned
         let Ok(b) = b else { continue };
         learn_metadata(&b, &mut learned, layouts);
         let n = b.data.len() as u64;
-        if keep && b.compressed() && n <= budget {
+        if let Some(spare) = keep
+            .as_deref_mut()
+            .filter(|_| b.compressed() && n <= budget)
+        {
             budget -= n;
-            kept.insert(b.offset, b.data.to_vec());
+            let mut data = spare.pop().unwrap_or_default();
+            data.clear();
+            data.extend_from_slice(b.data);
+            kept.insert(b.offset, data);
         }
     }
     (learned, kept)
@@ -687,6 +705,7 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
     let human = !args.json && std::io::stdout().is_terminal();
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
+    let mut spare = Spare::new();
     let written = to_stdout(|out| {
         for input in expand(&args.inputs) {
             let path = match input {
@@ -700,9 +719,9 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
             let failed = if args.summary {
                 summary_file(&path, &filter, layouts.clone(), human, out)?
             } else if human {
-                dump_table(&path, &filter, sorted, layouts.clone(), out)?
+                dump_table(&path, &filter, sorted, layouts.clone(), &mut spare, out)?
             } else {
-                dump_file(&path, &filter, sorted, layouts.clone(), out)?
+                dump_file(&path, &filter, sorted, layouts.clone(), &mut spare, out)?
             };
             if failed {
                 status = ExitStatus::Error;
@@ -724,6 +743,7 @@ fn dump_table(
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
     layouts: Layouts,
+    spare: &mut Spare,
     sink: &mut dyn Write,
 ) -> std::io::Result<bool> {
     writeln!(
@@ -735,7 +755,7 @@ fn dump_table(
         pending: Vec::new(),
         sink,
     };
-    let failed = dump_file(path, filter, sorted, layouts, &mut table)?;
+    let failed = dump_file(path, filter, sorted, layouts, spare, &mut table)?;
     table.flush()?;
     Ok(failed)
 }

@@ -1046,6 +1046,17 @@ fn event_info_of(id: u16, mapped: bool) -> Vec<u8> {
     encode_event_info(&info).unwrap()
 }
 
+/// Kinds A (`EVENT_INFO`: event 7) and B (event 8) of one provider, and layouts holding A's
+/// description only.
+fn kind_a_described() -> (EventKey, EventKey, Layouts) {
+    let mut layouts = Layouts::new();
+    layouts
+        .add_metadata(METADATA_EVENT_INFO, EVENT_INFO)
+        .unwrap();
+    let (a, b) = (EventKey::new(PROVIDER, 7, 2), EventKey::new(PROVIDER, 8, 2));
+    (a, b, layouts)
+}
+
 /// Whether the layout's property 3 (the struct member `x`) carries a value map.
 fn mapped(l: &EventLayout) -> bool {
     matches!(
@@ -1056,11 +1067,7 @@ fn mapped(l: &EventLayout) -> bool {
 
 #[test]
 fn metadata_for_a_later_kind_keeps_the_layouts_built_before_it() {
-    let (a, b) = (EventKey::new(PROVIDER, 7, 2), EventKey::new(PROVIDER, 8, 2));
-    let mut layouts = Layouts::new();
-    layouts
-        .add_metadata(METADATA_EVENT_INFO, EVENT_INFO)
-        .unwrap();
+    let (a, b, mut layouts) = kind_a_described();
     let first = layouts.get(&a).unwrap().clone();
     assert_eq!(layouts.builds(), 1);
     // Kind B is looked up before its description arrives: no layout, then one.
@@ -1094,11 +1101,7 @@ fn metadata_for_a_later_kind_keeps_the_layouts_built_before_it() {
 
 #[test]
 fn a_value_map_arriving_late_rebuilds_only_the_kinds_that_name_it() {
-    let (a, b) = (EventKey::new(PROVIDER, 7, 2), EventKey::new(PROVIDER, 8, 2));
-    let mut layouts = Layouts::new();
-    layouts
-        .add_metadata(METADATA_EVENT_INFO, EVENT_INFO)
-        .unwrap();
+    let (a, b, mut layouts) = kind_a_described();
     layouts
         .add_metadata(METADATA_EVENT_INFO, &event_info_of(8, false))
         .unwrap();
@@ -1117,11 +1120,7 @@ fn a_value_map_arriving_late_rebuilds_only_the_kinds_that_name_it() {
 
 #[test]
 fn imported_metadata_forgets_only_the_kinds_it_describes() {
-    let (a, b) = (EventKey::new(PROVIDER, 7, 2), EventKey::new(PROVIDER, 8, 2));
-    let mut layouts = Layouts::new();
-    layouts
-        .add_metadata(METADATA_EVENT_INFO, EVENT_INFO)
-        .unwrap();
+    let (a, b, mut layouts) = kind_a_described();
     let first = layouts.get(&a).unwrap().clone();
     assert!(layouts.get(&b).is_none());
     let mut other = Layouts::new();
