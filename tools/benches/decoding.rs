@@ -1,7 +1,7 @@
 //! Decoding benchmark: `cargo bench -p wsktrace-tools --bench decoding` (release build).
 //!
 //! Side by side, on the same machine in alternating rounds (the median of
-//! `WSKTRACE_BENCH_RUNS`, 11, rounds is printed):
+//! `WSKTRACE_BENCH_RUNS`, 21, rounds is printed):
 //!
 //! - full `wsktrace dump` (JSON Lines to /dev/null, a process, its CPU time) of the corpus
 //!   file with metadata, `microsoft__perfview/net.4.5.2.x64.etl` (179,474 records: 66,394 CLR
@@ -101,9 +101,10 @@ fn walk(path: &Path, mut f: impl FnMut(&Payload<'_>)) {
     }
 }
 
-/// Decodes `path`'s events of `by` to JSON in memory; (thread CPU seconds of the decoding
-/// and JSON only, events, payload bytes).
-fn decode_only(path: &Path, by: DecodedBy) -> (f64, u64, u64) {
+/// Decodes `path`'s events of `by` to JSON in memory, `passes` times over (so that a small
+/// file's run lasts long enough for the thread's CPU clock); (thread CPU seconds of the
+/// decoding and JSON only, events, payload bytes).
+fn decode_only(path: &Path, by: DecodedBy, passes: usize) -> (f64, u64, u64) {
     // The buffers are read (and decompressed) once, outside the clock.
     let mut buffers = Vec::new();
     let mut reader = EtlReader::open(path).unwrap();
@@ -117,7 +118,7 @@ fn decode_only(path: &Path, by: DecodedBy) -> (f64, u64, u64) {
     let mut out = Vec::with_capacity(1 << 20);
     let (mut n, mut bytes) = (0u64, 0u64);
     let c0 = thread_cpu_ns().unwrap_or(0);
-    for (data, offset) in &buffers {
+    for (data, offset) in std::iter::repeat_n(&buffers, passes).flatten() {
         let records = wsktrace_tools::etl::record::Records::new(
             data,
             wsktrace_tools::etl::format::BUFFER_HEADER_SIZE,
@@ -546,24 +547,26 @@ fn main() {
     lines_t.sort_unstable();
     assert!(lines_m == lines_t, "the twin files dump alike");
     let (mut g, mut h, mut paired_twin_files) = (vec![], vec![], vec![]);
+    let (mut jm, mut jt) = (0, 0);
     for _ in 0..runs {
-        let (cpu_m, _) = dump(&twin_m, reps, &[]);
-        let (cpu_t, _) = dump(&twin_t, reps, &[]);
+        let (cpu_m, bytes_m) = dump(&twin_m, reps, &[]);
+        let (cpu_t, bytes_t) = dump(&twin_t, reps, &[]);
+        (jm, jt) = (bytes_m, bytes_t);
         g.push(cpu_m);
         h.push(cpu_t);
         paired_twin_files.push(cpu_t / cpu_m);
     }
     row(
-        "`dump` twin file, events described by its MetaData records",
+        "`dump` twin file, events described by its MetaData records, MB of JSON",
         median(g),
         twin_events as u64,
-        0.0,
+        jm as f64 / 1e6,
     );
     row(
-        "`dump` twin file, the same events as TraceLogging",
+        "`dump` twin file, the same events as TraceLogging, MB of JSON",
         median(h),
         twin_events as u64,
-        0.0,
+        jt as f64 / 1e6,
     );
 
     // Reading alone: both passes over the file (metadata, then records), provider names, no
@@ -589,10 +592,10 @@ fn main() {
     let (mut c, mut d) = (vec![], vec![]);
     let (mut nc, mut nd, mut bc, mut bd) = (0, 0, 0, 0);
     for _ in 0..runs {
-        let (cpu, n, bytes) = decode_only(&net, DecodedBy::Metadata);
+        let (cpu, n, bytes) = decode_only(&net, DecodedBy::Metadata, 1);
         (nc, bc) = (n, bytes);
         c.push(cpu);
-        let (cpu, n, bytes) = decode_only(&ebpf, DecodedBy::TraceLogging);
+        let (cpu, n, bytes) = decode_only(&ebpf, DecodedBy::TraceLogging, 5);
         (nd, bd) = (n, bytes);
         d.push(cpu);
     }
@@ -603,7 +606,7 @@ fn main() {
         bc as f64 / 1e6,
     );
     let (e4, m4) = row(
-        "decode + JSON, TraceLogging events of ebpforwindows.etl, MB of payload",
+        "decode + JSON, TraceLogging events of ebpforwindows.etl (5 passes), MB of payload",
         median(d),
         nd,
         bd as f64 / 1e6,
