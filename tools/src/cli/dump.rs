@@ -28,19 +28,28 @@
 //! those whose payload decodes, those a layout describes but does not fit, those nothing
 //! describes), `header` (logfile header facts), `buffers`, `errors`. On a terminal both print as tables unless `--json` is given.
 //!
+//! The file's `MetaData` records are read in a first pass, so that records before them decode
+//! too. Each buffer is decompressed once: of a file up to 64 MiB, the first pass keeps the
+//! buffers it decompressed (at most 64 MiB of them) and the second reads the file whole and
+//! opens only the others; larger files, pipes and `--sorted` read through one buffer at a
+//! time, twice.
+//!
 //! Directories are walked for `*.etl` files, as by the other commands. Errors print as
 //! `wsktrace: <path>: offset 0x…: <error>` on stderr and the run goes on; the exit status is
 //! 2 if any file had an error, else 0.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use wsktrace_tools::etl::format::{Guid, HeaderKind, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID};
 use wsktrace_tools::etl::header::write_filetime_rfc3339;
 use wsktrace_tools::etl::merge::{default_window, SortedRecords};
-use wsktrace_tools::etl::names::record_provider;
+use wsktrace_tools::etl::names::{metadata_provider_name, record_provider, KTC_METADATA};
 use wsktrace_tools::etl::record::{ClassicRecord, EventRecord, MessageRecord, SystemRecord};
-use wsktrace_tools::etl::{Clock, LogfileInfo, Record};
+use wsktrace_tools::etl::{
+    Buffer, Clock, EtlReader, LogfileInfo, RawBuffer, ReadStats, Record, SliceReader,
+};
 use wsktrace_tools::payload::{Payload, PayloadDecoder};
 use wsktrace_tools::pipeline::summary::{
     read_metadata, summarize_file_decoding, FileSummary, ProviderFilter,
@@ -377,14 +386,117 @@ fn table_summary(file: &str, s: &FileSummary, out: &mut dyn Write) -> std::io::R
     Ok(())
 }
 
+/// Of files up to this size, `dump` keeps the buffers its first pass decompressed (up to as
+/// many bytes) and reads the file whole for the second, so that each buffer is decompressed
+/// once; larger inputs, uncompressed ones, pipes and `--sorted` are streamed, twice.
+const IN_MEMORY: u64 = 64 << 20;
+
+/// Provider names a file's `MetaData` records give.
+type Learned = HashMap<Guid, String>;
+
+/// Decompressed buffers by file offset.
+type Kept = HashMap<u64, Vec<u8>>;
+
+/// Memory of the buffers kept for one file, kept for the next (so that a run of files does
+/// not fault fresh pages in for each): at most [`IN_MEMORY`] bytes.
+type Spare = Vec<Vec<u8>>;
+
+/// Takes what one buffer's KernelTraceControl `MetaData` records describe: provider names
+/// into `names`, layouts into `layouts` (a description that does not parse is left to the
+/// decoding pass, which reports it).
+fn learn_metadata(b: &Buffer<'_>, names: &mut Learned, layouts: &mut Layouts) {
+    for r in b.records() {
+        let Ok(Record::Classic(c)) = r else { continue };
+        if c.header.guid != KTC_METADATA {
+            continue;
+        }
+        if let Some((g, n)) = metadata_provider_name(&c) {
+            names.entry(g).or_insert(n);
+        }
+        let _ = layouts.add_metadata(c.header.class_type, c.payload);
+    }
+}
+
+/// One file's records as JSON lines, written into a sink in chunks.
+struct Lines<'l> {
+    writer: EventWriter,
+    filter: &'l ProviderFilter,
+    learned: &'l Learned,
+    /// Records come in runs of one provider: the last name learned is checked first.
+    last_learned: Option<(Guid, Option<&'l str>)>,
+    out: Vec<u8>,
+}
+
+impl<'l> Lines<'l> {
+    fn new(writer: EventWriter, filter: &'l ProviderFilter, learned: &'l Learned) -> Self {
+        Lines {
+            writer,
+            filter,
+            learned,
+            last_learned: None,
+            out: Vec::with_capacity(1 << 16),
+        }
+    }
+
+    /// The line of one record, when the filter passes its provider.
+    fn record(&mut self, rec: &Record<'_>, cpu: u16, sink: &mut dyn Write) -> std::io::Result<()> {
+        let (g, n) = record_provider(rec);
+        let n = n.or_else(|| match self.last_learned {
+            Some((lg, ln)) if lg == g => ln,
+            _ => {
+                let ln = self.learned.get(&g).map(String::as_str);
+                self.last_learned = Some((g, ln));
+                ln
+            }
+        });
+        let from_layout = if n.is_none() {
+            self.writer.layout_provider_name(rec)
+        } else {
+            None
+        };
+        let n = n.or(from_layout.as_deref());
+        if self.filter.matches(&g, n) {
+            self.writer.write(&mut self.out, rec, cpu, &g, n);
+            if self.out.len() >= 1 << 16 {
+                sink.write_all(&self.out)?;
+                self.out.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// The lines of a buffer's records; a bad record is given to `fail`.
+    fn buffer(
+        &mut self,
+        b: &Buffer<'_>,
+        fail: &mut dyn FnMut(&TraceError),
+        sink: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let cpu = b.processor();
+        for r in b.records() {
+            match r {
+                Ok(rec) => self.record(&rec, cpu, sink)?,
+                Err(e) => fail(&TraceError::etl(e, Some(b.index))),
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, sink: &mut dyn Write) -> std::io::Result<()> {
+        sink.write_all(&self.out)
+    }
+}
+
 /// Writes every record of one file as JSON Lines into `sink` (in buffered chunks), with
 /// provider names and layouts the file's `MetaData` events give (added to `layouts`, the
-/// user's manifests). Errors go to `report_error`; returns whether there was any.
+/// user's manifests), read in a first pass so that records before their description decode
+/// too. Errors go to `report_error`; returns whether there was any.
 fn dump_file(
     path: &Path,
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
-    mut layouts: Layouts,
+    layouts: Layouts,
+    spare: &mut Spare,
     sink: &mut dyn Write,
 ) -> std::io::Result<bool> {
     let mut failed = false;
@@ -399,56 +511,38 @@ fn dump_file(
             return Ok(true);
         }
     };
-    let learned = std::fs::File::open(path)
-        .map(|f| read_metadata(f, &mut layouts))
-        .unwrap_or_default();
     let file = path.display().to_string();
-    let mut w = EventWriter::new(&file, reader.info(), layouts);
-    let mut out: Vec<u8> = Vec::with_capacity(1 << 16);
-    // Records come in runs of one provider: the last name learned is checked first.
-    let mut last_learned: Option<(Guid, Option<&str>)> = None;
-    let mut emit = |rec: &Record<'_>, cpu: u16| -> std::io::Result<()> {
-        let (g, n) = record_provider(rec);
-        let n = n.or_else(|| match last_learned {
-            Some((lg, ln)) if lg == g => ln,
-            _ => {
-                let ln = learned.get(&g).map(String::as_str);
-                last_learned = Some((g, ln));
-                ln
-            }
-        });
-        let from_layout = if n.is_none() {
-            w.layout_provider_name(rec)
-        } else {
-            None
-        };
-        let n = n.or(from_layout.as_deref());
-        if filter.matches(&g, n) {
-            w.write(&mut out, rec, cpu, &g, n);
-            if out.len() >= 1 << 16 {
-                sink.write_all(&out)?;
-                out.clear();
-            }
+    let keep = sorted.is_none()
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= IN_MEMORY);
+    let mut layouts = layouts;
+    let (learned, kept) = std::fs::File::open(path)
+        .map(|f| first_pass(f, &mut layouts, keep.then_some(&mut *spare)))
+        .unwrap_or_default();
+    if !kept.is_empty() {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        if let Ok(reader) = SliceReader::new(&bytes) {
+            let writer = EventWriter::new(&file, reader.info(), layouts);
+            let mut lines = Lines::new(writer, filter, &learned);
+            let written = dump_slice(reader, &kept, &mut lines, &mut fail, sink);
+            spare.extend(kept.into_values());
+            written?;
+            lines.finish(sink)?;
+            return Ok(failed);
         }
-        Ok(())
-    };
+        spare.extend(kept.into_values());
+    }
+    let mut lines = Lines::new(
+        EventWriter::new(&file, reader.info(), layouts),
+        filter,
+        &learned,
+    );
     match sorted {
         None => {
             let mut reader = reader;
             while let Some(b) = reader.next_buffer() {
-                let b = match b {
-                    Ok(b) => b,
-                    Err(e) => {
-                        fail(&TraceError::etl(e, Some(reader.buffer_index())));
-                        continue;
-                    }
-                };
-                let cpu = b.processor();
-                for r in b.records() {
-                    match r {
-                        Ok(rec) => emit(&rec, cpu)?,
-                        Err(e) => fail(&TraceError::etl(e, Some(b.index))),
-                    }
+                match b {
+                    Ok(b) => lines.buffer(&b, &mut fail, sink)?,
+                    Err(e) => fail(&TraceError::etl(e, Some(reader.buffer_index()))),
                 }
             }
         }
@@ -457,14 +551,80 @@ fn dump_file(
             let mut merged = SortedRecords::new(reader, window);
             while let Some(r) = merged.next() {
                 match r {
-                    Ok(sr) => emit(&sr.record, sr.processor)?,
+                    Ok(sr) => lines.record(&sr.record, sr.processor, sink)?,
                     Err(e) => fail(&TraceError::etl(e, None)),
                 }
             }
         }
     }
-    sink.write_all(&out)?;
+    lines.finish(sink)?;
     Ok(failed)
+}
+
+/// What a first pass over a trace learns from its `MetaData` records (as [`read_metadata`]),
+/// and, when given memory to keep them in, the buffers it decompressed (up to [`IN_MEMORY`]
+/// bytes). An input that cannot be read gives nothing (the second pass reports it).
+fn first_pass(
+    src: std::fs::File,
+    layouts: &mut Layouts,
+    mut keep: Option<&mut Spare>,
+) -> (Learned, Kept) {
+    let (mut learned, mut kept, mut budget) = (Learned::new(), Kept::new(), IN_MEMORY);
+    let Ok(mut reader) = EtlReader::new(src) else {
+        return (learned, kept);
+    };
+    while let Some(b) = reader.next_buffer() {
+        let Ok(b) = b else { continue };
+        learn_metadata(&b, &mut learned, layouts);
+        let n = b.data.len() as u64;
+        if let Some(spare) = keep
+            .as_deref_mut()
+            .filter(|_| b.compressed() && n <= budget)
+        {
+            budget -= n;
+            let mut data = spare.pop().unwrap_or_default();
+            data.clear();
+            data.extend_from_slice(b.data);
+            kept.insert(b.offset, data);
+        }
+    }
+    (learned, kept)
+}
+
+/// The second pass over a file held in memory: the buffers the first pass decompressed are
+/// taken from `kept`, the others opened again.
+fn dump_slice(
+    mut reader: SliceReader<'_>,
+    kept: &Kept,
+    lines: &mut Lines<'_>,
+    fail: &mut dyn FnMut(&TraceError),
+    sink: &mut dyn Write,
+) -> std::io::Result<()> {
+    let (mut scratch, mut stats) = (Vec::new(), ReadStats::default());
+    while let Some(raw) = reader.next_raw() {
+        let opened = raw.and_then(|raw| match kept.get(&raw.offset()) {
+            Some(data) => Ok(lines.buffer(&decompressed(&raw, data), fail, sink)),
+            None => raw
+                .open(&mut scratch, &mut stats)
+                .map(|b| lines.buffer(&b, fail, sink)),
+        });
+        match opened {
+            Ok(written) => written?,
+            Err(e) => fail(&TraceError::etl(e, Some(reader.buffer_index()))),
+        }
+    }
+    Ok(())
+}
+
+/// A compressed buffer opened from its decompressed bytes.
+fn decompressed<'a>(raw: &RawBuffer<'_>, data: &'a [u8]) -> Buffer<'a> {
+    Buffer {
+        index: raw.index(),
+        offset: raw.offset(),
+        header: *raw.header(),
+        disk_size: raw.header().buffer_size.get(),
+        data,
+    }
 }
 
 /// One file's summary, as a table or a JSON line; returns whether there was any error.
@@ -548,6 +708,7 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
     let human = !args.json && std::io::stdout().is_terminal();
     let sorted = args.sorted.then_some(args.window);
     let mut status = ExitStatus::Success;
+    let mut spare = Spare::new();
     let written = to_stdout(|out| {
         for input in expand(&args.inputs) {
             let path = match input {
@@ -561,9 +722,9 @@ pub fn run(args: &DumpArgs) -> ExitStatus {
             let failed = if args.summary {
                 summary_file(&path, &filter, layouts.clone(), human, out)?
             } else if human {
-                dump_table(&path, &filter, sorted, layouts.clone(), out)?
+                dump_table(&path, &filter, sorted, layouts.clone(), &mut spare, out)?
             } else {
-                dump_file(&path, &filter, sorted, layouts.clone(), out)?
+                dump_file(&path, &filter, sorted, layouts.clone(), &mut spare, out)?
             };
             if failed {
                 status = ExitStatus::Error;
@@ -585,6 +746,7 @@ fn dump_table(
     filter: &ProviderFilter,
     sorted: Option<Option<usize>>,
     layouts: Layouts,
+    spare: &mut Spare,
     sink: &mut dyn Write,
 ) -> std::io::Result<bool> {
     writeln!(
@@ -596,7 +758,7 @@ fn dump_table(
         pending: Vec::new(),
         sink,
     };
-    let failed = dump_file(path, filter, sorted, layouts, &mut table)?;
+    let failed = dump_file(path, filter, sorted, layouts, spare, &mut table)?;
     table.flush()?;
     Ok(failed)
 }

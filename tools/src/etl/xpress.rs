@@ -85,7 +85,8 @@ pub fn decompress(input: &[u8], out: &mut Vec<u8>, max_out: usize) -> Result<usi
     Ok(n)
 }
 
-/// Decompresses `input` into `out`, returning the number of bytes written.
+/// Decompresses `input` into `out`, returning the number of bytes produced (the bytes of
+/// `out` after them may have been written too: short matches are copied 16 bytes at a time).
 pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<usize, XpressError> {
     let mut ip = 0usize;
     let mut op = 0usize;
@@ -113,16 +114,25 @@ pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<usize, XpressErro
         }
         flag_count -= 1;
         if flags & (1u32 << flag_count) == 0 {
-            // Literal.
-            if ip >= in_len {
+            // A run of literals: the clear bits from this one down.
+            let below = flags & (u32::MAX >> (31 - flag_count));
+            let run = match below {
+                0 => flag_count as usize + 1,
+                b => (flag_count - (31 - b.leading_zeros())) as usize,
+            };
+            let n = run.min(in_len - ip);
+            if n == 0 {
                 return Ok(op);
             }
-            if op >= out_len {
-                return Err(XpressError::TooLong(ip));
+            let room = out_len - op;
+            if n > room {
+                out[op..].copy_from_slice(&input[ip..ip + room]);
+                return Err(XpressError::TooLong(ip + room));
             }
-            out[op] = input[ip];
-            ip += 1;
-            op += 1;
+            out[op..op + n].copy_from_slice(&input[ip..ip + n]);
+            ip += n;
+            op += n;
+            flag_count -= n as u32 - 1;
             continue;
         }
         if ip >= in_len {
@@ -174,7 +184,13 @@ pub fn decompress_into(input: &[u8], out: &mut [u8]) -> Result<usize, XpressErro
             return Err(XpressError::TooLong(token_at));
         }
         let src = op - offset;
-        if offset >= length {
+        if offset >= length && length <= 16 && op + 16 <= out_len {
+            // A short match, copied 16 bytes at a time: the bytes past `length` are written
+            // over by what follows (or are past the end of the output).
+            let mut chunk = [0u8; 16];
+            chunk.copy_from_slice(&out[src..src + 16]);
+            out[op..op + 16].copy_from_slice(&chunk);
+        } else if offset >= length {
             out.copy_within(src..src + length, op);
         } else if offset == 1 {
             let b = out[src];

@@ -7,7 +7,12 @@
 //! events the tools themselves analyse). Each `TRACE_EVENT_INFO` and each manifest is parsed
 //! once; a metadata layout is built on its first lookup (its value maps may arrive after it),
 //! and every lookup's answer is kept, so an event kind costs one hash lookup after the first.
+//! A `MetaData` record added later forgets only the answers it changes: those for the kind it
+//! describes (a layout from a lower source, or "no layout"), or, for a value map, those of
+//! the kinds whose description names that map. Files whose metadata is interleaved with
+//! their events build each kind once.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
@@ -50,14 +55,38 @@ struct Metadata {
 }
 
 impl Metadata {
-    /// Adds what `other` has and this does not.
-    fn extend(&mut self, other: Metadata) {
-        for (k, v) in other.infos {
-            self.infos.entry(k).or_insert(v);
+    /// Takes an event kind's description unless it has one; whether it was new.
+    fn add_info(&mut self, key: EventKey, info: EventInfo) -> bool {
+        match self.infos.entry(key) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(info);
+                true
+            }
         }
-        for (k, v) in other.maps {
-            self.maps.entry(k).or_insert(v);
+    }
+
+    /// Takes a provider's value map unless it has one by that name; whether it was new.
+    fn add_map(&mut self, provider: Guid, name: String, map: ValueMap) -> bool {
+        match self.maps.entry((provider, name)) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(Arc::new(map));
+                true
+            }
         }
+    }
+
+    /// The kinds whose description names `provider`'s map `name`.
+    fn map_users<'a>(
+        &'a self,
+        provider: Guid,
+        name: &'a str,
+    ) -> impl Iterator<Item = EventKey> + 'a {
+        self.infos
+            .iter()
+            .filter(move |(_, i)| i.provider == provider && i.map_names.iter().any(|m| m.1 == name))
+            .map(|(k, _)| *k)
     }
 
     /// The layout of a kind this metadata describes.
@@ -112,19 +141,17 @@ impl Layouts {
             METADATA_EVENT_INFO => {
                 let info = parse_event_info(payload)?;
                 let key = metadata_key(&info);
-                self.own.infos.entry(key).or_insert(info);
+                if self.own.add_info(key, info) {
+                    self.forget(key);
+                }
             }
             METADATA_MAP_INFO => {
                 if let Some((provider, name, map)) = parse_map_info(payload)? {
-                    self.own
-                        .maps
-                        .entry((provider, name))
-                        .or_insert_with(|| Arc::new(map));
+                    self.add_own_map(provider, name, map);
                 }
             }
-            _ => return Ok(()),
+            _ => {}
         }
-        self.invalidate();
         Ok(())
     }
 
@@ -132,8 +159,27 @@ impl Layouts {
     /// this trace's own: `dump --metadata-from`. Of several imports, the first description of
     /// a kind is kept.
     pub fn import_metadata(&mut self, other: Layouts) {
-        self.imported.extend(other.own);
-        self.invalidate();
+        for (key, info) in other.own.infos {
+            if self.imported.add_info(key, info) {
+                self.forget(key);
+            }
+        }
+        for ((provider, name), map) in other.own.maps {
+            if self.imported.maps.contains_key(&(provider, name.clone())) {
+                continue;
+            }
+            let users: Vec<EventKey> = self.imported.map_users(provider, &name).collect();
+            self.imported.maps.insert((provider, name), map);
+            users.into_iter().for_each(|k| self.forget(k));
+        }
+    }
+
+    /// Adds one of the trace's own value maps; forgets the layouts built without it.
+    fn add_own_map(&mut self, provider: Guid, name: String, map: ValueMap) {
+        let users: Vec<EventKey> = self.own.map_users(provider, &name).collect();
+        if self.own.add_map(provider, name, map) {
+            users.into_iter().for_each(|k| self.forget(k));
+        }
     }
 
     /// The layout of an event kind, from the first source that has one.
@@ -152,10 +198,18 @@ impl Layouts {
         self.last.as_ref().and_then(|(_, l)| l.as_ref())
     }
 
-    /// Forgets every answer (a source was added).
+    /// Forgets every answer (a manifest was added).
     fn invalidate(&mut self) {
         self.cache.clear();
         self.last = None;
+    }
+
+    /// Forgets the answer for one kind (metadata describing it, or a map it names, arrived).
+    fn forget(&mut self, key: EventKey) {
+        self.cache.remove(&key);
+        if self.last.as_ref().is_some_and(|(k, _)| *k == key) {
+            self.last = None;
+        }
     }
 
     fn find(&mut self, key: &EventKey) -> Option<Arc<EventLayout>> {
@@ -180,7 +234,8 @@ impl Layouts {
         self.imported.infos.len()
     }
 
-    /// Metadata layouts built so far (each kind at most once while no metadata is added).
+    /// Metadata layouts built so far: each kind once, and again only when metadata that
+    /// changes it (its description, or a value map it names) arrives after it was built.
     pub fn builds(&self) -> u64 {
         self.builds
     }

@@ -1035,3 +1035,104 @@ fn fuzz_finding_nan_double() {
         }
     }
 }
+
+/// `EVENT_INFO` as another kind (event id `id`), its map name dropped when `mapped` is false.
+fn event_info_of(id: u16, mapped: bool) -> Vec<u8> {
+    let mut info = parse_event_info(EVENT_INFO).unwrap();
+    info.id = id;
+    if !mapped {
+        info.map_names.clear();
+    }
+    encode_event_info(&info).unwrap()
+}
+
+/// Kinds A (`EVENT_INFO`: event 7) and B (event 8) of one provider, and layouts holding A's
+/// description only.
+fn kind_a_described() -> (EventKey, EventKey, Layouts) {
+    let mut layouts = Layouts::new();
+    layouts
+        .add_metadata(METADATA_EVENT_INFO, EVENT_INFO)
+        .unwrap();
+    let (a, b) = (EventKey::new(PROVIDER, 7, 2), EventKey::new(PROVIDER, 8, 2));
+    (a, b, layouts)
+}
+
+/// Whether the layout's property 3 (the struct member `x`) carries a value map.
+fn mapped(l: &EventLayout) -> bool {
+    matches!(
+        l.properties()[3].kind,
+        PropertyKind::Value { map: Some(_), .. }
+    )
+}
+
+#[test]
+fn metadata_for_a_later_kind_keeps_the_layouts_built_before_it() {
+    let (a, b, mut layouts) = kind_a_described();
+    let first = layouts.get(&a).unwrap().clone();
+    assert_eq!(layouts.builds(), 1);
+    // Kind B is looked up before its description arrives: no layout, then one.
+    assert!(layouts.get(&b).is_none());
+    layouts
+        .add_metadata(METADATA_EVENT_INFO, &event_info_of(8, false))
+        .unwrap();
+    let l = layouts.get(&b).expect("described since");
+    assert_eq!(l.source, Source::Metadata);
+    let payload: &[u8] = &[
+        0x01, 0x00, 0x01, 0x00, 0x00, 0x00, b'a', 0, 0, 0, 0, 0, 0xAB,
+    ];
+    assert_eq!(
+        json(&decode_exact(l, payload, PointerSize::Eight).unwrap()),
+        r#"{"n":1,"s":[{"x":"0x1","w":"a"}],"b":"0xab"}"#
+    );
+    assert_eq!(layouts.builds(), 2);
+    // A was not built again: B's description does not change it.
+    for _ in 0..2 {
+        assert!(Arc::ptr_eq(layouts.get(&a).unwrap(), &first));
+        assert!(layouts.get(&b).is_some());
+    }
+    assert_eq!(layouts.builds(), 2, "each kind built once");
+    // A second description of a kind is ignored and changes nothing.
+    layouts
+        .add_metadata(METADATA_EVENT_INFO, &event_info_of(7, false))
+        .unwrap();
+    assert!(Arc::ptr_eq(layouts.get(&a).unwrap(), &first));
+    assert_eq!(layouts.builds(), 2);
+}
+
+#[test]
+fn a_value_map_arriving_late_rebuilds_only_the_kinds_that_name_it() {
+    let (a, b, mut layouts) = kind_a_described();
+    layouts
+        .add_metadata(METADATA_EVENT_INFO, &event_info_of(8, false))
+        .unwrap();
+    assert!(!mapped(layouts.get(&a).unwrap()), "map M not known yet");
+    let b_first = layouts.get(&b).unwrap().clone();
+    assert_eq!(layouts.builds(), 2);
+    layouts.add_metadata(METADATA_MAP_INFO, MAP_INFO).unwrap();
+    assert!(mapped(layouts.get(&a).unwrap()), "A names M: built again");
+    assert!(Arc::ptr_eq(layouts.get(&b).unwrap(), &b_first));
+    assert_eq!(layouts.builds(), 3);
+    // The same map again is no news.
+    layouts.add_metadata(METADATA_MAP_INFO, MAP_INFO).unwrap();
+    assert!(mapped(layouts.get(&a).unwrap()));
+    assert_eq!(layouts.builds(), 3);
+}
+
+#[test]
+fn imported_metadata_forgets_only_the_kinds_it_describes() {
+    let (a, b, mut layouts) = kind_a_described();
+    let first = layouts.get(&a).unwrap().clone();
+    assert!(layouts.get(&b).is_none());
+    let mut other = Layouts::new();
+    other
+        .add_metadata(METADATA_EVENT_INFO, &event_info_of(8, true))
+        .unwrap();
+    other.add_metadata(METADATA_MAP_INFO, MAP_INFO).unwrap();
+    layouts.import_metadata(other);
+    assert!(mapped(layouts.get(&b).expect("described by the import")));
+    assert!(
+        Arc::ptr_eq(layouts.get(&a).unwrap(), &first),
+        "own kept, not rebuilt"
+    );
+    assert_eq!(layouts.builds(), 2);
+}
