@@ -329,16 +329,7 @@ fn twin_files(net: &Path, dir: &Path) -> (PathBuf, PathBuf, usize) {
                         continue;
                     }
                     let h = e.header;
-                    let d = &h.event_descriptor;
-                    let descriptor = Descriptor {
-                        id: d.id.get(),
-                        version: d.version,
-                        channel: d.channel,
-                        level: d.level,
-                        opcode: d.opcode,
-                        task: d.task.get(),
-                        keywords: d.keyword.get(),
-                    };
+                    let descriptor = Descriptor::from(&h.event_descriptor);
                     twins.push(Twin {
                         event: (
                             h.provider_id,

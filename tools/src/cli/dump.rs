@@ -45,14 +45,14 @@ use std::path::{Path, PathBuf};
 use wsktrace_tools::etl::format::{Guid, HeaderKind, EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID};
 use wsktrace_tools::etl::header::write_filetime_rfc3339;
 use wsktrace_tools::etl::merge::{default_window, SortedRecords};
-use wsktrace_tools::etl::names::{metadata_provider_name, record_provider, KTC_METADATA};
+use wsktrace_tools::etl::names::record_provider;
 use wsktrace_tools::etl::record::{ClassicRecord, EventRecord, MessageRecord, SystemRecord};
 use wsktrace_tools::etl::{
     Buffer, Clock, EtlReader, LogfileInfo, RawBuffer, ReadStats, Record, SliceReader,
 };
 use wsktrace_tools::payload::{Payload, PayloadDecoder};
 use wsktrace_tools::pipeline::summary::{
-    read_metadata, summarize_file_decoding, FileSummary, ProviderFilter,
+    learn_metadata, read_metadata, summarize_file_decoding, FileSummary, ProviderFilter,
 };
 use wsktrace_tools::pipeline::{open_file, TraceError};
 use wsktrace_tools::tdh::{self, Layouts};
@@ -400,22 +400,6 @@ type Kept = HashMap<u64, Vec<u8>>;
 /// Memory of the buffers kept for one file, kept for the next (so that a run of files does
 /// not fault fresh pages in for each): at most [`IN_MEMORY`] bytes.
 type Spare = Vec<Vec<u8>>;
-
-/// Takes what one buffer's KernelTraceControl `MetaData` records describe: provider names
-/// into `names`, layouts into `layouts` (a description that does not parse is left to the
-/// decoding pass, which reports it).
-fn learn_metadata(b: &Buffer<'_>, names: &mut Learned, layouts: &mut Layouts) {
-    for r in b.records() {
-        let Ok(Record::Classic(c)) = r else { continue };
-        if c.header.guid != KTC_METADATA {
-            continue;
-        }
-        if let Some((g, n)) = metadata_provider_name(&c) {
-            names.entry(g).or_insert(n);
-        }
-        let _ = layouts.add_metadata(c.header.class_type, c.payload);
-    }
-}
 
 /// One file's records as JSON lines, written into a sink in chunks.
 struct Lines<'l> {

@@ -223,6 +223,21 @@ pub struct Descriptor {
     pub keywords: u64,
 }
 
+impl From<&EventDescriptor> for Descriptor {
+    /// The descriptor of a record read (to write it again).
+    fn from(d: &EventDescriptor) -> Descriptor {
+        Descriptor {
+            id: d.id.get(),
+            version: d.version,
+            channel: d.channel,
+            level: d.level,
+            opcode: d.opcode,
+            task: d.task.get(),
+            keywords: d.keyword.get(),
+        }
+    }
+}
+
 /// One `EVENT_HEADER` event to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event<'a> {

@@ -266,17 +266,8 @@ fn write(body: &Body<'_>) -> Result<Write, TapError> {
         rest = &after[padded..];
     }
     body.end(rest)?;
-    let d = b.descriptor;
     Ok(Write {
-        descriptor: Descriptor {
-            id: d.id.get(),
-            version: d.version,
-            channel: d.channel,
-            level: d.level,
-            opcode: d.opcode,
-            task: d.task.get(),
-            keywords: d.keyword.get(),
-        },
+        descriptor: Descriptor::from(&b.descriptor),
         activity_id: (flags & format::WRITE_ACTIVITY_ID != 0).then_some(b.activity_id),
         related_activity_id: (flags & format::WRITE_RELATED_ACTIVITY_ID != 0)
             .then_some(b.related_activity_id),

@@ -906,20 +906,27 @@ pub fn read_metadata<R: Read>(src: R, layouts: &mut Layouts) -> HashMap<Guid, St
         return names;
     };
     while let Some(b) = reader.next_buffer() {
-        let Ok(b) = b else { continue };
-        for r in b.records() {
-            if let Ok(Record::Classic(c)) = r {
-                if c.header.guid != KTC_METADATA {
-                    continue;
-                }
-                if let Some((g, n)) = metadata_provider_name(&c) {
-                    names.entry(g).or_insert(n);
-                }
-                let _ = layouts.add_metadata(c.header.class_type, c.payload);
-            }
+        if let Ok(b) = b {
+            learn_metadata(&b, &mut names, layouts);
         }
     }
     names
+}
+
+/// Takes what one buffer's KernelTraceControl `MetaData` records describe: provider names
+/// into `names` (the first name a GUID is given stays), layouts into `layouts` (a description
+/// that does not parse is left to the decoding, which reports it).
+pub fn learn_metadata(b: &Buffer<'_>, names: &mut HashMap<Guid, String>, layouts: &mut Layouts) {
+    for r in b.records() {
+        let Ok(Record::Classic(c)) = r else { continue };
+        if c.header.guid != KTC_METADATA {
+            continue;
+        }
+        if let Some((g, n)) = metadata_provider_name(&c) {
+            names.entry(g).or_insert(n);
+        }
+        let _ = layouts.add_metadata(c.header.class_type, c.payload);
+    }
 }
 
 fn header_json(
