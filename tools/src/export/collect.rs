@@ -122,6 +122,7 @@ impl<B: RowBuilder> Pending<B> {
         }
     }
 
+    #[inline]
     fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
         if self.on {
             self.rows.push(row);
@@ -135,6 +136,72 @@ impl<B: RowBuilder> Pending<B> {
         if self.on && !self.rows.is_empty() {
             out.batch(B::TABLE, self.rows.finish());
         }
+    }
+}
+
+/// The rows of every table not yet handed on, for one reading thread and every trace it
+/// reads: a fleet of small traces goes out in batches of [`BATCH_ROWS`] rows as a large
+/// trace does, not in a batch per table and trace (which cost more to write than their
+/// rows).
+pub struct RowBatches<S: BatchSink> {
+    out: S,
+    files: Pending<FilesBuilder>,
+    events: Pending<EventsBuilder>,
+    registrations: Pending<RegistrationsBuilder>,
+    captures: Pending<CapturesBuilder>,
+    findings: Pending<FindingsBuilder>,
+    boot: Pending<BootBuilder>,
+}
+
+impl<S: BatchSink> RowBatches<S> {
+    /// Rows of `tables`, to go to `out`.
+    pub fn new(tables: Tables, out: S) -> Self {
+        RowBatches {
+            out,
+            files: Pending::new(true),
+            events: Pending::new(tables.events),
+            registrations: Pending::new(true),
+            captures: Pending::new(true),
+            findings: Pending::new(true),
+            boot: Pending::new(true),
+        }
+    }
+
+    fn file(&mut self, row: &FileRow<'_>) {
+        self.files.push(row, &mut self.out);
+    }
+
+    #[inline]
+    fn event(&mut self, row: &EventRow<'_>) {
+        self.events.push(row, &mut self.out);
+    }
+
+    fn registration(&mut self, row: &RegistrationRow<'_>) {
+        self.registrations.push(row, &mut self.out);
+    }
+
+    fn capture(&mut self, row: &CaptureRow<'_>) {
+        self.captures.push(row, &mut self.out);
+    }
+
+    fn finding(&mut self, row: &FindingRow<'_>) {
+        self.findings.push(row, &mut self.out);
+    }
+
+    fn boot(&mut self, row: &BootRow<'_>) {
+        self.boot.push(row, &mut self.out);
+    }
+
+    /// Hands on every pending row; returns the sink.
+    pub fn finish(mut self) -> S {
+        let out = &mut self.out;
+        self.files.flush(out);
+        self.events.flush(out);
+        self.registrations.flush(out);
+        self.captures.flush(out);
+        self.findings.flush(out);
+        self.boot.flush(out);
+        self.out
     }
 }
 
@@ -368,13 +435,11 @@ struct RegistrationFacts {
 }
 
 /// The rows of one trace, as an [`EventSink`] (see the module doc).
-pub struct TraceRows<'o> {
+pub struct TraceRows<'o, S: BatchSink> {
     file_id: u32,
     header: Option<HeaderFacts>,
     since_boot_ns: Option<u64>,
-    out: &'o mut dyn BatchSink,
-    events: Pending<EventsBuilder>,
-    captures: Pending<CapturesBuilder>,
+    rows: &'o mut RowBatches<S>,
     seq: u64,
     // Ordered maps: a few entries each, so no hashing per event.
     open_captures: BTreeMap<(u32, u32), OpenCapture>,
@@ -389,22 +454,19 @@ pub struct TraceRows<'o> {
     end_ns: Option<u64>,
 }
 
-impl<'o> TraceRows<'o> {
-    /// Rows of file `file_id` (its header facts when it has a valid header) go to `out`.
+impl<'o, S: BatchSink> TraceRows<'o, S> {
+    /// Rows of file `file_id` (its header facts when it has a valid header) go to `rows`.
     pub fn new(
         file_id: u32,
         header: Option<HeaderFacts>,
-        tables: Tables,
         balance: BalanceConfig,
-        out: &'o mut dyn BatchSink,
+        rows: &'o mut RowBatches<S>,
     ) -> Self {
         TraceRows {
             file_id,
             header,
             since_boot_ns: None,
-            out,
-            events: Pending::new(tables.events),
-            captures: Pending::new(true),
+            rows,
             seq: 0,
             open_captures: BTreeMap::new(),
             open_registrations: BTreeMap::new(),
@@ -441,7 +503,7 @@ impl<'o> TraceRows<'o> {
         };
         set_fields(&mut row, &ev.event);
         self.seq += 1;
-        self.events.push(&row, self.out);
+        self.rows.event(&row);
     }
 
     fn client_for(&self, tid: u32) -> Option<Arc<str>> {
@@ -627,7 +689,7 @@ impl<'o> TraceRows<'o> {
             dispatch_calls: c.release.map(|r| r.2),
             dispatch_calls_seen: c.dispatch_seen,
         };
-        self.captures.push(&row, self.out);
+        self.rows.capture(&row);
     }
 
     /// After the read (`read`: what the pipeline reported): the remaining rows of every
@@ -641,8 +703,6 @@ impl<'o> TraceRows<'o> {
         for id in self.open_registrations.keys().copied().collect::<Vec<_>>() {
             self.close_registration(id);
         }
-        self.events.flush(self.out);
-        self.captures.flush(self.out);
         self.closed_registrations.sort();
         let extra = ReadExtra {
             pnp: read.pnp,
@@ -667,13 +727,13 @@ impl<'o> TraceRows<'o> {
             header: self.header.as_ref(),
             registrations: &self.closed_registrations,
         };
-        rows.analysis_rows(&file, self.out);
-        rows.file_row(&file, &extra, self.out);
+        rows.analysis_rows(&file, self.rows);
+        rows.file_row(&file, &extra, self.rows);
         file
     }
 }
 
-impl EventSink for TraceRows<'_> {
+impl<S: BatchSink> EventSink for TraceRows<'_, S> {
     fn begin(&mut self, ctx: &TraceContext) {
         self.since_boot_ns = ctx.start_since_boot_ns;
         self.balance.begin(ctx);
@@ -701,7 +761,12 @@ impl EventSink for TraceRows<'_> {
 }
 
 /// The `files` row of a file that could not be read (`error` says why).
-pub fn unreadable_file(file_id: u32, path: &str, error: &TraceError, out: &mut dyn BatchSink) {
+pub fn unreadable_file<S: BatchSink>(
+    file_id: u32,
+    path: &str,
+    error: &TraceError,
+    out: &mut RowBatches<S>,
+) {
     let file = FileResult {
         path: path.to_string(),
         result: Err(error.clone()),
@@ -750,16 +815,14 @@ impl FileRows<'_> {
         self.header?.utc(ts_ns)
     }
 
-    fn analysis_rows(&self, file: &FileResult, out: &mut dyn BatchSink) {
+    fn analysis_rows<S: BatchSink>(&self, file: &FileResult, out: &mut RowBatches<S>) {
         let Ok(a) = &file.result else { return };
         if let Some(b) = &a.balance {
-            let mut regs = Pending::<RegistrationsBuilder>::new(true);
-            let mut findings = Pending::<FindingsBuilder>::new(true);
             for r in &b.registrations {
                 let reasons = r.reasons.join("; ");
                 let mut row = self.registration_row(r);
                 row.reasons = (!r.reasons.is_empty()).then_some(reasons.as_str());
-                regs.push(&row, out);
+                out.registration(&row);
                 for f in &r.findings {
                     let evidence = f
                         .events
@@ -791,14 +854,11 @@ impl FileRows<'_> {
                         reason: f.reason.as_deref(),
                         evidence: &evidence,
                     };
-                    findings.push(&row, out);
+                    out.finding(&row);
                 }
             }
-            regs.flush(out);
-            findings.flush(out);
         }
         if let Some(boot) = &a.boot {
-            let mut rows = Pending::<BootBuilder>::new(true);
             let since_boot = boot.trace_start_since_boot_ns;
             let trace_rel = |t: u64| t.saturating_sub(since_boot.unwrap_or(0));
             for (i, c) in boot.clients.iter().enumerate() {
@@ -826,9 +886,8 @@ impl FileRows<'_> {
                     max_delay_driver: largest.map(|d| d.driver.as_str()),
                     total_delay_ns: c.total_delay_ns,
                 };
-                rows.push(&row, out);
+                out.boot(&row);
             }
-            rows.flush(out);
         }
     }
 
@@ -861,7 +920,12 @@ impl FileRows<'_> {
         }
     }
 
-    fn file_row(&self, file: &FileResult, extra: &ReadExtra, out: &mut dyn BatchSink) {
+    fn file_row<S: BatchSink>(
+        &self,
+        file: &FileResult,
+        extra: &ReadExtra,
+        out: &mut RowBatches<S>,
+    ) {
         let status = file.status();
         let h = self.header;
         let errors = file.errors();
@@ -911,9 +975,7 @@ impl FileRows<'_> {
                 }
             }
         }
-        let mut rows = Pending::<FilesBuilder>::new(true);
-        rows.push(&row, out);
-        rows.flush(out);
+        out.file(&row);
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod collect;
 pub mod read;
 pub mod table;
+pub mod trace;
 pub mod write;
 
 use std::path::PathBuf;
