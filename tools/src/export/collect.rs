@@ -5,7 +5,8 @@
 //! `files` rows ([`TraceRows::finish`]). Memory: the pending batches, the open captures and
 //! the per-registration facts of one trace; nothing grows with the number of traces.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -17,6 +18,7 @@ use super::table::{
     FilesBuilder, FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder,
     TableId,
 };
+use crate::analysis::balance::ids::IdHasher;
 use crate::analysis::balance::{BalanceChecker, BalanceConfig, RegistrationVerdict, Severity};
 use crate::analysis::boot::BootAnalyzer;
 use crate::analysis::latency::{context_name, outcome_name, wait_mode};
@@ -411,6 +413,30 @@ fn activity_text<'b>(id: &[u8; 16], buf: &'b mut [u8; 36]) -> Option<&'b str> {
     std::str::from_utf8(buf).ok()
 }
 
+/// A hash map keyed by the driver's ids.
+type IdKeyed<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The text made for the last key, kept while the next keys are the same.
+#[derive(Debug)]
+struct LastText<K> {
+    last: Option<(K, String)>,
+}
+
+impl<K> Default for LastText<K> {
+    fn default() -> Self {
+        LastText { last: None }
+    }
+}
+
+impl<K: Copy + PartialEq> LastText<K> {
+    fn get(&mut self, key: K, make: impl FnOnce(K) -> String) -> &str {
+        if self.last.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.last = Some((key, make(key)));
+        }
+        self.last.as_ref().map_or("", |(_, text)| text.as_str())
+    }
+}
+
 /// A capture seen so far: its call, return, first release and dispatch calls.
 #[derive(Debug, Default)]
 struct OpenCapture {
@@ -426,7 +452,8 @@ struct OpenCapture {
 /// What the `registrations` rows take from the events beside the balance verdict.
 #[derive(Clone, Debug, Default)]
 struct RegistrationFacts {
-    client: Option<Arc<str>>,
+    /// The client, in [`TraceRows::clients`].
+    client: Option<usize>,
     npi_version: u16,
     register_duration_ns: u64,
     versions: Option<(u16, u16)>,
@@ -441,14 +468,22 @@ pub struct TraceRows<'o, S: BatchSink> {
     since_boot_ns: Option<u64>,
     rows: &'o mut RowBatches<S>,
     seq: u64,
-    // Ordered maps: a few entries each, so no hashing per event.
-    open_captures: BTreeMap<(u32, u32), OpenCapture>,
+    // Hash maps with the cheap id hasher: a B-tree moved these (large) values within its
+    // nodes at every insertion and removal, a visible share of the export.
+    open_captures: IdKeyed<(u32, u32), OpenCapture>,
     /// Open registrations (id → facts) and the closed ones by (id, `WskRegister` time).
-    open_registrations: BTreeMap<u32, (u64, RegistrationFacts)>,
+    open_registrations: IdKeyed<u32, (u64, RegistrationFacts)>,
     closed_registrations: ClosedRegistrations,
+    /// Every client a DriverEntry named (the facts and rows refer to them by index: no
+    /// reference count to touch per capture).
+    clients: Vec<Arc<str>>,
     /// The client of the DriverEntry running on each thread, and the last one started.
-    driver_entry: BTreeMap<u32, Arc<str>>,
-    last_client: Option<Arc<str>>,
+    driver_entry: IdKeyed<u32, usize>,
+    last_client: Option<usize>,
+    /// The text of the last capture's wait mode and outcome (most captures of a trace share
+    /// them; made once, not per row).
+    wait_mode: LastText<u32>,
+    outcome: LastText<NtStatus>,
     balance: BalanceChecker,
     boot: BootAnalyzer,
     end_ns: Option<u64>,
@@ -468,11 +503,14 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             since_boot_ns: None,
             rows,
             seq: 0,
-            open_captures: BTreeMap::new(),
-            open_registrations: BTreeMap::new(),
+            open_captures: IdKeyed::default(),
+            open_registrations: IdKeyed::default(),
             closed_registrations: ClosedRegistrations::default(),
-            driver_entry: BTreeMap::new(),
+            clients: Vec::new(),
+            driver_entry: IdKeyed::default(),
             last_client: None,
+            wait_mode: LastText::default(),
+            outcome: LastText::default(),
             balance: BalanceChecker::new(BalanceConfig {
                 keep_ok: true,
                 ..balance
@@ -506,11 +544,8 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         self.rows.event(&row);
     }
 
-    fn client_for(&self, tid: u32) -> Option<Arc<str>> {
-        self.driver_entry
-            .get(&tid)
-            .cloned()
-            .or_else(|| self.last_client.clone())
+    fn client_for(&self, tid: u32) -> Option<usize> {
+        self.driver_entry.get(&tid).copied().or(self.last_client)
     }
 
     fn close_registration(&mut self, id: u32) {
@@ -523,9 +558,13 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
     fn registration_event(&mut self, ev: &TraceEvent) {
         match &ev.event {
             WskEvent::DriverEntryStart { client_name } => {
-                let name: Arc<str> = Arc::from(client_name.as_str());
-                self.driver_entry.insert(ev.tid, name.clone());
-                self.last_client = Some(name);
+                let known = self.clients.iter().position(|c| **c == **client_name);
+                let client = known.unwrap_or_else(|| {
+                    self.clients.push(Arc::from(client_name.as_str()));
+                    self.clients.len() - 1
+                });
+                self.driver_entry.insert(ev.tid, client);
+                self.last_client = Some(client);
             }
             WskEvent::DriverEntryStop { .. } => {
                 self.driver_entry.remove(&ev.tid);
@@ -661,27 +700,34 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         let Some(c) = self.open_captures.remove(&key) else {
             return;
         };
+        let start_utc = c.start.and_then(|s| self.utc(s.0));
         let client = self
             .open_registrations
             .get(&key.0)
-            .and_then(|(_, f)| f.client.clone());
-        let outcome = c.stop.map(|(_, _, status, _)| outcome_name(status));
-        let mode = c.start.map_or("unknown".to_string(), |s| wait_mode(s.2));
+            .and_then(|(_, f)| f.client)
+            .map(|i| &*self.clients[i]);
+        let outcome = c
+            .stop
+            .map(|(_, _, status, _)| self.outcome.get(status, outcome_name));
+        let mode = match c.start {
+            Some(s) => self.wait_mode.get(s.2, wait_mode),
+            None => "unknown",
+        };
         let tid = c.start.map(|s| s.1).or(c.stop.map(|s| s.1)).unwrap_or(0);
         let row = CaptureRow {
             file_id: self.file_id,
             registration_id: key.0,
             capture_id: key.1,
-            client: client.as_deref(),
+            client,
             tid,
-            wait_mode: &mode,
+            wait_mode: mode,
             wait_timeout_ms: c.start.map(|s| s.2),
             calling_context: c.start.map_or("unknown", |s| context_name(s.3)),
             start_ns: c.start.map(|s| s.0),
-            start_utc: c.start.and_then(|s| self.utc(s.0)),
+            start_utc,
             stop_ns: c.stop.map(|s| s.0),
             status: c.stop.map(|s| s.2.to_u32()),
-            outcome: outcome.as_deref(),
+            outcome,
             wait_ns: c.stop.map(|s| s.3),
             wait_from_timestamps_ns: c.start.zip(c.stop).map(|(a, b)| b.0.saturating_sub(a.0)),
             release_ns: c.release.map(|r| r.0),
