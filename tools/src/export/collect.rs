@@ -114,13 +114,15 @@ impl HeaderFacts {
 struct Pending<B: RowBuilder> {
     rows: B,
     on: bool,
+    batch_rows: usize,
 }
 
 impl<B: RowBuilder> Pending<B> {
-    fn new(on: bool) -> Self {
+    fn new(on: bool, batch_rows: usize) -> Self {
         Pending {
             rows: B::default(),
             on,
+            batch_rows,
         }
     }
 
@@ -128,7 +130,7 @@ impl<B: RowBuilder> Pending<B> {
     fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
         if self.on {
             self.rows.push(row);
-            if self.rows.len() >= BATCH_ROWS {
+            if self.rows.len() >= self.batch_rows {
                 out.batch(B::TABLE, self.rows.finish());
             }
         }
@@ -156,16 +158,22 @@ pub struct RowBatches<S: BatchSink> {
 }
 
 impl<S: BatchSink> RowBatches<S> {
-    /// Rows of `tables`, to go to `out`.
+    /// Rows of `tables`, to go to `out` in batches of [`BATCH_ROWS`].
     pub fn new(tables: Tables, out: S) -> Self {
+        Self::with_batch_rows(tables, out, BATCH_ROWS)
+    }
+
+    /// Rows of `tables`, to go to `out` in batches of `batch_rows` (at least 1).
+    pub fn with_batch_rows(tables: Tables, out: S, batch_rows: usize) -> Self {
+        let batch_rows = batch_rows.max(1);
         RowBatches {
             out,
-            files: Pending::new(true),
-            events: Pending::new(tables.events),
-            registrations: Pending::new(true),
-            captures: Pending::new(true),
-            findings: Pending::new(true),
-            boot: Pending::new(true),
+            files: Pending::new(true, batch_rows),
+            events: Pending::new(tables.events, batch_rows),
+            registrations: Pending::new(true, batch_rows),
+            captures: Pending::new(true, batch_rows),
+            findings: Pending::new(true, batch_rows),
+            boot: Pending::new(true, batch_rows),
         }
     }
 
