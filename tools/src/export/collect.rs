@@ -1,9 +1,10 @@
 //! One trace's rows. [`TraceRows`] is an [`EventSink`]: `events` and `captures` rows are made
-//! as the events come and handed on in batches of [`BATCH_ROWS`], while the balance check and
-//! the boot analysis run beside; after the last event their results — the same
-//! [`FileAnalysis`] the renderers print — become the `registrations`, `findings`, `boot` and
-//! `files` rows ([`TraceRows::finish`]). Memory: the pending batches, the open captures and
-//! the per-registration facts of one trace; nothing grows with the number of traces.
+//! as the events come, while the balance check and the boot analysis run beside; after the
+//! last event their results — the same [`FileAnalysis`] the renderers print — become the
+//! `registrations`, `findings`, `boot` and `files` rows ([`TraceRows::finish`]). The rows go
+//! into the [`RowBatches`] of the reading thread, shared by the traces it reads, and on in
+//! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the
+//! per-registration facts of one trace; nothing grows with the number of traces.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
