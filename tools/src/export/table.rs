@@ -202,7 +202,8 @@ impl Kind for Bool {
         b.values.push(*v);
     }
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
-        let values = std::mem::take(&mut b.values);
+        let room = Vec::with_capacity(b.values.len().max(START_ROWS));
+        let values = std::mem::replace(&mut b.values, room);
         let (values, nulls) = b.present.spread(values, rows, false);
         Arc::new(BooleanArray::new(
             BooleanBuffer::from(values.as_slice()),
@@ -244,17 +245,22 @@ impl Texts {
     }
 
     fn finish(&mut self, rows: usize) -> StringArray {
-        let ends = std::mem::replace(&mut self.ends, Vec::with_capacity(START_ROWS));
+        let room = Vec::with_capacity(self.ends.len().max(START_ROWS));
+        let ends = std::mem::replace(&mut self.ends, room);
         let room = Vec::with_capacity(self.bytes.len().max(START_ROWS * 16));
         let bytes = std::mem::replace(&mut self.bytes, room);
-        // A row without a value ends where the one before it does.
         let (ends, nulls) = self.present.spread(ends, rows, -1);
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
-        let mut last = 0;
-        for end in ends {
-            last = if end < 0 { last } else { end };
-            offsets.push(last);
+        if nulls.is_none() {
+            offsets.extend_from_slice(&ends);
+        } else {
+            // A row without a value ends where the one before it does.
+            let mut last = 0;
+            for end in ends {
+                last = if end < 0 { last } else { end };
+                offsets.push(last);
+            }
         }
         StringArray::new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
