@@ -7,8 +7,9 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use wsktrace_tools::analysis::balance::BalanceConfig;
-use wsktrace_tools::export::collect::{unreadable_file, BatchSink, HeaderFacts, Tables, TraceRows};
-use wsktrace_tools::pipeline::{self, ReadOptions, TraceError};
+use wsktrace_tools::export::collect::{unreadable_file, BatchSink, RowBatches, Tables};
+use wsktrace_tools::export::trace::trace_rows;
+use wsktrace_tools::pipeline::TraceError;
 use wsktrace_tools::report::FileStatus;
 
 use super::files::{expand, progress_bar, read_options, Inputs};
@@ -30,46 +31,10 @@ impl FileOutcome {
     }
 }
 
-/// Reads one trace into rows (`file_id` names it in every table).
-pub fn trace_rows(
-    path: &Path,
-    file_id: u32,
-    tables: Tables,
-    balance: &BalanceConfig,
-    options: ReadOptions,
-    out: &mut dyn BatchSink,
-    on_error: &mut dyn FnMut(&TraceError),
-) -> FileOutcome {
-    let shown = path.display().to_string();
-    // The header facts the pipeline does not hand on; a file without a valid header fails
-    // the read below with the same error.
-    let header = pipeline::open_file(path)
-        .ok()
-        .map(|r| HeaderFacts::of(r.info()));
-    let mut rows = TraceRows::new(file_id, header, tables, balance.clone(), out);
-    match pipeline::read_file(path, &mut rows, options, on_error) {
-        Ok(read) => {
-            let file = rows.finish(&shown, read);
-            FileOutcome {
-                status: file.status(),
-                read_errors: !file.errors().is_empty(),
-            }
-        }
-        Err(e) => {
-            drop(rows);
-            on_error(&e);
-            unreadable_file(file_id, &shown, &e, out);
-            FileOutcome {
-                status: FileStatus::Error,
-                read_errors: false,
-            }
-        }
-    }
-}
-
-/// Rows of every file of `inputs`, in parallel; `sink` gives each file its batch sink.
-/// Errors are printed as they happen. Outcomes keep input order.
-pub fn fleet_rows<S: BatchSink>(
+/// Rows of every file of `inputs`, in parallel; `sink` gives each reading thread its batch
+/// sink (the rows of the files a thread reads go out together). Errors are printed as they
+/// happen. Outcomes keep input order.
+pub fn fleet_rows<S: BatchSink + Send>(
     inputs: &Inputs,
     tables: Tables,
     balance: &BalanceConfig,
@@ -79,42 +44,46 @@ pub fn fleet_rows<S: BatchSink>(
     let pb = progress_bar(paths.len());
     let print = Mutex::new(());
     let options = read_options(paths.len());
-    let outcomes = paths
+    let report = |path: &Path, e: &TraceError| {
+        let _g = print.lock();
+        pb.suspend(|| report_error(path, e));
+    };
+    let parts: Vec<Vec<FileOutcome>> = paths
         .par_iter()
         .enumerate()
-        .map(|(i, p)| {
-            let file_id = u32::try_from(i).unwrap_or(u32::MAX);
-            let mut out = sink();
-            let outcome = match p {
-                Err((path, e)) => {
-                    let _g = print.lock();
-                    pb.suspend(|| report_error(path, e));
-                    unreadable_file(file_id, &path.display().to_string(), e, &mut out);
-                    FileOutcome {
-                        status: FileStatus::Error,
-                        read_errors: false,
+        .fold(
+            || (RowBatches::new(tables, sink()), Vec::new()),
+            |(mut rows, mut outcomes), (i, p)| {
+                let file_id = u32::try_from(i).unwrap_or(u32::MAX);
+                let outcome = match p {
+                    Err((path, e)) => {
+                        report(path, e);
+                        unreadable_file(file_id, &path.display().to_string(), e, &mut rows);
+                        FileOutcome {
+                            status: FileStatus::Error,
+                            read_errors: false,
+                        }
                     }
-                }
-                Ok(path) => {
-                    let mut on_error = |e: &TraceError| {
-                        let _g = print.lock();
-                        pb.suspend(|| report_error(path, e));
-                    };
-                    trace_rows(
-                        path,
-                        file_id,
-                        tables,
-                        balance,
-                        options,
-                        &mut out,
-                        &mut on_error,
-                    )
-                }
-            };
-            pb.inc(1);
-            outcome
+                    Ok(path) => {
+                        let mut on_error = |e: &TraceError| report(path, e);
+                        let file =
+                            trace_rows(path, file_id, balance, options, &mut rows, &mut on_error);
+                        FileOutcome {
+                            status: file.status(),
+                            read_errors: file.result.is_ok() && !file.errors().is_empty(),
+                        }
+                    }
+                };
+                pb.inc(1);
+                outcomes.push(outcome);
+                (rows, outcomes)
+            },
+        )
+        .map(|(rows, outcomes)| {
+            rows.finish();
+            outcomes
         })
         .collect();
     pb.finish_and_clear();
-    outcomes
+    parts.concat()
 }

@@ -1,11 +1,13 @@
 //! One trace's rows. [`TraceRows`] is an [`EventSink`]: `events` and `captures` rows are made
-//! as the events come and handed on in batches of [`BATCH_ROWS`], while the balance check and
-//! the boot analysis run beside; after the last event their results — the same
-//! [`FileAnalysis`] the renderers print — become the `registrations`, `findings`, `boot` and
-//! `files` rows ([`TraceRows::finish`]). Memory: the pending batches, the open captures and
-//! the per-registration facts of one trace; nothing grows with the number of traces.
+//! as the events come, while the balance check and the boot analysis run beside; after the
+//! last event their results — the same [`FileAnalysis`] the renderers print — become the
+//! `registrations`, `findings`, `boot` and `files` rows ([`TraceRows::finish`]). The rows go
+//! into the [`RowBatches`] of the reading thread, shared by the traces it reads, and on in
+//! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the
+//! per-registration facts of one trace; nothing grows with the number of traces.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -17,6 +19,7 @@ use super::table::{
     FilesBuilder, FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder,
     TableId,
 };
+use crate::analysis::balance::ids::IdHasher;
 use crate::analysis::balance::{BalanceChecker, BalanceConfig, RegistrationVerdict, Severity};
 use crate::analysis::boot::BootAnalyzer;
 use crate::analysis::latency::{context_name, outcome_name, wait_mode};
@@ -112,20 +115,23 @@ impl HeaderFacts {
 struct Pending<B: RowBuilder> {
     rows: B,
     on: bool,
+    batch_rows: usize,
 }
 
 impl<B: RowBuilder> Pending<B> {
-    fn new(on: bool) -> Self {
+    fn new(on: bool, batch_rows: usize) -> Self {
         Pending {
             rows: B::default(),
             on,
+            batch_rows,
         }
     }
 
+    #[inline]
     fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
         if self.on {
             self.rows.push(row);
-            if self.rows.len() >= BATCH_ROWS {
+            if self.rows.len() >= self.batch_rows {
                 out.batch(B::TABLE, self.rows.finish());
             }
         }
@@ -135,6 +141,78 @@ impl<B: RowBuilder> Pending<B> {
         if self.on && !self.rows.is_empty() {
             out.batch(B::TABLE, self.rows.finish());
         }
+    }
+}
+
+/// The rows of every table not yet handed on, for one reading thread and every trace it
+/// reads: a fleet of small traces goes out in batches of [`BATCH_ROWS`] rows as a large
+/// trace does, not in a batch per table and trace (which cost more to write than their
+/// rows).
+pub struct RowBatches<S: BatchSink> {
+    out: S,
+    files: Pending<FilesBuilder>,
+    events: Pending<EventsBuilder>,
+    registrations: Pending<RegistrationsBuilder>,
+    captures: Pending<CapturesBuilder>,
+    findings: Pending<FindingsBuilder>,
+    boot: Pending<BootBuilder>,
+}
+
+impl<S: BatchSink> RowBatches<S> {
+    /// Rows of `tables`, to go to `out` in batches of [`BATCH_ROWS`].
+    pub fn new(tables: Tables, out: S) -> Self {
+        Self::with_batch_rows(tables, out, BATCH_ROWS)
+    }
+
+    /// Rows of `tables`, to go to `out` in batches of `batch_rows` (at least 1).
+    pub fn with_batch_rows(tables: Tables, out: S, batch_rows: usize) -> Self {
+        let batch_rows = batch_rows.max(1);
+        RowBatches {
+            out,
+            files: Pending::new(true, batch_rows),
+            events: Pending::new(tables.events, batch_rows),
+            registrations: Pending::new(true, batch_rows),
+            captures: Pending::new(true, batch_rows),
+            findings: Pending::new(true, batch_rows),
+            boot: Pending::new(true, batch_rows),
+        }
+    }
+
+    fn file(&mut self, row: &FileRow<'_>) {
+        self.files.push(row, &mut self.out);
+    }
+
+    #[inline]
+    fn event(&mut self, row: &EventRow<'_>) {
+        self.events.push(row, &mut self.out);
+    }
+
+    fn registration(&mut self, row: &RegistrationRow<'_>) {
+        self.registrations.push(row, &mut self.out);
+    }
+
+    fn capture(&mut self, row: &CaptureRow<'_>) {
+        self.captures.push(row, &mut self.out);
+    }
+
+    fn finding(&mut self, row: &FindingRow<'_>) {
+        self.findings.push(row, &mut self.out);
+    }
+
+    fn boot(&mut self, row: &BootRow<'_>) {
+        self.boot.push(row, &mut self.out);
+    }
+
+    /// Hands on every pending row; returns the sink.
+    pub fn finish(mut self) -> S {
+        let out = &mut self.out;
+        self.files.flush(out);
+        self.events.flush(out);
+        self.registrations.flush(out);
+        self.captures.flush(out);
+        self.findings.flush(out);
+        self.boot.flush(out);
+        self.out
     }
 }
 
@@ -344,6 +422,30 @@ fn activity_text<'b>(id: &[u8; 16], buf: &'b mut [u8; 36]) -> Option<&'b str> {
     std::str::from_utf8(buf).ok()
 }
 
+/// A hash map keyed by the driver's ids.
+type IdKeyed<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The text made for the last key, kept while the next keys are the same.
+#[derive(Debug)]
+struct LastText<K> {
+    last: Option<(K, String)>,
+}
+
+impl<K> Default for LastText<K> {
+    fn default() -> Self {
+        LastText { last: None }
+    }
+}
+
+impl<K: Copy + PartialEq> LastText<K> {
+    fn get(&mut self, key: K, make: impl FnOnce(K) -> String) -> &str {
+        if self.last.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.last = Some((key, make(key)));
+        }
+        self.last.as_ref().map_or("", |(_, text)| text.as_str())
+    }
+}
+
 /// A capture seen so far: its call, return, first release and dispatch calls.
 #[derive(Debug, Default)]
 struct OpenCapture {
@@ -359,7 +461,8 @@ struct OpenCapture {
 /// What the `registrations` rows take from the events beside the balance verdict.
 #[derive(Clone, Debug, Default)]
 struct RegistrationFacts {
-    client: Option<Arc<str>>,
+    /// The client, in [`TraceRows::clients`].
+    client: Option<usize>,
     npi_version: u16,
     register_duration_ns: u64,
     versions: Option<(u16, u16)>,
@@ -368,49 +471,55 @@ struct RegistrationFacts {
 }
 
 /// The rows of one trace, as an [`EventSink`] (see the module doc).
-pub struct TraceRows<'o> {
+pub struct TraceRows<'o, S: BatchSink> {
     file_id: u32,
     header: Option<HeaderFacts>,
     since_boot_ns: Option<u64>,
-    out: &'o mut dyn BatchSink,
-    events: Pending<EventsBuilder>,
-    captures: Pending<CapturesBuilder>,
+    rows: &'o mut RowBatches<S>,
     seq: u64,
-    // Ordered maps: a few entries each, so no hashing per event.
-    open_captures: BTreeMap<(u32, u32), OpenCapture>,
+    // Hash maps with the cheap id hasher: a B-tree moved these (large) values within its
+    // nodes at every insertion and removal, a visible share of the export.
+    open_captures: IdKeyed<(u32, u32), OpenCapture>,
     /// Open registrations (id → facts) and the closed ones by (id, `WskRegister` time).
-    open_registrations: BTreeMap<u32, (u64, RegistrationFacts)>,
+    open_registrations: IdKeyed<u32, (u64, RegistrationFacts)>,
     closed_registrations: ClosedRegistrations,
+    /// Every client a DriverEntry named (the facts and rows refer to them by index: no
+    /// reference count to touch per capture).
+    clients: Vec<Arc<str>>,
     /// The client of the DriverEntry running on each thread, and the last one started.
-    driver_entry: BTreeMap<u32, Arc<str>>,
-    last_client: Option<Arc<str>>,
+    driver_entry: IdKeyed<u32, usize>,
+    last_client: Option<usize>,
+    /// The text of the last capture's wait mode and outcome (most captures of a trace share
+    /// them; made once, not per row).
+    wait_mode: LastText<u32>,
+    outcome: LastText<NtStatus>,
     balance: BalanceChecker,
     boot: BootAnalyzer,
     end_ns: Option<u64>,
 }
 
-impl<'o> TraceRows<'o> {
-    /// Rows of file `file_id` (its header facts when it has a valid header) go to `out`.
+impl<'o, S: BatchSink> TraceRows<'o, S> {
+    /// Rows of file `file_id` (its header facts when it has a valid header) go to `rows`.
     pub fn new(
         file_id: u32,
         header: Option<HeaderFacts>,
-        tables: Tables,
         balance: BalanceConfig,
-        out: &'o mut dyn BatchSink,
+        rows: &'o mut RowBatches<S>,
     ) -> Self {
         TraceRows {
             file_id,
             header,
             since_boot_ns: None,
-            out,
-            events: Pending::new(tables.events),
-            captures: Pending::new(true),
+            rows,
             seq: 0,
-            open_captures: BTreeMap::new(),
-            open_registrations: BTreeMap::new(),
+            open_captures: IdKeyed::default(),
+            open_registrations: IdKeyed::default(),
             closed_registrations: ClosedRegistrations::default(),
-            driver_entry: BTreeMap::new(),
+            clients: Vec::new(),
+            driver_entry: IdKeyed::default(),
             last_client: None,
+            wait_mode: LastText::default(),
+            outcome: LastText::default(),
             balance: BalanceChecker::new(BalanceConfig {
                 keep_ok: true,
                 ..balance
@@ -441,14 +550,11 @@ impl<'o> TraceRows<'o> {
         };
         set_fields(&mut row, &ev.event);
         self.seq += 1;
-        self.events.push(&row, self.out);
+        self.rows.event(&row);
     }
 
-    fn client_for(&self, tid: u32) -> Option<Arc<str>> {
-        self.driver_entry
-            .get(&tid)
-            .cloned()
-            .or_else(|| self.last_client.clone())
+    fn client_for(&self, tid: u32) -> Option<usize> {
+        self.driver_entry.get(&tid).copied().or(self.last_client)
     }
 
     fn close_registration(&mut self, id: u32) {
@@ -461,9 +567,13 @@ impl<'o> TraceRows<'o> {
     fn registration_event(&mut self, ev: &TraceEvent) {
         match &ev.event {
             WskEvent::DriverEntryStart { client_name } => {
-                let name: Arc<str> = Arc::from(client_name.as_str());
-                self.driver_entry.insert(ev.tid, name.clone());
-                self.last_client = Some(name);
+                let known = self.clients.iter().position(|c| **c == **client_name);
+                let client = known.unwrap_or_else(|| {
+                    self.clients.push(Arc::from(client_name.as_str()));
+                    self.clients.len() - 1
+                });
+                self.driver_entry.insert(ev.tid, client);
+                self.last_client = Some(client);
             }
             WskEvent::DriverEntryStop { .. } => {
                 self.driver_entry.remove(&ev.tid);
@@ -599,27 +709,34 @@ impl<'o> TraceRows<'o> {
         let Some(c) = self.open_captures.remove(&key) else {
             return;
         };
+        let start_utc = c.start.and_then(|s| self.utc(s.0));
         let client = self
             .open_registrations
             .get(&key.0)
-            .and_then(|(_, f)| f.client.clone());
-        let outcome = c.stop.map(|(_, _, status, _)| outcome_name(status));
-        let mode = c.start.map_or("unknown".to_string(), |s| wait_mode(s.2));
+            .and_then(|(_, f)| f.client)
+            .map(|i| &*self.clients[i]);
+        let outcome = c
+            .stop
+            .map(|(_, _, status, _)| self.outcome.get(status, outcome_name));
+        let mode = match c.start {
+            Some(s) => self.wait_mode.get(s.2, wait_mode),
+            None => "unknown",
+        };
         let tid = c.start.map(|s| s.1).or(c.stop.map(|s| s.1)).unwrap_or(0);
         let row = CaptureRow {
             file_id: self.file_id,
             registration_id: key.0,
             capture_id: key.1,
-            client: client.as_deref(),
+            client,
             tid,
-            wait_mode: &mode,
+            wait_mode: mode,
             wait_timeout_ms: c.start.map(|s| s.2),
             calling_context: c.start.map_or("unknown", |s| context_name(s.3)),
             start_ns: c.start.map(|s| s.0),
-            start_utc: c.start.and_then(|s| self.utc(s.0)),
+            start_utc,
             stop_ns: c.stop.map(|s| s.0),
             status: c.stop.map(|s| s.2.to_u32()),
-            outcome: outcome.as_deref(),
+            outcome,
             wait_ns: c.stop.map(|s| s.3),
             wait_from_timestamps_ns: c.start.zip(c.stop).map(|(a, b)| b.0.saturating_sub(a.0)),
             release_ns: c.release.map(|r| r.0),
@@ -627,7 +744,7 @@ impl<'o> TraceRows<'o> {
             dispatch_calls: c.release.map(|r| r.2),
             dispatch_calls_seen: c.dispatch_seen,
         };
-        self.captures.push(&row, self.out);
+        self.rows.capture(&row);
     }
 
     /// After the read (`read`: what the pipeline reported): the remaining rows of every
@@ -641,8 +758,6 @@ impl<'o> TraceRows<'o> {
         for id in self.open_registrations.keys().copied().collect::<Vec<_>>() {
             self.close_registration(id);
         }
-        self.events.flush(self.out);
-        self.captures.flush(self.out);
         self.closed_registrations.sort();
         let extra = ReadExtra {
             pnp: read.pnp,
@@ -667,13 +782,13 @@ impl<'o> TraceRows<'o> {
             header: self.header.as_ref(),
             registrations: &self.closed_registrations,
         };
-        rows.analysis_rows(&file, self.out);
-        rows.file_row(&file, &extra, self.out);
+        rows.analysis_rows(&file, self.rows);
+        rows.file_row(&file, &extra, self.rows);
         file
     }
 }
 
-impl EventSink for TraceRows<'_> {
+impl<S: BatchSink> EventSink for TraceRows<'_, S> {
     fn begin(&mut self, ctx: &TraceContext) {
         self.since_boot_ns = ctx.start_since_boot_ns;
         self.balance.begin(ctx);
@@ -701,7 +816,12 @@ impl EventSink for TraceRows<'_> {
 }
 
 /// The `files` row of a file that could not be read (`error` says why).
-pub fn unreadable_file(file_id: u32, path: &str, error: &TraceError, out: &mut dyn BatchSink) {
+pub fn unreadable_file<S: BatchSink>(
+    file_id: u32,
+    path: &str,
+    error: &TraceError,
+    out: &mut RowBatches<S>,
+) {
     let file = FileResult {
         path: path.to_string(),
         result: Err(error.clone()),
@@ -750,16 +870,14 @@ impl FileRows<'_> {
         self.header?.utc(ts_ns)
     }
 
-    fn analysis_rows(&self, file: &FileResult, out: &mut dyn BatchSink) {
+    fn analysis_rows<S: BatchSink>(&self, file: &FileResult, out: &mut RowBatches<S>) {
         let Ok(a) = &file.result else { return };
         if let Some(b) = &a.balance {
-            let mut regs = Pending::<RegistrationsBuilder>::new(true);
-            let mut findings = Pending::<FindingsBuilder>::new(true);
             for r in &b.registrations {
                 let reasons = r.reasons.join("; ");
                 let mut row = self.registration_row(r);
                 row.reasons = (!r.reasons.is_empty()).then_some(reasons.as_str());
-                regs.push(&row, out);
+                out.registration(&row);
                 for f in &r.findings {
                     let evidence = f
                         .events
@@ -791,14 +909,11 @@ impl FileRows<'_> {
                         reason: f.reason.as_deref(),
                         evidence: &evidence,
                     };
-                    findings.push(&row, out);
+                    out.finding(&row);
                 }
             }
-            regs.flush(out);
-            findings.flush(out);
         }
         if let Some(boot) = &a.boot {
-            let mut rows = Pending::<BootBuilder>::new(true);
             let since_boot = boot.trace_start_since_boot_ns;
             let trace_rel = |t: u64| t.saturating_sub(since_boot.unwrap_or(0));
             for (i, c) in boot.clients.iter().enumerate() {
@@ -826,9 +941,8 @@ impl FileRows<'_> {
                     max_delay_driver: largest.map(|d| d.driver.as_str()),
                     total_delay_ns: c.total_delay_ns,
                 };
-                rows.push(&row, out);
+                out.boot(&row);
             }
-            rows.flush(out);
         }
     }
 
@@ -861,7 +975,12 @@ impl FileRows<'_> {
         }
     }
 
-    fn file_row(&self, file: &FileResult, extra: &ReadExtra, out: &mut dyn BatchSink) {
+    fn file_row<S: BatchSink>(
+        &self,
+        file: &FileResult,
+        extra: &ReadExtra,
+        out: &mut RowBatches<S>,
+    ) {
         let status = file.status();
         let h = self.header;
         let errors = file.errors();
@@ -911,9 +1030,7 @@ impl FileRows<'_> {
                 }
             }
         }
-        let mut rows = Pending::<FilesBuilder>::new(true);
-        rows.push(&row, out);
-        rows.flush(out);
+        out.file(&row);
     }
 }
 

@@ -2,17 +2,20 @@
 //! with — Apache Parquet for DuckDB and Spark, or CSV for spreadsheets. The tables and their
 //! columns are defined once in [`table`] and documented in `docs/export.md`.
 //!
-//! Flow: the trace pipeline feeds one [`collect::TraceRows`] per file (files in parallel);
-//! it turns events into rows as they come and the analyses' results into rows after the last
-//! event, and hands them on in record batches to a [`collect::BatchSink`]. For `export` that
-//! sink is [`write::TableWriters`]: one thread per table, fed through a bounded channel,
-//! writing row groups as they fill; so memory is bounded by the batches in flight and one
-//! trace's state per reading thread, whatever the number of traces. `compare` puts its
-//! metrics behind the same sink, and [`read`] gives an export directory's batches back.
+//! Flow: [`trace::trace_rows`] reads each file through the trace pipeline into a
+//! [`collect::TraceRows`] (files in parallel); it turns events into rows as they come and the
+//! analyses' results into rows after the last event, into the [`collect::RowBatches`] of its
+//! reading thread, which gathers the rows of every trace that thread reads and hands them on
+//! in record batches to a [`collect::BatchSink`]. For `export` that sink is
+//! [`write::TableWriters`]: one thread per table, fed through a bounded channel, writing row
+//! groups as they fill; so memory is bounded by the batches in flight and one trace's state
+//! per reading thread, whatever the number of traces. `compare` puts its metrics behind the
+//! same sink, and [`read`] gives an export directory's batches back.
 
 pub mod collect;
 pub mod read;
 pub mod table;
+pub mod trace;
 pub mod write;
 
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// was a visible share of `check`'s time. The multiply is a bijection, so distinct ids never
 /// share a full hash.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -24,4 +24,4 @@ impl Hasher for IdHasher {
 }
 
 /// A map from a u32 id.
-pub(super) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;

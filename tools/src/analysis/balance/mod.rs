@@ -38,7 +38,7 @@
 
 mod capture;
 mod checker;
-mod ids;
+pub(crate) mod ids;
 mod registration;
 mod rules;
 mod socket;
