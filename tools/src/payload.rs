@@ -27,7 +27,8 @@ use memo::LengthMemo;
 
 use crate::etl::format::EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL;
 use crate::etl::names::{hook_guid, KTC_METADATA};
-use crate::etl::Record;
+use crate::etl::record::EventPeek;
+use crate::etl::{EventRecord, Record};
 use crate::kernel_pnp;
 use crate::tdh::{self, EventKey, Layouts, Source};
 use crate::tracelogging::{self, Field, PointerSize, SchemaCache};
@@ -223,10 +224,7 @@ impl PayloadDecoder {
     /// and version. `None` for messages.
     pub fn layout_key(rec: &Record<'_>) -> Option<EventKey> {
         Some(match rec {
-            Record::Event(e) => {
-                let d = &e.header.event_descriptor;
-                EventKey::new(e.header.provider_id, d.id.get(), u16::from(d.version))
-            }
+            Record::Event(e) => event_key(e),
             Record::System(s) => {
                 EventKey::new(hook_guid(s.hook_id)?, u16::from(s.event_type()), s.version)
             }
@@ -269,13 +267,7 @@ impl PayloadDecoder {
     pub fn decodes(&mut self, rec: &Record<'_>) -> Decodes {
         match described(rec) {
             Described::TraceLogging { meta, payload, ptr } => {
-                let len = (payload.len(), ptr);
-                Decodes::from(
-                    self.memo
-                        .tracelogging(meta, len, &mut self.schemas, |schema| {
-                            tracelogging::validate(schema, payload, pointer_size(ptr)).is_ok()
-                        }),
-                )
+                self.tracelogging_decodes(meta, payload, ptr)
             }
             Described::Metadata {
                 event_type,
@@ -284,20 +276,53 @@ impl PayloadDecoder {
                 Payload::Undescribed => Decodes::Undescribed(Self::layout_key(rec)),
                 _ => Decodes::No,
             },
-            Described::Layout { key, payload, ptr } => {
-                let Some(layout) = self.layouts.get(&key) else {
-                    return Decodes::Undescribed(Some(key));
-                };
-                let len = (payload.len(), ptr);
-                if let Some(ok) = self.memo.layout(&key, layout, len) {
-                    return Decodes::from(ok);
-                }
-                let ok = tdh::decode_exact(layout, payload, pointer_size(ptr)).is_ok();
-                self.memo.keep_layout(key, len, ok);
-                Decodes::from(ok)
-            }
+            Described::Layout { key, payload, ptr } => self.layout_decodes(key, payload, ptr).0,
             Described::Nothing => Decodes::Undescribed(None),
         }
+    }
+
+    /// [`decodes`](Self::decodes) of a peeked `EVENT_HEADER` record, with the provider name a
+    /// layout gives it ([`provider_name`](Self::provider_name)): one lookup for both.
+    pub fn decodes_event(&mut self, e: &EventPeek<'_>) -> (Decodes, Option<&str>) {
+        let r = &e.record;
+        match e.schema {
+            Some(meta) => (
+                self.tracelogging_decodes(meta, r.user_data, r.pointer_size()),
+                None,
+            ),
+            None => self.layout_decodes(event_key(r), r.user_data, r.pointer_size()),
+        }
+    }
+
+    /// Whether `payload` decodes by the TraceLogging metadata `meta`.
+    fn tracelogging_decodes(&mut self, meta: &[u8], payload: &[u8], ptr: u8) -> Decodes {
+        let ptr = pointer_size(ptr);
+        Decodes::from(
+            self.memo
+                .tracelogging(meta, payload, ptr, &mut self.schemas),
+        )
+    }
+
+    /// Whether `payload` decodes by the layout of `key`, and the provider name it gives.
+    fn layout_decodes(
+        &mut self,
+        key: EventKey,
+        payload: &[u8],
+        ptr: u8,
+    ) -> (Decodes, Option<&str>) {
+        let Some(layout) = self.layouts.get(&key) else {
+            return (Decodes::Undescribed(Some(key)), None);
+        };
+        let len = (payload.len(), ptr);
+        let ok = match self.memo.layout(&key, layout, len) {
+            Some(ok) => ok,
+            None => {
+                let ok = tdh::decode_exact(layout, payload, pointer_size(ptr)).is_ok();
+                self.memo.keep_layout(key, len, ok);
+                ok
+            }
+        };
+        (Decodes::from(ok), layout.provider_name.as_deref())
     }
 
     fn by_layout<'a>(&'a mut self, key: EventKey, payload: &'a [u8], ptr: u8) -> Payload<'a> {
@@ -341,6 +366,12 @@ impl PayloadDecoder {
             },
         }
     }
+}
+
+/// The layout key of an `EVENT_HEADER` record: its provider, event id and version.
+fn event_key(e: &EventRecord<'_>) -> EventKey {
+    let d = &e.header.event_descriptor;
+    EventKey::new(e.header.provider_id, d.id.get(), u16::from(d.version))
 }
 
 fn is_tracelogging(rec: &Record<'_>) -> bool {

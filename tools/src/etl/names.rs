@@ -278,7 +278,7 @@ pub fn traits_name(item: &[u8]) -> Option<&str> {
 #[inline]
 pub fn traits_name_bytes(item: &[u8]) -> Option<&[u8]> {
     let rest = item.get(2..)?;
-    let end = rest.iter().position(|&b| b == 0)?;
+    let end = crate::tracelogging::find_nul8(rest)?;
     Some(&rest[..end])
 }
 

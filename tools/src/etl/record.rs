@@ -964,6 +964,50 @@ pub enum ProviderPeek<'a> {
     },
 }
 
+/// An `EVENT_HEADER` record as a decoding walk needs it: the record, and its provider-traits
+/// and TraceLogging metadata items, found in the one walk that checks its extended items.
+#[derive(Clone, Copy, Debug)]
+pub struct EventPeek<'a> {
+    /// The record, as [`Records`] gives it.
+    pub record: EventRecord<'a>,
+    /// The first provider-traits item's data, if any.
+    pub traits: Option<&'a [u8]>,
+    /// The first TraceLogging metadata item's data, if any.
+    pub schema: Option<&'a [u8]>,
+}
+
+/// The `EVENT_HEADER` record at `data[pos..]` (`base`: the byte offset of `data[0]`) and the
+/// bytes to advance, checked exactly as [`Records`] checks it (sizes, extended items), with
+/// its two items a decoder looks for. `None` for any other kind and any error: parse those
+/// with [`Records`]. The fast path of the decoding summary.
+#[inline(always)]
+pub fn peek_event(data: &[u8], pos: usize, base: u64) -> Option<(usize, EventPeek<'_>)> {
+    let rest = data.get(pos..)?;
+    let p = record_prefix(rest).ok()?;
+    if p.kind != HeaderKind::Event {
+        return None;
+    }
+    let (header, after) = EventHeader::ref_from_prefix(&rest[..p.size]).ok()?;
+    let items = if header.flags.get() & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
+        event_items(after)?
+    } else {
+        EventItems::default()
+    };
+    let (extended, user_data) = after.split_at(items.len);
+    let record = EventRecord {
+        offset: base + pos as u64,
+        header,
+        extended,
+        user_data,
+    };
+    let peek = EventPeek {
+        record,
+        traits: items.traits,
+        schema: items.schema,
+    };
+    Some((p.advance(), peek))
+}
+
 /// The provider of the record at `data[pos..]` and the bytes to advance, for the common
 /// well-formed kinds, checked exactly as [`Records`] checks them (sizes, extended items).
 /// `None` for anything else (messages, instance headers, unknown kinds, any error): parse
@@ -1001,14 +1045,33 @@ pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>
     Some((p.advance(), peek))
 }
 
+/// What [`event_items`] finds in an extended-item area.
+#[derive(Clone, Copy, Debug, Default)]
+struct EventItems<'a> {
+    /// Bytes of the area.
+    len: usize,
+    /// The first provider-traits item's data.
+    traits: Option<&'a [u8]>,
+    /// The first TraceLogging metadata item's data.
+    schema: Option<&'a [u8]>,
+}
+
 /// The provider-traits item among the extended items at the start of `ext`, checked as
 /// [`extended_area_len`] checks them (`None` if any item is malformed: the full parser
 /// reports it).
 #[inline(always)]
 fn provider_traits(ext: &[u8]) -> Option<Option<&[u8]>> {
+    event_items(ext).map(|items| items.traits)
+}
+
+/// The extended items at the start of `ext`: the area's length and the two items decoders
+/// look for, checked as [`extended_area_len`] checks them (`None` if any item is malformed:
+/// the full parser reports it).
+#[inline(always)]
+fn event_items(ext: &[u8]) -> Option<EventItems<'_>> {
     // The item header's fields read straight from the bytes (one bounds check per item):
     // this runs for every record `dump --summary` counts.
-    let mut traits = None;
+    let mut items = EventItems::default();
     let mut p = 0usize;
     loop {
         let item = ext.get(p..p + ITEM_HEADER)?;
@@ -1020,12 +1083,20 @@ fn provider_traits(ext: &[u8]) -> Option<Option<&[u8]>> {
         if size < ITEM_HEADER || ITEM_HEADER + data_size > size || size > ext.len() - p {
             return None;
         }
-        if ext_type == EVENT_HEADER_EXT_TYPE_PROV_TRAITS && traits.is_none() {
-            traits = Some(&ext[p + ITEM_HEADER..p + ITEM_HEADER + data_size]);
+        let data = &ext[p + ITEM_HEADER..p + ITEM_HEADER + data_size];
+        match ext_type {
+            EVENT_HEADER_EXT_TYPE_PROV_TRAITS if items.traits.is_none() => {
+                items.traits = Some(data)
+            }
+            EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL if items.schema.is_none() => {
+                items.schema = Some(data)
+            }
+            _ => {}
         }
         p += size;
         if linkage & 1 == 0 {
-            return Some(traits);
+            items.len = p;
+            return Some(items);
         }
     }
 }

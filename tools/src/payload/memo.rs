@@ -1,8 +1,10 @@
-//! Whether payloads decode, kept per event kind and payload length for the kinds where the
-//! length decides it: every field of a fixed size (numbers, GUIDs, times, pointers, fixed
-//! arrays of them and structs of those), no count or length read from the payload, no string
-//! that ends at a NUL. Such a payload fails exactly when it is shorter than the layout (or,
-//! for a layout, longer), and both decoders' value budgets depend on the length alone.
+//! Whether payloads decode, answered without decoding where that can be: by a TraceLogging
+//! schema's [`LengthCheck`] (compiled once per schema met), and for a layout, kept per event
+//! kind and payload length for the kinds where the length decides it: every field of a fixed
+//! size (numbers, GUIDs, times, pointers, fixed arrays of them and structs of those), no count
+//! or length read from the payload, no string that ends at a NUL. Such a payload fails exactly
+//! when it is shorter than the layout or longer, and the decoder's value budget depends on
+//! the length alone.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 
 use crate::tdh::{Count, EventKey, EventLayout, Length, PropertyKind};
 use crate::tracelogging::cache::WordHasher;
-use crate::tracelogging::{FieldSchema, InType, PointerSize, Schema, SchemaCache, Shape};
+use crate::tracelogging::{self, LengthCheck, PointerSize, Schema, SchemaCache};
 
 /// A payload's length and the record's pointer size (pointer-sized fields vary with it).
 pub(super) type Len = (usize, u8);
@@ -46,21 +48,34 @@ impl Answers {
 }
 
 /// A TraceLogging schema met recently: its metadata bytes (the key, compared whole on every
-/// hit), the schema (`None`: the metadata does not parse) and its answers.
+/// hit), the schema (`None`: the metadata does not parse) and its checks for events of
+/// pointer size 4 and 8.
 struct Recent {
     meta: Box<[u8]>,
     schema: Option<Arc<Schema>>,
-    answers: Answers,
+    checks: [Option<LengthCheck>; 2],
+}
+
+impl Recent {
+    fn new(meta: &[u8], schemas: &mut SchemaCache) -> Recent {
+        let schema = schemas.get(meta).ok().cloned();
+        let check = |ptr| schema.as_deref().and_then(|s| LengthCheck::of(s, ptr));
+        Recent {
+            meta: meta.into(),
+            checks: [check(PointerSize::Four), check(PointerSize::Eight)],
+            schema,
+        }
+    }
 }
 
 /// Sets of two slots for the recent schemas (a power of two): a trace's events have a few
 /// dozen distinct schemas, interleaved.
 const RECENT: usize = 64;
 
-/// The answers per TraceLogging schema, in [`RECENT`] sets of two slots chosen by a few words
+/// The checks per TraceLogging schema, in [`RECENT`] sets of two slots chosen by a few words
 /// of the metadata (a new schema takes the first slot, the one there moves to the second,
 /// the one there is given over: the [`SchemaCache`] behind holds every schema parsed), and
-/// per layout key.
+/// the answers per layout key.
 #[derive(Default)]
 pub(super) struct LengthMemo {
     recent: Vec<[Option<Recent>; 2]>,
@@ -69,15 +84,15 @@ pub(super) struct LengthMemo {
 
 /// The set of `meta`: its length and three of its words mixed (a miss only costs a lookup
 /// in the [`SchemaCache`]).
+#[inline]
 fn slot(meta: &[u8]) -> usize {
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        let b = meta.get(at..).unwrap_or_default();
-        let n = b.len().min(8);
-        w[..n].copy_from_slice(&b[..n]);
-        u64::from_le_bytes(w)
-    };
     let n = meta.len();
+    // Words read whole (a copy of a variable length is a call): a shorter blob is its length.
+    let word = |at: usize| {
+        meta.get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
     let h = (word(0) ^ word(n / 2).rotate_left(21) ^ word(n.saturating_sub(8)).rotate_left(42))
         .wrapping_add(n as u64)
         .wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -85,52 +100,42 @@ fn slot(meta: &[u8]) -> usize {
 }
 
 impl LengthMemo {
-    /// Whether `payload` decodes by the TraceLogging metadata `meta` (parsed through
-    /// `schemas` on first sight): the answer kept for its length where that decides it, else
-    /// `decide(schema)`.
+    /// Whether `payload` (of an event of pointer size `ptr`) decodes by the TraceLogging
+    /// metadata `meta` (parsed through `schemas` on first sight): by the schema's
+    /// [`LengthCheck`] where it has one, else by [`tracelogging::validate`].
     pub fn tracelogging(
         &mut self,
         meta: &[u8],
-        len: Len,
+        payload: &[u8],
+        ptr: PointerSize,
         schemas: &mut SchemaCache,
-        decide: impl FnOnce(&Schema) -> bool,
     ) -> bool {
         if self.recent.is_empty() {
             self.recent.resize_with(RECENT, Default::default);
         }
         let set = &mut self.recent[slot(meta)];
         let holds = |r: &Option<Recent>| r.as_ref().is_some_and(|r| *r.meta == *meta);
-        if !holds(&set[0]) {
-            set.swap(0, 1);
-        }
-        if !holds(&set[0]) {
-            set.swap(0, 1);
-            let schema = schemas.get(meta).ok().cloned();
-            let fixed = schema.as_deref().is_some_and(|s| fixed_fields(&s.fields));
-            set[1] = set[0].take();
-            set[0] = Some(Recent {
-                meta: meta.into(),
-                schema,
-                answers: Answers {
-                    fixed,
-                    seen: Vec::new(),
-                },
-            });
-        }
+        let i = if holds(&set[0]) {
+            0
+        } else if holds(&set[1]) {
+            1
+        } else {
+            set[1] = set[0].replace(Recent::new(meta, schemas));
+            0
+        };
         let Some(Recent {
             schema: Some(schema),
-            answers,
+            checks,
             ..
-        }) = &mut set[0]
+        }) = &set[i]
         else {
             return false;
         };
-        if let Some(ok) = answers.get(len) {
-            return ok;
+        let check = &checks[usize::from(ptr == PointerSize::Eight)];
+        match check.as_ref().and_then(|c| c.fits(payload)) {
+            Some(ok) => ok,
+            None => tracelogging::validate(schema, payload, ptr).is_ok(),
         }
-        let ok = decide(schema);
-        answers.keep(len, ok);
-        ok
     }
 
     /// What a payload of `len` gives by `layout` (the layout of `key`), when known.
@@ -158,19 +163,6 @@ impl LengthMemo {
     pub fn forget_layouts(&mut self) {
         self.layouts.clear();
     }
-}
-
-/// Every field of a fixed size (see the module doc).
-fn fixed_fields(fields: &[FieldSchema]) -> bool {
-    fields.iter().all(|f| {
-        let shape = matches!(f.shape, Shape::Scalar | Shape::ConstArray(_));
-        let size = if f.in_type == InType::Struct {
-            fixed_fields(&f.members)
-        } else {
-            f.in_type.fixed_size(PointerSize::Eight).is_some()
-        };
-        shape && size
-    })
 }
 
 /// Every property of a fixed size, no count or length read from another (see the module doc).

@@ -13,6 +13,8 @@ use std::hash::BuildHasherDefault;
 use std::io::Read;
 use std::path::Path;
 
+use zerocopy::{FromBytes, IntoBytes};
+
 use super::error::TraceError;
 use super::parallel::{in_order, warm, Framed, Plan};
 use super::read::{by_plan, open, open_slice, Threads};
@@ -26,7 +28,7 @@ use crate::etl::names::{
     classic_name, kernel_provider, metadata_provider_name, record_provider_bytes,
     traits_name_bytes, KTC_METADATA,
 };
-use crate::etl::record::{parse_one, peek_provider, ProviderPeek};
+use crate::etl::record::{parse_one, peek_event, peek_provider, EventPeek, ProviderPeek};
 use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
 use crate::payload::{Decodes, Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
@@ -70,13 +72,28 @@ type CountEntry = (Guid, Option<Box<[u8]>>, Option<Box<str>>, u64);
 
 /// Per-provider counts, keyed by (GUID, name).
 ///
-/// Records come in runs of one provider, so the last key is checked first; other keys are
-/// found through a map from GUID to the few names seen with it.
+/// Records come in runs of one provider, or a few providers interleaved, so the key last
+/// counted in a slot chosen by the GUID is checked first; other keys are found through a map
+/// from GUID to the few names seen with it.
 #[derive(Debug, Default, Clone)]
 pub struct ProviderCounts {
     entries: Vec<CountEntry>,
     by_guid: HashMap<Guid, Vec<usize>>,
-    last: usize,
+    /// Per slot ([`recent_slot`]), the entry last counted there.
+    recent: [usize; RECENT_SLOTS],
+}
+
+/// Slots of [`ProviderCounts::recent`] (a power of two).
+const RECENT_SLOTS: usize = 8;
+
+/// The slot of a GUID: its two halves mixed.
+#[inline(always)]
+fn recent_slot(guid: &Guid) -> usize {
+    let b: [u8; 16] = zerocopy::transmute!(*guid);
+    let (lo, hi) = b.split_at(8);
+    let word = |h: &[u8]| u64::from_le_bytes(h.try_into().unwrap_or_default());
+    let h = (word(lo) ^ word(hi).rotate_left(32)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 61) as usize & (RECENT_SLOTS - 1)
 }
 
 impl ProviderCounts {
@@ -90,7 +107,7 @@ impl ProviderCounts {
     /// against the item's bytes directly, before the name is located.
     #[inline(always)]
     pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) {
-        if let Some(e) = self.entries.get_mut(self.last) {
+        if let Some(e) = self.entries.get_mut(self.recent[recent_slot(&guid)]) {
             if let (true, Some(n)) = (e.0 == guid, e.1.as_deref()) {
                 let end = 2 + n.len();
                 if traits.len() > end && traits[end] == 0 && &traits[2..end] == n {
@@ -106,7 +123,7 @@ impl ProviderCounts {
     /// only when the key is new).
     #[inline(always)]
     pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) {
-        if let Some(e) = self.entries.get_mut(self.last) {
+        if let Some(e) = self.entries.get_mut(self.recent[recent_slot(&guid)]) {
             if e.0 == guid && e.1.as_deref() == name {
                 e.3 += 1;
                 return;
@@ -121,6 +138,7 @@ impl ProviderCounts {
 
     /// Counts `n` records of one key.
     fn add_n(&mut self, guid: Guid, name: Option<&[u8]>, n: u64) {
+        let last = &mut self.recent[recent_slot(&guid)];
         if self.entries.len() <= 16 {
             if let Some(i) = self
                 .entries
@@ -128,18 +146,18 @@ impl ProviderCounts {
                 .position(|e| e.0 == guid && e.1.as_deref() == name)
             {
                 self.entries[i].3 += n;
-                self.last = i;
+                *last = i;
                 return;
             }
         }
         let idx = self.by_guid.entry(guid).or_default();
         if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
             self.entries[i].3 += n;
-            self.last = i;
+            *last = i;
             return;
         }
         idx.push(self.entries.len());
-        self.last = self.entries.len();
+        *last = self.entries.len();
         let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
         self.entries.push((guid, name.map(Into::into), text, n));
     }
@@ -735,6 +753,17 @@ impl Decoding {
         }
     }
 
+    /// Counts a record of provider `(g, n)` by what its check found.
+    #[inline(always)]
+    fn add(&mut self, decodes: Decodes, g: Guid, n: Option<&[u8]>) {
+        match decodes {
+            Decodes::Yes => self.decoded.add_bytes(g, n),
+            Decodes::No => self.errors.add_bytes(g, n),
+            Decodes::Undescribed(Some(k)) => self.add_late(k),
+            Decodes::Undescribed(None) => {}
+        }
+    }
+
     /// The late records per kind, with the last run's.
     fn late(&mut self) -> LateCounts {
         if let Some((k, n)) = self.run.take() {
@@ -808,52 +837,95 @@ impl FileSummary {
         if self.first_buffer_size == 0 {
             self.first_buffer_size = b.disk_size;
         }
-        for r in b.records() {
-            let rec = match r {
-                Ok(rec) => rec,
-                Err(e) => {
-                    self.errors += 1;
-                    on_error(&TraceError::etl(e, Some(b.index)));
+        let data = b.data;
+        let mut pos = BUFFER_HEADER_SIZE;
+        while pos < data.len() {
+            // The cheap checks take `EVENT_HEADER` records through the header peek; anything
+            // else (and any error) goes to the full record parser.
+            if check != Check::Decode {
+                if let Some((adv, e)) = peek_event(data, pos, b.offset) {
+                    pos += adv;
+                    self.decode_event(&e, filter, decoder, d);
                     continue;
                 }
-            };
-            if let Record::Classic(c) = &rec {
-                if c.header.guid == KTC_METADATA {
-                    if check == Check::CheapUntilMetadata {
-                        return Err(MetInMetadata);
-                    }
-                    d.metadata += 1;
-                    if let Some((g, n)) = metadata_provider_name(c) {
-                        self.learned_names.entry(g).or_insert(n);
-                    }
-                    // A bad description is reported on its record, as not decoded.
-                    let _ = decoder
-                        .layouts_mut()
-                        .add_metadata(c.header.class_type, c.payload);
+            }
+            let (r, next) = parse_one(data, pos, b.offset);
+            pos = next;
+            match r {
+                None => break,
+                Some(Ok(rec)) => self.decode_record(&rec, filter, decoder, d, check)?,
+                Some(Err(e)) => {
+                    self.errors += 1;
+                    on_error(&TraceError::etl(e, Some(b.index)));
                 }
             }
-            let mut layout_name = None;
-            let (g, n) = provider(&rec, decoder, &mut layout_name);
-            if !passes(filter, &g, n) {
-                continue;
-            }
+        }
+        Ok(())
+    }
+
+    /// Counts and checks one peeked `EVENT_HEADER` record ([`Check::Cheap`]).
+    #[inline(always)]
+    fn decode_event(
+        &mut self,
+        e: &EventPeek<'_>,
+        filter: &ProviderFilter,
+        decoder: &mut PayloadDecoder,
+        d: &mut Decoding,
+    ) {
+        // Copied as bytes: the field-by-field copy costs more.
+        let g = Guid::read_from_bytes(e.record.header.provider_id.as_bytes()).unwrap_or_default();
+        let (decodes, layout_name) = decoder.decodes_event(e);
+        let n = e
+            .traits
+            .and_then(traits_name_bytes)
+            .or(layout_name.map(str::as_bytes));
+        if passes(filter, &g, n) {
             self.events += 1;
             self.providers.add_bytes(g, n);
-            let decodes = match check {
-                Check::Decode => match decoder.decode(&rec) {
-                    Payload::Decoded { .. } => Decodes::Yes,
-                    Payload::Undescribed => Decodes::Undescribed(PayloadDecoder::layout_key(&rec)),
-                    Payload::Failed { .. } => Decodes::No,
-                },
-                Check::Cheap | Check::CheapUntilMetadata => decoder.decodes(&rec),
-            };
-            match decodes {
-                Decodes::Yes => d.decoded.add_bytes(g, n),
-                Decodes::No => d.errors.add_bytes(g, n),
-                Decodes::Undescribed(Some(k)) => d.add_late(k),
-                Decodes::Undescribed(None) => {}
+            d.add(decodes, g, n);
+        }
+    }
+
+    /// Counts and checks one record parsed whole, learning from a `MetaData` record.
+    fn decode_record(
+        &mut self,
+        rec: &Record<'_>,
+        filter: &ProviderFilter,
+        decoder: &mut PayloadDecoder,
+        d: &mut Decoding,
+        check: Check,
+    ) -> Result<(), MetInMetadata> {
+        if let Record::Classic(c) = rec {
+            if c.header.guid == KTC_METADATA {
+                if check == Check::CheapUntilMetadata {
+                    return Err(MetInMetadata);
+                }
+                d.metadata += 1;
+                if let Some((g, n)) = metadata_provider_name(c) {
+                    self.learned_names.entry(g).or_insert(n);
+                }
+                // A bad description is reported on its record, as not decoded.
+                let _ = decoder
+                    .layouts_mut()
+                    .add_metadata(c.header.class_type, c.payload);
             }
         }
+        let mut layout_name = None;
+        let (g, n) = provider(rec, decoder, &mut layout_name);
+        if !passes(filter, &g, n) {
+            return Ok(());
+        }
+        self.events += 1;
+        self.providers.add_bytes(g, n);
+        let decodes = match check {
+            Check::Decode => match decoder.decode(rec) {
+                Payload::Decoded { .. } => Decodes::Yes,
+                Payload::Undescribed => Decodes::Undescribed(PayloadDecoder::layout_key(rec)),
+                Payload::Failed { .. } => Decodes::No,
+            },
+            Check::Cheap | Check::CheapUntilMetadata => decoder.decodes(rec),
+        };
+        d.add(decodes, g, n);
         Ok(())
     }
 }

@@ -46,6 +46,7 @@ pub(crate) mod cache;
 mod decode;
 mod encode;
 mod error;
+mod lengths;
 mod schema;
 mod traits;
 mod types;
@@ -61,6 +62,7 @@ pub(crate) use decode::{binary_value, find_nul16, find_nul8, str8, utf16_lossy, 
 pub use decode::{cp1252_byte, cp1252_char, decode, validate};
 pub use encode::encode_payload;
 pub use error::{Error, Result, MAX_DEPTH, MAX_VALUES, VALUES_BASE, VALUES_PER_BYTE};
+pub use lengths::LengthCheck;
 pub use schema::{FieldSchema, Schema, Shape};
 pub use traits::{provider_traits_bytes, ProviderTrait, ProviderTraits, TRAIT_TYPE_GROUP};
 pub use types::{InType, OutType, PointerSize};
