@@ -75,3 +75,20 @@ impl MappedFile {
         };
     }
 }
+
+/// Asks the processor to bring the cache line holding `bytes[at]` in, without waiting for it
+/// (nothing when `at` is past the end, or on processors without the hint). A walk whose loads
+/// each wait for the one before (a record's position is in the record before it) calls this
+/// some lines ahead, so that the lines arrive while it works on the records before them.
+#[inline(always)]
+pub(crate) fn prefetch(bytes: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = bytes.get(at) {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE is part of x86_64, and a prefetch reads nothing (it cannot fault);
+        // the address is in `bytes` anyway.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(b).cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, at);
+}

@@ -16,6 +16,7 @@ use std::path::Path;
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::error::TraceError;
+use super::mapped::prefetch;
 use super::parallel::{in_order, warm, Framed, Plan};
 use super::read::{by_plan, open, open_slice, Threads};
 
@@ -33,6 +34,11 @@ use crate::etl::{Buffer, EtlReader, LogfileInfo, ReadStats, Record};
 use crate::payload::{Decodes, Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
 use crate::tracelogging::cache::WordHasher;
+
+/// Bytes of a cache line.
+const LINE: usize = 64;
+/// How far ahead of its position the decoding walk asks for the lines it will read.
+const PREFETCH_AHEAD: usize = 2048;
 
 /// The `--provider` filter.
 #[derive(Debug, Clone, Default)]
@@ -120,24 +126,25 @@ impl ProviderCounts {
     }
 
     /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
-    /// only when the key is new).
+    /// only when the key is new); returns the index of its key (see [`Decoding::add`]).
     #[inline(always)]
-    pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) {
-        if let Some(e) = self.entries.get_mut(self.recent[recent_slot(&guid)]) {
+    pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) -> usize {
+        let i = self.recent[recent_slot(&guid)];
+        if let Some(e) = self.entries.get_mut(i) {
             if e.0 == guid && e.1.as_deref() == name {
                 e.3 += 1;
-                return;
+                return i;
             }
         }
-        self.add_slow(guid, name);
+        self.add_slow(guid, name)
     }
 
-    fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) {
-        self.add_n(guid, name, 1);
+    fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) -> usize {
+        self.add_n(guid, name, 1)
     }
 
-    /// Counts `n` records of one key.
-    fn add_n(&mut self, guid: Guid, name: Option<&[u8]>, n: u64) {
+    /// Counts `n` records of one key; returns the index of the key.
+    fn add_n(&mut self, guid: Guid, name: Option<&[u8]>, n: u64) -> usize {
         let last = &mut self.recent[recent_slot(&guid)];
         if self.entries.len() <= 16 {
             if let Some(i) = self
@@ -147,26 +154,30 @@ impl ProviderCounts {
             {
                 self.entries[i].3 += n;
                 *last = i;
-                return;
+                return i;
             }
         }
         let idx = self.by_guid.entry(guid).or_default();
         if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
             self.entries[i].3 += n;
             *last = i;
-            return;
+            return i;
         }
-        idx.push(self.entries.len());
-        *last = self.entries.len();
+        let i = self.entries.len();
+        idx.push(i);
+        *last = i;
         let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
         self.entries.push((guid, name.map(Into::into), text, n));
+        i
     }
 
-    /// Adds the counts of `other`.
-    pub fn merge(&mut self, other: &ProviderCounts) {
-        for (guid, name, _, n) in &other.entries {
-            self.add_n(*guid, name.as_deref(), *n);
-        }
+    /// Adds the counts of `other`; returns, per key of `other` (by index), its index here.
+    pub fn merge(&mut self, other: &ProviderCounts) -> Vec<usize> {
+        other
+            .entries
+            .iter()
+            .map(|(guid, name, _, n)| self.add_n(*guid, name.as_deref(), *n))
+            .collect()
     }
 
     /// `(guid, name, count)`, most frequent first, then by GUID and name.
@@ -388,7 +399,7 @@ pub(super) fn summarize_slice(
     let mut stats = ReadStats::default();
     let work = |scratch: &mut Vec<u8>, buffers: &[Framed<'_>]| count_job(scratch, buffers, filter);
     let apply = |part: Part, end: u64| {
-        s.merge(part.counts, &part.errors, on_error);
+        let _ = s.merge(part.counts, &part.errors, on_error);
         stats.add(&part.stats);
         done(end);
     };
@@ -500,23 +511,25 @@ impl FileSummary {
         }
     }
 
-    /// Adds what a later part of the file counted (`errors`: those it met, in order).
+    /// Adds what a later part of the file counted (`errors`: those it met, in order);
+    /// returns, per provider key of the part (by index), its index here.
     fn merge(
         &mut self,
         part: FileSummary,
         errors: &[TraceError],
         on_error: &mut dyn FnMut(&TraceError),
-    ) {
+    ) -> Vec<usize> {
         errors.iter().for_each(&mut *on_error);
         self.events += part.events;
         self.errors += part.errors;
-        self.providers.merge(&part.providers);
+        let keys = self.providers.merge(&part.providers);
         if self.first_buffer_size == 0 {
             self.first_buffer_size = part.first_buffer_size;
         }
         for (g, n) in part.learned_names {
             self.learned_names.entry(g).or_insert(n);
         }
+        keys
     }
 
     /// Counts the records of one buffer: the common kinds through the header peek, anything
@@ -729,21 +742,42 @@ type LateCounts = HashMap<EventKey, u64, BuildHasherDefault<WordHasher>>;
 /// described).
 #[derive(Default)]
 struct Decoding {
-    decoded: ProviderCounts,
-    errors: ProviderCounts,
+    /// Per provider key of the summary counted with it (by index in its
+    /// [`FileSummary::providers`]: one lookup counts a record in both), the records decoded
+    /// and those that did not fit.
+    outcomes: Vec<Outcomes>,
     late: LateCounts,
-    /// The late records of the last kind met, not in `late` yet: records come in runs of one
-    /// kind, and most of them are late in traces without metadata.
-    run: Option<(EventKey, u64)>,
+    /// Per slot ([`late_slot`]), the late records of the kind last met there, not in `late`
+    /// yet: records come in runs of one kind or a few kinds interleaved, and most of them are
+    /// late in traces without metadata.
+    runs: [Option<(EventKey, u64)>; LATE_SLOTS],
     /// `MetaData` records met (each may have added a layout).
     metadata: u64,
+}
+
+/// Of one provider's records, those that decoded and those that did not fit.
+#[derive(Clone, Copy, Default)]
+struct Outcomes {
+    decoded: u64,
+    errors: u64,
+}
+
+/// Slots of [`Decoding::runs`] (a power of two).
+const LATE_SLOTS: usize = 4;
+
+/// The slot of an event kind.
+#[inline(always)]
+fn late_slot(k: &EventKey) -> usize {
+    let h = (u64::from(k.guid.data1.get()) ^ u64::from(k.id) << 32 ^ u64::from(k.version) << 48)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 62) as usize & (LATE_SLOTS - 1)
 }
 
 impl Decoding {
     /// Counts a late record of kind `k`.
     #[inline]
     fn add_late(&mut self, k: EventKey) {
-        match &mut self.run {
+        match &mut self.runs[late_slot(&k)] {
             Some((last, n)) if *last == k => *n += 1,
             run => {
                 if let Some((last, n)) = run.replace((k, 1)) {
@@ -753,41 +787,65 @@ impl Decoding {
         }
     }
 
-    /// Counts a record of provider `(g, n)` by what its check found.
+    /// The outcomes of provider key `key`.
     #[inline(always)]
-    fn add(&mut self, decodes: Decodes, g: Guid, n: Option<&[u8]>) {
+    fn outcomes(&mut self, key: usize) -> &mut Outcomes {
+        if key >= self.outcomes.len() {
+            self.outcomes.resize(key + 1, Outcomes::default());
+        }
+        &mut self.outcomes[key]
+    }
+
+    /// Counts a record of provider key `key` (its index in the summary's providers) by what
+    /// its check found.
+    #[inline(always)]
+    fn add(&mut self, decodes: Decodes, key: usize) {
         match decodes {
-            Decodes::Yes => self.decoded.add_bytes(g, n),
-            Decodes::No => self.errors.add_bytes(g, n),
+            Decodes::Yes => self.outcomes(key).decoded += 1,
+            Decodes::No => self.outcomes(key).errors += 1,
             Decodes::Undescribed(Some(k)) => self.add_late(k),
             Decodes::Undescribed(None) => {}
         }
     }
 
-    /// The late records per kind, with the last run's.
+    /// The late records per kind, with those of the runs.
     fn late(&mut self) -> LateCounts {
-        if let Some((k, n)) = self.run.take() {
+        for (k, n) in self.runs.iter_mut().filter_map(Option::take) {
             *self.late.entry(k).or_default() += n;
         }
         std::mem::take(&mut self.late)
     }
 
-    /// Puts the counts per provider into `s`; returns the late records per kind.
+    /// Puts the counts per provider into `s` (the summary counted with them); returns the
+    /// late records per kind.
     fn finish(mut self, s: &mut FileSummary) -> LateCounts {
         let late = self.late();
-        s.decoded = Some(self.decoded);
-        s.decode_errors = Some(self.errors);
+        let (mut decoded, mut errors) = (ProviderCounts::default(), ProviderCounts::default());
+        for ((g, name, _, _), o) in s.providers.entries.iter().zip(&self.outcomes) {
+            if o.decoded > 0 {
+                decoded.add_n(*g, name.as_deref(), o.decoded);
+            }
+            if o.errors > 0 {
+                errors.add_n(*g, name.as_deref(), o.errors);
+            }
+        }
+        s.decoded = Some(decoded);
+        s.decode_errors = Some(errors);
         late
     }
 
-    /// Adds what a later part of the file counted.
-    fn merge(&mut self, mut part: Decoding) {
+    /// Adds what a later part of the file counted; `keys`: per provider key of the part, its
+    /// index in the providers this is counted with.
+    fn merge(&mut self, mut part: Decoding, keys: &[usize]) {
         self.metadata += part.metadata;
         for (k, n) in part.late() {
             *self.late.entry(k).or_default() += n;
         }
-        self.decoded.merge(&part.decoded);
-        self.errors.merge(&part.errors);
+        for (&key, o) in keys.iter().zip(&part.outcomes) {
+            let into = self.outcomes(key);
+            into.decoded += o.decoded;
+            into.errors += o.errors;
+        }
     }
 }
 
@@ -839,7 +897,12 @@ impl FileSummary {
         }
         let data = b.data;
         let mut pos = BUFFER_HEADER_SIZE;
+        let mut ahead = 0;
         while pos < data.len() {
+            while ahead < pos + PREFETCH_AHEAD {
+                prefetch(data, ahead);
+                ahead += LINE;
+            }
             // The cheap checks take `EVENT_HEADER` records through the header peek; anything
             // else (and any error) goes to the full record parser.
             if check != Check::Decode {
@@ -881,8 +944,8 @@ impl FileSummary {
             .or(layout_name.map(str::as_bytes));
         if passes(filter, &g, n) {
             self.events += 1;
-            self.providers.add_bytes(g, n);
-            d.add(decodes, g, n);
+            let key = self.providers.add_bytes(g, n);
+            d.add(decodes, key);
         }
     }
 
@@ -916,7 +979,7 @@ impl FileSummary {
             return Ok(());
         }
         self.events += 1;
-        self.providers.add_bytes(g, n);
+        let key = self.providers.add_bytes(g, n);
         let decodes = match check {
             Check::Decode => match decoder.decode(rec) {
                 Payload::Decoded { .. } => Decodes::Yes,
@@ -925,7 +988,7 @@ impl FileSummary {
             },
             Check::Cheap | Check::CheapUntilMetadata => decoder.decodes(rec),
         };
-        d.add(decodes, g, n);
+        d.add(decodes, key);
         Ok(())
     }
 }
@@ -958,8 +1021,8 @@ fn recount_late<R: Read>(
                 continue;
             }
             match decoder.decode(&rec) {
-                Payload::Decoded { .. } => decoded.add_bytes(g, n),
-                Payload::Failed { .. } => errors.add_bytes(g, n),
+                Payload::Decoded { .. } => _ = decoded.add_bytes(g, n),
+                Payload::Failed { .. } => _ = errors.add_bytes(g, n),
                 Payload::Undescribed => {}
             }
         }

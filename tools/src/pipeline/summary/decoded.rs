@@ -103,8 +103,8 @@ pub(in crate::pipeline) fn summarize_slice_decoding<'a>(
                 part
             }
         };
-        s.merge(part.counts, &part.errors, on_error);
-        d.merge(part.decoding);
+        let keys = s.merge(part.counts, &part.errors, on_error);
+        d.merge(part.decoding, &keys);
         stats.add(&part.stats);
         done(end);
     };
