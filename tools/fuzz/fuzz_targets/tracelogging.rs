@@ -1,15 +1,15 @@
 //! TraceLogging metadata parser and payload decoder on arbitrary bytes.
 //!
 //! Input: `[meta_len: u16 LE][meta: meta_len bytes][payload...]` (a short input is all
-//! metadata). Checks: no panic; the size walk (`validate`) gives what decoding gives; a
-//! re-encoded schema parses to the same schema; a decoded event serializes to JSON; its values
-//! encode again, and decoding that payload and encoding once more gives the same bytes (the
+//! metadata). Checks: no panic; the size walk (`validate`) gives what decoding gives, and the
+//! schema's `LengthCheck`, where it has one, what decoding gives; a re-encoded schema parses
+//! to the same schema; a decoded event serializes to JSON; its values encode again, and decoding that payload and encoding once more gives the same bytes (the
 //! encoder and decoder agree on every value the decoder can produce).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wsktrace_tools::tracelogging::{
-    decode, encode_payload, validate, Error, PointerSize, Schema, Value,
+    decode, encode_payload, validate, Error, LengthCheck, PointerSize, Schema, Value,
 };
 
 /// Decodes, checks the JSON, encodes the values again and appends the unread trailing bytes
@@ -59,6 +59,9 @@ fuzz_target!(|data: &[u8]| {
         // The size walk decides what decoding decides, error for error.
         let decoded = decode(&schema, payload, ptr).map(|ev| ev.unread);
         assert_eq!(validate(&schema, payload, ptr), decoded, "validate disagrees");
+        if let Some(fits) = LengthCheck::of(&schema, ptr).and_then(|c| c.fits(payload)) {
+            assert_eq!(fits, decoded.is_ok(), "LengthCheck disagrees");
+        }
         if let Some(p1) = reencode(&schema, payload, ptr) {
             let p2 = reencode(&schema, &p1, ptr).expect("re-encoded payload decodes");
             assert_eq!(p1, p2, "encode(decode(payload)) is not a fixed point");

@@ -37,6 +37,11 @@ pub(crate) fn assert_validate_agrees(schema: &Schema, payload: &[u8]) {
                 "{} {what} {p:02x?}",
                 schema.name
             );
+            let fits = LengthCheck::of(schema, ptr).and_then(|c| c.fits(p));
+            if let Some(fits) = fits {
+                let why = format!("{} LengthCheck {what} {p:02x?}", schema.name);
+                assert_eq!(fits, want.is_ok(), "{why}");
+            }
         }
     };
     agree(payload, "payload");
@@ -901,4 +906,75 @@ fn real_event_primitive_types() {
         )
     );
     assert_eq!(provider_traits_bytes("solar_system", None).unwrap(), traits);
+}
+
+/// The schemas [`LengthCheck`] takes, on payloads of every length up to 48 with small counts
+/// in them: it says what [`validate`] says, and both answers occur.
+#[test]
+fn length_check_agrees_with_validate() {
+    let f = |name: &str, t: InType| FieldSchema::new(name, t, OutType::Default);
+    let schemas = [
+        Schema::new("Counted")
+            .field(f("Value", InType::U64))
+            .field(f("Blob", InType::Binary)),
+        Schema::new("Mixed")
+            .field(f("A", InType::U32))
+            .field(f("S", InType::Str8))
+            .field(f("P", InType::HexSize))
+            .field(f("W", InType::Str16))
+            .field(f("G", InType::Guid)),
+        Schema::new("Arrays")
+            .field(f("V", InType::U16).var_array())
+            .field(f("P", InType::HexSize).var_array())
+            .field(f("C", InType::U32).const_array(3))
+            .field(FieldSchema::new("Chars", InType::U8, OutType::String).const_array(5))
+            .field(FieldSchema::new("Text", InType::U16, OutType::String).var_array()),
+        Schema::new("Nested")
+            .field(FieldSchema::structure(
+                "S",
+                vec![f("B", InType::U8), f("Bin", InType::BinaryC)],
+            ))
+            .field(FieldSchema::custom("Custom", InType::Binary, b"proto"))
+            .field(f("End", InType::U16)),
+        Schema::new("Fixed")
+            .field(f("A", InType::FileTime))
+            .field(f("B", InType::SystemTime)),
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut answers = [0usize; 2];
+    for schema in &schemas {
+        for ptr in [PointerSize::Four, PointerSize::Eight] {
+            let check = LengthCheck::of(schema, ptr).expect("a length check");
+            for len in 0..48 {
+                for _ in 0..64 {
+                    // Bytes of 0..3: counts of 0..3 and, one time in four, a few hundred.
+                    let payload: Vec<u8> = (0..len)
+                        .map(|_| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            (seed >> 40) as u8 % 4
+                        })
+                        .collect();
+                    let want = validate(schema, &payload, ptr).is_ok();
+                    assert_eq!(
+                        check.fits(&payload),
+                        Some(want),
+                        "{} {payload:02x?}",
+                        schema.name
+                    );
+                    answers[usize::from(want)] += 1;
+                }
+            }
+        }
+    }
+    assert!(answers[0] > 0 && answers[1] > 0, "{answers:?}");
+    // Fields whose end is found by reading them are left to `validate`.
+    for t in [InType::CStr8, InType::CStr16, InType::Sid] {
+        let schema = Schema::new("Walked").field(f("X", t));
+        assert_eq!(LengthCheck::of(&schema, PointerSize::Eight), None);
+    }
+    let structs = Schema::new("StructArray")
+        .field(FieldSchema::structure("S", vec![f("B", InType::U8)]).var_array());
+    assert_eq!(LengthCheck::of(&structs, PointerSize::Eight), None);
 }
