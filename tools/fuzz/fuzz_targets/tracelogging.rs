@@ -3,8 +3,9 @@
 //! Input: `[meta_len: u16 LE][meta: meta_len bytes][payload...]` (a short input is all
 //! metadata). Checks: no panic; the size walk (`validate`) gives what decoding gives, and the
 //! schema's `LengthCheck`, where it has one, what decoding gives; a re-encoded schema parses
-//! to the same schema; a decoded event serializes to JSON; its values encode again, and decoding that payload and encoding once more gives the same bytes (the
-//! encoder and decoder agree on every value the decoder can produce).
+//! to the same schema; a decoded event serializes to JSON; its values encode again, and
+//! decoding that payload and encoding once more gives the same bytes (the encoder and decoder
+//! agree on every value the decoder can produce).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
