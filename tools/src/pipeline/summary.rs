@@ -78,15 +78,15 @@ type CountEntry = (Guid, Option<Box<[u8]>>, Option<Box<str>>, u64);
 
 /// Per-provider counts, keyed by (GUID, name).
 ///
-/// Records come in runs of one provider, or a few providers interleaved, so the key last
-/// counted in a slot chosen by the GUID is checked first; other keys are found through a map
+/// Records come in runs of one provider, or a few providers interleaved, so the two keys last
+/// counted in a slot chosen by the GUID are checked first; other keys are found through a map
 /// from GUID to the few names seen with it.
 #[derive(Debug, Default, Clone)]
 pub struct ProviderCounts {
     entries: Vec<CountEntry>,
     by_guid: HashMap<Guid, Vec<usize>>,
-    /// Per slot ([`recent_slot`]), the entry last counted there.
-    recent: [usize; RECENT_SLOTS],
+    /// Per slot ([`recent_slot`]), the entries last counted there, the latest first.
+    recent: [[usize; 2]; RECENT_SLOTS],
 }
 
 /// Slots of [`ProviderCounts::recent`] (a power of two).
@@ -109,65 +109,84 @@ impl ProviderCounts {
         self.add_bytes(guid, name.map(str::as_bytes));
     }
 
-    /// Counts one `EVENT_HEADER` record with a provider-traits item: the last key is checked
-    /// against the item's bytes directly, before the name is located.
+    /// Counts one `EVENT_HEADER` record with a provider-traits item: the recent keys are
+    /// checked against the item's bytes directly, before the name is located. Returns the
+    /// index of its key (see [`Decoding::add`]).
     #[inline(always)]
-    pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) {
-        if let Some(e) = self.entries.get_mut(self.recent[recent_slot(&guid)]) {
-            if let (true, Some(n)) = (e.0 == guid, e.1.as_deref()) {
+    pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) -> usize {
+        let in_traits = |n: Option<&[u8]>| {
+            n.is_some_and(|n| {
                 let end = 2 + n.len();
-                if traits.len() > end && traits[end] == 0 && &traits[2..end] == n {
-                    e.3 += 1;
-                    return;
-                }
+                traits.len() > end && traits[end] == 0 && &traits[2..end] == n
+            })
+        };
+        match self.recent_key(&guid, in_traits) {
+            Some(i) => {
+                self.entries[i].3 += 1;
+                i
             }
+            None => self.add_bytes(guid, traits_name_bytes(traits)),
         }
-        self.add_bytes(guid, traits_name_bytes(traits));
     }
 
     /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
     /// only when the key is new); returns the index of its key (see [`Decoding::add`]).
     #[inline(always)]
     pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) -> usize {
-        let i = self.recent[recent_slot(&guid)];
-        if let Some(e) = self.entries.get_mut(i) {
-            if e.0 == guid && e.1.as_deref() == name {
-                e.3 += 1;
-                return i;
+        match self.recent_key(&guid, |n| n == name) {
+            Some(i) => {
+                self.entries[i].3 += 1;
+                i
             }
+            None => self.add_slow(guid, name),
         }
-        self.add_slow(guid, name)
+    }
+
+    /// The key of `guid` among those last counted in its slot whose name `is_name` takes.
+    #[inline(always)]
+    fn recent_key(&self, guid: &Guid, is_name: impl Fn(Option<&[u8]>) -> bool) -> Option<usize> {
+        self.recent[recent_slot(guid)].into_iter().find(|&i| {
+            self.entries
+                .get(i)
+                .is_some_and(|e| e.0 == *guid && is_name(e.1.as_deref()))
+        })
     }
 
     fn add_slow(&mut self, guid: Guid, name: Option<&[u8]>) -> usize {
         self.add_n(guid, name, 1)
     }
 
-    /// Counts `n` records of one key; returns the index of the key.
+    /// Counts `n` records of one key; returns the index of the key, now the latest of its
+    /// slot.
     fn add_n(&mut self, guid: Guid, name: Option<&[u8]>, n: u64) -> usize {
-        let last = &mut self.recent[recent_slot(&guid)];
+        let i = self.key(guid, name);
+        self.entries[i].3 += n;
+        let recent = &mut self.recent[recent_slot(&guid)];
+        if recent[0] != i {
+            *recent = [i, recent[0]];
+        }
+        i
+    }
+
+    /// The index of a key (a new key counts 0).
+    fn key(&mut self, guid: Guid, name: Option<&[u8]>) -> usize {
         if self.entries.len() <= 16 {
             if let Some(i) = self
                 .entries
                 .iter()
                 .position(|e| e.0 == guid && e.1.as_deref() == name)
             {
-                self.entries[i].3 += n;
-                *last = i;
                 return i;
             }
         }
         let idx = self.by_guid.entry(guid).or_default();
         if let Some(&i) = idx.iter().find(|&&i| self.entries[i].1.as_deref() == name) {
-            self.entries[i].3 += n;
-            *last = i;
             return i;
         }
         let i = self.entries.len();
         idx.push(i);
-        *last = i;
         let text = name.map(|n| String::from_utf8_lossy(n).into_owned().into_boxed_str());
-        self.entries.push((guid, name.map(Into::into), text, n));
+        self.entries.push((guid, name.map(Into::into), text, 0));
         i
     }
 
@@ -559,7 +578,7 @@ impl FileSummary {
                 )) if unfiltered => {
                     pos += adv;
                     self.events += 1;
-                    self.providers.add_traits(guid, t);
+                    let _ = self.providers.add_traits(guid, t);
                     continue;
                 }
                 // MetaData records name other providers: parsed whole below.
@@ -765,12 +784,10 @@ struct Outcomes {
 /// Slots of [`Decoding::runs`] (a power of two).
 const LATE_SLOTS: usize = 4;
 
-/// The slot of an event kind.
+/// The slot of an event kind in [`Decoding::runs`].
 #[inline(always)]
 fn late_slot(k: &EventKey) -> usize {
-    let h = (u64::from(k.guid.data1.get()) ^ u64::from(k.id) << 32 ^ u64::from(k.version) << 48)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (h >> 62) as usize & (LATE_SLOTS - 1)
+    (k.mix() >> 62) as usize & (LATE_SLOTS - 1)
 }
 
 impl Decoding {
@@ -938,15 +955,21 @@ impl FileSummary {
         // Copied as bytes: the field-by-field copy costs more.
         let g = Guid::read_from_bytes(e.record.header.provider_id.as_bytes()).unwrap_or_default();
         let (decodes, layout_name) = decoder.decodes_event(e);
-        let n = e
-            .traits
-            .and_then(traits_name_bytes)
-            .or(layout_name.map(str::as_bytes));
-        if passes(filter, &g, n) {
-            self.events += 1;
-            let key = self.providers.add_bytes(g, n);
-            d.add(decodes, key);
-        }
+        let key = match (e.traits, layout_name) {
+            // The name is the traits' (or none, as for a record without one).
+            (Some(t), None) if filter.is_empty() => self.providers.add_traits(g, t),
+            (traits, layout_name) => {
+                let n = traits
+                    .and_then(traits_name_bytes)
+                    .or(layout_name.map(str::as_bytes));
+                if !passes(filter, &g, n) {
+                    return;
+                }
+                self.providers.add_bytes(g, n)
+            }
+        };
+        self.events += 1;
+        d.add(decodes, key);
     }
 
     /// Counts and checks one record parsed whole, learning from a `MetaData` record.

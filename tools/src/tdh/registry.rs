@@ -45,7 +45,21 @@ impl EventKey {
     pub fn new(guid: Guid, id: u16, version: u16) -> EventKey {
         EventKey { guid, id, version }
     }
+
+    /// A cheap mix of the key, to pick a slot of a small cache of recent kinds (the high bits
+    /// are the best mixed).
+    #[inline(always)]
+    pub(crate) fn mix(&self) -> u64 {
+        let g: [u8; 16] = zerocopy::transmute!(self.guid);
+        let half = |h: &[u8]| u64::from_le_bytes(h.try_into().unwrap_or_default());
+        (half(&g[..8]) ^ half(&g[8..]).rotate_left(32) ^ u64::from(self.id) << 16)
+            .wrapping_add(u64::from(self.version))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
 }
+
+/// Slots of [`Layouts::recent`] (a power of two).
+const RECENT: usize = 4;
 
 /// The event descriptions and value maps of one trace's `MetaData` events.
 #[derive(Clone, Default)]
@@ -110,8 +124,9 @@ pub struct Layouts {
     builtin: HashMap<EventKey, Arc<EventLayout>>,
     /// Every lookup's answer (a fast hash: the keys are not chosen to collide).
     cache: HashMap<EventKey, Option<Arc<EventLayout>>, BuildHasherDefault<WordHasher>>,
-    /// The last lookup: events come in runs of one kind.
-    last: Option<(EventKey, Option<Arc<EventLayout>>)>,
+    /// Per slot ([`EventKey::mix`]), the last lookup there: events come in runs of one kind,
+    /// or of a few kinds interleaved.
+    recent: [Option<(EventKey, Option<Arc<EventLayout>>)>; RECENT],
     builds: u64,
 }
 
@@ -184,7 +199,8 @@ impl Layouts {
 
     /// The layout of an event kind, from the first source that has one.
     pub fn get(&mut self, key: &EventKey) -> Option<&Arc<EventLayout>> {
-        if self.last.as_ref().map(|(k, _)| k) != Some(key) {
+        let slot = recent_slot(key);
+        if self.recent[slot].as_ref().map(|(k, _)| k) != Some(key) {
             let found = match self.cache.get(key) {
                 Some(found) => found.clone(),
                 None => {
@@ -193,22 +209,23 @@ impl Layouts {
                     found
                 }
             };
-            self.last = Some((*key, found));
+            self.recent[slot] = Some((*key, found));
         }
-        self.last.as_ref().and_then(|(_, l)| l.as_ref())
+        self.recent[slot].as_ref().and_then(|(_, l)| l.as_ref())
     }
 
     /// Forgets every answer (a manifest was added).
     fn invalidate(&mut self) {
         self.cache.clear();
-        self.last = None;
+        self.recent = Default::default();
     }
 
     /// Forgets the answer for one kind (metadata describing it, or a map it names, arrived).
     fn forget(&mut self, key: EventKey) {
         self.cache.remove(&key);
-        if self.last.as_ref().is_some_and(|(k, _)| *k == key) {
-            self.last = None;
+        let recent = &mut self.recent[recent_slot(&key)];
+        if recent.as_ref().is_some_and(|(k, _)| *k == key) {
+            *recent = None;
         }
     }
 
@@ -239,6 +256,12 @@ impl Layouts {
     pub fn builds(&self) -> u64 {
         self.builds
     }
+}
+
+/// The slot of [`Layouts::recent`] for `key`.
+#[inline(always)]
+fn recent_slot(key: &EventKey) -> usize {
+    (key.mix() >> 62) as usize & (RECENT - 1)
 }
 
 /// A `TRACE_EVENT_INFO`'s key: a MOF class's GUID and event type for a classic event, else
