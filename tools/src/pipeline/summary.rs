@@ -1,8 +1,10 @@
 //! Counting records per provider (what `wsktrace dump --summary` prints): without decoding
 //! them ([`summarize`]: the fast path of the reader, its header peek ([`peek_provider`]), for
-//! the common record kinds, the full record parser for anything else), or decoding each one
+//! the common record kinds, the full record parser for anything else), or checking each one
 //! to count those whose payload decodes ([`summarize_decoding`], [`summarize_file_decoding`]:
-//! every record parsed whole and decoded, see [`crate::payload`]).
+//! see [`crate::payload`]; the one-thread reference parses and decodes every record, the walk
+//! of a file in memory takes `EVENT_HEADER` records through their header peek
+//! ([`peek_event`]) and asks [`PayloadDecoder::decodes_event`]).
 //!
 //! Provider keys are (GUID, name): records name their provider through TraceLogging provider
 //! traits, the kernel group tables of [`crate::etl::names`], or, in files merged by
