@@ -260,10 +260,11 @@ impl PayloadDecoder {
     }
 
     /// Whether [`decode`](Self::decode) would give [`Payload::Decoded`], without building the
-    /// fields where the answer follows from the payload's length alone: an event kind whose
-    /// every field has a fixed size decodes or fails the same way for every payload of one
-    /// length, so that answer is kept per kind and length. Other TraceLogging payloads are
-    /// walked by [`tracelogging::validate`] (the decoder's walk, building no values).
+    /// fields: a TraceLogging payload by its schema's [`tracelogging::LengthCheck`] where it
+    /// has one, else walked by [`tracelogging::validate`] (the decoder's walk, building no
+    /// values); a layout whose every field has a fixed size decodes or fails the same way for
+    /// every payload of one length, so that answer is kept per kind and length; other layouts
+    /// decode the payload.
     pub fn decodes(&mut self, rec: &Record<'_>) -> Decodes {
         match described(rec) {
             Described::TraceLogging { meta, payload, ptr } => {
