@@ -113,7 +113,7 @@ impl ProviderCounts {
 
     /// Counts one `EVENT_HEADER` record with a provider-traits item: the recent keys are
     /// checked against the item's bytes directly, before the name is located. Returns the
-    /// index of its key (see [`Decoding::add`]).
+    /// index of its key (by which the decoding walk counts its outcomes).
     #[inline(always)]
     pub fn add_traits(&mut self, guid: Guid, traits: &[u8]) -> usize {
         let in_traits = |n: Option<&[u8]>| {
@@ -132,7 +132,7 @@ impl ProviderCounts {
     }
 
     /// Counts one record whose name is raw bytes from the file (decoded as UTF-8, lossily,
-    /// only when the key is new); returns the index of its key (see [`Decoding::add`]).
+    /// only when the key is new); returns the index of its key, as [`Self::add_traits`].
     #[inline(always)]
     pub fn add_bytes(&mut self, guid: Guid, name: Option<&[u8]>) -> usize {
         match self.recent_key(&guid, |n| n == name) {
