@@ -3,7 +3,8 @@
 //! are handed back as the walk goes on ([`MappedFile::done_before`]), so the resident memory
 //! stays bounded whatever the file size.
 //!
-//! This module holds the crate's only `unsafe`: creating the map and dropping its pages. Like
+//! This module holds the crate's only `unsafe`: creating the map, dropping its pages, and the
+//! prefetch hint the walks give for the lines ahead ([`prefetch`]). Like
 //! every reader of a memory-mapped file (ripgrep's, for one), it relies on nobody truncating
 //! the file while it is read: the bytes of a truncated file would be gone, and reading them
 //! would stop the process (`SIGBUS`). Shorter inputs than a few buffers are not worth a map;
