@@ -7,7 +7,7 @@ use super::decode::KnownLayouts;
 use super::error::{ErrorKind, FileStart, TraceError};
 use super::mapped::MappedFile;
 use super::order::Orderer;
-use super::parallel::{in_order, warm, Framed, Plan};
+use super::parallel::{in_order, Ahead, Framed, Plan};
 use super::step::Batch;
 use super::walk::{walk, WalkContext, Walker};
 use crate::analysis::{EventSink, TraceContext};
@@ -255,13 +255,18 @@ fn walk_job(w: &mut JobWalker<'_>, buffers: &[Framed<'_>]) -> (Batch, u64) {
         steps: Vec::with_capacity(w.sizes.0),
         bytes: Vec::with_capacity(w.sizes.1),
     };
-    let mut records = 0;
-    for framed in buffers {
+    let (mut records, mut asked) = (0, 0);
+    for (i, framed) in buffers.iter().enumerate() {
         match framed {
             Ok(raw) => match raw.open(&mut w.scratch, &mut w.stats) {
                 Ok(b) => {
-                    warm(b.data);
-                    records += w.walker.buffer(&b, &mut batch);
+                    let next = match buffers.get(i + 1) {
+                        Some(Ok(next)) => next.bytes,
+                        _ => &[],
+                    };
+                    let mut ahead = Ahead::new(b.data, next, asked);
+                    records += w.walker.buffer(&b, &mut batch, &mut ahead);
+                    asked = ahead.into_next();
                 }
                 Err(e) => w.walker.bad_buffer(e, raw.index(), &mut batch),
             },

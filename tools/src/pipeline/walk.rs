@@ -7,6 +7,7 @@ use std::io::Read;
 
 use super::decode::{decode_general, decode_known, pointer_size, KnownLayouts};
 use super::error::{DecodeFailure, ErrorKind, TraceError};
+use super::parallel::Ahead;
 use super::step::{At, Batch, Item, KnownEvent, Step};
 use crate::analysis::{LostEvents, PnpDriverInit, TraceEvent};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
@@ -140,7 +141,7 @@ impl<'k> Walker<'k> {
     /// The per-record loop is the hot path of `check` (one iteration per record of every
     /// provider): it is kept in one piece, records of other providers cost a GUID compare
     /// and a header peek.
-    pub fn buffer(&mut self, b: &Buffer<'_>, batch: &mut Batch) -> u64 {
+    pub fn buffer(&mut self, b: &Buffer<'_>, batch: &mut Batch, ahead: &mut Ahead<'_>) -> u64 {
         let mut at = InBuffer {
             buffer: b,
             cpu: b.processor(),
@@ -152,6 +153,7 @@ impl<'k> Walker<'k> {
         let data = b.data;
         let mut pos = BUFFER_HEADER_SIZE;
         while pos < data.len() {
+            ahead.walked_to(pos);
             // An EVENT_HEADER record of ours goes straight to the full parser (which checks
             // everything); other records are peeked at and stepped over unless Kernel-PnP's.
             let ours = event_provider_bytes(data, pos).map(u128::from_le_bytes);
@@ -356,7 +358,7 @@ pub(super) fn walk<R: Read>(
     let mut records = 0;
     while let Some(b) = reader.next_buffer() {
         match b {
-            Ok(b) => records += walker.buffer(&b, batch),
+            Ok(b) => records += walker.buffer(&b, batch, &mut Ahead::off()),
             Err(e) => walker.bad_buffer(e, reader.buffer_index(), batch),
         }
         flush(batch);
