@@ -588,15 +588,6 @@ fn fixed<'a, T: FromBytes + KnownLayout + Immutable>(
     })
 }
 
-/// The provider GUID bytes of an `EVENT_HEADER` record at `data[pos..]`, with no check beyond
-/// its kind: the quick test of whose record it is before parsing it.
-#[inline]
-pub fn event_provider_bytes(data: &[u8], pos: usize) -> Option<[u8; 16]> {
-    let (h, _) = EventHeader::ref_from_prefix(data.get(pos..)?).ok()?;
-    (HeaderKind::of(h.header_type) == Some(HeaderKind::Event))
-        .then(|| zerocopy::transmute!(h.provider_id))
-}
-
 /// Parses the record at `data[pos..]`. Returns the number of bytes to advance (0 = give up on
 /// the rest of the buffer) and the record.
 fn parse_record(data: &[u8], pos: usize, base: u64) -> (usize, Result<Record<'_>>) {
@@ -1043,6 +1034,39 @@ pub fn peek_provider(data: &[u8], pos: usize) -> Option<(usize, ProviderPeek<'_>
         HeaderKind::Instance => return None,
     };
     Some((p.advance(), peek))
+}
+
+/// The bytes to step over the record at `data[pos..]` when [`peek_provider`] would read it
+/// and it is not an `EVENT_HEADER` record of a provider in `wanted` (GUIDs as
+/// little-endian integers, [`Guid::to_bytes_le`]); `None` when it must be parsed whole (a
+/// wanted provider's, or anything [`peek_provider`] leaves to [`Records`]). The per-record
+/// test of a walk that parses a few providers' records and steps over the rest: the same
+/// checks as [`peek_provider`], one integer compare per GUID, and nothing built.
+#[inline(always)]
+pub fn step_over_unwanted(data: &[u8], pos: usize, wanted: &[u128; 2]) -> Option<usize> {
+    let rest = data.get(pos..)?;
+    let p = record_prefix(rest).ok()?;
+    let rec = &rest[..p.size];
+    match p.kind {
+        HeaderKind::Event => {
+            let (h, ext) = EventHeader::ref_from_prefix(rec).ok()?;
+            let guid = u128::from_le_bytes(zerocopy::transmute!(h.provider_id));
+            if guid == wanted[0] || guid == wanted[1] {
+                return None;
+            }
+            if h.flags.get() & EVENT_HEADER_FLAG_EXTENDED_INFO != 0 {
+                provider_traits(ext)?;
+            }
+        }
+        HeaderKind::System | HeaderKind::Compact | HeaderKind::Perfinfo => {
+            PerfinfoTraceHeader::ref_from_prefix(rec).ok()?;
+        }
+        HeaderKind::Classic => {
+            EventTraceHeader::ref_from_prefix(rec).ok()?;
+        }
+        HeaderKind::Instance => return None,
+    }
+    Some(p.advance())
 }
 
 /// What [`event_items`] finds in an extended-item area.

@@ -784,7 +784,7 @@ fn metadata_event_names_a_provider() {
 #[test]
 fn provider_peek_agrees_with_full_parse() {
     use super::names::{classic_name, kernel_provider, record_provider, traits_name};
-    use super::record::{peek_provider, ProviderPeek, Records};
+    use super::record::{peek_provider, step_over_unwanted, ProviderPeek, Records};
     let traits = ext_item(EVENT_HEADER_EXT_TYPE_PROV_TRAITS, b"\x07\x00Prov\x00", true);
     let meta = ext_item(
         EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL,
@@ -810,7 +810,15 @@ fn provider_peek_agrees_with_full_parse() {
     while pos < data.len() {
         let mut one = Records::new(data, pos, 0);
         let full = one.next().expect("record");
-        match peek_provider(data, pos) {
+        // The walk's step over other providers' records takes what the peek takes, except
+        // the records of the providers it wants.
+        let peek = peek_provider(data, pos);
+        let provider = u128::from_le_bytes(PROVIDER.to_bytes_le());
+        let step = |wanted| step_over_unwanted(data, pos, &[wanted, 0]);
+        assert_eq!(step(1), peek.map(|(adv, _)| adv));
+        let ours = matches!(peek, Some((_, ProviderPeek::Event { .. })));
+        assert_eq!(step(provider), peek.filter(|_| !ours).map(|(adv, _)| adv));
+        match peek {
             Some((adv, peek)) => {
                 peeked += 1;
                 let rec = full.expect("peek only takes good records");

@@ -77,17 +77,21 @@ impl MappedFile {
     }
 }
 
-/// Asks the processor to bring the cache line holding `bytes[at]` in, without waiting for it
-/// (nothing when `at` is past the end, or on processors without the hint). A walk whose loads
-/// each wait for the one before (a record's position is in the record before it) calls this
-/// some lines ahead, so that the lines arrive while it works on the records before them.
+/// Asks the processor to start loading the cache line holding `bytes[at]` and goes on at once
+/// (nothing when `at` is past the end, or where the hint is not available). A walk of bytes
+/// not in the cache yet waits for each line in turn, since a record's position is in the
+/// record before it; lines asked for a few kilobytes ahead arrive while the records before
+/// them are walked, so the walk pays for the memory's bandwidth, not its latency.
 #[inline(always)]
 pub(crate) fn prefetch(bytes: &[u8], at: usize) {
     #[cfg(target_arch = "x86_64")]
     if let Some(b) = bytes.get(at) {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: SSE is part of x86_64, and a prefetch reads nothing (it cannot fault);
-        // the address is in `bytes` anyway.
+        // SAFETY:
+        // 1. `_mm_prefetch` needs SSE, which every x86_64 processor has (it is in the
+        //    target's baseline features; the call is `unsafe` only for that).
+        // 2. A prefetch never faults and changes no memory: it is a hint, and its address is
+        //    that of a byte of a live slice besides.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(b).cast::<i8>()) };
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -88,21 +88,29 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         }
     }
 
-    /// The queue whose head comes first, and that head's time.
-    fn first(&self) -> Option<(usize, u64)> {
-        let mut best: Option<(usize, u64, u64)> = None;
+    /// The queue whose head comes first, that head's time, and the (time, sequence) of the
+    /// head that comes next among the other queues' (`u64::MAX` twice when they are empty).
+    fn first(&self) -> Option<(usize, u64, (u64, u64))> {
+        let mut best: Option<(usize, (u64, u64))> = None;
+        let mut next = (u64::MAX, u64::MAX);
         for (i, q) in self.queues.iter().enumerate() {
             if let Some(&(ts, seq, _)) = q.front() {
-                if best.is_none_or(|(_, bt, bs)| (ts, seq) < (bt, bs)) {
-                    best = Some((i, ts, seq));
+                match best {
+                    Some((_, b)) if b < (ts, seq) => next = next.min((ts, seq)),
+                    _ => {
+                        if let Some((_, b)) = best {
+                            next = next.min(b);
+                        }
+                        best = Some((i, (ts, seq)));
+                    }
                 }
             }
         }
-        best.map(|(i, ts, _)| (i, ts))
+        best.map(|(i, (ts, _))| (i, ts, next))
     }
 
     fn pop(&mut self) {
-        if let Some((q, _)) = self.first() {
+        if let Some((q, _, _)) = self.first() {
             self.pop_from(q);
         }
     }
@@ -259,11 +267,19 @@ impl<'s, S: EventSink> Orderer<'s, S> {
         if self.held == 0 {
             return;
         }
-        while let Some((q, ts)) = self.first() {
+        while let Some((q, ts, next)) = self.first() {
             if ts > watermark {
                 break;
             }
             self.pop_from(q);
+            // The queue's next items go on too while they come before every other queue's
+            // head: one scan of the queues per run of a processor's events, not per event.
+            while let Some(&(ts, seq, _)) = self.queues[q].front() {
+                if ts > watermark || (ts, seq) > next {
+                    break;
+                }
+                self.pop_from(q);
+            }
         }
     }
 }

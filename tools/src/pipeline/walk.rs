@@ -7,14 +7,13 @@ use std::io::Read;
 
 use super::decode::{decode_general, decode_known, pointer_size, KnownLayouts};
 use super::error::{DecodeFailure, ErrorKind, TraceError};
+use super::parallel::Ahead;
 use super::step::{At, Batch, Item, KnownEvent, Step};
 use crate::analysis::{LostEvents, PnpDriverInit, TraceEvent};
 use crate::etl::format::{Guid, BUFFER_HEADER_SIZE};
 use crate::etl::header::{Clock, ClockType, LogfileInfo};
 use crate::etl::reader::{Buffer, EtlReader};
-use crate::etl::record::{
-    event_provider_bytes, parse_one, peek_provider, EventRecord, ProviderPeek, Record, Records,
-};
+use crate::etl::record::{parse_one, step_over_unwanted, EventRecord, Record, Records};
 use crate::etl::{self};
 use crate::kernel_pnp::{self, DriverInit};
 use crate::tracelogging::{SchemaCache, EXT_TYPE_EVENT_SCHEMA_TL};
@@ -35,6 +34,8 @@ pub(super) struct WalkContext<'k> {
     known: &'k KnownLayouts,
     ours: u128,
     pnp: u128,
+    /// Both, for the per-record test.
+    wanted: [u128; 2],
     clock: Clock,
     /// A QPC of 10 MHz (or any frequency dividing 10⁹) converts with one multiply; anything
     /// else goes through the reader's clock (a division per timestamp).
@@ -50,10 +51,15 @@ impl<'k> WalkContext<'k> {
             (ClockType::Qpc, Some(f)) if f > 0 && 1_000_000_000 % f == 0 => Some(1_000_000_000 / f),
             _ => None,
         };
+        let (ours, pnp) = (
+            guid_bits(&provider_guid()),
+            guid_bits(&kernel_pnp::PROVIDER_GUID),
+        );
         WalkContext {
             known,
-            ours: guid_bits(&provider_guid()),
-            pnp: guid_bits(&kernel_pnp::PROVIDER_GUID),
+            ours,
+            pnp,
+            wanted: [ours, pnp],
             clock: info.clock(),
             ns_per_tick,
             reference: info.header_timestamp,
@@ -138,9 +144,10 @@ impl<'k> Walker<'k> {
     /// per "events lost" flag, then [`Step::BufferEnd`]. Returns the records read.
     ///
     /// The per-record loop is the hot path of `check` (one iteration per record of every
-    /// provider): it is kept in one piece, records of other providers cost a GUID compare
-    /// and a header peek.
-    pub fn buffer(&mut self, b: &Buffer<'_>, batch: &mut Batch) -> u64 {
+    /// provider): it is kept in one piece; a record of another provider costs its header's
+    /// checks and two GUID compares ([`step_over_unwanted`]), and the prefetch of the lines
+    /// ahead.
+    pub fn buffer(&mut self, b: &Buffer<'_>, batch: &mut Batch, ahead: &mut Ahead<'_>) -> u64 {
         let mut at = InBuffer {
             buffer: b,
             cpu: b.processor(),
@@ -152,22 +159,14 @@ impl<'k> Walker<'k> {
         let data = b.data;
         let mut pos = BUFFER_HEADER_SIZE;
         while pos < data.len() {
-            // An EVENT_HEADER record of ours goes straight to the full parser (which checks
-            // everything); other records are peeked at and stepped over unless Kernel-PnP's.
-            let ours = event_provider_bytes(data, pos).map(u128::from_le_bytes);
-            if ours != Some(self.ctx.ours) {
-                if let Some((adv, peek)) = peek_provider(data, pos) {
-                    let wanted = match peek {
-                        ProviderPeek::Event { guid, .. } => guid_bits(&guid) == self.ctx.pnp,
-                        _ => false,
-                    };
-                    if !wanted {
-                        at.records += 1;
-                        at.last_pos = Some(pos);
-                        pos += adv;
-                        continue;
-                    }
-                }
+            ahead.walked_to(pos);
+            // Records of ours and Kernel-PnP's, and any the quick checks leave, go to the
+            // full parser (which checks everything); the rest are stepped over.
+            if let Some(adv) = step_over_unwanted(data, pos, &self.ctx.wanted) {
+                at.records += 1;
+                at.last_pos = Some(pos);
+                pos += adv;
+                continue;
             }
             let start = pos;
             let (r, next) = parse_one(data, pos, b.offset);
@@ -356,7 +355,7 @@ pub(super) fn walk<R: Read>(
     let mut records = 0;
     while let Some(b) = reader.next_buffer() {
         match b {
-            Ok(b) => records += walker.buffer(&b, batch),
+            Ok(b) => records += walker.buffer(&b, batch, &mut Ahead::off()),
             Err(e) => walker.bad_buffer(e, reader.buffer_index(), batch),
         }
         flush(batch);
