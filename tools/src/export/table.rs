@@ -61,36 +61,39 @@ impl Present {
             .push(u32::try_from(row).expect("a batch holds fewer than 2^32 rows"));
     }
 
-    /// `values` (one per present row, or one per row) spread over `rows` rows with `fill` in
-    /// the others, and which rows are valid (`None`: all); clears.
-    fn spread<V: Copy>(
+    /// `values` (one per present row, or one per row) spread over `rows` rows, the others
+    /// holding the type's default, and which rows are valid (`None`: all); clears both. The
+    /// spread values go to a zeroed allocation, so the pages of a column without a value in
+    /// the batch are never touched; `values` keeps its room for the next batch.
+    fn spread<V: Copy + Default>(
         &mut self,
-        mut values: Vec<V>,
+        values: &mut Vec<V>,
         rows: usize,
-        fill: V,
     ) -> (Vec<V>, Option<NullBuffer>) {
-        let present = &self.0;
         if values.len() == rows {
+            let room = Vec::with_capacity(rows.max(START_ROWS));
             self.0.clear();
-            return (values, None);
+            return (std::mem::replace(values, room), None);
+        }
+        let mut out = vec![V::default(); rows];
+        for (&row, &v) in self.0.iter().zip(values.iter()) {
+            out[row as usize] = v;
+        }
+        values.clear();
+        (out, Some(self.validity(rows)))
+    }
+
+    /// Which of `rows` rows hold a value; clears.
+    fn validity(&mut self, rows: usize) -> NullBuffer {
+        if self.0.is_empty() {
+            return NullBuffer::new_null(rows);
         }
         let mut bits = vec![0u8; rows.div_ceil(8)];
-        for &row in present {
+        for &row in &self.0 {
             bits[row as usize / 8] |= 1 << (row % 8);
         }
-        // In place: the k-th value goes to row `present[k]` >= k, so moving them from the
-        // last down reads every value before anything is written over it.
-        values.resize(rows, fill);
-        for (k, &row) in present.iter().enumerate().rev() {
-            let row = row as usize;
-            if row != k {
-                values[row] = values[k];
-                values[k] = fill;
-            }
-        }
         self.0.clear();
-        let valid = BooleanBuffer::new(Buffer::from_vec(bits), 0, rows);
-        (values, Some(NullBuffer::new(valid)))
+        NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bits), 0, rows))
     }
 }
 
@@ -123,9 +126,7 @@ impl<T: ArrowPrimitiveType> Values<T> {
     }
 
     fn finish(&mut self, rows: usize) -> PrimitiveArray<T> {
-        let room = Vec::with_capacity(self.values.len().max(START_ROWS));
-        let values = std::mem::replace(&mut self.values, room);
-        let (values, nulls) = self.present.spread(values, rows, T::Native::default());
+        let (values, nulls) = self.present.spread(&mut self.values, rows);
         PrimitiveArray::new(ScalarBuffer::from(values), nulls)
     }
 }
@@ -202,9 +203,7 @@ impl Kind for Bool {
         b.values.push(*v);
     }
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
-        let room = Vec::with_capacity(b.values.len().max(START_ROWS));
-        let values = std::mem::replace(&mut b.values, room);
-        let (values, nulls) = b.present.spread(values, rows, false);
+        let (values, nulls) = b.present.spread(&mut b.values, rows);
         Arc::new(BooleanArray::new(
             BooleanBuffer::from(values.as_slice()),
             nulls,
@@ -219,11 +218,12 @@ impl Base for Bool {
     }
 }
 
-/// The values of a `Utf8` column: their bytes end to end, and where each ends.
+/// The values of a `Utf8` column: their bytes end to end, and where each starts and the last
+/// ends (Arrow's offsets, when every row has a value).
 #[derive(Debug)]
 pub struct Texts {
     bytes: Vec<u8>,
-    ends: Vec<i32>,
+    offsets: Vec<i32>,
     present: Present,
 }
 
@@ -231,37 +231,48 @@ impl Texts {
     fn new() -> Self {
         Texts {
             bytes: Vec::with_capacity(START_ROWS * 16),
-            ends: Vec::with_capacity(START_ROWS),
+            offsets: Self::no_offsets(START_ROWS),
             present: Present::default(),
         }
+    }
+
+    /// Offsets of no value, with room for `rows`.
+    fn no_offsets(rows: usize) -> Vec<i32> {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        offsets
     }
 
     #[inline]
     fn push(&mut self, v: &str) {
         self.bytes.extend_from_slice(v.as_bytes());
         // A batch is at most a few MB of text (`BATCH_ROWS` rows), far below 2 GiB.
-        self.ends
+        self.offsets
             .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
     }
 
     fn finish(&mut self, rows: usize) -> StringArray {
-        let room = Vec::with_capacity(self.ends.len().max(START_ROWS));
-        let ends = std::mem::replace(&mut self.ends, room);
         let room = Vec::with_capacity(self.bytes.len().max(START_ROWS * 16));
         let bytes = std::mem::replace(&mut self.bytes, room);
-        let (ends, nulls) = self.present.spread(ends, rows, -1);
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
-        if nulls.is_none() {
-            offsets.extend_from_slice(&ends);
+        let values = self.offsets.len() - 1;
+        let (offsets, nulls) = if values == rows {
+            self.present.0.clear();
+            let room = Self::no_offsets(rows.max(START_ROWS));
+            (std::mem::replace(&mut self.offsets, room), None)
         } else {
             // A row without a value ends where the one before it does.
-            let mut last = 0;
-            for end in ends {
-                last = if end < 0 { last } else { end };
-                offsets.push(last);
+            let mut offsets = Vec::with_capacity(rows + 1);
+            offsets.push(0);
+            for (&row, &end) in self.present.0.iter().zip(&self.offsets[1..]) {
+                let last = *offsets.last().unwrap_or(&0);
+                offsets.resize(row as usize + 1, last);
+                offsets.push(end);
             }
-        }
+            let last = *offsets.last().unwrap_or(&0);
+            offsets.resize(rows + 1, last);
+            self.offsets.truncate(1);
+            (offsets, Some(self.present.validity(rows)))
+        };
         StringArray::new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from_vec(bytes),
