@@ -15,9 +15,8 @@ use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::WskEvent;
 
 use super::table::{
-    BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventRow, EventsBuilder, FileRow,
-    FilesBuilder, FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder,
-    TableId,
+    BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventsBuilder, FileRow, FilesBuilder,
+    FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder, TableId,
 };
 use crate::analysis::balance::ids::IdHasher;
 use crate::analysis::balance::{BalanceChecker, BalanceConfig, RegistrationVerdict, Severity};
@@ -129,8 +128,14 @@ impl<B: RowBuilder> Pending<B> {
 
     #[inline]
     fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
+        self.push_with(|rows| rows.push(row), out);
+    }
+
+    /// Appends one row through `push`.
+    #[inline]
+    fn push_with(&mut self, push: impl FnOnce(&mut B), out: &mut dyn BatchSink) {
         if self.on {
-            self.rows.push(row);
+            push(&mut self.rows);
             if self.rows.len() >= self.batch_rows {
                 out.batch(B::TABLE, self.rows.finish());
             }
@@ -182,9 +187,12 @@ impl<S: BatchSink> RowBatches<S> {
         self.files.push(row, &mut self.out);
     }
 
+    /// The `events` row of `event` (`head`: its columns before the fields).
     #[inline]
-    fn event(&mut self, row: &EventRow<'_>) {
-        self.events.push(row, &mut self.out);
+    fn event(&mut self, head: &EventHead<'_>, event: &WskEvent) {
+        let push =
+            |b: &mut EventsBuilder| b.push_columns(|b, row| event_columns(b, row, head, event));
+        self.events.push_with(push, &mut self.out);
     }
 
     fn registration(&mut self, row: &RegistrationRow<'_>) {
@@ -216,23 +224,63 @@ impl<S: BatchSink> RowBatches<S> {
     }
 }
 
-/// Sets the field columns of `event` (a direct match: `WskEvent::fields` allocates, and this
-/// runs for every event; a test holds it to the schema's field list).
-fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
-    let status = |row: &mut EventRow<'a>, s: NtStatus| {
-        row.status = Some(s.to_u32());
-        row.status_name = s.name();
+/// The columns of an `events` row before the event's fields.
+#[derive(Clone, Copy, Debug, Default)]
+struct EventHead<'a> {
+    file_id: u32,
+    seq: u64,
+    ts_ns: u64,
+    since_boot_ns: Option<u64>,
+    ts_utc: Option<i64>,
+    tid: u32,
+    activity_id: Option<&'a str>,
+    event: &'static str,
+    opcode: &'static str,
+}
+
+/// Appends the `events` row of `event` as row `row` of `b`: straight into the columns its
+/// fields fill (this runs for every event: a row value with every column, most of them null,
+/// cost more than its values; a test holds the fields to the schema's list).
+#[inline]
+fn event_columns(b: &mut EventsBuilder, row: usize, head: &EventHead<'_>, event: &WskEvent) {
+    use super::table::{Bool, Kind, Opt, Text, Utc, I64, U16, U32, U8};
+    // `col: Kind = value` appends a value of that column's kind; the nullable columns' kind
+    // is their base (`Opt<K>` appends `K` where a value is present).
+    macro_rules! put {
+        ($($col:ident: $kind:ty = $v:expr),+ $(,)?) => {{
+            $( <$kind as Kind>::append(&mut b.$col, row, &$v); )+
+        }};
+    }
+    macro_rules! set {
+        ($($col:ident: $kind:ty = $v:expr),+ $(,)?) => {{
+            $( <Opt<$kind> as Kind>::append(&mut b.$col, row, &Some($v)); )+
+        }};
+    }
+    put!(
+        file_id: U32 = head.file_id,
+        seq: I64 = head.seq,
+        ts_ns: I64 = head.ts_ns,
+        since_boot_ns: Opt<I64> = head.since_boot_ns,
+        ts_utc: Opt<Utc> = head.ts_utc,
+        tid: U32 = head.tid,
+        activity_id: Opt<Text> = head.activity_id,
+        event: Text = head.event,
+        opcode: Text = head.opcode,
+    );
+    let status = |b: &mut EventsBuilder, s: NtStatus| {
+        <Opt<U32> as Kind>::append(&mut b.status, row, &Some(s.to_u32()));
+        <Opt<Text> as Kind>::append(&mut b.status_name, row, &s.name());
     };
     match event {
-        WskEvent::DriverEntryStart { client_name } => row.client_name = Some(client_name),
+        WskEvent::DriverEntryStart { client_name } => set!(client_name: Text = client_name),
         WskEvent::DriverEntryStop {
             client_name,
             status: s,
             duration_ns,
         } => {
-            row.client_name = Some(client_name);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(client_name: Text = client_name);
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::WskRegister {
             registration_id,
@@ -240,32 +288,30 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.npi_version = Some(*npi_version);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(registration_id: U32 = *registration_id, npi_version: U16 = *npi_version);
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::CaptureProviderNpiStart {
             registration_id,
             capture_id,
             wait_timeout_ms,
             calling_context,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.wait_timeout_ms = Some(*wait_timeout_ms);
-            row.calling_context = Some(*calling_context);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            capture_id: U32 = *capture_id,
+            wait_timeout_ms: U32 = *wait_timeout_ms,
+            calling_context: U8 = *calling_context,
+        ),
         WskEvent::CaptureProviderNpiStop {
             registration_id,
             capture_id,
             status: s,
             wait_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            status(row, *s);
-            row.wait_ns = Some(*wait_ns);
+            set!(registration_id: U32 = *registration_id, capture_id: U32 = *capture_id);
+            status(b, *s);
+            set!(wait_ns: I64 = *wait_ns);
         }
         WskEvent::QueryProviderCharacteristics {
             registration_id,
@@ -273,10 +319,9 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             lowest_version,
             highest_version,
         } => {
-            row.registration_id = Some(*registration_id);
-            status(row, *s);
-            row.lowest_version = Some(*lowest_version);
-            row.highest_version = Some(*highest_version);
+            set!(registration_id: U32 = *registration_id);
+            status(b, *s);
+            set!(lowest_version: U16 = *lowest_version, highest_version: U16 = *highest_version);
         }
         WskEvent::DispatchCall {
             registration_id,
@@ -285,11 +330,13 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.function = Some(function);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(
+                registration_id: U32 = *registration_id,
+                capture_id: U32 = *capture_id,
+                function: Text = function,
+            );
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::ReleaseProviderNpi {
             registration_id,
@@ -297,39 +344,38 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             held_ns,
             dispatch_calls,
             implicit,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.held_ns = Some(*held_ns);
-            row.dispatch_calls = Some(*dispatch_calls);
-            row.implicit = Some(*implicit);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            capture_id: U32 = *capture_id,
+            held_ns: I64 = *held_ns,
+            dispatch_calls: U32 = *dispatch_calls,
+            implicit: Bool = *implicit,
+        ),
         WskEvent::WskDeregisterStart {
             registration_id,
             captures_outstanding,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.captures_outstanding = Some(*captures_outstanding);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            captures_outstanding: U32 = *captures_outstanding,
+        ),
         WskEvent::WskDeregisterStop {
             registration_id,
             wait_ns,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.wait_ns = Some(*wait_ns);
-        }
+        } => set!(registration_id: U32 = *registration_id, wait_ns: I64 = *wait_ns),
         WskEvent::DriverUnloadStart {} => {}
-        WskEvent::DriverUnloadStop { duration_ns } => row.duration_ns = Some(*duration_ns),
+        WskEvent::DriverUnloadStop { duration_ns } => set!(duration_ns: I64 = *duration_ns),
         WskEvent::CaptureRefused {
             registration_id,
             wait_timeout_ms,
             calling_context,
             status: s,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.wait_timeout_ms = Some(*wait_timeout_ms);
-            row.calling_context = Some(*calling_context);
-            status(row, *s);
+            set!(
+                registration_id: U32 = *registration_id,
+                wait_timeout_ms: U32 = *wait_timeout_ms,
+                calling_context: U8 = *calling_context,
+            );
+            status(b, *s);
         }
         WskEvent::SocketCreated {
             registration_id,
@@ -337,13 +383,13 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             socket_id,
             socket_kind,
             address_family,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.socket_id = Some(*socket_id);
-            row.socket_kind = Some(*socket_kind);
-            row.address_family = Some(*address_family);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            capture_id: U32 = *capture_id,
+            socket_id: U32 = *socket_id,
+            socket_kind: U8 = *socket_kind,
+            address_family: U32 = *address_family,
+        ),
         WskEvent::SocketBind {
             registration_id,
             socket_id,
@@ -352,12 +398,14 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-            row.address = Some(address);
-            row.port = Some(*port);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(
+                registration_id: U32 = *registration_id,
+                socket_id: U32 = *socket_id,
+                address: Text = address,
+                port: U32 = *port,
+            );
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::AcceptStart {
             registration_id,
@@ -366,10 +414,7 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
         | WskEvent::CloseSocketStart {
             registration_id,
             socket_id,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-        }
+        } => set!(registration_id: U32 = *registration_id, socket_id: U32 = *socket_id),
         WskEvent::AcceptStop {
             registration_id,
             socket_id,
@@ -379,13 +424,14 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             remote_port,
             wait_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-            status(row, *s);
-            row.accepted_socket_id = Some(*accepted_socket_id);
-            row.remote_address = Some(remote_address);
-            row.remote_port = Some(*remote_port);
-            row.wait_ns = Some(*wait_ns);
+            set!(registration_id: U32 = *registration_id, socket_id: U32 = *socket_id);
+            status(b, *s);
+            set!(
+                accepted_socket_id: U32 = *accepted_socket_id,
+                remote_address: Text = remote_address,
+                remote_port: U32 = *remote_port,
+                wait_ns: I64 = *wait_ns,
+            );
         }
         WskEvent::CloseSocketStop {
             registration_id,
@@ -393,10 +439,9 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(registration_id: U32 = *registration_id, socket_id: U32 = *socket_id);
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
     }
 }
@@ -536,7 +581,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
     fn event_row(&mut self, ev: &TraceEvent) {
         let desc = ev.event.descriptor();
         let mut buf = [0u8; 36];
-        let mut row = EventRow {
+        let head = EventHead {
             file_id: self.file_id,
             seq: self.seq,
             ts_ns: ev.ts_ns,
@@ -546,11 +591,9 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             activity_id: activity_text(&ev.activity, &mut buf),
             event: desc.name,
             opcode: opcode_name(desc.opcode),
-            ..Default::default()
         };
-        set_fields(&mut row, &ev.event);
         self.seq += 1;
-        self.rows.event(&row);
+        self.rows.event(&head, &ev.event);
     }
 
     fn client_for(&self, tid: u32) -> Option<usize> {
@@ -1226,10 +1269,8 @@ mod tests {
             .filter(|c| c != "status_name")
             .collect();
         for ev in &samples {
-            let mut row = EventRow::default();
-            set_fields(&mut row, ev);
             let mut b = EventsBuilder::default();
-            b.push(&row);
+            b.push_columns(|b, row| event_columns(b, row, &EventHead::default(), ev));
             let batch = b.finish();
             let fields = ev.fields();
             for (name, value) in &fields {

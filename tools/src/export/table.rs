@@ -416,7 +416,7 @@ macro_rules! table {
         #[doc = concat!("Column builders of the `", $name, "` table.")]
         pub struct $Builder {
             rows: usize,
-            $( $field: <$kind as Kind>::Builder, )+
+            $( pub(super) $field: <$kind as Kind>::Builder, )+
         }
 
         impl Default for $Builder {
@@ -454,6 +454,17 @@ macro_rules! table {
         }
 
         impl $Builder {
+            /// Appends one row column by column, without a row value between: `fill` gets
+            /// the builders and the row's index, and appends the value of every column
+            /// without nulls and of each nullable one that holds a value (the others are
+            /// null).
+            #[inline]
+            #[allow(dead_code)]
+            pub(super) fn push_columns(&mut self, fill: impl FnOnce(&mut Self, usize)) {
+                fill(self, self.rows);
+                self.rows += 1;
+            }
+
             fn columns() -> Vec<ColumnDoc> {
                 vec![ $( ColumnDoc {
                     name: stringify!($field),
