@@ -6,6 +6,7 @@
 //! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the
 //! per-registration facts of one trace; nothing grows with the number of traces.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
@@ -602,7 +603,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
 
     fn close_registration(&mut self, id: u32) {
         if let Some((first, facts)) = self.open_registrations.remove(&id) {
-            self.closed_registrations.0.push((id, first, facts));
+            self.closed_registrations.push(id, first, facts);
         }
     }
 
@@ -893,18 +894,34 @@ struct FileRows<'r> {
     registrations: &'r ClosedRegistrations,
 }
 
-/// The facts of closed registrations, by (id, `WskRegister` time) once sorted.
+/// The facts of closed registrations, by (`WskRegister` time, id) once sorted. The verdicts
+/// come in time order too, so a look-up tries the entry after the last one found before it
+/// searches (a search per verdict probed memory all over a large trace's registrations).
 #[derive(Debug, Default)]
-struct ClosedRegistrations(Vec<(u32, u64, RegistrationFacts)>);
+struct ClosedRegistrations {
+    facts: Vec<(u32, u64, RegistrationFacts)>,
+    next: Cell<usize>,
+}
 
 impl ClosedRegistrations {
-    fn sort(&mut self) {
-        self.0.sort_unstable_by_key(|r| (r.0, r.1));
+    fn push(&mut self, id: u32, first_ns: u64, facts: RegistrationFacts) {
+        self.facts.push((id, first_ns, facts));
     }
 
-    fn get(&self, key: &(u32, u64)) -> Option<&RegistrationFacts> {
-        let i = self.0.binary_search_by_key(key, |r| (r.0, r.1)).ok()?;
-        Some(&self.0[i].2)
+    fn sort(&mut self) {
+        self.facts.sort_unstable_by_key(|r| (r.1, r.0));
+    }
+
+    /// The facts of registration `id` registered at `first_ns`.
+    fn get(&self, id: u32, first_ns: u64) -> Option<&RegistrationFacts> {
+        let key = (first_ns, id);
+        let next = self.next.get();
+        let i = match self.facts.get(next) {
+            Some(r) if (r.1, r.0) == key => next,
+            _ => self.facts.binary_search_by_key(&key, |r| (r.1, r.0)).ok()?,
+        };
+        self.next.set(i + 1);
+        Some(&self.facts[i].2)
     }
 }
 
@@ -990,7 +1007,7 @@ impl FileRows<'_> {
     }
 
     fn registration_row<'a>(&'a self, r: &'a RegistrationVerdict) -> RegistrationRow<'a> {
-        let facts = self.registrations.get(&(r.registration, r.first_ts_ns));
+        let facts = self.registrations.get(r.registration, r.first_ts_ns);
         let count = |s: Severity| {
             u32::try_from(r.findings.iter().filter(|f| f.severity == s).count()).unwrap_or(u32::MAX)
         };
