@@ -504,6 +504,75 @@ struct OpenCapture {
     dispatch_seen: u32,
 }
 
+/// A capture's key: (registration id, capture id).
+type CaptureKey = (u32, u32);
+
+/// The captures seen and not yet made rows. Most traces hold a few at a time (a capture is
+/// released soon after it returns), so they are a short list searched in place, which costs
+/// less than hashing each event's key and moving the entries in and out of a table; past
+/// [`OpenCaptures::FEW`] (a trace holding many at once) they move to a hash map until it
+/// empties.
+#[derive(Debug, Default)]
+struct OpenCaptures {
+    few: Vec<(CaptureKey, OpenCapture)>,
+    many: IdKeyed<CaptureKey, OpenCapture>,
+}
+
+impl OpenCaptures {
+    /// Most entries the list holds.
+    const FEW: usize = 16;
+
+    fn get_mut(&mut self, key: &CaptureKey) -> Option<&mut OpenCapture> {
+        if self.many.is_empty() {
+            self.few.iter_mut().find(|(k, _)| k == key).map(|(_, c)| c)
+        } else {
+            self.many.get_mut(key)
+        }
+    }
+
+    fn get(&self, key: &CaptureKey) -> Option<&OpenCapture> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| k == key).map(|(_, c)| c)
+        } else {
+            self.many.get(key)
+        }
+    }
+
+    /// The capture of `key`, added empty if it is not open.
+    fn get_or_default(&mut self, key: CaptureKey) -> &mut OpenCapture {
+        if self.get(&key).is_none() {
+            self.insert(key, OpenCapture::default());
+        }
+        self.get_mut(&key).expect("inserted above")
+    }
+
+    /// Opens `key` (which is not open).
+    fn insert(&mut self, key: CaptureKey, capture: OpenCapture) {
+        if !self.many.is_empty() {
+            self.many.insert(key, capture);
+        } else if self.few.len() < Self::FEW {
+            self.few.push((key, capture));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(key, capture);
+        }
+    }
+
+    fn remove(&mut self, key: &CaptureKey) -> Option<OpenCapture> {
+        if self.many.is_empty() {
+            let i = self.few.iter().position(|(k, _)| k == key)?;
+            Some(self.few.swap_remove(i).1)
+        } else {
+            self.many.remove(key)
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&CaptureKey, &OpenCapture)> {
+        let few = self.few.iter().map(|(k, c)| (k, c));
+        few.chain(self.many.iter())
+    }
+}
+
 /// What the `registrations` rows take from the events beside the balance verdict.
 #[derive(Clone, Debug, Default)]
 struct RegistrationFacts {
@@ -523,10 +592,9 @@ pub struct TraceRows<'o, S: BatchSink> {
     since_boot_ns: Option<u64>,
     rows: &'o mut RowBatches<S>,
     seq: u64,
-    // Hash maps with the cheap id hasher: a B-tree moved these (large) values within its
-    // nodes at every insertion and removal, a visible share of the export.
-    open_captures: IdKeyed<(u32, u32), OpenCapture>,
-    /// Open registrations (id → facts) and the closed ones by (id, `WskRegister` time).
+    open_captures: OpenCaptures,
+    /// Open registrations (id → facts; the cheap id hasher: a B-tree moved these values
+    /// within its nodes at every insertion and removal) and the closed ones.
     open_registrations: IdKeyed<u32, (u64, RegistrationFacts)>,
     closed_registrations: ClosedRegistrations,
     /// Every client a DriverEntry named (the facts and rows refer to them by index: no
@@ -558,7 +626,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             since_boot_ns: None,
             rows,
             seq: 0,
-            open_captures: IdKeyed::default(),
+            open_captures: OpenCaptures::default(),
             open_registrations: IdKeyed::default(),
             closed_registrations: ClosedRegistrations::default(),
             clients: Vec::new(),
@@ -703,7 +771,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
                 {
                     self.emit_capture(key);
                 }
-                let c = self.open_captures.entry(key).or_default();
+                let c = self.open_captures.get_or_default(key);
                 c.stop = Some((ev.ts_ns, ev.tid, *status, *wait_ns));
                 if !status.is_success() {
                     self.emit_capture(key);
@@ -726,7 +794,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
                 ..
             } => {
                 let key = (*registration_id, *capture_id);
-                let c = self.open_captures.entry(key).or_default();
+                let c = self.open_captures.get_or_default(key);
                 c.release = Some((ev.ts_ns, *held_ns, *dispatch_calls));
                 self.emit_capture(key);
             }
@@ -794,7 +862,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
     /// After the read (`read`: what the pipeline reported): the remaining rows of every
     /// table and the file's row. Returns the file's result (the same the renderers take).
     pub fn finish(mut self, path: &str, read: ReadOutcome) -> FileResult {
-        let mut keys: Vec<(u32, u32)> = self.open_captures.keys().copied().collect();
+        let mut keys: Vec<CaptureKey> = self.open_captures.iter().map(|(k, _)| *k).collect();
         keys.sort_unstable();
         for key in keys {
             self.emit_capture(key);
