@@ -1334,6 +1334,56 @@ mod tests {
         Some(text)
     }
 
+    /// The open captures hold what a map would, in the list and past it: keys in a
+    /// pseudo-random order of opens, updates and removals.
+    #[test]
+    fn open_captures_act_as_a_map() {
+        let mut open = OpenCaptures::default();
+        let mut model: std::collections::BTreeMap<CaptureKey, u32> = Default::default();
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let (mut went_many, mut came_back) = (false, false);
+        for step in 0..4000u32 {
+            // Phases of mostly opening (up to ~60 open) and mostly closing.
+            let opening = (step / 500) % 2 == 0;
+            let key = (next() % 8, next() % 10);
+            match (next() % 4, opening) {
+                (0 | 1, true) => {
+                    open.get_or_default(key).dispatch_seen = step;
+                    model.insert(key, step);
+                }
+                (2, _) => {
+                    if let Some(c) = open.get_mut(&key) {
+                        c.dispatch_seen += 1;
+                    }
+                    if let Some(v) = model.get_mut(&key) {
+                        *v += 1;
+                    }
+                }
+                _ => {
+                    let removed = open.remove(&key).map(|c| c.dispatch_seen);
+                    assert_eq!(removed, model.remove(&key), "step {step}");
+                }
+            }
+            went_many |= !open.many.is_empty();
+            came_back |= went_many && open.many.is_empty() && !open.few.is_empty();
+            let mut got: Vec<(CaptureKey, u32)> =
+                open.iter().map(|(k, c)| (*k, c.dispatch_seen)).collect();
+            got.sort_unstable();
+            let want: Vec<(CaptureKey, u32)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+            assert_eq!(got, want, "step {step}");
+        }
+        assert!(
+            went_many && came_back,
+            "the map was not used, or never left"
+        );
+    }
+
     /// Every field of every event of the schema lands in the column named after it, and no
     /// other field column is set.
     #[test]
