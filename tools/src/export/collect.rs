@@ -504,61 +504,72 @@ struct OpenCapture {
     dispatch_seen: u32,
 }
 
-/// A capture's key: (registration id, capture id).
-type CaptureKey = (u32, u32);
-
-/// The captures seen and not yet made rows. Most traces hold a few at a time (a capture is
-/// released soon after it returns), so they are a short list searched in place, which costs
-/// less than hashing each event's key and moving the entries in and out of a table; past
-/// [`OpenCaptures::FEW`] (a trace holding many at once) they move to a hash map until it
-/// empties.
-#[derive(Debug, Default)]
-struct OpenCaptures {
-    few: Vec<(CaptureKey, OpenCapture)>,
-    many: IdKeyed<CaptureKey, OpenCapture>,
+/// A map that holds few entries at a time in most traces (the open captures and
+/// registrations: a capture is released soon after it returns, a driver holds one or two
+/// registrations): up to [`FewMap::FEW`] entries are a list searched in place, which costs
+/// less than hashing each event's key and moving the entries in and out of a table; past it
+/// (a trace holding many at once) they move to a hash map until it empties.
+#[derive(Debug)]
+struct FewMap<K, V> {
+    few: Vec<(K, V)>,
+    many: IdKeyed<K, V>,
 }
 
-impl OpenCaptures {
+impl<K, V> Default for FewMap<K, V> {
+    fn default() -> Self {
+        FewMap {
+            few: Vec::new(),
+            many: IdKeyed::default(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash, V> FewMap<K, V> {
     /// Most entries the list holds.
     const FEW: usize = 16;
 
-    fn get_mut(&mut self, key: &CaptureKey) -> Option<&mut OpenCapture> {
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         if self.many.is_empty() {
-            self.few.iter_mut().find(|(k, _)| k == key).map(|(_, c)| c)
+            self.few.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
         } else {
             self.many.get_mut(key)
         }
     }
 
-    fn get(&self, key: &CaptureKey) -> Option<&OpenCapture> {
+    fn get(&self, key: &K) -> Option<&V> {
         if self.many.is_empty() {
-            self.few.iter().find(|(k, _)| k == key).map(|(_, c)| c)
+            self.few.iter().find(|(k, _)| k == key).map(|(_, v)| v)
         } else {
             self.many.get(key)
         }
     }
 
-    /// The capture of `key`, added empty if it is not open.
-    fn get_or_default(&mut self, key: CaptureKey) -> &mut OpenCapture {
+    /// The value of `key`, added as `V::default()` if absent.
+    fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
         if self.get(&key).is_none() {
-            self.insert(key, OpenCapture::default());
+            self.insert(key, V::default());
         }
         self.get_mut(&key).expect("inserted above")
     }
 
-    /// Opens `key` (which is not open).
-    fn insert(&mut self, key: CaptureKey, capture: OpenCapture) {
-        if !self.many.is_empty() {
-            self.many.insert(key, capture);
+    /// Sets the value of `key`.
+    fn insert(&mut self, key: K, value: V) {
+        if let Some(v) = self.get_mut(&key) {
+            *v = value;
+        } else if !self.many.is_empty() {
+            self.many.insert(key, value);
         } else if self.few.len() < Self::FEW {
-            self.few.push((key, capture));
+            self.few.push((key, value));
         } else {
             self.many.extend(self.few.drain(..));
-            self.many.insert(key, capture);
+            self.many.insert(key, value);
         }
     }
 
-    fn remove(&mut self, key: &CaptureKey) -> Option<OpenCapture> {
+    fn remove(&mut self, key: &K) -> Option<V> {
         if self.many.is_empty() {
             let i = self.few.iter().position(|(k, _)| k == key)?;
             Some(self.few.swap_remove(i).1)
@@ -567,11 +578,15 @@ impl OpenCaptures {
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&CaptureKey, &OpenCapture)> {
-        let few = self.few.iter().map(|(k, c)| (k, c));
+    /// The entries, in no order.
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        let few = self.few.iter().map(|(k, v)| (k, v));
         few.chain(self.many.iter())
     }
 }
+
+/// A capture's key: (registration id, capture id).
+type CaptureKey = (u32, u32);
 
 /// What the `registrations` rows take from the events beside the balance verdict.
 #[derive(Clone, Debug, Default)]
@@ -592,10 +607,9 @@ pub struct TraceRows<'o, S: BatchSink> {
     since_boot_ns: Option<u64>,
     rows: &'o mut RowBatches<S>,
     seq: u64,
-    open_captures: OpenCaptures,
-    /// Open registrations (id → facts; the cheap id hasher: a B-tree moved these values
-    /// within its nodes at every insertion and removal) and the closed ones.
-    open_registrations: IdKeyed<u32, (u64, RegistrationFacts)>,
+    open_captures: FewMap<CaptureKey, OpenCapture>,
+    /// Open registrations (id → `WskRegister` time, facts) and the closed ones.
+    open_registrations: FewMap<u32, (u64, RegistrationFacts)>,
     closed_registrations: ClosedRegistrations,
     /// Every client a DriverEntry named (the facts and rows refer to them by index: no
     /// reference count to touch per capture).
@@ -626,8 +640,8 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             since_boot_ns: None,
             rows,
             seq: 0,
-            open_captures: OpenCaptures::default(),
-            open_registrations: IdKeyed::default(),
+            open_captures: FewMap::default(),
+            open_registrations: FewMap::default(),
             closed_registrations: ClosedRegistrations::default(),
             clients: Vec::new(),
             driver_entry: IdKeyed::default(),
@@ -867,7 +881,12 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         for key in keys {
             self.emit_capture(key);
         }
-        for id in self.open_registrations.keys().copied().collect::<Vec<_>>() {
+        for id in self
+            .open_registrations
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+        {
             self.close_registration(id);
         }
         self.closed_registrations.sort();
@@ -1334,11 +1353,11 @@ mod tests {
         Some(text)
     }
 
-    /// The open captures hold what a map would, in the list and past it: keys in a
+    /// A `FewMap` holds what a map would, in the list and past it: keys in a
     /// pseudo-random order of opens, updates and removals.
     #[test]
-    fn open_captures_act_as_a_map() {
-        let mut open = OpenCaptures::default();
+    fn few_maps_act_as_maps() {
+        let mut open: FewMap<CaptureKey, OpenCapture> = FewMap::default();
         let mut model: std::collections::BTreeMap<CaptureKey, u32> = Default::default();
         let mut seed = 7u64;
         let mut next = move || {
