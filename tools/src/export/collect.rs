@@ -38,6 +38,43 @@ pub const BATCH_ROWS: usize = 16 * 1024;
 pub trait BatchSink {
     /// One batch of `table`'s rows.
     fn batch(&mut self, table: TableId, batch: RecordBatch);
+
+    /// One batch of rows still in their column builders. A sink that hands batches to other
+    /// threads makes the batch there, off the reading thread (which orders and analyses the
+    /// events, the longest path of an export); by default it is made here.
+    fn rows(&mut self, rows: Box<dyn PendingRows>) {
+        let table = rows.table();
+        self.batch(table, rows.into_batch());
+    }
+}
+
+/// A batch of one table's rows, made or still to be made from its column builders.
+pub trait PendingRows: Send {
+    /// The table.
+    fn table(&self) -> TableId;
+    /// The rows as a record batch.
+    fn into_batch(self: Box<Self>) -> RecordBatch;
+}
+
+impl<B: RowBuilder + 'static> PendingRows for B {
+    fn table(&self) -> TableId {
+        B::TABLE
+    }
+    fn into_batch(mut self: Box<Self>) -> RecordBatch {
+        self.finish()
+    }
+}
+
+/// A batch already made.
+pub struct MadeRows(pub TableId, pub RecordBatch);
+
+impl PendingRows for MadeRows {
+    fn table(&self) -> TableId {
+        self.0
+    }
+    fn into_batch(self: Box<Self>) -> RecordBatch {
+        self.1
+    }
 }
 
 /// Which tables to make (`compare` needs no `events`).
@@ -118,7 +155,7 @@ struct Pending<B: RowBuilder> {
     batch_rows: usize,
 }
 
-impl<B: RowBuilder> Pending<B> {
+impl<B: RowBuilder + 'static> Pending<B> {
     fn new(on: bool, batch_rows: usize) -> Self {
         Pending {
             rows: B::default(),
@@ -138,14 +175,14 @@ impl<B: RowBuilder> Pending<B> {
         if self.on {
             push(&mut self.rows);
             if self.rows.len() >= self.batch_rows {
-                out.batch(B::TABLE, self.rows.finish());
+                out.rows(Box::new(self.rows.take()));
             }
         }
     }
 
     fn flush(&mut self, out: &mut dyn BatchSink) {
         if self.on && !self.rows.is_empty() {
-            out.batch(B::TABLE, self.rows.finish());
+            out.rows(Box::new(self.rows.take()));
         }
     }
 }

@@ -35,6 +35,9 @@ pub trait Kind {
     fn append(b: &mut Self::Builder, row: usize, v: &Self::Value<'_>);
     /// The column's first `rows` rows as an array (the builder is left empty).
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef;
+    /// The values appended so far, as a builder of their own; `b` is left empty, with as
+    /// much room.
+    fn take(b: &mut Self::Builder) -> Self::Builder;
 }
 
 /// A kind without nulls, whose values can also be given for some rows only, the others null
@@ -54,7 +57,18 @@ pub const START_ROWS: usize = 64;
 #[derive(Debug, Default)]
 struct Present(Vec<u32>);
 
+/// `v`'s contents, `v` left empty with room for a quarter more (the next batch's column may
+/// hold a few more values; growing it then copies them all).
+fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
+    let room = Vec::with_capacity((v.len() + v.len() / 4).max(START_ROWS));
+    std::mem::replace(v, room)
+}
+
 impl Present {
+    fn take(&mut self) -> Present {
+        Present(take_vec(&mut self.0))
+    }
+
     #[inline]
     fn push(&mut self, row: usize) {
         self.0
@@ -114,6 +128,13 @@ impl<T: ArrowPrimitiveType> Values<T> {
         }
     }
 
+    fn take(&mut self) -> Self {
+        Values {
+            values: take_vec(&mut self.values),
+            present: self.present.take(),
+        }
+    }
+
     #[inline]
     fn push(&mut self, v: T::Native) {
         self.values.push(v);
@@ -151,6 +172,9 @@ macro_rules! primitive_kind {
             }
             fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
                 Arc::new(b.finish(rows))
+            }
+            fn take(b: &mut Self::Builder) -> Self::Builder {
+                b.take()
             }
         }
         impl Base for $Kind {
@@ -209,6 +233,12 @@ impl Kind for Bool {
             nulls,
         ))
     }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        Flags {
+            values: take_vec(&mut b.values),
+            present: b.present.take(),
+        }
+    }
 }
 impl Base for Bool {
     #[inline]
@@ -233,6 +263,16 @@ impl Texts {
             bytes: Vec::with_capacity(START_ROWS * 16),
             offsets: Self::no_offsets(START_ROWS),
             present: Present::default(),
+        }
+    }
+
+    fn take(&mut self) -> Self {
+        let values = self.offsets.len() - 1;
+        let room = Self::no_offsets((values + values / 4).max(START_ROWS));
+        Texts {
+            bytes: take_vec(&mut self.bytes),
+            offsets: std::mem::replace(&mut self.offsets, room),
+            present: self.present.take(),
         }
     }
 
@@ -300,6 +340,9 @@ impl Kind for Text {
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
         Arc::new(b.finish(rows))
     }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        b.take()
+    }
 }
 impl Base for Text {
     #[inline]
@@ -327,6 +370,9 @@ impl Kind for Utc {
     }
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
         Arc::new(b.finish(rows).with_timezone(UTC))
+    }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        b.take()
     }
 }
 impl Base for Utc {
@@ -362,6 +408,9 @@ impl<K: Base> Kind for Opt<K> {
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
         K::finish(b, rows)
     }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        K::take(b)
+    }
 }
 
 /// One column, as documented.
@@ -393,6 +442,9 @@ pub trait RowBuilder: Default + Send {
     }
     /// The pending rows as one batch (the builders are left empty).
     fn finish(&mut self) -> RecordBatch;
+    /// The pending rows, in builders of their own (to be finished elsewhere); these are
+    /// left empty, with as much room.
+    fn take(&mut self) -> Self;
 }
 
 fn doc_text(lines: &[&str]) -> String {
@@ -450,6 +502,12 @@ macro_rules! table {
                 let columns: Vec<ArrayRef> = vec![ $( <$kind as Kind>::finish(&mut self.$field, rows), )+ ];
                 RecordBatch::try_new(TableId::$id.schema(), columns)
                     .expect("builders match the schema they were made from")
+            }
+            fn take(&mut self) -> Self {
+                $Builder {
+                    rows: std::mem::take(&mut self.rows),
+                    $( $field: <$kind as Kind>::take(&mut self.$field), )+
+                }
             }
         }
 
@@ -1008,6 +1066,35 @@ mod tests {
             .unwrap();
         assert_eq!(wait.value(0), i64::MAX);
         assert!(wait.is_null(1));
+    }
+
+    /// Rows taken out of the builders make the batch they would have made in place, and
+    /// the builders go on empty.
+    #[test]
+    fn taken_rows_make_the_same_batch() {
+        let rows: Vec<CaptureRow> = (0..300u32)
+            .map(|i| CaptureRow {
+                file_id: i,
+                client: (i % 3 == 0).then_some("c"),
+                wait_mode: ["no-wait", "infinite"][i as usize % 2],
+                wait_ns: (i % 5 != 0).then_some(u64::from(i) * 7),
+                ..Default::default()
+            })
+            .collect();
+        let (first, second) = rows.split_at(170);
+        let mut in_place = CapturesBuilder::default();
+        let mut taken = CapturesBuilder::default();
+        for part in [first, second] {
+            for r in part {
+                in_place.push(r);
+                taken.push(r);
+            }
+            let want = in_place.finish();
+            let mut out = taken.take();
+            assert!(taken.is_empty());
+            assert_eq!(out.len(), part.len());
+            assert_eq!(out.finish(), want);
+        }
     }
 
     #[test]

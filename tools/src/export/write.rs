@@ -18,7 +18,7 @@ use parquet::basic::{Compression, Encoding};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::collect::{BatchSink, BATCH_ROWS};
+use super::collect::{BatchSink, MadeRows, PendingRows, BATCH_ROWS};
 use super::table::TableId;
 use super::{ExportError, Format};
 
@@ -169,9 +169,13 @@ fn open_table(
     })
 }
 
-fn drain(rx: Receiver<RecordBatch>, mut file: Box<dyn TableFile>) -> Result<u64, ExportError> {
+fn drain(
+    rx: Receiver<Box<dyn PendingRows>>,
+    mut file: Box<dyn TableFile>,
+) -> Result<u64, ExportError> {
     let mut rows = 0u64;
-    for batch in rx {
+    for pending in rx {
+        let batch = pending.into_batch();
         rows += batch.num_rows() as u64;
         // On error the receiver is dropped with this thread: producers' sends then fail
         // quietly, and `finish` reports this error.
@@ -283,15 +287,26 @@ impl TableWriters {
     }
 }
 
-/// Hands batches to the table writers.
-#[derive(Clone, Debug)]
+/// Hands batches to the table writers (rows still in their builders are made batches by the
+/// writer's thread).
+#[derive(Clone)]
 pub struct WriterSink {
-    senders: Vec<SyncSender<RecordBatch>>,
+    senders: Vec<SyncSender<Box<dyn PendingRows>>>,
+}
+
+impl std::fmt::Debug for WriterSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WriterSink({} tables)", self.senders.len())
+    }
 }
 
 impl BatchSink for WriterSink {
     fn batch(&mut self, table: TableId, batch: RecordBatch) {
+        self.rows(Box::new(MadeRows(table, batch)));
+    }
+
+    fn rows(&mut self, rows: Box<dyn PendingRows>) {
         // A closed channel: that writer failed; `TableWriters::finish` says why.
-        let _ = self.senders[table as usize].send(batch);
+        let _ = self.senders[rows.table() as usize].send(rows);
     }
 }
