@@ -6,6 +6,7 @@
 //! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the
 //! per-registration facts of one trace; nothing grows with the number of traces.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
@@ -15,9 +16,8 @@ use wsktrace_driver::ntstatus::NtStatus;
 use wsktrace_driver::schema::WskEvent;
 
 use super::table::{
-    BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventRow, EventsBuilder, FileRow,
-    FilesBuilder, FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder,
-    TableId,
+    BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventsBuilder, FileRow, FilesBuilder,
+    FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder, TableId,
 };
 use crate::analysis::balance::ids::IdHasher;
 use crate::analysis::balance::{BalanceChecker, BalanceConfig, RegistrationVerdict, Severity};
@@ -38,6 +38,43 @@ pub const BATCH_ROWS: usize = 16 * 1024;
 pub trait BatchSink {
     /// One batch of `table`'s rows.
     fn batch(&mut self, table: TableId, batch: RecordBatch);
+
+    /// One batch of rows still in their column builders. A sink that hands batches to other
+    /// threads makes the batch there, off the reading thread (which orders and analyses the
+    /// events, the longest path of an export); by default it is made here.
+    fn rows(&mut self, rows: Box<dyn PendingRows>) {
+        let table = rows.table();
+        self.batch(table, rows.into_batch());
+    }
+}
+
+/// A batch of one table's rows, made or still to be made from its column builders.
+pub trait PendingRows: Send {
+    /// The table.
+    fn table(&self) -> TableId;
+    /// The rows as a record batch.
+    fn into_batch(self: Box<Self>) -> RecordBatch;
+}
+
+impl<B: RowBuilder + 'static> PendingRows for B {
+    fn table(&self) -> TableId {
+        B::TABLE
+    }
+    fn into_batch(mut self: Box<Self>) -> RecordBatch {
+        self.finish()
+    }
+}
+
+/// A batch already made.
+pub struct MadeRows(pub TableId, pub RecordBatch);
+
+impl PendingRows for MadeRows {
+    fn table(&self) -> TableId {
+        self.0
+    }
+    fn into_batch(self: Box<Self>) -> RecordBatch {
+        self.1
+    }
 }
 
 /// Which tables to make (`compare` needs no `events`).
@@ -118,7 +155,7 @@ struct Pending<B: RowBuilder> {
     batch_rows: usize,
 }
 
-impl<B: RowBuilder> Pending<B> {
+impl<B: RowBuilder + 'static> Pending<B> {
     fn new(on: bool, batch_rows: usize) -> Self {
         Pending {
             rows: B::default(),
@@ -129,17 +166,23 @@ impl<B: RowBuilder> Pending<B> {
 
     #[inline]
     fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
+        self.push_with(|rows| rows.push(row), out);
+    }
+
+    /// Appends one row through `push`.
+    #[inline]
+    fn push_with(&mut self, push: impl FnOnce(&mut B), out: &mut dyn BatchSink) {
         if self.on {
-            self.rows.push(row);
+            push(&mut self.rows);
             if self.rows.len() >= self.batch_rows {
-                out.batch(B::TABLE, self.rows.finish());
+                out.rows(Box::new(self.rows.take()));
             }
         }
     }
 
     fn flush(&mut self, out: &mut dyn BatchSink) {
         if self.on && !self.rows.is_empty() {
-            out.batch(B::TABLE, self.rows.finish());
+            out.rows(Box::new(self.rows.take()));
         }
     }
 }
@@ -182,9 +225,12 @@ impl<S: BatchSink> RowBatches<S> {
         self.files.push(row, &mut self.out);
     }
 
+    /// The `events` row of `event` (`head`: its columns before the fields).
     #[inline]
-    fn event(&mut self, row: &EventRow<'_>) {
-        self.events.push(row, &mut self.out);
+    fn event(&mut self, head: &EventHead<'_>, event: &WskEvent) {
+        let push =
+            |b: &mut EventsBuilder| b.push_columns(|b, row| event_columns(b, row, head, event));
+        self.events.push_with(push, &mut self.out);
     }
 
     fn registration(&mut self, row: &RegistrationRow<'_>) {
@@ -216,23 +262,63 @@ impl<S: BatchSink> RowBatches<S> {
     }
 }
 
-/// Sets the field columns of `event` (a direct match: `WskEvent::fields` allocates, and this
-/// runs for every event; a test holds it to the schema's field list).
-fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
-    let status = |row: &mut EventRow<'a>, s: NtStatus| {
-        row.status = Some(s.to_u32());
-        row.status_name = s.name();
+/// The columns of an `events` row before the event's fields.
+#[derive(Clone, Copy, Debug, Default)]
+struct EventHead<'a> {
+    file_id: u32,
+    seq: u64,
+    ts_ns: u64,
+    since_boot_ns: Option<u64>,
+    ts_utc: Option<i64>,
+    tid: u32,
+    activity_id: Option<&'a str>,
+    event: &'static str,
+    opcode: &'static str,
+}
+
+/// Appends the `events` row of `event` as row `row` of `b`: straight into the columns its
+/// fields fill (this runs for every event: a row value with every column, most of them null,
+/// cost more than its values; a test holds the fields to the schema's list).
+#[inline]
+fn event_columns(b: &mut EventsBuilder, row: usize, head: &EventHead<'_>, event: &WskEvent) {
+    use super::table::{Bool, Kind, Opt, Text, Utc, I64, U16, U32, U8};
+    // `col: Kind = value` appends a value of that column's kind; the nullable columns' kind
+    // is their base (`Opt<K>` appends `K` where a value is present).
+    macro_rules! put {
+        ($($col:ident: $kind:ty = $v:expr),+ $(,)?) => {{
+            $( <$kind as Kind>::append(&mut b.$col, row, &$v); )+
+        }};
+    }
+    macro_rules! set {
+        ($($col:ident: $kind:ty = $v:expr),+ $(,)?) => {{
+            $( <Opt<$kind> as Kind>::append(&mut b.$col, row, &Some($v)); )+
+        }};
+    }
+    put!(
+        file_id: U32 = head.file_id,
+        seq: I64 = head.seq,
+        ts_ns: I64 = head.ts_ns,
+        since_boot_ns: Opt<I64> = head.since_boot_ns,
+        ts_utc: Opt<Utc> = head.ts_utc,
+        tid: U32 = head.tid,
+        activity_id: Opt<Text> = head.activity_id,
+        event: Text = head.event,
+        opcode: Text = head.opcode,
+    );
+    let status = |b: &mut EventsBuilder, s: NtStatus| {
+        <Opt<U32> as Kind>::append(&mut b.status, row, &Some(s.to_u32()));
+        <Opt<Text> as Kind>::append(&mut b.status_name, row, &s.name());
     };
     match event {
-        WskEvent::DriverEntryStart { client_name } => row.client_name = Some(client_name),
+        WskEvent::DriverEntryStart { client_name } => set!(client_name: Text = client_name),
         WskEvent::DriverEntryStop {
             client_name,
             status: s,
             duration_ns,
         } => {
-            row.client_name = Some(client_name);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(client_name: Text = client_name);
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::WskRegister {
             registration_id,
@@ -240,32 +326,30 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.npi_version = Some(*npi_version);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(registration_id: U32 = *registration_id, npi_version: U16 = *npi_version);
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::CaptureProviderNpiStart {
             registration_id,
             capture_id,
             wait_timeout_ms,
             calling_context,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.wait_timeout_ms = Some(*wait_timeout_ms);
-            row.calling_context = Some(*calling_context);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            capture_id: U32 = *capture_id,
+            wait_timeout_ms: U32 = *wait_timeout_ms,
+            calling_context: U8 = *calling_context,
+        ),
         WskEvent::CaptureProviderNpiStop {
             registration_id,
             capture_id,
             status: s,
             wait_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            status(row, *s);
-            row.wait_ns = Some(*wait_ns);
+            set!(registration_id: U32 = *registration_id, capture_id: U32 = *capture_id);
+            status(b, *s);
+            set!(wait_ns: I64 = *wait_ns);
         }
         WskEvent::QueryProviderCharacteristics {
             registration_id,
@@ -273,10 +357,9 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             lowest_version,
             highest_version,
         } => {
-            row.registration_id = Some(*registration_id);
-            status(row, *s);
-            row.lowest_version = Some(*lowest_version);
-            row.highest_version = Some(*highest_version);
+            set!(registration_id: U32 = *registration_id);
+            status(b, *s);
+            set!(lowest_version: U16 = *lowest_version, highest_version: U16 = *highest_version);
         }
         WskEvent::DispatchCall {
             registration_id,
@@ -285,11 +368,13 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.function = Some(function);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(
+                registration_id: U32 = *registration_id,
+                capture_id: U32 = *capture_id,
+                function: Text = function,
+            );
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::ReleaseProviderNpi {
             registration_id,
@@ -297,39 +382,38 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             held_ns,
             dispatch_calls,
             implicit,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.held_ns = Some(*held_ns);
-            row.dispatch_calls = Some(*dispatch_calls);
-            row.implicit = Some(*implicit);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            capture_id: U32 = *capture_id,
+            held_ns: I64 = *held_ns,
+            dispatch_calls: U32 = *dispatch_calls,
+            implicit: Bool = *implicit,
+        ),
         WskEvent::WskDeregisterStart {
             registration_id,
             captures_outstanding,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.captures_outstanding = Some(*captures_outstanding);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            captures_outstanding: U32 = *captures_outstanding,
+        ),
         WskEvent::WskDeregisterStop {
             registration_id,
             wait_ns,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.wait_ns = Some(*wait_ns);
-        }
+        } => set!(registration_id: U32 = *registration_id, wait_ns: I64 = *wait_ns),
         WskEvent::DriverUnloadStart {} => {}
-        WskEvent::DriverUnloadStop { duration_ns } => row.duration_ns = Some(*duration_ns),
+        WskEvent::DriverUnloadStop { duration_ns } => set!(duration_ns: I64 = *duration_ns),
         WskEvent::CaptureRefused {
             registration_id,
             wait_timeout_ms,
             calling_context,
             status: s,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.wait_timeout_ms = Some(*wait_timeout_ms);
-            row.calling_context = Some(*calling_context);
-            status(row, *s);
+            set!(
+                registration_id: U32 = *registration_id,
+                wait_timeout_ms: U32 = *wait_timeout_ms,
+                calling_context: U8 = *calling_context,
+            );
+            status(b, *s);
         }
         WskEvent::SocketCreated {
             registration_id,
@@ -337,13 +421,13 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             socket_id,
             socket_kind,
             address_family,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.capture_id = Some(*capture_id);
-            row.socket_id = Some(*socket_id);
-            row.socket_kind = Some(*socket_kind);
-            row.address_family = Some(*address_family);
-        }
+        } => set!(
+            registration_id: U32 = *registration_id,
+            capture_id: U32 = *capture_id,
+            socket_id: U32 = *socket_id,
+            socket_kind: U8 = *socket_kind,
+            address_family: U32 = *address_family,
+        ),
         WskEvent::SocketBind {
             registration_id,
             socket_id,
@@ -352,12 +436,14 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-            row.address = Some(address);
-            row.port = Some(*port);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(
+                registration_id: U32 = *registration_id,
+                socket_id: U32 = *socket_id,
+                address: Text = address,
+                port: U32 = *port,
+            );
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
         WskEvent::AcceptStart {
             registration_id,
@@ -366,10 +452,7 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
         | WskEvent::CloseSocketStart {
             registration_id,
             socket_id,
-        } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-        }
+        } => set!(registration_id: U32 = *registration_id, socket_id: U32 = *socket_id),
         WskEvent::AcceptStop {
             registration_id,
             socket_id,
@@ -379,13 +462,14 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             remote_port,
             wait_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-            status(row, *s);
-            row.accepted_socket_id = Some(*accepted_socket_id);
-            row.remote_address = Some(remote_address);
-            row.remote_port = Some(*remote_port);
-            row.wait_ns = Some(*wait_ns);
+            set!(registration_id: U32 = *registration_id, socket_id: U32 = *socket_id);
+            status(b, *s);
+            set!(
+                accepted_socket_id: U32 = *accepted_socket_id,
+                remote_address: Text = remote_address,
+                remote_port: U32 = *remote_port,
+                wait_ns: I64 = *wait_ns,
+            );
         }
         WskEvent::CloseSocketStop {
             registration_id,
@@ -393,10 +477,9 @@ fn set_fields<'a>(row: &mut EventRow<'a>, event: &'a WskEvent) {
             status: s,
             duration_ns,
         } => {
-            row.registration_id = Some(*registration_id);
-            row.socket_id = Some(*socket_id);
-            status(row, *s);
-            row.duration_ns = Some(*duration_ns);
+            set!(registration_id: U32 = *registration_id, socket_id: U32 = *socket_id);
+            status(b, *s);
+            set!(duration_ns: I64 = *duration_ns);
         }
     }
 }
@@ -458,6 +541,90 @@ struct OpenCapture {
     dispatch_seen: u32,
 }
 
+/// A map that holds few entries at a time in most traces (the open captures and
+/// registrations: a capture is released soon after it returns, a driver holds one or two
+/// registrations): up to [`FewMap::FEW`] entries are a list searched in place, which costs
+/// less than hashing each event's key and moving the entries in and out of a table; past it
+/// (a trace holding many at once) they move to a hash map until it empties.
+#[derive(Debug)]
+struct FewMap<K, V> {
+    few: Vec<(K, V)>,
+    many: IdKeyed<K, V>,
+}
+
+impl<K, V> Default for FewMap<K, V> {
+    fn default() -> Self {
+        FewMap {
+            few: Vec::new(),
+            many: IdKeyed::default(),
+        }
+    }
+}
+
+impl<K: Copy + Eq + std::hash::Hash, V> FewMap<K, V> {
+    /// Most entries the list holds.
+    const FEW: usize = 16;
+
+    fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        if self.many.is_empty() {
+            self.few.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+        } else {
+            self.many.get_mut(key)
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        if self.many.is_empty() {
+            self.few.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        } else {
+            self.many.get(key)
+        }
+    }
+
+    /// The value of `key`, added as `V::default()` if absent.
+    fn get_or_default(&mut self, key: K) -> &mut V
+    where
+        V: Default,
+    {
+        if self.get(&key).is_none() {
+            self.insert(key, V::default());
+        }
+        self.get_mut(&key).expect("inserted above")
+    }
+
+    /// Sets the value of `key`.
+    fn insert(&mut self, key: K, value: V) {
+        if let Some(v) = self.get_mut(&key) {
+            *v = value;
+        } else if !self.many.is_empty() {
+            self.many.insert(key, value);
+        } else if self.few.len() < Self::FEW {
+            self.few.push((key, value));
+        } else {
+            self.many.extend(self.few.drain(..));
+            self.many.insert(key, value);
+        }
+    }
+
+    fn remove(&mut self, key: &K) -> Option<V> {
+        if self.many.is_empty() {
+            let i = self.few.iter().position(|(k, _)| k == key)?;
+            Some(self.few.swap_remove(i).1)
+        } else {
+            self.many.remove(key)
+        }
+    }
+
+    /// The entries, in no order.
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        let few = self.few.iter().map(|(k, v)| (k, v));
+        few.chain(self.many.iter())
+    }
+}
+
+/// A capture's key: (registration id, capture id).
+type CaptureKey = (u32, u32);
+
 /// What the `registrations` rows take from the events beside the balance verdict.
 #[derive(Clone, Debug, Default)]
 struct RegistrationFacts {
@@ -477,11 +644,9 @@ pub struct TraceRows<'o, S: BatchSink> {
     since_boot_ns: Option<u64>,
     rows: &'o mut RowBatches<S>,
     seq: u64,
-    // Hash maps with the cheap id hasher: a B-tree moved these (large) values within its
-    // nodes at every insertion and removal, a visible share of the export.
-    open_captures: IdKeyed<(u32, u32), OpenCapture>,
-    /// Open registrations (id → facts) and the closed ones by (id, `WskRegister` time).
-    open_registrations: IdKeyed<u32, (u64, RegistrationFacts)>,
+    open_captures: FewMap<CaptureKey, OpenCapture>,
+    /// Open registrations (id → `WskRegister` time, facts) and the closed ones.
+    open_registrations: FewMap<u32, (u64, RegistrationFacts)>,
     closed_registrations: ClosedRegistrations,
     /// Every client a DriverEntry named (the facts and rows refer to them by index: no
     /// reference count to touch per capture).
@@ -512,8 +677,8 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             since_boot_ns: None,
             rows,
             seq: 0,
-            open_captures: IdKeyed::default(),
-            open_registrations: IdKeyed::default(),
+            open_captures: FewMap::default(),
+            open_registrations: FewMap::default(),
             closed_registrations: ClosedRegistrations::default(),
             clients: Vec::new(),
             driver_entry: IdKeyed::default(),
@@ -536,7 +701,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
     fn event_row(&mut self, ev: &TraceEvent) {
         let desc = ev.event.descriptor();
         let mut buf = [0u8; 36];
-        let mut row = EventRow {
+        let head = EventHead {
             file_id: self.file_id,
             seq: self.seq,
             ts_ns: ev.ts_ns,
@@ -546,11 +711,9 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             activity_id: activity_text(&ev.activity, &mut buf),
             event: desc.name,
             opcode: opcode_name(desc.opcode),
-            ..Default::default()
         };
-        set_fields(&mut row, &ev.event);
         self.seq += 1;
-        self.rows.event(&row);
+        self.rows.event(&head, &ev.event);
     }
 
     fn client_for(&self, tid: u32) -> Option<usize> {
@@ -559,7 +722,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
 
     fn close_registration(&mut self, id: u32) {
         if let Some((first, facts)) = self.open_registrations.remove(&id) {
-            self.closed_registrations.0.push((id, first, facts));
+            self.closed_registrations.push(id, first, facts);
         }
     }
 
@@ -659,7 +822,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
                 {
                     self.emit_capture(key);
                 }
-                let c = self.open_captures.entry(key).or_default();
+                let c = self.open_captures.get_or_default(key);
                 c.stop = Some((ev.ts_ns, ev.tid, *status, *wait_ns));
                 if !status.is_success() {
                     self.emit_capture(key);
@@ -682,7 +845,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
                 ..
             } => {
                 let key = (*registration_id, *capture_id);
-                let c = self.open_captures.entry(key).or_default();
+                let c = self.open_captures.get_or_default(key);
                 c.release = Some((ev.ts_ns, *held_ns, *dispatch_calls));
                 self.emit_capture(key);
             }
@@ -750,12 +913,17 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
     /// After the read (`read`: what the pipeline reported): the remaining rows of every
     /// table and the file's row. Returns the file's result (the same the renderers take).
     pub fn finish(mut self, path: &str, read: ReadOutcome) -> FileResult {
-        let mut keys: Vec<(u32, u32)> = self.open_captures.keys().copied().collect();
+        let mut keys: Vec<CaptureKey> = self.open_captures.iter().map(|(k, _)| *k).collect();
         keys.sort_unstable();
         for key in keys {
             self.emit_capture(key);
         }
-        for id in self.open_registrations.keys().copied().collect::<Vec<_>>() {
+        for id in self
+            .open_registrations
+            .iter()
+            .map(|(k, _)| *k)
+            .collect::<Vec<_>>()
+        {
             self.close_registration(id);
         }
         self.closed_registrations.sort();
@@ -850,18 +1018,34 @@ struct FileRows<'r> {
     registrations: &'r ClosedRegistrations,
 }
 
-/// The facts of closed registrations, by (id, `WskRegister` time) once sorted.
+/// The facts of closed registrations, by (`WskRegister` time, id) once sorted. The verdicts
+/// come in time order too, so a look-up tries the entry after the last one found before it
+/// searches (a search per verdict probed memory all over a large trace's registrations).
 #[derive(Debug, Default)]
-struct ClosedRegistrations(Vec<(u32, u64, RegistrationFacts)>);
+struct ClosedRegistrations {
+    facts: Vec<(u32, u64, RegistrationFacts)>,
+    next: Cell<usize>,
+}
 
 impl ClosedRegistrations {
-    fn sort(&mut self) {
-        self.0.sort_unstable_by_key(|r| (r.0, r.1));
+    fn push(&mut self, id: u32, first_ns: u64, facts: RegistrationFacts) {
+        self.facts.push((id, first_ns, facts));
     }
 
-    fn get(&self, key: &(u32, u64)) -> Option<&RegistrationFacts> {
-        let i = self.0.binary_search_by_key(key, |r| (r.0, r.1)).ok()?;
-        Some(&self.0[i].2)
+    fn sort(&mut self) {
+        self.facts.sort_unstable_by_key(|r| (r.1, r.0));
+    }
+
+    /// The facts of registration `id` registered at `first_ns`.
+    fn get(&self, id: u32, first_ns: u64) -> Option<&RegistrationFacts> {
+        let key = (first_ns, id);
+        let next = self.next.get();
+        let i = match self.facts.get(next) {
+            Some(r) if (r.1, r.0) == key => next,
+            _ => self.facts.binary_search_by_key(&key, |r| (r.1, r.0)).ok()?,
+        };
+        self.next.set(i + 1);
+        Some(&self.facts[i].2)
     }
 }
 
@@ -947,7 +1131,7 @@ impl FileRows<'_> {
     }
 
     fn registration_row<'a>(&'a self, r: &'a RegistrationVerdict) -> RegistrationRow<'a> {
-        let facts = self.registrations.get(&(r.registration, r.first_ts_ns));
+        let facts = self.registrations.get(r.registration, r.first_ts_ns);
         let count = |s: Severity| {
             u32::try_from(r.findings.iter().filter(|f| f.severity == s).count()).unwrap_or(u32::MAX)
         };
@@ -1206,6 +1390,56 @@ mod tests {
         Some(text)
     }
 
+    /// A `FewMap` holds what a map would, in the list and past it: keys in a
+    /// pseudo-random order of opens, updates and removals.
+    #[test]
+    fn few_maps_act_as_maps() {
+        let mut open: FewMap<CaptureKey, OpenCapture> = FewMap::default();
+        let mut model: std::collections::BTreeMap<CaptureKey, u32> = Default::default();
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        let (mut went_many, mut came_back) = (false, false);
+        for step in 0..4000u32 {
+            // Phases of mostly opening (up to ~60 open) and mostly closing.
+            let opening = (step / 500) % 2 == 0;
+            let key = (next() % 8, next() % 10);
+            match (next() % 4, opening) {
+                (0 | 1, true) => {
+                    open.get_or_default(key).dispatch_seen = step;
+                    model.insert(key, step);
+                }
+                (2, _) => {
+                    if let Some(c) = open.get_mut(&key) {
+                        c.dispatch_seen += 1;
+                    }
+                    if let Some(v) = model.get_mut(&key) {
+                        *v += 1;
+                    }
+                }
+                _ => {
+                    let removed = open.remove(&key).map(|c| c.dispatch_seen);
+                    assert_eq!(removed, model.remove(&key), "step {step}");
+                }
+            }
+            went_many |= !open.many.is_empty();
+            came_back |= went_many && open.many.is_empty() && !open.few.is_empty();
+            let mut got: Vec<(CaptureKey, u32)> =
+                open.iter().map(|(k, c)| (*k, c.dispatch_seen)).collect();
+            got.sort_unstable();
+            let want: Vec<(CaptureKey, u32)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+            assert_eq!(got, want, "step {step}");
+        }
+        assert!(
+            went_many && came_back,
+            "the map was not used, or never left"
+        );
+    }
+
     /// Every field of every event of the schema lands in the column named after it, and no
     /// other field column is set.
     #[test]
@@ -1226,10 +1460,8 @@ mod tests {
             .filter(|c| c != "status_name")
             .collect();
         for ev in &samples {
-            let mut row = EventRow::default();
-            set_fields(&mut row, ev);
             let mut b = EventsBuilder::default();
-            b.push(&row);
+            b.push_columns(|b, row| event_columns(b, row, &EventHead::default(), ev));
             let batch = b.finish();
             let fields = ev.fields();
             for (name, value) in &fields {

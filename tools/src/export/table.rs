@@ -35,6 +35,9 @@ pub trait Kind {
     fn append(b: &mut Self::Builder, row: usize, v: &Self::Value<'_>);
     /// The column's first `rows` rows as an array (the builder is left empty).
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef;
+    /// The values appended so far, as a builder of their own; `b` is left empty, with as
+    /// much room.
+    fn take(b: &mut Self::Builder) -> Self::Builder;
 }
 
 /// A kind without nulls, whose values can also be given for some rows only, the others null
@@ -54,43 +57,57 @@ pub const START_ROWS: usize = 64;
 #[derive(Debug, Default)]
 struct Present(Vec<u32>);
 
+/// `v`'s contents, `v` left empty with room for a quarter more (the next batch's column may
+/// hold a few more values; growing it then copies them all).
+fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
+    let room = Vec::with_capacity((v.len() + v.len() / 4).max(START_ROWS));
+    std::mem::replace(v, room)
+}
+
 impl Present {
+    fn take(&mut self) -> Present {
+        Present(take_vec(&mut self.0))
+    }
+
     #[inline]
     fn push(&mut self, row: usize) {
         self.0
             .push(u32::try_from(row).expect("a batch holds fewer than 2^32 rows"));
     }
 
-    /// `values` (one per present row, or one per row) spread over `rows` rows with `fill` in
-    /// the others, and which rows are valid (`None`: all); clears.
-    fn spread<V: Copy>(
+    /// `values` (one per present row, or one per row) spread over `rows` rows, the others
+    /// holding the type's default, and which rows are valid (`None`: all); clears both. The
+    /// spread values go to a zeroed allocation, so the pages of a column without a value in
+    /// the batch are never touched; `values` keeps its room for the next batch.
+    fn spread<V: Copy + Default>(
         &mut self,
-        mut values: Vec<V>,
+        values: &mut Vec<V>,
         rows: usize,
-        fill: V,
     ) -> (Vec<V>, Option<NullBuffer>) {
-        let present = &self.0;
         if values.len() == rows {
+            let room = Vec::with_capacity(rows.max(START_ROWS));
             self.0.clear();
-            return (values, None);
+            return (std::mem::replace(values, room), None);
+        }
+        let mut out = vec![V::default(); rows];
+        for (&row, &v) in self.0.iter().zip(values.iter()) {
+            out[row as usize] = v;
+        }
+        values.clear();
+        (out, Some(self.validity(rows)))
+    }
+
+    /// Which of `rows` rows hold a value; clears.
+    fn validity(&mut self, rows: usize) -> NullBuffer {
+        if self.0.is_empty() {
+            return NullBuffer::new_null(rows);
         }
         let mut bits = vec![0u8; rows.div_ceil(8)];
-        for &row in present {
+        for &row in &self.0 {
             bits[row as usize / 8] |= 1 << (row % 8);
         }
-        // In place: the k-th value goes to row `present[k]` >= k, so moving them from the
-        // last down reads every value before anything is written over it.
-        values.resize(rows, fill);
-        for (k, &row) in present.iter().enumerate().rev() {
-            let row = row as usize;
-            if row != k {
-                values[row] = values[k];
-                values[k] = fill;
-            }
-        }
         self.0.clear();
-        let valid = BooleanBuffer::new(Buffer::from_vec(bits), 0, rows);
-        (values, Some(NullBuffer::new(valid)))
+        NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(bits), 0, rows))
     }
 }
 
@@ -111,6 +128,13 @@ impl<T: ArrowPrimitiveType> Values<T> {
         }
     }
 
+    fn take(&mut self) -> Self {
+        Values {
+            values: take_vec(&mut self.values),
+            present: self.present.take(),
+        }
+    }
+
     #[inline]
     fn push(&mut self, v: T::Native) {
         self.values.push(v);
@@ -123,9 +147,7 @@ impl<T: ArrowPrimitiveType> Values<T> {
     }
 
     fn finish(&mut self, rows: usize) -> PrimitiveArray<T> {
-        let room = Vec::with_capacity(self.values.len().max(START_ROWS));
-        let values = std::mem::replace(&mut self.values, room);
-        let (values, nulls) = self.present.spread(values, rows, T::Native::default());
+        let (values, nulls) = self.present.spread(&mut self.values, rows);
         PrimitiveArray::new(ScalarBuffer::from(values), nulls)
     }
 }
@@ -150,6 +172,9 @@ macro_rules! primitive_kind {
             }
             fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
                 Arc::new(b.finish(rows))
+            }
+            fn take(b: &mut Self::Builder) -> Self::Builder {
+                b.take()
             }
         }
         impl Base for $Kind {
@@ -202,13 +227,17 @@ impl Kind for Bool {
         b.values.push(*v);
     }
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
-        let room = Vec::with_capacity(b.values.len().max(START_ROWS));
-        let values = std::mem::replace(&mut b.values, room);
-        let (values, nulls) = b.present.spread(values, rows, false);
+        let (values, nulls) = b.present.spread(&mut b.values, rows);
         Arc::new(BooleanArray::new(
             BooleanBuffer::from(values.as_slice()),
             nulls,
         ))
+    }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        Flags {
+            values: take_vec(&mut b.values),
+            present: b.present.take(),
+        }
     }
 }
 impl Base for Bool {
@@ -219,11 +248,12 @@ impl Base for Bool {
     }
 }
 
-/// The values of a `Utf8` column: their bytes end to end, and where each ends.
+/// The values of a `Utf8` column: their bytes end to end, and where each starts and the last
+/// ends (Arrow's offsets, when every row has a value).
 #[derive(Debug)]
 pub struct Texts {
     bytes: Vec<u8>,
-    ends: Vec<i32>,
+    offsets: Vec<i32>,
     present: Present,
 }
 
@@ -231,37 +261,58 @@ impl Texts {
     fn new() -> Self {
         Texts {
             bytes: Vec::with_capacity(START_ROWS * 16),
-            ends: Vec::with_capacity(START_ROWS),
+            offsets: Self::no_offsets(START_ROWS),
             present: Present::default(),
         }
+    }
+
+    fn take(&mut self) -> Self {
+        let values = self.offsets.len() - 1;
+        let room = Self::no_offsets((values + values / 4).max(START_ROWS));
+        Texts {
+            bytes: take_vec(&mut self.bytes),
+            offsets: std::mem::replace(&mut self.offsets, room),
+            present: self.present.take(),
+        }
+    }
+
+    /// Offsets of no value, with room for `rows`.
+    fn no_offsets(rows: usize) -> Vec<i32> {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        offsets
     }
 
     #[inline]
     fn push(&mut self, v: &str) {
         self.bytes.extend_from_slice(v.as_bytes());
         // A batch is at most a few MB of text (`BATCH_ROWS` rows), far below 2 GiB.
-        self.ends
+        self.offsets
             .push(i32::try_from(self.bytes.len()).unwrap_or(i32::MAX));
     }
 
     fn finish(&mut self, rows: usize) -> StringArray {
-        let room = Vec::with_capacity(self.ends.len().max(START_ROWS));
-        let ends = std::mem::replace(&mut self.ends, room);
         let room = Vec::with_capacity(self.bytes.len().max(START_ROWS * 16));
         let bytes = std::mem::replace(&mut self.bytes, room);
-        let (ends, nulls) = self.present.spread(ends, rows, -1);
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
-        if nulls.is_none() {
-            offsets.extend_from_slice(&ends);
+        let values = self.offsets.len() - 1;
+        let (offsets, nulls) = if values == rows {
+            self.present.0.clear();
+            let room = Self::no_offsets(rows.max(START_ROWS));
+            (std::mem::replace(&mut self.offsets, room), None)
         } else {
             // A row without a value ends where the one before it does.
-            let mut last = 0;
-            for end in ends {
-                last = if end < 0 { last } else { end };
-                offsets.push(last);
+            let mut offsets = Vec::with_capacity(rows + 1);
+            offsets.push(0);
+            for (&row, &end) in self.present.0.iter().zip(&self.offsets[1..]) {
+                let last = *offsets.last().unwrap_or(&0);
+                offsets.resize(row as usize + 1, last);
+                offsets.push(end);
             }
-        }
+            let last = *offsets.last().unwrap_or(&0);
+            offsets.resize(rows + 1, last);
+            self.offsets.truncate(1);
+            (offsets, Some(self.present.validity(rows)))
+        };
         StringArray::new(
             OffsetBuffer::new(ScalarBuffer::from(offsets)),
             Buffer::from_vec(bytes),
@@ -288,6 +339,9 @@ impl Kind for Text {
     }
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
         Arc::new(b.finish(rows))
+    }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        b.take()
     }
 }
 impl Base for Text {
@@ -316,6 +370,9 @@ impl Kind for Utc {
     }
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
         Arc::new(b.finish(rows).with_timezone(UTC))
+    }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        b.take()
     }
 }
 impl Base for Utc {
@@ -351,6 +408,9 @@ impl<K: Base> Kind for Opt<K> {
     fn finish(b: &mut Self::Builder, rows: usize) -> ArrayRef {
         K::finish(b, rows)
     }
+    fn take(b: &mut Self::Builder) -> Self::Builder {
+        K::take(b)
+    }
 }
 
 /// One column, as documented.
@@ -382,6 +442,9 @@ pub trait RowBuilder: Default + Send {
     }
     /// The pending rows as one batch (the builders are left empty).
     fn finish(&mut self) -> RecordBatch;
+    /// The pending rows, in builders of their own (to be finished elsewhere); these are
+    /// left empty, with as much room.
+    fn take(&mut self) -> Self;
 }
 
 fn doc_text(lines: &[&str]) -> String {
@@ -405,7 +468,7 @@ macro_rules! table {
         #[doc = concat!("Column builders of the `", $name, "` table.")]
         pub struct $Builder {
             rows: usize,
-            $( $field: <$kind as Kind>::Builder, )+
+            $( pub(super) $field: <$kind as Kind>::Builder, )+
         }
 
         impl Default for $Builder {
@@ -440,9 +503,26 @@ macro_rules! table {
                 RecordBatch::try_new(TableId::$id.schema(), columns)
                     .expect("builders match the schema they were made from")
             }
+            fn take(&mut self) -> Self {
+                $Builder {
+                    rows: std::mem::take(&mut self.rows),
+                    $( $field: <$kind as Kind>::take(&mut self.$field), )+
+                }
+            }
         }
 
         impl $Builder {
+            /// Appends one row column by column, without a row value between: `fill` gets
+            /// the builders and the row's index, and appends the value of every column
+            /// without nulls and of each nullable one that holds a value (the others are
+            /// null).
+            #[inline]
+            #[allow(dead_code)]
+            pub(super) fn push_columns(&mut self, fill: impl FnOnce(&mut Self, usize)) {
+                fill(self, self.rows);
+                self.rows += 1;
+            }
+
             fn columns() -> Vec<ColumnDoc> {
                 vec![ $( ColumnDoc {
                     name: stringify!($field),
@@ -986,6 +1066,35 @@ mod tests {
             .unwrap();
         assert_eq!(wait.value(0), i64::MAX);
         assert!(wait.is_null(1));
+    }
+
+    /// Rows taken out of the builders make the batch they would have made in place, and
+    /// the builders go on empty.
+    #[test]
+    fn taken_rows_make_the_same_batch() {
+        let rows: Vec<CaptureRow> = (0..300u32)
+            .map(|i| CaptureRow {
+                file_id: i,
+                client: (i % 3 == 0).then_some("c"),
+                wait_mode: ["no-wait", "infinite"][i as usize % 2],
+                wait_ns: (i % 5 != 0).then_some(u64::from(i) * 7),
+                ..Default::default()
+            })
+            .collect();
+        let (first, second) = rows.split_at(170);
+        let mut in_place = CapturesBuilder::default();
+        let mut taken = CapturesBuilder::default();
+        for part in [first, second] {
+            for r in part {
+                in_place.push(r);
+                taken.push(r);
+            }
+            let want = in_place.finish();
+            let mut out = taken.take();
+            assert!(taken.is_empty());
+            assert_eq!(out.len(), part.len());
+            assert_eq!(out.finish(), want);
+        }
     }
 
     #[test]

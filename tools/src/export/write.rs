@@ -15,10 +15,10 @@ use arrow_schema::DataType;
 use clap::ValueEnum;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::collect::BatchSink;
+use super::collect::{BatchSink, MadeRows, PendingRows, BATCH_ROWS};
 use super::table::TableId;
 use super::{ExportError, Format};
 
@@ -26,6 +26,9 @@ use super::{ExportError, Format};
 pub const CHANNEL_DEPTH: usize = 4;
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Columns whose row groups carry min/max statistics (`file_id` in every table, the events'
+/// time).
+const STATISTICS_COLUMNS: [&str; 2] = ["file_id", "ts_ns"];
 /// How UTC instants are written in CSV (RFC 3339, microseconds).
 pub const CSV_TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
@@ -117,9 +120,18 @@ fn open_table(
                 .set_compression(Compression::SNAPPY)
                 .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
                 .set_created_by(concat!("wsktrace ", env!("CARGO_PKG_VERSION")).to_string())
-                .set_dictionary_enabled(false);
+                .set_write_batch_size(BATCH_ROWS)
+                .set_dictionary_enabled(false)
+                // Min/max statistics cost a compare per value and column (a fifth of the
+                // `events` encoding); a row group's are kept for the columns a query over
+                // many files or runs narrows by.
+                .set_statistics_enabled(EnabledStatistics::None);
             for field in table.schema().fields() {
                 let column = ColumnPath::from(field.name().as_str());
+                if STATISTICS_COLUMNS.contains(&field.name().as_str()) {
+                    props = props
+                        .set_column_statistics_enabled(column.clone(), EnabledStatistics::Chunk);
+                }
                 props = match field.data_type() {
                     // Dictionaries for the text columns (names, statuses, modes: few values).
                     DataType::Utf8 => props.set_column_dictionary_enabled(column, true),
@@ -157,9 +169,13 @@ fn open_table(
     })
 }
 
-fn drain(rx: Receiver<RecordBatch>, mut file: Box<dyn TableFile>) -> Result<u64, ExportError> {
+fn drain(
+    rx: Receiver<Box<dyn PendingRows>>,
+    mut file: Box<dyn TableFile>,
+) -> Result<u64, ExportError> {
     let mut rows = 0u64;
-    for batch in rx {
+    for pending in rx {
+        let batch = pending.into_batch();
         rows += batch.num_rows() as u64;
         // On error the receiver is dropped with this thread: producers' sends then fail
         // quietly, and `finish` reports this error.
@@ -271,15 +287,26 @@ impl TableWriters {
     }
 }
 
-/// Hands batches to the table writers.
-#[derive(Clone, Debug)]
+/// Hands batches to the table writers (rows still in their builders are made batches by the
+/// writer's thread).
+#[derive(Clone)]
 pub struct WriterSink {
-    senders: Vec<SyncSender<RecordBatch>>,
+    senders: Vec<SyncSender<Box<dyn PendingRows>>>,
+}
+
+impl std::fmt::Debug for WriterSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WriterSink({} tables)", self.senders.len())
+    }
 }
 
 impl BatchSink for WriterSink {
     fn batch(&mut self, table: TableId, batch: RecordBatch) {
+        self.rows(Box::new(MadeRows(table, batch)));
+    }
+
+    fn rows(&mut self, rows: Box<dyn PendingRows>) {
         // A closed channel: that writer failed; `TableWriters::finish` says why.
-        let _ = self.senders[table as usize].send(batch);
+        let _ = self.senders[rows.table() as usize].send(rows);
     }
 }
