@@ -545,17 +545,20 @@ struct OpenCapture {
 /// registrations: a capture is released soon after it returns, a driver holds one or two
 /// registrations): up to [`FewMap::FEW`] entries are a list searched in place, which costs
 /// less than hashing each event's key and moving the entries in and out of a table; past it
-/// (a trace holding many at once) they move to a hash map until it empties.
+/// (a trace holding many at once) they move to a hash map until it empties. The list's keys
+/// are apart from its values, so a search reads a line or two of keys, not every value.
 #[derive(Debug)]
 struct FewMap<K, V> {
-    few: Vec<(K, V)>,
+    keys: Vec<K>,
+    values: Vec<V>,
     many: IdKeyed<K, V>,
 }
 
 impl<K, V> Default for FewMap<K, V> {
     fn default() -> Self {
         FewMap {
-            few: Vec::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
             many: IdKeyed::default(),
         }
     }
@@ -565,9 +568,16 @@ impl<K: Copy + Eq + std::hash::Hash, V> FewMap<K, V> {
     /// Most entries the list holds.
     const FEW: usize = 16;
 
+    /// Where `key` is in the list (while the map is one).
+    #[inline]
+    fn position(&self, key: &K) -> Option<usize> {
+        self.keys.iter().position(|k| k == key)
+    }
+
     fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         if self.many.is_empty() {
-            self.few.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v)
+            let i = self.position(key)?;
+            Some(&mut self.values[i])
         } else {
             self.many.get_mut(key)
         }
@@ -575,7 +585,7 @@ impl<K: Copy + Eq + std::hash::Hash, V> FewMap<K, V> {
 
     fn get(&self, key: &K) -> Option<&V> {
         if self.many.is_empty() {
-            self.few.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+            self.position(key).map(|i| &self.values[i])
         } else {
             self.many.get(key)
         }
@@ -586,30 +596,43 @@ impl<K: Copy + Eq + std::hash::Hash, V> FewMap<K, V> {
     where
         V: Default,
     {
-        if self.get(&key).is_none() {
-            self.insert(key, V::default());
+        if self.many.is_empty() {
+            let i = match self.position(&key) {
+                Some(i) => i,
+                None => return self.add(key, V::default()),
+            };
+            return &mut self.values[i];
         }
-        self.get_mut(&key).expect("inserted above")
+        self.many.entry(key).or_default()
     }
 
     /// Sets the value of `key`.
     fn insert(&mut self, key: K, value: V) {
         if let Some(v) = self.get_mut(&key) {
             *v = value;
-        } else if !self.many.is_empty() {
-            self.many.insert(key, value);
-        } else if self.few.len() < Self::FEW {
-            self.few.push((key, value));
         } else {
-            self.many.extend(self.few.drain(..));
-            self.many.insert(key, value);
+            self.add(key, value);
         }
+    }
+
+    /// Adds `key`, absent, with `value`.
+    fn add(&mut self, key: K, value: V) -> &mut V {
+        if self.many.is_empty() && self.keys.len() < Self::FEW {
+            self.keys.push(key);
+            self.values.push(value);
+            let last = self.values.len() - 1;
+            return &mut self.values[last];
+        }
+        let list = self.keys.drain(..).zip(self.values.drain(..));
+        self.many.extend(list);
+        self.many.entry(key).or_insert(value)
     }
 
     fn remove(&mut self, key: &K) -> Option<V> {
         if self.many.is_empty() {
-            let i = self.few.iter().position(|(k, _)| k == key)?;
-            Some(self.few.swap_remove(i).1)
+            let i = self.position(key)?;
+            self.keys.swap_remove(i);
+            Some(self.values.swap_remove(i))
         } else {
             self.many.remove(key)
         }
@@ -617,8 +640,7 @@ impl<K: Copy + Eq + std::hash::Hash, V> FewMap<K, V> {
 
     /// The entries, in no order.
     fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        let few = self.few.iter().map(|(k, v)| (k, v));
-        few.chain(self.many.iter())
+        self.keys.iter().zip(&self.values).chain(self.many.iter())
     }
 }
 
@@ -799,8 +821,9 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
                 calling_context,
             } => {
                 let key = (*registration_id, *capture_id);
+                // Emitted, the key is absent: added without a search.
                 self.emit_capture(key);
-                self.open_captures.insert(
+                self.open_captures.add(
                     key,
                     OpenCapture {
                         start: Some((ev.ts_ns, ev.tid, *wait_timeout_ms, *calling_context)),
@@ -1427,7 +1450,7 @@ mod tests {
                 }
             }
             went_many |= !open.many.is_empty();
-            came_back |= went_many && open.many.is_empty() && !open.few.is_empty();
+            came_back |= went_many && open.many.is_empty() && !open.keys.is_empty();
             let mut got: Vec<(CaptureKey, u32)> =
                 open.iter().map(|(k, c)| (*k, c.dispatch_seen)).collect();
             got.sort_unstable();
