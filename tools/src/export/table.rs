@@ -313,17 +313,11 @@ impl Texts {
             self.offsets.truncate(1);
             (offsets, Some(self.present.validity(rows)))
         };
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        if i32::try_from(bytes.len()).is_err() {
-            // Offsets saturated: the checked constructor says so.
-            return StringArray::new(offsets, Buffer::from_vec(bytes), nulls);
-        }
-        // SAFETY: `bytes` is the `&str` values pushed, end to end, so valid UTF-8 cut at
-        // character boundaries only where the offsets cut it; each offset is where a value (or
-        // a null row, after the one before) ends, so they never decrease and the last is
-        // `bytes.len()`, below 2^31 (checked above); `nulls` has one bit per row. Validating
-        // it all again cost the writer a pass over every text byte.
-        unsafe { StringArray::new_unchecked(offsets, Buffer::from_vec(bytes), nulls) }
+        StringArray::new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(bytes),
+            nulls,
+        )
     }
 }
 
