@@ -41,7 +41,7 @@ pub struct BalanceChecker {
     /// Recently deregistered, newest last; late events of a deregister race still reach them.
     pub(super) recent: VecDeque<Box<Registration>>,
     /// Closed, but a `STATUS_NOINTERFACE` still waits for its client's fallback.
-    pub(super) awaiting_fallback: Vec<Registration>,
+    pub(super) awaiting_fallback: Vec<Box<Registration>>,
     /// Some capture returned `STATUS_NOINTERFACE` (fallbacks need looking for).
     pub(super) nointerface_seen: bool,
     /// The client of the DriverEntry running on each thread.
@@ -143,14 +143,14 @@ impl BalanceChecker {
     /// A registration will see no more events: wait for a fallback, or give its verdict.
     pub(super) fn retire(&mut self, reg: Box<Registration>) {
         if reg.nointerface.is_some() {
-            self.awaiting_fallback.push(*reg);
+            self.awaiting_fallback.push(reg);
         } else {
-            self.finalize(*reg);
+            self.finalize(reg);
         }
     }
 
     /// Gives `reg` its verdict and counts it, per client too.
-    pub(super) fn finalize(&mut self, reg: Registration) {
+    pub(super) fn finalize(&mut self, reg: Box<Registration>) {
         let v = reg.into_verdict();
         self.counts.add(&v);
         match self
