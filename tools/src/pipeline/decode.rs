@@ -84,7 +84,7 @@ pub(super) fn decode_known(desc: Known, payload: &[u8]) -> Option<WskEvent> {
 /// Takes one field of `kind` off the front of `rest`, as `wsk_etl` encodes it.
 #[inline]
 fn take_field<'a>(kind: FieldKind, rest: &mut &'a [u8]) -> Option<FieldValue<'a>> {
-    fn take<'a, const N: usize>(rest: &mut &'a [u8]) -> Option<[u8; N]> {
+    fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
         let (head, tail) = rest.split_first_chunk::<N>()?;
         *rest = tail;
         Some(*head)

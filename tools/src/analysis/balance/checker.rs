@@ -41,7 +41,7 @@ pub struct BalanceChecker {
     /// Recently deregistered, newest last; late events of a deregister race still reach them.
     pub(super) recent: VecDeque<Box<Registration>>,
     /// Closed, but a `STATUS_NOINTERFACE` still waits for its client's fallback.
-    pub(super) awaiting_fallback: Vec<Box<Registration>>,
+    pub(super) awaiting_fallback: Vec<Registration>,
     /// Some capture returned `STATUS_NOINTERFACE` (fallbacks need looking for).
     pub(super) nointerface_seen: bool,
     /// The client of the DriverEntry running on each thread.
@@ -143,7 +143,7 @@ impl BalanceChecker {
     /// A registration will see no more events: wait for a fallback, or give its verdict.
     pub(super) fn retire(&mut self, reg: Box<Registration>) {
         if reg.nointerface.is_some() {
-            self.awaiting_fallback.push(reg);
+            self.awaiting_fallback.push(*reg);
         } else {
             self.finalize(reg);
         }
@@ -192,7 +192,7 @@ impl BalanceChecker {
         let mut i = 0;
         while i < self.awaiting_fallback.len() {
             if same_client(&self.awaiting_fallback[i].client, client) {
-                let mut reg = self.awaiting_fallback.swap_remove(i);
+                let mut reg = Box::new(self.awaiting_fallback.swap_remove(i));
                 reg.nointerface = None;
                 self.finalize(reg);
             } else {
