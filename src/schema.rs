@@ -524,12 +524,26 @@ macro_rules! wsk_schema {
             #[inline]
             pub fn from_values(kind: EventKind, values: &[FieldValue<'_>]) -> Option<WskEvent> {
                 let mut values = values.iter();
-                let event = match kind {
-                    $( EventKind::$variant => WskEvent::$variant { $(
-                        $field: <<kind::$kind as FieldOf<String>>::Rust as FieldType>::from_value(values.next()?)?,
-                    )* }, )*
-                };
+                let event = WskEvent::from_fields(kind, |_| values.next().copied())?;
                 values.next().is_none().then_some(event)
+            }
+
+            /// Builds the event of `kind` from the values `next` gives for its fields, asked
+            /// for in schema order with each field's kind; `None` as soon as `next` gives none,
+            /// or a value not of the field's type. A payload reader takes the fields straight
+            /// off the payload this way, with no list of values in between.
+            #[inline]
+            pub fn from_fields<'v>(
+                kind: EventKind,
+                mut next: impl FnMut(FieldKind) -> Option<FieldValue<'v>>,
+            ) -> Option<WskEvent> {
+                Some(match kind {
+                    $( EventKind::$variant => WskEvent::$variant { $(
+                        $field: <<kind::$kind as FieldOf<String>>::Rust as FieldType>::from_value(
+                            &next(FieldKind::$kind)?,
+                        )?,
+                    )* }, )*
+                })
             }
 
             /// Builds the typed event from a decoded TraceLogging event of this provider:

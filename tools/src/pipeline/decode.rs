@@ -73,33 +73,34 @@ impl KnownLayouts {
 }
 
 /// Reads the payload of an event with a known layout (its descriptor's fields, in order, as
-/// `wsk_etl` encodes them); `None` if it does not fit exactly.
+/// `wsk_etl` encodes them); `None` if it does not fit exactly. The fields go straight from
+/// the payload into the event (no list of values in between: this runs once per event).
 pub(super) fn decode_known(desc: Known, payload: &[u8]) -> Option<WskEvent> {
-    let mut fields = [FieldValue::U8(0); schema::MAX_FIELDS];
-    let mut pos = 0usize;
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let b = payload.get(pos..pos.checked_add(n)?)?;
-        pos += n;
-        Some(b)
-    };
-    for (slot, f) in fields.iter_mut().zip(desc.fields) {
-        *slot = match f.kind {
-            FieldKind::U8 | FieldKind::Bool => FieldValue::U8(take(1)?[0]),
-            FieldKind::U16Hex => FieldValue::U16(u16::from_le_bytes(take(2)?.try_into().ok()?)),
-            FieldKind::U32 | FieldKind::Status => {
-                FieldValue::U32(u32::from_le_bytes(take(4)?.try_into().ok()?))
-            }
-            FieldKind::U64 => FieldValue::U64(u64::from_le_bytes(take(8)?.try_into().ok()?)),
-            FieldKind::Str => {
-                let n = u16::from_le_bytes(take(2)?.try_into().ok()?);
-                FieldValue::Str(std::str::from_utf8(take(usize::from(n))?).ok()?)
-            }
-        };
+    let mut rest = payload;
+    let event = WskEvent::from_fields(desc.kind, |kind| take_field(kind, &mut rest))?;
+    rest.is_empty().then_some(event)
+}
+
+/// Takes one field of `kind` off the front of `rest`, as `wsk_etl` encodes it.
+#[inline]
+fn take_field<'a>(kind: FieldKind, rest: &mut &'a [u8]) -> Option<FieldValue<'a>> {
+    fn take<const N: usize>(rest: &mut &[u8]) -> Option<[u8; N]> {
+        let (head, tail) = rest.split_first_chunk::<N>()?;
+        *rest = tail;
+        Some(*head)
     }
-    if pos != payload.len() {
-        return None;
-    }
-    WskEvent::from_values(desc.kind, &fields[..desc.fields.len()])
+    Some(match kind {
+        FieldKind::U8 | FieldKind::Bool => FieldValue::U8(take::<1>(rest)?[0]),
+        FieldKind::U16Hex => FieldValue::U16(u16::from_le_bytes(take(rest)?)),
+        FieldKind::U32 | FieldKind::Status => FieldValue::U32(u32::from_le_bytes(take(rest)?)),
+        FieldKind::U64 => FieldValue::U64(u64::from_le_bytes(take(rest)?)),
+        FieldKind::Str => {
+            let n = usize::from(u16::from_le_bytes(take(rest)?));
+            let (text, tail) = rest.split_at_checked(n)?;
+            *rest = tail;
+            FieldValue::Str(std::str::from_utf8(text).ok()?)
+        }
+    })
 }
 
 /// Decodes one event of our provider into the typed view.

@@ -145,12 +145,12 @@ impl BalanceChecker {
         if reg.nointerface.is_some() {
             self.awaiting_fallback.push(*reg);
         } else {
-            self.finalize(*reg);
+            self.finalize(reg);
         }
     }
 
     /// Gives `reg` its verdict and counts it, per client too.
-    pub(super) fn finalize(&mut self, reg: Registration) {
+    pub(super) fn finalize(&mut self, reg: Box<Registration>) {
         let v = reg.into_verdict();
         self.counts.add(&v);
         match self
@@ -192,7 +192,7 @@ impl BalanceChecker {
         let mut i = 0;
         while i < self.awaiting_fallback.len() {
             if same_client(&self.awaiting_fallback[i].client, client) {
-                let mut reg = self.awaiting_fallback.swap_remove(i);
+                let mut reg = Box::new(self.awaiting_fallback.swap_remove(i));
                 reg.nointerface = None;
                 self.finalize(reg);
             } else {

@@ -151,7 +151,9 @@ impl Registration {
     /// held and the whole registration seen is ok; a broken rule is a violation, unless
     /// events were lost during the registration (then inconclusive, with the losses as
     /// reasons); a registration whose start or end the trace misses is inconclusive.
-    pub(super) fn into_verdict(mut self) -> RegistrationVerdict {
+    /// Takes the box: the verdict needs a few fields, and moving the whole registration out
+    /// first was a visible copy per registration.
+    pub(super) fn into_verdict(mut self: Box<Self>) -> RegistrationVerdict {
         self.report_never_released();
         self.report_nointerface();
         let reasons = self.uncertainty();

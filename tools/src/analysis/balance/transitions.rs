@@ -492,7 +492,7 @@ impl EventSink for BalanceChecker {
             self.retire(reg);
         }
         for reg in std::mem::take(&mut self.awaiting_fallback) {
-            self.finalize(reg);
+            self.finalize(Box::new(reg));
         }
     }
 }
