@@ -77,6 +77,9 @@ impl MappedFile {
     }
 }
 
+/// Bytes of a cache line: the unit a prefetch (or a warm-up load) brings in.
+pub(crate) const CACHE_LINE: usize = 64;
+
 /// Asks the processor to start loading the cache line holding `bytes[at]` and goes on at once
 /// (nothing when `at` is past the end, or where the hint is not available). A walk of bytes
 /// not in the cache yet waits for each line in turn, since a record's position is in the

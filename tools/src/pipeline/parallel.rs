@@ -161,9 +161,8 @@ fn next_result<'a, W, R>(
 /// in the record before it), which makes a walk of memory-mapped bytes that are not in the
 /// cache yet several times slower than the walk of a buffer just copied in.
 pub(super) fn warm(data: &[u8]) {
-    const LINE: usize = 64;
     let mut x = 0u8;
-    for line in data.chunks(LINE) {
+    for line in data.chunks(super::mapped::CACHE_LINE) {
         x ^= line[0];
     }
     std::hint::black_box(x);
@@ -206,14 +205,13 @@ impl<'a> Ahead<'a> {
     /// The walk reached `pos` in `this`: asks for the lines up to [`AHEAD`] bytes on.
     #[inline(always)]
     pub fn walked_to(&mut self, pos: usize) {
-        const LINE: usize = 64;
         while self.upto < pos.saturating_add(AHEAD) {
             let at = self.upto;
             match at.checked_sub(self.this.len()) {
                 None => super::mapped::prefetch(self.this, at),
                 Some(in_next) => super::mapped::prefetch(self.next, in_next),
             }
-            self.upto += LINE;
+            self.upto += super::mapped::CACHE_LINE;
         }
     }
 

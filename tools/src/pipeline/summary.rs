@@ -18,7 +18,7 @@ use std::path::Path;
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::error::TraceError;
-use super::mapped::prefetch;
+use super::mapped::{prefetch, CACHE_LINE};
 use super::parallel::{in_order, warm, Framed, Plan};
 use super::read::{by_plan, open, open_slice, Threads};
 
@@ -37,8 +37,6 @@ use crate::payload::{Decodes, Payload, PayloadDecoder};
 use crate::tdh::{EventKey, Layouts, Source};
 use crate::tracelogging::cache::WordHasher;
 
-/// Bytes of a cache line.
-const LINE: usize = 64;
 /// How far ahead of its position the decoding walk asks for the lines it will read.
 const PREFETCH_AHEAD: usize = 2048;
 
@@ -920,7 +918,7 @@ impl FileSummary {
         while pos < data.len() {
             while ahead < pos + PREFETCH_AHEAD {
                 prefetch(data, ahead);
-                ahead += LINE;
+                ahead += CACHE_LINE;
             }
             // The cheap checks take `EVENT_HEADER` records through the header peek; anything
             // else (and any error) goes to the full record parser.
