@@ -148,14 +148,36 @@ impl HeaderFacts {
     }
 }
 
+/// Rows of one table not handed on yet: in their column builders, or (`events`) as the
+/// events they are to be made of.
+trait Batching: PendingRows + Default + 'static {
+    /// Rows pending.
+    fn len(&self) -> usize;
+    /// True when no row is pending.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The pending rows; `self` is left empty, with as much room.
+    fn take(&mut self) -> Self;
+}
+
+impl<B: RowBuilder + 'static> Batching for B {
+    fn len(&self) -> usize {
+        RowBuilder::len(self)
+    }
+    fn take(&mut self) -> Self {
+        RowBuilder::take(self)
+    }
+}
+
 /// Rows of one table, handed on when [`BATCH_ROWS`] are pending.
-struct Pending<B: RowBuilder> {
+struct Pending<B: Batching> {
     rows: B,
     on: bool,
     batch_rows: usize,
 }
 
-impl<B: RowBuilder + 'static> Pending<B> {
+impl<B: Batching> Pending<B> {
     fn new(on: bool, batch_rows: usize) -> Self {
         Pending {
             rows: B::default(),
@@ -164,12 +186,7 @@ impl<B: RowBuilder + 'static> Pending<B> {
         }
     }
 
-    #[inline]
-    fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
-        self.push_with(|rows| rows.push(row), out);
-    }
-
-    /// Appends one row through `push`.
+    /// Appends one row through `push` (not called when the table is not made).
     #[inline]
     fn push_with(&mut self, push: impl FnOnce(&mut B), out: &mut dyn BatchSink) {
         if self.on {
@@ -187,6 +204,69 @@ impl<B: RowBuilder + 'static> Pending<B> {
     }
 }
 
+impl<B: RowBuilder + 'static> Pending<B> {
+    #[inline]
+    fn push(&mut self, row: &B::Row<'_>, out: &mut dyn BatchSink) {
+        self.push_with(|rows| rows.push(row), out);
+    }
+}
+
+/// An event of ours and the columns of its `events` row that the trace gives beside it.
+/// Events wait in their batch as they are ([`EventRecords`]), and their rows are made
+/// where the batch is written: appending some twenty columns per event was the largest
+/// part of the reading thread's work, which orders and analyses the events, the longest
+/// path of an export.
+#[derive(Debug)]
+struct EventRecord {
+    file_id: u32,
+    tid: u32,
+    seq: u64,
+    ts_ns: u64,
+    since_boot_ns: Option<u64>,
+    ts_utc: Option<i64>,
+    activity: [u8; 16],
+    event: WskEvent,
+}
+
+/// `events` rows still to be made, from their events.
+#[derive(Debug, Default)]
+struct EventRecords(Vec<EventRecord>);
+
+impl PendingRows for EventRecords {
+    fn table(&self) -> TableId {
+        TableId::Events
+    }
+    fn into_batch(self: Box<Self>) -> RecordBatch {
+        let mut b = EventsBuilder::default();
+        for r in &self.0 {
+            let desc = r.event.descriptor();
+            let mut buf = [0u8; 36];
+            let head = EventHead {
+                file_id: r.file_id,
+                seq: r.seq,
+                ts_ns: r.ts_ns,
+                since_boot_ns: r.since_boot_ns,
+                ts_utc: r.ts_utc,
+                tid: r.tid,
+                activity_id: activity_text(&r.activity, &mut buf),
+                event: desc.name,
+                opcode: opcode_name(desc.opcode),
+            };
+            b.push_columns(|b, row| event_columns(b, row, &head, &r.event));
+        }
+        b.finish()
+    }
+}
+
+impl Batching for EventRecords {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn take(&mut self) -> Self {
+        EventRecords(super::table::take_vec(&mut self.0))
+    }
+}
+
 /// The rows of every table not yet handed on, for one reading thread and every trace it
 /// reads: a fleet of small traces goes out in batches of [`BATCH_ROWS`] rows as a large
 /// trace does, not in a batch per table and trace (which cost more to write than their
@@ -194,7 +274,7 @@ impl<B: RowBuilder + 'static> Pending<B> {
 pub struct RowBatches<S: BatchSink> {
     out: S,
     files: Pending<FilesBuilder>,
-    events: Pending<EventsBuilder>,
+    events: Pending<EventRecords>,
     registrations: Pending<RegistrationsBuilder>,
     captures: Pending<CapturesBuilder>,
     findings: Pending<FindingsBuilder>,
@@ -225,12 +305,11 @@ impl<S: BatchSink> RowBatches<S> {
         self.files.push(row, &mut self.out);
     }
 
-    /// The `events` row of `event` (`head`: its columns before the fields).
+    /// The `events` row of the event `record` makes (not made when `events` is not).
     #[inline]
-    fn event(&mut self, head: &EventHead<'_>, event: &WskEvent) {
-        let push =
-            |b: &mut EventsBuilder| b.push_columns(|b, row| event_columns(b, row, head, event));
-        self.events.push_with(push, &mut self.out);
+    fn event(&mut self, record: impl FnOnce() -> EventRecord) {
+        self.events
+            .push_with(|pending| pending.0.push(record()), &mut self.out);
     }
 
     fn registration(&mut self, row: &RegistrationRow<'_>) {
@@ -721,21 +800,23 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
     }
 
     fn event_row(&mut self, ev: &TraceEvent) {
-        let desc = ev.event.descriptor();
-        let mut buf = [0u8; 36];
-        let head = EventHead {
-            file_id: self.file_id,
-            seq: self.seq,
-            ts_ns: ev.ts_ns,
-            since_boot_ns: self.since_boot_ns.map(|b| b.saturating_add(ev.ts_ns)),
-            ts_utc: self.utc(ev.ts_ns),
-            tid: ev.tid,
-            activity_id: activity_text(&ev.activity, &mut buf),
-            event: desc.name,
-            opcode: opcode_name(desc.opcode),
-        };
+        let seq = self.seq;
         self.seq += 1;
-        self.rows.event(&head, &ev.event);
+        let (file_id, since_boot_ns, ts_utc) = (
+            self.file_id,
+            self.since_boot_ns.map(|b| b.saturating_add(ev.ts_ns)),
+            self.utc(ev.ts_ns),
+        );
+        self.rows.event(|| EventRecord {
+            file_id,
+            tid: ev.tid,
+            seq,
+            ts_ns: ev.ts_ns,
+            since_boot_ns,
+            ts_utc,
+            activity: ev.activity,
+            event: ev.event.clone(),
+        });
     }
 
     fn client_for(&self, tid: u32) -> Option<usize> {

@@ -59,7 +59,7 @@ struct Present(Vec<u32>);
 
 /// `v`'s contents, `v` left empty with room for a quarter more (the next batch's column may
 /// hold a few more values; growing it then copies them all).
-fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
+pub(super) fn take_vec<T>(v: &mut Vec<T>) -> Vec<T> {
     let room = Vec::with_capacity((v.len() + v.len() / 4).max(START_ROWS));
     std::mem::replace(v, room)
 }
