@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use wsktrace_driver::schema::{CallingContext, WskEvent};
 
+use super::balance::ids::IdKeyed;
 use super::stats::Summary;
 use super::{EventSink, PnpDriverInit, TraceContext, TraceEvent};
 
@@ -89,7 +90,7 @@ pub struct BootAnalyzer {
     since_boot: Option<u64>,
     entries: Vec<Entry>,
     /// Capture starts: (reg, cap) → (ts, tid, context).
-    waiting: HashMap<(u32, u32), (u64, u32, u8)>,
+    waiting: IdKeyed<(u32, u32), (u64, u32, u8)>,
     /// PnP DriverInit starts: (tid, driver) → ts.
     pnp_open: HashMap<(u32, String), u64>,
     /// Completed or started inits: (driver, tid, start, duration).

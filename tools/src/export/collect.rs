@@ -6,9 +6,7 @@
 //! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the
 //! per-registration facts of one trace; nothing grows with the number of traces.
 
-use std::cell::Cell;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -19,7 +17,7 @@ use super::table::{
     BootBuilder, BootRow, CaptureRow, CapturesBuilder, EventsBuilder, FileRow, FilesBuilder,
     FindingRow, FindingsBuilder, RegistrationRow, RegistrationsBuilder, RowBuilder, TableId,
 };
-use crate::analysis::balance::ids::IdHasher;
+use crate::analysis::balance::ids::IdKeyed;
 use crate::analysis::balance::{BalanceChecker, BalanceConfig, RegistrationVerdict, Severity};
 use crate::analysis::boot::BootAnalyzer;
 use crate::analysis::latency::{context_name, outcome_name, wait_mode};
@@ -237,7 +235,18 @@ impl PendingRows for EventRecords {
         TableId::Events
     }
     fn into_batch(self: Box<Self>) -> RecordBatch {
-        let mut b = EventsBuilder::default();
+        thread_local! {
+            /// This thread's `events` builders, kept from batch to batch: their columns keep
+            /// a batch's room instead of growing to it again each time.
+            static BUILDERS: RefCell<EventsBuilder> = RefCell::new(EventsBuilder::default());
+        }
+        BUILDERS.with_borrow_mut(|b| self.rows_into(b))
+    }
+}
+
+impl EventRecords {
+    /// The rows of these events, made in `b` (left empty).
+    fn rows_into(&self, b: &mut EventsBuilder) -> RecordBatch {
         for r in &self.0 {
             let desc = r.event.descriptor();
             let mut buf = [0u8; 36];
@@ -583,9 +592,6 @@ fn activity_text<'b>(id: &[u8; 16], buf: &'b mut [u8; 36]) -> Option<&'b str> {
     }
     std::str::from_utf8(buf).ok()
 }
-
-/// A hash map keyed by the driver's ids.
-type IdKeyed<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// The text made for the last key, kept while the next keys are the same.
 #[derive(Debug)]

@@ -23,5 +23,8 @@ impl Hasher for IdHasher {
     }
 }
 
+/// A map keyed by ids (a u32, or a tuple of them).
+pub(crate) type IdKeyed<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
 /// A map from a u32 id.
-pub(crate) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = IdKeyed<u32, V>;
