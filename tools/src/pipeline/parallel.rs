@@ -23,8 +23,10 @@ pub(super) type Framed<'a> = Result<RawBuffer<'a>, (etl::Error, u64)>;
 pub const JOB: usize = 128;
 /// Bytes a job holds at most (its buffers stay resident until its results are applied).
 pub const JOB_BYTES: u64 = 4 << 20;
-/// Jobs out at once per worker.
-pub const IN_FLIGHT: usize = 2;
+/// Jobs out at once per worker: enough that a worker still has one queued while the calling
+/// thread applies a long result (with two, `export`'s worker waited for jobs and the export
+/// of the bench trace took 8 % longer; eight were no faster than four).
+pub const IN_FLIGHT: usize = 4;
 
 /// The threads worth using for one input: one per core (the calling thread, which frames and
 /// applies, walks jobs too when it would otherwise wait).
