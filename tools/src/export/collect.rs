@@ -1,12 +1,13 @@
 //! One trace's rows. [`TraceRows`] is an [`EventSink`]: `events` and `captures` rows are made
-//! as the events come, while the balance check and the boot analysis run beside; after the
-//! last event their results — the same [`FileAnalysis`] the renderers print — become the
-//! `registrations`, `findings`, `boot` and `files` rows ([`TraceRows::finish`]). The rows go
-//! into the [`RowBatches`] of the reading thread, shared by the traces it reads, and on in
-//! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the
-//! per-registration facts of one trace; nothing grows with the number of traces.
-
-use std::cell::{Cell, RefCell};
+//! as the events come, while the balance check and the boot analysis run beside; each
+//! registration's verdict becomes its `registrations` and `findings` rows when the check
+//! gives it, and after the last event the rest of their results — the same [`FileAnalysis`]
+//! the renderers print — become the `boot` and `files` rows ([`TraceRows::finish`]). The rows
+//! go into the [`RowBatches`] of the reading thread, shared by the traces it reads, and on in
+//! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the facts of
+//! the open and recently closed registrations of one trace; nothing grows with the length of
+//! a trace or the number of traces.
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -755,6 +756,8 @@ pub struct TraceRows<'o, S: BatchSink> {
     /// Open registrations (id → `WskRegister` time, facts) and the closed ones.
     open_registrations: FewMap<u32, (u64, RegistrationFacts)>,
     closed_registrations: ClosedRegistrations,
+    /// The balance verdicts being turned into rows (kept for its room).
+    verdicts: Vec<RegistrationVerdict>,
     /// Every client a DriverEntry named (the facts and rows refer to them by index: no
     /// reference count to touch per capture).
     clients: Vec<Arc<str>>,
@@ -787,6 +790,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
             open_captures: FewMap::default(),
             open_registrations: FewMap::default(),
             closed_registrations: ClosedRegistrations::default(),
+            verdicts: Vec::new(),
             clients: Vec::new(),
             driver_entry: IdKeyed::default(),
             last_client: None,
@@ -1020,8 +1024,32 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         self.rows.capture(&row);
     }
 
+    /// The rows of the verdicts the balance check gave since the last call, with the facts
+    /// of their registrations (then forgotten).
+    fn verdict_rows(&mut self) {
+        let mut verdicts = std::mem::take(&mut self.verdicts);
+        self.balance.take_verdicts(&mut verdicts);
+        let rows = FileRows {
+            file_id: self.file_id,
+            header: self.header.as_ref(),
+        };
+        for v in verdicts.drain(..) {
+            let facts = self
+                .closed_registrations
+                .take(v.registration, v.first_ts_ns)
+                .or_else(|| {
+                    // Given before the events closed it (the trace's end, a lost stretch).
+                    let (first, facts) = self.open_registrations.get(&v.registration)?;
+                    (*first == v.first_ts_ns).then(|| facts.clone())
+                });
+            rows.verdict_rows(&v, facts.as_ref(), self.rows);
+        }
+        self.verdicts = verdicts;
+    }
+
     /// After the read (`read`: what the pipeline reported): the remaining rows of every
-    /// table and the file's row. Returns the file's result (the same the renderers take).
+    /// table and the file's row. Returns the file's result (the one the renderers take, but
+    /// for the registrations' verdicts, which are rows already: its counts still hold them).
     pub fn finish(mut self, path: &str, read: ReadOutcome) -> FileResult {
         let mut keys: Vec<CaptureKey> = self.open_captures.iter().map(|(k, _)| *k).collect();
         keys.sort_unstable();
@@ -1036,7 +1064,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         {
             self.close_registration(id);
         }
-        self.closed_registrations.sort();
+        self.verdict_rows();
         let extra = ReadExtra {
             pnp: read.pnp,
             out_of_order: read.out_of_order,
@@ -1058,9 +1086,8 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         let rows = FileRows {
             file_id: self.file_id,
             header: self.header.as_ref(),
-            registrations: &self.closed_registrations,
         };
-        rows.analysis_rows(&file, self.rows);
+        rows.boot_rows(&file, self.rows);
         rows.file_row(&file, &extra, self.rows);
         file
     }
@@ -1077,6 +1104,9 @@ impl<S: BatchSink> EventSink for TraceRows<'_, S> {
         self.capture_event(ev);
         self.registration_event(ev);
         self.balance.event(ev);
+        if self.balance.has_verdicts() {
+            self.verdict_rows();
+        }
         self.boot.event(ev);
     }
     fn pnp(&mut self, ev: &PnpDriverInit) {
@@ -1104,11 +1134,9 @@ pub fn unreadable_file<S: BatchSink>(
         path: path.to_string(),
         result: Err(error.clone()),
     };
-    let none = ClosedRegistrations::default();
     let rows = FileRows {
         file_id,
         header: None,
-        registrations: &none,
     };
     rows.file_row(&file, &ReadExtra::default(), out);
 }
@@ -1125,37 +1153,22 @@ struct ReadExtra {
 struct FileRows<'r> {
     file_id: u32,
     header: Option<&'r HeaderFacts>,
-    registrations: &'r ClosedRegistrations,
 }
 
-/// The facts of closed registrations, by (`WskRegister` time, id) once sorted. The verdicts
-/// come in time order too, so a look-up tries the entry after the last one found before it
-/// searches (a search per verdict probed memory all over a large trace's registrations).
+/// The facts of closed registrations whose verdicts are still to come (a closed
+/// registration still sees a deregistration race's late events), by (id, `WskRegister`
+/// time).
 #[derive(Debug, Default)]
-struct ClosedRegistrations {
-    facts: Vec<(u32, u64, RegistrationFacts)>,
-    next: Cell<usize>,
-}
+struct ClosedRegistrations(IdKeyed<(u32, u64), RegistrationFacts>);
 
 impl ClosedRegistrations {
     fn push(&mut self, id: u32, first_ns: u64, facts: RegistrationFacts) {
-        self.facts.push((id, first_ns, facts));
+        self.0.insert((id, first_ns), facts);
     }
 
-    fn sort(&mut self) {
-        self.facts.sort_unstable_by_key(|r| (r.1, r.0));
-    }
-
-    /// The facts of registration `id` registered at `first_ns`.
-    fn get(&self, id: u32, first_ns: u64) -> Option<&RegistrationFacts> {
-        let key = (first_ns, id);
-        let next = self.next.get();
-        let i = match self.facts.get(next) {
-            Some(r) if (r.1, r.0) == key => next,
-            _ => self.facts.binary_search_by_key(&key, |r| (r.1, r.0)).ok()?,
-        };
-        self.next.set(i + 1);
-        Some(&self.facts[i].2)
+    /// The facts of registration `id` registered at `first_ns`, taken out.
+    fn take(&mut self, id: u32, first_ns: u64) -> Option<RegistrationFacts> {
+        self.0.remove(&(id, first_ns))
     }
 }
 
@@ -1164,49 +1177,9 @@ impl FileRows<'_> {
         self.header?.utc(ts_ns)
     }
 
-    fn analysis_rows<S: BatchSink>(&self, file: &FileResult, out: &mut RowBatches<S>) {
+    /// The `boot` rows of the file's analysis.
+    fn boot_rows<S: BatchSink>(&self, file: &FileResult, out: &mut RowBatches<S>) {
         let Ok(a) = &file.result else { return };
-        if let Some(b) = &a.balance {
-            for r in &b.registrations {
-                let reasons = r.reasons.join("; ");
-                let mut row = self.registration_row(r);
-                row.reasons = (!r.reasons.is_empty()).then_some(reasons.as_str());
-                out.registration(&row);
-                for f in &r.findings {
-                    let evidence = f
-                        .events
-                        .iter()
-                        .map(|e| {
-                            format!(
-                                "{} tid {} {}/{} {}",
-                                fmt_ts(e.ts_ns),
-                                e.tid,
-                                e.name,
-                                e.opcode,
-                                e.fields
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    let row = FindingRow {
-                        file_id: self.file_id,
-                        registration_id: f.registration,
-                        instance: r.instance,
-                        capture_id: f.capture,
-                        client: f.client.as_deref(),
-                        rule: f.rule.id(),
-                        severity: severity_name(f.severity),
-                        ts_ns: f.ts_ns,
-                        ts_utc: self.utc(f.ts_ns),
-                        tid: f.tid,
-                        message: &f.message,
-                        reason: f.reason.as_deref(),
-                        evidence: &evidence,
-                    };
-                    out.finding(&row);
-                }
-            }
-        }
         if let Some(boot) = &a.boot {
             let since_boot = boot.trace_start_since_boot_ns;
             let trace_rel = |t: u64| t.saturating_sub(since_boot.unwrap_or(0));
@@ -1240,8 +1213,58 @@ impl FileRows<'_> {
         }
     }
 
-    fn registration_row<'a>(&'a self, r: &'a RegistrationVerdict) -> RegistrationRow<'a> {
-        let facts = self.registrations.get(r.registration, r.first_ts_ns);
+    /// The `registrations` row of verdict `r` (`facts`: what the events told of it beside)
+    /// and its `findings` rows.
+    fn verdict_rows<S: BatchSink>(
+        &self,
+        r: &RegistrationVerdict,
+        facts: Option<&RegistrationFacts>,
+        out: &mut RowBatches<S>,
+    ) {
+        let reasons = r.reasons.join("; ");
+        let mut row = self.registration_row(r, facts);
+        row.reasons = (!r.reasons.is_empty()).then_some(reasons.as_str());
+        out.registration(&row);
+        for f in &r.findings {
+            let evidence = f
+                .events
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} tid {} {}/{} {}",
+                        fmt_ts(e.ts_ns),
+                        e.tid,
+                        e.name,
+                        e.opcode,
+                        e.fields
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            let row = FindingRow {
+                file_id: self.file_id,
+                registration_id: f.registration,
+                instance: r.instance,
+                capture_id: f.capture,
+                client: f.client.as_deref(),
+                rule: f.rule.id(),
+                severity: severity_name(f.severity),
+                ts_ns: f.ts_ns,
+                ts_utc: self.utc(f.ts_ns),
+                tid: f.tid,
+                message: &f.message,
+                reason: f.reason.as_deref(),
+                evidence: &evidence,
+            };
+            out.finding(&row);
+        }
+    }
+
+    fn registration_row<'a>(
+        &'a self,
+        r: &'a RegistrationVerdict,
+        facts: Option<&RegistrationFacts>,
+    ) -> RegistrationRow<'a> {
         let count = |s: Severity| {
             u32::try_from(r.findings.iter().filter(|f| f.severity == s).count()).unwrap_or(u32::MAX)
         };
@@ -1354,6 +1377,7 @@ mod tests {
     use wsktrace_driver::schema::{FieldValue, DESCRIPTORS};
 
     use super::*;
+    use crate::analysis::balance::RECENT_CLOSED;
 
     /// One event of every kind, with distinct field values.
     fn samples() -> Vec<WskEvent> {
@@ -1591,6 +1615,75 @@ mod tests {
             assert_eq!(set, fields.len(), "{:?}", ev.descriptor().variant);
             let has_status = fields.iter().any(|f| f.0 == "Status");
             assert_eq!(cell(&batch, "status_name").is_some(), has_status);
+        }
+    }
+
+    /// The `registrations` rows handed on.
+    #[derive(Default)]
+    struct Registrations(Vec<RecordBatch>);
+
+    impl BatchSink for &mut Registrations {
+        fn batch(&mut self, table: TableId, batch: RecordBatch) {
+            if table == TableId::Registrations {
+                self.0.push(batch);
+            }
+        }
+    }
+
+    /// A long trace's verdicts become rows as they are given: what waits for them (facts
+    /// of closed registrations, verdicts not yet made rows) stays bounded by the open and
+    /// recently closed registrations, and every row still gets its registration's facts.
+    #[test]
+    fn verdicts_become_rows_as_they_are_given() {
+        const REGISTRATIONS: u32 = 3_000;
+        let mut out = Registrations::default();
+        let mut rows = RowBatches::new(Tables::ALL, &mut out);
+        let mut sink = TraceRows::new(0, None, BalanceConfig::default(), &mut rows);
+        sink.begin(&TraceContext::default());
+        let mut ts = 0;
+        let mut most_waiting = 0;
+        for r in 1..=REGISTRATIONS {
+            let events = [
+                WskEvent::WskRegister {
+                    registration_id: r,
+                    npi_version: 0x100,
+                    status: NtStatus::SUCCESS,
+                    duration_ns: 7,
+                },
+                WskEvent::WskDeregisterStart {
+                    registration_id: r,
+                    captures_outstanding: 0,
+                },
+                WskEvent::WskDeregisterStop {
+                    registration_id: r,
+                    wait_ns: 0,
+                },
+            ];
+            for event in events {
+                ts += 10;
+                sink.event(&TraceEvent {
+                    ts_ns: ts,
+                    tid: 4,
+                    activity: [0; 16],
+                    event,
+                });
+                assert!(!sink.balance.has_verdicts());
+                most_waiting = most_waiting.max(sink.closed_registrations.0.len());
+            }
+        }
+        EventSink::finish(&mut sink, ts + 10);
+        sink.finish("t.etl", ReadOutcome::default());
+        rows.finish();
+        assert!(
+            most_waiting <= RECENT_CLOSED + 1,
+            "{most_waiting} closed registrations waited"
+        );
+        let batches = &out.0;
+        let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(total, REGISTRATIONS as usize);
+        for b in batches {
+            let versions = b.column_by_name("npi_version").unwrap();
+            assert_eq!(versions.null_count(), 0, "a row without its facts");
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::pipeline::{self, ReadOptions, TraceError, MIN_MAPPED};
 use crate::report::FileResult;
 
 /// Reads the trace at `path` into `rows` as file `file_id` (`on_error` gets each error as it
-/// is met) and returns its result, the one the renderers take. A file that cannot be read at
-/// all is a `files` row with its error.
+/// is met) and returns its result, the one the renderers take (without the registrations'
+/// verdicts, which are rows). A file that cannot be read at all is a `files` row with its
+/// error.
 pub fn trace_rows<S: BatchSink>(
     path: &Path,
     file_id: u32,

@@ -28,7 +28,7 @@ impl Default for BalanceConfig {
 }
 
 /// Deregistered registrations kept for late events of a deregister race.
-pub(super) const RECENT_CLOSED: usize = 256;
+pub(crate) const RECENT_CLOSED: usize = 256;
 
 /// The balance check, as an [`EventSink`](crate::analysis::EventSink).
 #[derive(Debug, Default)]
@@ -83,6 +83,19 @@ impl BalanceChecker {
             registrations,
             lost: self.lost.clone(),
         }
+    }
+
+    /// True when verdicts were given since the last [`BalanceChecker::take_verdicts`].
+    pub fn has_verdicts(&self) -> bool {
+        !self.done.is_empty()
+    }
+
+    /// Moves the verdicts given so far (those the config keeps) to the end of `into`, in the
+    /// order they were given: a caller that turns them into rows as they come holds no
+    /// more than the registrations still open, whatever the trace's length. Those taken
+    /// are not in the report; the counts still are.
+    pub fn take_verdicts(&mut self, into: &mut Vec<RegistrationVerdict>) {
+        into.append(&mut self.done);
     }
 
     /// Takes the result out (no copy); call after [`EventSink::finish`](crate::analysis::EventSink::finish).

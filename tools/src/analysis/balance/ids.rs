@@ -1,4 +1,4 @@
-//! Maps keyed by the driver's u32 ids, hashed cheaply.
+//! Maps keyed by the driver's u32 ids (and times beside them), hashed cheaply.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -14,6 +14,10 @@ impl Hasher for IdHasher {
         for &b in bytes {
             self.write_u32(u32::from(b));
         }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.write_u32(n as u32);
+        self.write_u32((n >> 32) as u32);
     }
     fn write_u32(&mut self, n: u32) {
         self.0 = (self.0.rotate_left(26) ^ u64::from(n)).wrapping_mul(0x9e37_79b9_7f4a_7c15);

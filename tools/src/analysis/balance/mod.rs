@@ -52,6 +52,8 @@ mod socket_tests;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+pub(crate) use checker::RECENT_CLOSED;
 pub use checker::{BalanceChecker, BalanceConfig};
 pub use rules::{Rule, Severity};
 pub use verdict::{
