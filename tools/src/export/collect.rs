@@ -1643,22 +1643,7 @@ mod tests {
         let mut ts = 0;
         let mut most_waiting = 0;
         for r in 1..=REGISTRATIONS {
-            let events = [
-                WskEvent::WskRegister {
-                    registration_id: r,
-                    npi_version: 0x100,
-                    status: NtStatus::SUCCESS,
-                    duration_ns: 7,
-                },
-                WskEvent::WskDeregisterStart {
-                    registration_id: r,
-                    captures_outstanding: 0,
-                },
-                WskEvent::WskDeregisterStop {
-                    registration_id: r,
-                    wait_ns: 0,
-                },
-            ];
+            let events = super::super::registration_lifecycle(r, "WskSocket");
             for event in events {
                 ts += 10;
                 sink.event(&TraceEvent {

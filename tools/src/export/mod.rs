@@ -79,3 +79,57 @@ impl Format {
         }
     }
 }
+
+/// The events of one complete registration `r`, for tests: `WskRegister`, one capture (its
+/// timeout and calling context vary with `r`), a dispatch call through `function`, the
+/// release, the deregistration.
+#[cfg(test)]
+pub(crate) fn registration_lifecycle(
+    r: u32,
+    function: &str,
+) -> [wsktrace_driver::schema::WskEvent; 7] {
+    use wsktrace_driver::ntstatus::NtStatus;
+    use wsktrace_driver::schema::WskEvent;
+    [
+        WskEvent::WskRegister {
+            registration_id: r,
+            npi_version: 0x100,
+            status: NtStatus::SUCCESS,
+            duration_ns: 1_000,
+        },
+        WskEvent::CaptureProviderNpiStart {
+            registration_id: r,
+            capture_id: r,
+            wait_timeout_ms: r % 3 * 100,
+            calling_context: (r % 3) as u8,
+        },
+        WskEvent::CaptureProviderNpiStop {
+            registration_id: r,
+            capture_id: r,
+            status: NtStatus::SUCCESS,
+            wait_ns: u64::from(r),
+        },
+        WskEvent::DispatchCall {
+            registration_id: r,
+            capture_id: r,
+            function: function.to_string(),
+            status: NtStatus::SUCCESS,
+            duration_ns: 10,
+        },
+        WskEvent::ReleaseProviderNpi {
+            registration_id: r,
+            capture_id: r,
+            held_ns: 5,
+            dispatch_calls: 1,
+            implicit: r % 2 == 0,
+        },
+        WskEvent::WskDeregisterStart {
+            registration_id: r,
+            captures_outstanding: 0,
+        },
+        WskEvent::WskDeregisterStop {
+            registration_id: r,
+            wait_ns: 0,
+        },
+    ]
+}

@@ -77,8 +77,6 @@ mod tests {
 
     use arrow_array::RecordBatch;
     use rayon::prelude::*;
-    use wsktrace_driver::ntstatus::NtStatus;
-    use wsktrace_driver::schema::WskEvent;
 
     use super::*;
     use crate::etl::write::SessionConfig;
@@ -137,48 +135,7 @@ mod tests {
         let mut w = WskEtlWriter::new(file, config).unwrap();
         let mut ns = 6_000_000_000u64;
         for r in 1..=registrations {
-            let events = [
-                WskEvent::WskRegister {
-                    registration_id: r,
-                    npi_version: 0x100,
-                    status: NtStatus::SUCCESS,
-                    duration_ns: 1_000,
-                },
-                WskEvent::CaptureProviderNpiStart {
-                    registration_id: r,
-                    capture_id: r,
-                    wait_timeout_ms: r % 3 * 100,
-                    calling_context: (r % 3) as u8,
-                },
-                WskEvent::CaptureProviderNpiStop {
-                    registration_id: r,
-                    capture_id: r,
-                    status: NtStatus::SUCCESS,
-                    wait_ns: u64::from(r),
-                },
-                WskEvent::DispatchCall {
-                    registration_id: r,
-                    capture_id: r,
-                    function: function.clone(),
-                    status: NtStatus::SUCCESS,
-                    duration_ns: 10,
-                },
-                WskEvent::ReleaseProviderNpi {
-                    registration_id: r,
-                    capture_id: r,
-                    held_ns: 5,
-                    dispatch_calls: 1,
-                    implicit: r % 2 == 0,
-                },
-                WskEvent::WskDeregisterStart {
-                    registration_id: r,
-                    captures_outstanding: 0,
-                },
-                WskEvent::WskDeregisterStop {
-                    registration_id: r,
-                    wait_ns: 0,
-                },
-            ];
+            let events = super::super::registration_lifecycle(r, &function);
             for event in &events {
                 ns += 1_000;
                 let at = Context {
