@@ -7,6 +7,7 @@
 //! batches of [`BATCH_ROWS`]. Memory: the pending batches, the open captures and the facts of
 //! the open and recently closed registrations of one trace; nothing grows with the length of
 //! a trace or the number of traces.
+
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -1038,7 +1039,8 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
                 .closed_registrations
                 .take(v.registration, v.first_ts_ns)
                 .or_else(|| {
-                    // Given before the events closed it (the trace's end, a lost stretch).
+                    // Still open here: the check also ends a registration at its driver's
+                    // unload, which does not close its facts (later events may need them).
                     let (first, facts) = self.open_registrations.get(&v.registration)?;
                     (*first == v.first_ts_ns).then(|| facts.clone())
                 });
