@@ -1027,7 +1027,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
 
     /// The rows of the verdicts the balance check gave since the last call, with the facts
     /// of their registrations (then forgotten).
-    fn verdict_rows(&mut self) {
+    fn emit_verdicts(&mut self) {
         let mut verdicts = std::mem::take(&mut self.verdicts);
         self.balance.take_verdicts(&mut verdicts);
         let rows = FileRows {
@@ -1066,7 +1066,7 @@ impl<'o, S: BatchSink> TraceRows<'o, S> {
         {
             self.close_registration(id);
         }
-        self.verdict_rows();
+        self.emit_verdicts();
         let extra = ReadExtra {
             pnp: read.pnp,
             out_of_order: read.out_of_order,
@@ -1107,7 +1107,7 @@ impl<S: BatchSink> EventSink for TraceRows<'_, S> {
         self.registration_event(ev);
         self.balance.event(ev);
         if self.balance.has_verdicts() {
-            self.verdict_rows();
+            self.emit_verdicts();
         }
         self.boot.event(ev);
     }
@@ -1645,7 +1645,7 @@ mod tests {
         let mut ts = 0;
         let mut most_waiting = 0;
         for r in 1..=REGISTRATIONS {
-            let events = super::super::registration_lifecycle(r, "WskSocket");
+            let events = crate::export::registration_lifecycle(r, "WskSocket");
             for event in events {
                 ts += 10;
                 sink.event(&TraceEvent {

@@ -135,7 +135,7 @@ mod tests {
         let mut w = WskEtlWriter::new(file, config).unwrap();
         let mut ns = 6_000_000_000u64;
         for r in 1..=registrations {
-            let events = super::super::registration_lifecycle(r, &function);
+            let events = crate::export::registration_lifecycle(r, &function);
             for event in &events {
                 ns += 1_000;
                 let at = Context {
