@@ -105,6 +105,40 @@ impl TableFile for CsvFile {
     }
 }
 
+/// How a table is encoded in Parquet: Snappy pages, row groups of [`ROW_GROUP_ROWS`],
+/// dictionaries for text, deltas for integers and instants, statistics for the columns
+/// queries narrow by.
+pub fn parquet_properties(table: TableId) -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(concat!("wsktrace ", env!("CARGO_PKG_VERSION")).to_string())
+        .set_write_batch_size(BATCH_ROWS)
+        .set_dictionary_enabled(false)
+        // Min/max statistics cost a compare per value and column (a fifth of the
+        // `events` encoding); a row group's are kept for the columns a query over
+        // many files or runs narrows by.
+        .set_statistics_enabled(EnabledStatistics::None);
+    for field in table.schema().fields() {
+        let column = ColumnPath::from(field.name().as_str());
+        if STATISTICS_COLUMNS.contains(&field.name().as_str()) {
+            props = props.set_column_statistics_enabled(column.clone(), EnabledStatistics::Chunk);
+        }
+        props = match field.data_type() {
+            // Dictionaries for the text columns (names, statuses, modes: few values).
+            DataType::Utf8 => props.set_column_dictionary_enabled(column, true),
+            DataType::Boolean => props,
+            // Integers and instants as deltas: times, sequence numbers and ids grow
+            // steadily within a trace, so their differences pack into a few bits (the
+            // `events` table of the bench trace: 0.23 MB; PLAIN for the columns where it
+            // costs less CPU, every integer but the times and `seq`, saves a tenth of the
+            // encoding and makes it 2.6 MB).
+            _ => props.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED),
+        };
+    }
+    props.build()
+}
+
 fn open_table(
     path: &Path,
     table: TableId,
@@ -116,34 +150,7 @@ fn open_table(
     })?;
     Ok(match format {
         Format::Parquet => {
-            let mut props = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-                .set_created_by(concat!("wsktrace ", env!("CARGO_PKG_VERSION")).to_string())
-                .set_write_batch_size(BATCH_ROWS)
-                .set_dictionary_enabled(false)
-                // Min/max statistics cost a compare per value and column (a fifth of the
-                // `events` encoding); a row group's are kept for the columns a query over
-                // many files or runs narrows by.
-                .set_statistics_enabled(EnabledStatistics::None);
-            for field in table.schema().fields() {
-                let column = ColumnPath::from(field.name().as_str());
-                if STATISTICS_COLUMNS.contains(&field.name().as_str()) {
-                    props = props
-                        .set_column_statistics_enabled(column.clone(), EnabledStatistics::Chunk);
-                }
-                props = match field.data_type() {
-                    // Dictionaries for the text columns (names, statuses, modes: few values).
-                    DataType::Utf8 => props.set_column_dictionary_enabled(column, true),
-                    DataType::Boolean => props,
-                    // Integers and instants as deltas: times, sequence numbers and ids grow
-                    // steadily within a trace, so their differences pack into a few bits (the
-                    // `events` table of the bench trace: 0.3 MB instead of 17.5 MB of PLAIN
-                    // values Snappy had to compress, which cost more CPU than the packing).
-                    _ => props.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED),
-                };
-            }
-            let props = props.build();
+            let props = parquet_properties(table);
             let writer =
                 ArrowWriter::try_new(file, table.schema(), Some(props)).map_err(|source| {
                     ExportError::Parquet {
